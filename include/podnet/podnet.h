@@ -1,0 +1,579 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libpodnet — node-level pod networking for Kubernetes: bridge, veth and namespace
+ * plumbing, host-local compatible IPAM, CNI configuration and results, node routes
+ * and firewall rules. This is the one public header; every type is opaque or a
+ * size-prefixed options struct. See libpodnet(3).
+ *
+ * Conventions (libpodnet(3) has the details):
+ *  - functions return 0 (or a count) on success and a negative errno on failure;
+ *  - where a message helps, the last argument is `podnet_error **err` (may be NULL);
+ *    on failure *err receives a new error object the caller frees with
+ *    podnet_error_free();
+ *  - constructors are `int podnet_x_new(podnet_x **ret, ...)`, destructors return NULL
+ *    and accept NULL;
+ *  - strings returned through `const char *` are owned by the object they came from;
+ *    strings returned through `char **` are the caller's to free();
+ *  - the library never prints, exits, aborts, or changes the caller's network
+ *    namespace or working directory.
+ */
+#ifndef PODNET_PODNET_H
+#define PODNET_PODNET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <podnet/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Library, context, logging, errors                        podnet_ctx_new(3) */
+
+typedef struct podnet_ctx podnet_ctx;
+typedef struct podnet_error podnet_error;
+
+/* Runtime version string, e.g. "0.1.0". Static storage. */
+const char *podnet_version(void);
+
+/* 1 if this build supports the named feature ("ipv6", "iptables", "host-local",
+ * "cni-1.1.0", "gc", "status", "route-sync", ...), 0 if not. */
+int podnet_has_feature(const char *name);
+
+/* Log priorities are syslog's LOG_ERR (3) .. LOG_DEBUG (7). */
+typedef void (*podnet_log_fn)(podnet_ctx *ctx, void *userdata, int priority, const char *msg);
+
+/* A context holds the log callback and a netlink route socket in the caller's
+ * network namespace, opened lazily. It is not thread-safe: use one per thread. */
+int podnet_ctx_new(podnet_ctx **ret);
+podnet_ctx *podnet_ctx_ref(podnet_ctx *ctx);
+podnet_ctx *podnet_ctx_unref(podnet_ctx *ctx);
+void podnet_ctx_set_log_fn(podnet_ctx *ctx, podnet_log_fn fn, void *userdata);
+void podnet_ctx_set_log_priority(podnet_ctx *ctx, int priority);
+int podnet_ctx_get_log_priority(const podnet_ctx *ctx);
+
+/* Error objects: a message naming what failed with which input, the positive errno,
+ * and the CNI error code it maps to (spec codes 1..11, 50/51, podnet's own >= 100;
+ * see PODNET_CNI_ERR_*). */
+int podnet_error_new(podnet_error **err, int errnum, int cni_code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+const char *podnet_error_message(const podnet_error *err);
+const char *podnet_error_details(const podnet_error *err); /* may be NULL */
+int podnet_error_errno(const podnet_error *err);           /* positive */
+int podnet_error_cni_code(const podnet_error *err);
+podnet_error *podnet_error_free(podnet_error *err);
+
+/* CNI error codes (spec 1.1.0) and podnet's own (>= 100, see podnet-cni(8)). */
+enum {
+        PODNET_CNI_ERR_INCOMPATIBLE_VERSION = 1,
+        PODNET_CNI_ERR_UNSUPPORTED_FIELD = 2,
+        PODNET_CNI_ERR_UNKNOWN_CONTAINER = 3,
+        PODNET_CNI_ERR_INVALID_ENV = 4,
+        PODNET_CNI_ERR_IO = 5,
+        PODNET_CNI_ERR_DECODE = 6,
+        PODNET_CNI_ERR_INVALID_CONFIG = 7,
+        PODNET_CNI_ERR_TRY_AGAIN = 11,
+        PODNET_CNI_ERR_NOT_AVAILABLE = 50,
+        PODNET_CNI_ERR_DEGRADED = 51,
+        PODNET_CNI_ERR_NETLINK = 100,        /* kernel refused a link/address/route change */
+        PODNET_CNI_ERR_IPAM_EXHAUSTED = 101, /* no address left in a range set */
+        PODNET_CNI_ERR_IFACE_EXISTS = 102,   /* CNI_IFNAME already exists in the netns */
+        PODNET_CNI_ERR_FIREWALL = 103,       /* iptables change failed */
+        PODNET_CNI_ERR_IPAM_PLUGIN = 104,    /* delegated IPAM plugin failed */
+        PODNET_CNI_ERR_CHECK_FAILED = 105,   /* CHECK found a difference */
+        PODNET_CNI_ERR_INTERNAL = 999,
+};
+
+/* ------------------------------------------------------------------------- */
+/* CIDR and address arithmetic (IPv4 and IPv6)              podnet_cidr_parse(3) */
+
+typedef struct podnet_cidr podnet_cidr;
+
+/* Longest text podnet_cidr_format() writes, with the NUL. */
+#define PODNET_CIDR_STRLEN 50
+
+/* "10.1.2.3/24", "fd00::5/64"; a bare address gets the host prefix (/32, /128).
+ * Host bits are kept (an interface address); use podnet_cidr_network() to mask. */
+int podnet_cidr_parse(podnet_cidr **ret, const char *text);
+/* family AF_INET (addr: 4 bytes) or AF_INET6 (16 bytes), network byte order. */
+int podnet_cidr_new(podnet_cidr **ret, int family, const void *addr, unsigned prefixlen);
+int podnet_cidr_dup(podnet_cidr **ret, const podnet_cidr *c);
+podnet_cidr *podnet_cidr_free(podnet_cidr *c);
+
+int podnet_cidr_family(const podnet_cidr *c);
+unsigned podnet_cidr_prefixlen(const podnet_cidr *c);
+/* 4 or 16 bytes in network order, owned by c. */
+const void *podnet_cidr_addr(const podnet_cidr *c);
+
+/* "10.1.2.3/24". Returns the length, or -ENOSPC. */
+int podnet_cidr_format(const podnet_cidr *c, char *buf, size_t size);
+/* The address alone: "10.1.2.3". Returns the length, or -ENOSPC. */
+int podnet_cidr_format_addr(const podnet_cidr *c, char *buf, size_t size);
+
+/* Host bits cleared. */
+int podnet_cidr_network(podnet_cidr **ret, const podnet_cidr *c);
+/* Last address of the network (IPv4 broadcast), prefix kept. */
+int podnet_cidr_last(podnet_cidr **ret, const podnet_cidr *c);
+/* 1 if `inner` (address or network) lies inside network `outer`, 0 if not. */
+int podnet_cidr_contains(const podnet_cidr *outer, const podnet_cidr *inner);
+int podnet_cidr_overlaps(const podnet_cidr *a, const podnet_cidr *b);
+/* Orders by family, address, prefix length: <0, 0, >0. */
+int podnet_cidr_compare(const podnet_cidr *a, const podnet_cidr *b);
+/* The n-th address of c's network (n = 0 is the network address), prefix kept;
+ * -ERANGE if outside. */
+int podnet_cidr_nth(podnet_cidr **ret, const podnet_cidr *c, uint64_t n);
+/* The address after/before c's address, prefix kept; -ERANGE past the network. */
+int podnet_cidr_next(podnet_cidr **ret, const podnet_cidr *c);
+int podnet_cidr_prev(podnet_cidr **ret, const podnet_cidr *c);
+/* Number of /new_prefixlen subnets of c; -ERANGE if more than UINT64_MAX. */
+int podnet_cidr_subnet_count(const podnet_cidr *c, unsigned new_prefixlen, uint64_t *count);
+/* The index-th /new_prefixlen subnet of c's network. */
+int podnet_cidr_subnet(podnet_cidr **ret, const podnet_cidr *c, unsigned new_prefixlen, uint64_t index);
+
+/* ------------------------------------------------------------------------- */
+/* Network namespaces                                       podnet_netns_open(3) */
+
+typedef struct podnet_netns podnet_netns;
+
+/* Opens the namespace at `path` (e.g. /run/netns/p1, /proc/PID/ns/net) and a netlink
+ * socket inside it, without moving the calling thread. -ENOENT when it is gone,
+ * -EINVAL when `path` is not a network namespace. */
+int podnet_netns_open(podnet_ctx *ctx, podnet_netns **ret, const char *path, podnet_error **err);
+podnet_netns *podnet_netns_unref(podnet_netns *ns);
+int podnet_netns_fd(const podnet_netns *ns);
+const char *podnet_netns_path(const podnet_netns *ns);
+/* 1 if ns is the network namespace the calling thread is in. */
+int podnet_netns_is_current(const podnet_netns *ns);
+/* Runs fn(userdata) in a short-lived thread that entered ns; returns fn's value. For
+ * the rare operation netlink cannot do (e.g. a sysctl in that namespace). */
+int podnet_netns_run(podnet_netns *ns, int (*fn)(void *userdata), void *userdata);
+
+/* ------------------------------------------------------------------------- */
+/* Links: bridge, veth                                  podnet_bridge_ensure(3) */
+
+/* In all functions below, `ns` NULL means the context's own namespace. */
+
+typedef struct podnet_bridge_config {
+        size_t size;                      /* sizeof(podnet_bridge_config) */
+        const char *name;                 /* e.g. "cbr0" */
+        unsigned mtu;                     /* 0: leave as is */
+        bool promisc;                     /* promiscuous mode on */
+        const podnet_cidr *const *addrs;  /* gateway addresses with prefix, e.g. 10.1.1.1/24 */
+        size_t n_addrs;
+        bool force_address;               /* replace other addresses of the same family
+                                             in the same subnet instead of failing */
+        bool ipv6_nodad;                  /* add IPv6 gateway addresses without DAD */
+} podnet_bridge_config;
+
+/* Creates the bridge if missing, sets MTU/promisc, adds missing addresses and brings
+ * it up. Idempotent. -EEXIST if `name` exists and is not a bridge. Returns the
+ * ifindex (> 0) on success. */
+int podnet_bridge_ensure(podnet_ctx *ctx, podnet_netns *ns, const podnet_bridge_config *cfg,
+                         podnet_error **err);
+/* 0, or 0 too if it does not exist. */
+int podnet_bridge_delete(podnet_ctx *ctx, podnet_netns *ns, const char *name, podnet_error **err);
+
+/* Host-side veth name for (container id, ifname): "pn" + 12 hex digits of a hash,
+ * deterministic, 14 characters. buf must hold 16 bytes. */
+int podnet_veth_host_name(const char *container_id, const char *ifname, char buf[16]);
+
+typedef struct podnet_veth_config {
+        size_t size;              /* sizeof(podnet_veth_config) */
+        const char *container_id;
+        const char *ifname;       /* name inside the pod namespace, e.g. "eth0" */
+        podnet_netns *netns;      /* the pod namespace (required) */
+        const char *bridge;       /* host end is enslaved here (NULL: not enslaved) */
+        unsigned mtu;             /* 0: kernel default */
+        const char *mac;          /* pod-side MAC "aa:bb:..", NULL: kernel-chosen */
+        bool hairpin;             /* bridge port hairpin mode */
+} podnet_veth_config;
+
+typedef struct podnet_veth_info {
+        size_t size;              /* caller sets sizeof(podnet_veth_info) */
+        char host_ifname[16];
+        char host_mac[18];
+        int host_ifindex;
+        char pod_ifname[16];
+        char pod_mac[18];
+        int pod_ifindex;          /* inside the pod namespace */
+} podnet_veth_info;
+
+/* Creates the pair with the pod end made directly inside cfg->netns as cfg->ifname
+ * and the host end named podnet_veth_host_name(), enslaved and up, pod end up.
+ * -EEXIST (with a message naming which) if either name exists; nothing is left
+ * behind on failure. `info` may be NULL. */
+int podnet_veth_create(podnet_ctx *ctx, const podnet_veth_config *cfg, podnet_veth_info *info,
+                       podnet_error **err);
+/* Deletes the host end (and with it the pod end) for (container id, ifname). 0 if it
+ * is already gone. Works whether or not the pod namespace still exists. */
+int podnet_veth_delete(podnet_ctx *ctx, const char *container_id, const char *ifname,
+                       podnet_error **err);
+
+typedef struct podnet_link_info {
+        size_t size;              /* caller sets sizeof(podnet_link_info) */
+        int ifindex;
+        char ifname[16];
+        char mac[18];
+        unsigned mtu;
+        bool up;
+        char kind[16];            /* "bridge", "veth", "" ... */
+        int master_ifindex;       /* 0 if none */
+        bool hairpin;             /* bridge port hairpin, if a port */
+        bool promisc;
+} podnet_link_info;
+
+/* -ENODEV if there is no such link. */
+int podnet_link_get(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, podnet_link_info *info,
+                    podnet_error **err);
+int podnet_link_set_up(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, podnet_error **err);
+/* MTU of the link holding the default route of `family` in the context's namespace;
+ * -ENOENT if there is no default route. */
+int podnet_default_route_mtu(podnet_ctx *ctx, int family, unsigned *mtu);
+
+/* ------------------------------------------------------------------------- */
+/* Addresses and routes                                    podnet_addr_add(3) */
+
+enum {
+        PODNET_ADDR_NODAD = 1u << 0, /* IPv6: no duplicate address detection */
+        PODNET_ADDR_REPLACE = 1u << 1,
+};
+
+int podnet_addr_add(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, const podnet_cidr *addr,
+                    unsigned flags, podnet_error **err);
+/* 0 also if absent. */
+int podnet_addr_del(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, const podnet_cidr *addr,
+                    podnet_error **err);
+/* 1 if ifname holds exactly addr (address and prefix), 0 if not. */
+int podnet_addr_has(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, const podnet_cidr *addr,
+                    podnet_error **err);
+
+typedef struct podnet_route_config {
+        size_t size;              /* sizeof(podnet_route_config) */
+        const podnet_cidr *dst;   /* required; 0.0.0.0/0 or ::/0 for default */
+        const podnet_cidr *gw;    /* NULL: on-link */
+        const char *ifname;       /* NULL: the kernel picks from gw */
+        unsigned mtu, advmss;     /* 0: unset */
+        unsigned priority;        /* metric */
+        unsigned table;           /* 0: main */
+        int scope;                /* -1: kernel default; else RT_SCOPE_* */
+        unsigned protocol;        /* 0: boot; podnet-routes uses its own number */
+        bool replace;             /* NLM_F_REPLACE instead of failing on EEXIST */
+} podnet_route_config;
+
+int podnet_route_add(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config *rc,
+                     podnet_error **err);
+/* 0 also if absent. Matches dst, table, and gw/ifname when given. */
+int podnet_route_del(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config *rc,
+                     podnet_error **err);
+/* 1 if a route with rc's dst (and gw/ifname when given) exists, 0 if not. */
+int podnet_route_has(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config *rc,
+                     podnet_error **err);
+
+/* ------------------------------------------------------------------------- */
+/* Host-local compatible IPAM                              podnet_ipam_open(3) */
+
+typedef struct podnet_ipam podnet_ipam;
+
+/* An allocator over `<data_dir>/<network>/` in host-local's on-disk format. data_dir
+ * NULL means /var/lib/cni/networks. -EINVAL for a network name that could escape
+ * data_dir. The directory is created on first allocation. */
+int podnet_ipam_open(podnet_ctx *ctx, podnet_ipam **ret, const char *data_dir, const char *network,
+                     podnet_error **err);
+podnet_ipam *podnet_ipam_unref(podnet_ipam *ipam);
+
+/* Adds a range to range set `set` (sets are 0, 1, ... in order; one address is
+ * allocated per set). start/end/gateway may be NULL for host-local's defaults. */
+int podnet_ipam_add_range(podnet_ipam *ipam, unsigned set, const podnet_cidr *subnet,
+                          const podnet_cidr *range_start, const podnet_cidr *range_end,
+                          const podnet_cidr *gateway, podnet_error **err);
+unsigned podnet_ipam_n_sets(const podnet_ipam *ipam);
+
+/* Takes/releases host-local's flock on `<dir>/lock`. The functions below take it
+ * themselves when it is not held. */
+int podnet_ipam_lock(podnet_ipam *ipam, podnet_error **err);
+void podnet_ipam_unlock(podnet_ipam *ipam);
+
+/* Allocates one address in set `set` for (id, ifname), round-robin after
+ * last_reserved_ip.<set>, or `requested` (may be NULL) if free and in range. If
+ * (id, ifname) already holds an address in that set it is returned again.
+ * *ret_addr gets the address with the subnet's prefix, *ret_gw the range's gateway
+ * (NULL if none). -ENOSPC (code 101) when exhausted, -EEXIST when `requested` is
+ * taken, -ERANGE when it lies in no range of the set. Leases recorded in a previous
+ * boot are reclaimed. */
+int podnet_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id,
+                         const char *ifname, const podnet_cidr *requested, podnet_cidr **ret_addr,
+                         podnet_cidr **ret_gw, podnet_error **err);
+/* Releases every lease of (id, ifname); returns how many. */
+int podnet_ipam_release(podnet_ipam *ipam, const char *container_id, const char *ifname,
+                        podnet_error **err);
+/* The addresses (with prefix) leased to (id, ifname): *ret is a NULL-terminated array
+ * the caller frees with podnet_cidr_array_free(). Returns the count. */
+int podnet_ipam_lookup(podnet_ipam *ipam, const char *container_id, const char *ifname,
+                       podnet_cidr ***ret, podnet_error **err);
+podnet_cidr **podnet_cidr_array_free(podnet_cidr **array);
+
+typedef struct podnet_attachment {
+        const char *container_id;
+        const char *ifname;
+} podnet_attachment;
+
+/* Releases every lease not held by one of `valid`; returns how many were released. */
+int podnet_ipam_gc(podnet_ipam *ipam, const podnet_attachment *valid, size_t n_valid,
+                   podnet_error **err);
+
+/* ------------------------------------------------------------------------- */
+/* CNI configuration, arguments, results                podnet_cni_conf_parse(3) */
+
+typedef struct podnet_cni_conf podnet_cni_conf;
+typedef struct podnet_cni_args podnet_cni_args;
+typedef struct podnet_cni_result podnet_cni_result;
+
+/* NULL-terminated list of the CNI versions this library speaks, oldest first. */
+const char *const *podnet_cni_supported_versions(void);
+/* 1 if supported, 0 if not. */
+int podnet_cni_version_supported(const char *version);
+/* Compares "0.4.0"-style versions: <0, 0, >0; -EINVAL folded to 0 never: invalid
+ * versions sort first. */
+int podnet_cni_version_compare(const char *a, const char *b);
+
+/* Parses a plugin's network configuration (JSON on stdin). Errors carry code 6 for
+ * undecodable JSON, 7 for a wrong type or value (naming the key), 1 for an
+ * unsupported cniVersion. */
+int podnet_cni_conf_parse(podnet_cni_conf **ret, const char *json, size_t len, podnet_error **err);
+podnet_cni_conf *podnet_cni_conf_free(podnet_cni_conf *conf);
+const char *podnet_cni_conf_version(const podnet_cni_conf *conf);
+const char *podnet_cni_conf_name(const podnet_cni_conf *conf);
+const char *podnet_cni_conf_type(const podnet_cni_conf *conf);
+const char *podnet_cni_conf_bridge(const podnet_cni_conf *conf);
+const char *podnet_cni_conf_ipam_type(const podnet_cni_conf *conf); /* NULL if no ipam */
+/* The prevResult, NULL if absent. Owned by conf. */
+const podnet_cni_result *podnet_cni_conf_prev_result(const podnet_cni_conf *conf);
+/* The raw configuration text, owned by conf (for delegating to IPAM plugins). */
+const char *podnet_cni_conf_json(const podnet_cni_conf *conf);
+
+/* The CNI_* environment as the runtime set it. */
+typedef struct podnet_cni_env {
+        size_t size;              /* sizeof(podnet_cni_env) */
+        const char *command;      /* CNI_COMMAND */
+        const char *container_id; /* CNI_CONTAINERID */
+        const char *netns;        /* CNI_NETNS */
+        const char *ifname;       /* CNI_IFNAME */
+        const char *args;         /* CNI_ARGS */
+        const char *path;         /* CNI_PATH */
+} podnet_cni_env;
+
+/* Validates the environment for `env->command` (code 4 naming the variable; container
+ * id, ifname and CNI_ARGS syntax checked) and copies it. */
+int podnet_cni_args_new(podnet_cni_args **ret, const podnet_cni_env *env, podnet_error **err);
+podnet_cni_args *podnet_cni_args_free(podnet_cni_args *args);
+/* Value of K in CNI_ARGS, NULL if absent. */
+const char *podnet_cni_args_get(const podnet_cni_args *args, const char *key);
+
+/* Results. A result is printed in any supported version. */
+int podnet_cni_result_new(podnet_cni_result **ret);
+podnet_cni_result *podnet_cni_result_free(podnet_cni_result *res);
+/* Parses a result (prevResult, delegated IPAM output) of version `version`. */
+int podnet_cni_result_parse(podnet_cni_result **ret, const char *json, const char *version,
+                            podnet_error **err);
+/* Appends an interface; returns its index. sandbox NULL for host-side interfaces. */
+int podnet_cni_result_add_interface(podnet_cni_result *res, const char *name, const char *mac,
+                                    unsigned mtu, const char *sandbox);
+/* Appends an IP: interface index or -1, address with prefix, gateway may be NULL. */
+int podnet_cni_result_add_ip(podnet_cni_result *res, int interface, const podnet_cidr *addr,
+                             const podnet_cidr *gw);
+int podnet_cni_result_add_route(podnet_cni_result *res, const podnet_cidr *dst,
+                                const podnet_cidr *gw);
+int podnet_cni_result_add_dns(podnet_cni_result *res, const char *nameserver, const char *domain,
+                              const char *search, const char *option);
+size_t podnet_cni_result_n_interfaces(const podnet_cni_result *res);
+size_t podnet_cni_result_n_ips(const podnet_cni_result *res);
+size_t podnet_cni_result_n_routes(const podnet_cni_result *res);
+/* Accessors; NULL / -1 when out of range. Returned pointers are owned by res. */
+const char *podnet_cni_result_interface_name(const podnet_cni_result *res, size_t i);
+const char *podnet_cni_result_interface_mac(const podnet_cni_result *res, size_t i);
+const char *podnet_cni_result_interface_sandbox(const podnet_cni_result *res, size_t i);
+const podnet_cidr *podnet_cni_result_ip_addr(const podnet_cni_result *res, size_t i);
+const podnet_cidr *podnet_cni_result_ip_gateway(const podnet_cni_result *res, size_t i);
+int podnet_cni_result_ip_interface(const podnet_cni_result *res, size_t i);
+const podnet_cidr *podnet_cni_result_route_dst(const podnet_cni_result *res, size_t i);
+const podnet_cidr *podnet_cni_result_route_gw(const podnet_cni_result *res, size_t i);
+/* Encodes in CNI version `version` (converting down as the spec says); *ret is
+ * the caller's to free(). -ENOTSUP if the result cannot be expressed. */
+int podnet_cni_result_format(const podnet_cni_result *res, const char *version, char **ret,
+                             podnet_error **err);
+/* Encodes an error object {cniVersion, code, msg, details}; *ret is the caller's. */
+int podnet_cni_error_format(const podnet_error *error, const char *version, char **ret);
+/* {"cniVersion": version, "supportedVersions": [...]}; *ret is the caller's. */
+int podnet_cni_version_format(const char *version, char **ret);
+
+/* ------------------------------------------------------------------------- */
+/* The CNI plugin's verbs                                     podnet_cni_add(3) */
+
+/* The whole of podnet-cni's work for each verb, on parsed input. ADD fills *ret
+ * (the caller frees it); failures leave nothing behind. DEL is idempotent and works
+ * with CNI_NETNS empty or gone. GC takes the valid attachments from the
+ * configuration. STATUS returns 0 when ADD can be served. */
+int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
+                   podnet_cni_result **ret, podnet_error **err);
+int podnet_cni_del(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
+                   podnet_error **err);
+int podnet_cni_check(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
+                     podnet_error **err);
+int podnet_cni_gc(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
+                  podnet_error **err);
+int podnet_cni_status(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
+                      podnet_error **err);
+
+/* IPAM as the CNI plugin uses it: in-process host-local, or the plugin named by
+ * ipam.type run from CNI_PATH. */
+int podnet_cni_ipam_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
+                        podnet_cni_result **ret, podnet_error **err);
+int podnet_cni_ipam_del(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
+                        podnet_error **err);
+int podnet_cni_ipam_check(podnet_ctx *ctx, const podnet_cni_conf *conf,
+                          const podnet_cni_args *args, podnet_error **err);
+int podnet_cni_ipam_gc(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
+                       podnet_error **err);
+
+/* ------------------------------------------------------------------------- */
+/* Firewall (iptables through libiptc, legacy x_tables)    podnet_fw_masq_ensure(3) */
+
+/* Per-network masquerade (the CNI plugin's ipMasq): one rule per network, in chain
+ * PODNET-MASQ of nat POSTROUTING, masquerading traffic from `subnet` to anywhere
+ * but `subnet`, tagged with a comment naming `network`. Idempotent; the xtables
+ * lock is honoured; commits are atomic. */
+int podnet_fw_masq_ensure(podnet_ctx *ctx, const char *network, const podnet_cidr *subnet,
+                          podnet_error **err);
+/* 0 also if absent. */
+int podnet_fw_masq_remove(podnet_ctx *ctx, const char *network, const podnet_cidr *subnet,
+                          podnet_error **err);
+/* 1 present, 0 absent. */
+int podnet_fw_masq_has(podnet_ctx *ctx, const char *network, const podnet_cidr *subnet,
+                       podnet_error **err);
+
+/* Node-wide rules of podnet-routes: chain PODNET-FORWARD (filter, jumped to from
+ * FORWARD) accepting traffic from and to each cluster CIDR, and chain
+ * PODNET-POSTROUTING (nat, from POSTROUTING) masquerading traffic from the cluster
+ * CIDRs to destinations outside every non-masquerade CIDR. Replaces the chains'
+ * contents to match; one jump rule each. */
+typedef struct podnet_fw_config {
+        size_t size;                                /* sizeof(podnet_fw_config) */
+        const podnet_cidr *const *cluster_cidrs;
+        size_t n_cluster_cidrs;
+        const podnet_cidr *const *non_masq_cidrs;   /* NULL/0: the cluster CIDRs */
+        size_t n_non_masq_cidrs;
+        bool masquerade;                            /* install PODNET-POSTROUTING */
+} podnet_fw_config;
+
+/* Returns the number of table commits made (0 when already as wanted). */
+int podnet_fw_node_ensure(podnet_ctx *ctx, const podnet_fw_config *cfg, podnet_error **err);
+/* Removes the chains and their jump rules (both families). */
+int podnet_fw_node_teardown(podnet_ctx *ctx, podnet_error **err);
+/* Text listing of podnet's chains for status output; *ret is the caller's. */
+int podnet_fw_node_dump(podnet_ctx *ctx, char **ret, podnet_error **err);
+
+/* Writes 1 to net.ipv4.ip_forward (family AF_INET) or
+ * net.ipv6.conf.all.forwarding (AF_INET6) in the context's namespace. */
+int podnet_sysctl_enable_forwarding(podnet_ctx *ctx, int family, podnet_error **err);
+
+/* ------------------------------------------------------------------------- */
+/* Nodes, routes sync, pod CIDR allocation              podnet_nodes_parse(3) */
+
+typedef struct podnet_nodes podnet_nodes;
+
+/* Parses `kubectl get nodes -o json` output (a NodeList, or a single Node), or the
+ * static node file format (see podnet-routes(8)), detected by content. */
+int podnet_nodes_parse(podnet_nodes **ret, const char *text, size_t len, podnet_error **err);
+podnet_nodes *podnet_nodes_free(podnet_nodes *nodes);
+size_t podnet_nodes_count(const podnet_nodes *nodes);
+/* Index of node `name`, -ENOENT if absent. */
+int podnet_nodes_find(const podnet_nodes *nodes, const char *name);
+const char *podnet_nodes_name(const podnet_nodes *nodes, size_t i);
+size_t podnet_nodes_n_pod_cidrs(const podnet_nodes *nodes, size_t i);
+const podnet_cidr *podnet_nodes_pod_cidr(const podnet_nodes *nodes, size_t i, size_t j);
+/* The node's address of `family` (InternalIP preferred, then ExternalIP); NULL if
+ * none. */
+const podnet_cidr *podnet_nodes_address(const podnet_nodes *nodes, size_t i, int family);
+/* Sets the node's pod CIDRs (replacing any). */
+int podnet_nodes_set_pod_cidrs(podnet_nodes *nodes, size_t i, const podnet_cidr *const *cidrs,
+                               size_t n);
+
+/* Gives every node without a pod CIDR one /mask subnet of each cluster CIDR, keeping
+ * existing assignments and never overlapping them (kube-controller-manager's
+ * --allocate-node-cidrs). Returns the number of nodes given a CIDR; -ENOSPC when the
+ * cluster CIDR is exhausted (nothing is changed then). */
+int podnet_nodes_allocate(podnet_nodes *nodes, const podnet_cidr *const *cluster_cidrs,
+                          const unsigned *mask_sizes, size_t n_cluster_cidrs, podnet_error **err);
+
+/* Route protocol number podnet-routes tags its routes with by default (see
+ * /etc/iproute2/rt_protos; 0..255). */
+#define PODNET_ROUTE_PROTOCOL 44
+
+typedef struct podnet_sync_config {
+        size_t size;                 /* sizeof(podnet_sync_config) */
+        const char *node_name;       /* this node: its own CIDRs get no route */
+        unsigned protocol;           /* 0: PODNET_ROUTE_PROTOCOL */
+        unsigned table;              /* 0: main */
+        bool dry_run;                /* compute and report, change nothing */
+} podnet_sync_config;
+
+typedef struct podnet_sync_report podnet_sync_report;
+
+/* Reconciles the routes tagged `protocol` in the context's namespace with the node
+ * list: adds missing, replaces changed, deletes stale, never touches other routes;
+ * no kernel write when nothing changed. Peers whose address is not directly
+ * reachable are reported, not routed. *ret (may be NULL) gets the report. */
+int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes, const podnet_sync_config *cfg,
+                       podnet_sync_report **ret, podnet_error **err);
+/* Deletes every route tagged `protocol` (0: default); returns how many. */
+int podnet_routes_flush(podnet_ctx *ctx, unsigned protocol, unsigned table, podnet_error **err);
+podnet_sync_report *podnet_sync_report_free(podnet_sync_report *r);
+
+typedef enum podnet_sync_action {
+        PODNET_SYNC_KEPT = 0,
+        PODNET_SYNC_ADDED,
+        PODNET_SYNC_REPLACED,
+        PODNET_SYNC_DELETED,
+        PODNET_SYNC_UNREACHABLE, /* peer not directly reachable: no route installed */
+        PODNET_SYNC_SKIPPED,     /* node without pod CIDR or address */
+        PODNET_SYNC_FAILED,
+} podnet_sync_action;
+
+size_t podnet_sync_report_count(const podnet_sync_report *r);
+/* Number of entries with `action`. */
+size_t podnet_sync_report_count_action(const podnet_sync_report *r, podnet_sync_action action);
+/* Kernel writes (netlink requests that change state) the sync made. */
+size_t podnet_sync_report_writes(const podnet_sync_report *r);
+podnet_sync_action podnet_sync_report_action(const podnet_sync_report *r, size_t i);
+const char *podnet_sync_report_node(const podnet_sync_report *r, size_t i); /* may be NULL */
+const podnet_cidr *podnet_sync_report_dst(const podnet_sync_report *r, size_t i);
+const podnet_cidr *podnet_sync_report_via(const podnet_sync_report *r, size_t i);
+const char *podnet_sync_report_reason(const podnet_sync_report *r, size_t i); /* may be NULL */
+const char *podnet_sync_action_name(podnet_sync_action action);
+
+/* Writes the node's CNI network configuration list (.conflist for podnet-cni) for
+ * `pod_cidrs` to `path` atomically (temp file + rename) unless it already has that
+ * content. Returns 1 if written, 0 if unchanged. */
+typedef struct podnet_conflist_config {
+        size_t size;                          /* sizeof(podnet_conflist_config) */
+        const char *network;                  /* "podnet" */
+        const char *bridge;                   /* "cbr0" */
+        const podnet_cidr *const *pod_cidrs;
+        size_t n_pod_cidrs;
+        unsigned mtu;                         /* 0: omit (plugin picks the uplink's) */
+        bool ip_masq;                         /* plugin-level ipMasq */
+        const char *data_dir;                 /* NULL: host-local's default */
+} podnet_conflist_config;
+
+int podnet_conflist_render(const podnet_conflist_config *cfg, char **ret, podnet_error **err);
+int podnet_conflist_write(const podnet_conflist_config *cfg, const char *path, podnet_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
