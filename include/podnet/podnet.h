@@ -76,6 +76,7 @@ enum {
         PODNET_CNI_ERR_IO = 5,
         PODNET_CNI_ERR_DECODE = 6,
         PODNET_CNI_ERR_INVALID_CONFIG = 7,
+        PODNET_CNI_ERR_INVALID_NETNS = 8,   /* CNI_NETNS is the plugin's own namespace */
         PODNET_CNI_ERR_TRY_AGAIN = 11,
         PODNET_CNI_ERR_NOT_AVAILABLE = 50,
         PODNET_CNI_ERR_DEGRADED = 51,
