@@ -428,6 +428,10 @@ int podnet_cni_gc(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni
                   podnet_error **err);
 int podnet_cni_status(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
                       podnet_error **err);
+/* VERSION: from the request on stdin ({"cniVersion": ...}, may be empty) builds the
+ * reply {"cniVersion": <the request's, else "1.1.0">, "supportedVersions": [...]};
+ * *ret is the caller's. Code 6 if the request is not JSON. */
+int podnet_cni_version(const char *json, size_t len, char **ret, podnet_error **err);
 
 /* IPAM as the CNI plugin uses it: in-process host-local, or the plugin named by
  * ipam.type run from CNI_PATH. */

@@ -1,0 +1,657 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The CNI plugin's verbs on parsed input: ADD, DEL, CHECK, GC, STATUS. Each is a
+ * sequence of calls into the link, address, route, IPAM and firewall modules; ADD
+ * undoes what it did when a later step fails, DEL is idempotent and best effort.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sys/stat.h>
+
+#include "cni-plugin.h"
+#include "cni.h"
+#include "internal.h"
+
+#define DEFAULT_MTU 1500
+#define DEFAULT_DATA_DIR "/var/lib/cni/networks"
+
+static unsigned pick_mtu(podnet_ctx *ctx, const podnet_cni_conf *conf)
+{
+        unsigned mtu = 0;
+
+        if (conf->mtu)
+                return conf->mtu;
+        /* kubenet used the MTU of the interface holding the default route. */
+        if (podnet_default_route_mtu(ctx, AF_INET, &mtu) == 0 && mtu > 0)
+                return mtu;
+        if (podnet_default_route_mtu(ctx, AF_INET6, &mtu) == 0 && mtu > 0)
+                return mtu;
+        return DEFAULT_MTU;
+}
+
+static const char *pick_mac(const podnet_cni_conf *conf, const podnet_cni_args *args)
+{
+        /* CNI_ARGS is the oldest channel; runtimeConfig (capabilities) wins over it. */
+        if (conf->req_mac)
+                return conf->req_mac;
+        return args->req_mac;
+}
+
+static int open_pod_netns(podnet_ctx *ctx, const podnet_cni_args *args, podnet_netns **ret,
+                          podnet_error **err)
+{
+        _cleanup_netns_ podnet_netns *ns = NULL;
+        int r;
+
+        if (isempty(args->netns))
+                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_ENV,
+                                      "CNI_NETNS is required for %s", args->command);
+        r = podnet_netns_open(ctx, &ns, args->netns, err);
+        if (r == -ENOENT) {
+                if (err && *err)
+                        (*err)->cni_code = PODNET_CNI_ERR_UNKNOWN_CONTAINER;
+                return r;
+        }
+        if (r < 0) {
+                if (err && *err && r == -EINVAL)
+                        (*err)->cni_code = PODNET_CNI_ERR_INVALID_NETNS;
+                return r;
+        }
+        /* Never configure the plugin's own namespace: "eth0" there is a host interface. */
+        if (podnet_netns_is_current(ns) == 1)
+                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_NETNS,
+                                      "CNI_NETNS %s is the plugin's own network namespace",
+                                      args->netns);
+        *ret = steal_pointer(&ns);
+        return 0;
+}
+
+/* The network an address sits in: the masquerade rule's subnet. */
+static int addr_subnet(const podnet_cidr *addr, podnet_cidr **ret)
+{
+        return podnet_cidr_network(ret, addr);
+}
+
+static int ensure_bridge(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_result *ipres,
+                         unsigned mtu, podnet_error **err)
+{
+        podnet_cidr *gw_addrs[8];
+        size_t n_gw = 0;
+        podnet_bridge_config bc = {
+                .size = sizeof(bc),
+                .name = conf->bridge,
+                .mtu = mtu,
+                .promisc = conf->promisc_mode,
+                .force_address = conf->force_address,
+                .ipv6_nodad = !conf->enable_dad,
+        };
+        int r = 0;
+
+        if (conf->is_gateway && ipres) {
+                for (size_t i = 0; i < podnet_cni_result_n_ips(ipres) && n_gw < ELEMENTSOF(gw_addrs);
+                     i++) {
+                        const podnet_cidr *a = podnet_cni_result_ip_addr(ipres, i);
+                        const podnet_cidr *gw = podnet_cni_result_ip_gateway(ipres, i);
+                        bool dup = false;
+
+                        if (!a || !gw)
+                                continue;
+                        /* The bridge holds the gateway with the pod subnet's prefix. */
+                        r = podnet_cidr_new(&gw_addrs[n_gw], podnet_cidr_family(gw),
+                                            podnet_cidr_addr(gw), podnet_cidr_prefixlen(a));
+                        if (r < 0)
+                                goto out;
+                        for (size_t j = 0; j < n_gw; j++)
+                                if (podnet_cidr_compare(gw_addrs[j], gw_addrs[n_gw]) == 0)
+                                        dup = true;
+                        if (dup)
+                                podnet_cidr_free(gw_addrs[n_gw]);
+                        else
+                                n_gw++;
+                }
+        }
+        bc.addrs = (const podnet_cidr *const *)gw_addrs;
+        bc.n_addrs = n_gw;
+        r = podnet_bridge_ensure(ctx, NULL, &bc, err);
+        if (r == -EEXIST && err && *err) {
+                /* Another ADD may have created the bridge between our look and our
+                 * create (kubelet runs ADDs in parallel): look again once. */
+                podnet_error *e2 = NULL;
+                int r2 = podnet_bridge_ensure(ctx, NULL, &bc, &e2);
+                if (r2 >= 0) {
+                        *err = podnet_error_free(*err);
+                        r = r2;
+                } else {
+                        podnet_error_free(e2);
+                }
+        }
+out:
+        for (size_t i = 0; i < n_gw; i++)
+                podnet_cidr_free(gw_addrs[i]);
+        return r;
+}
+
+static int configure_pod(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
+                         podnet_netns *ns, podnet_cni_result *res, unsigned mtu, podnet_error **err)
+{
+        bool have_default[2] = {false, false};
+        size_t n_ips = podnet_cni_result_n_ips(res);
+        size_t n_routes = podnet_cni_result_n_routes(res);
+        int r;
+
+        for (size_t i = 0; i < n_ips; i++) {
+                const podnet_cidr *a = podnet_cni_result_ip_addr(res, i);
+                unsigned flags = 0;
+
+                if (podnet_cidr_family(a) == AF_INET6 && !conf->enable_dad)
+                        flags |= PODNET_ADDR_NODAD;
+                r = podnet_addr_add(ctx, ns, args->ifname, a, flags, err);
+                if (r < 0)
+                        return r;
+        }
+
+        for (size_t i = 0; i < n_routes; i++) {
+                const podnet_cidr *dst = podnet_cni_result_route_dst(res, i);
+                const podnet_cidr *gw = podnet_cni_result_route_gw(res, i);
+                podnet_route_config rc = {
+                        .size = sizeof(rc),
+                        .dst = dst,
+                        .gw = gw,
+                        .ifname = args->ifname,
+                        .scope = -1,
+                };
+
+                if (!gw) {
+                        /* host-local semantics: a route without gw goes via the
+                         * gateway of the first address of its family. */
+                        for (size_t j = 0; j < n_ips; j++) {
+                                const podnet_cidr *g = podnet_cni_result_ip_gateway(res, j);
+                                if (g && podnet_cidr_family(g) == podnet_cidr_family(dst)) {
+                                        rc.gw = g;
+                                        break;
+                                }
+                        }
+                }
+                if (podnet_cidr_prefixlen(dst) == 0)
+                        have_default[podnet_cidr_family(dst) == AF_INET6] = true;
+                r = podnet_route_add(ctx, ns, &rc, err);
+                if (r < 0)
+                        return r;
+        }
+
+        if (conf->is_default_gateway) {
+                for (size_t i = 0; i < n_ips; i++) {
+                        const podnet_cidr *gw = podnet_cni_result_ip_gateway(res, i);
+                        _cleanup_cidr_ podnet_cidr *any = NULL;
+                        int fam;
+                        podnet_route_config rc = {
+                                .size = sizeof(rc),
+                                .gw = gw,
+                                .ifname = args->ifname,
+                                .scope = -1,
+                        };
+
+                        if (!gw)
+                                continue;
+                        fam = podnet_cidr_family(gw);
+                        if (have_default[fam == AF_INET6])
+                                continue;
+                        r = podnet_cidr_parse(&any, fam == AF_INET ? "0.0.0.0/0" : "::/0");
+                        if (r < 0)
+                                return r;
+                        rc.dst = any;
+                        r = podnet_route_add(ctx, ns, &rc, err);
+                        if (r < 0)
+                                return r;
+                        r = podnet_cni_result_add_route(res, any, gw);
+                        if (r < 0)
+                                return pn_error(err, -r, PODNET_CNI_ERR_INTERNAL,
+                                                "Recording the default route");
+                        have_default[fam == AF_INET6] = true;
+                }
+        }
+        (void)mtu;
+        return 0;
+}
+
+static int ensure_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_result *res,
+                       podnet_error **err)
+{
+        for (size_t i = 0; i < podnet_cni_result_n_ips(res); i++) {
+                _cleanup_cidr_ podnet_cidr *subnet = NULL;
+                int r = addr_subnet(podnet_cni_result_ip_addr(res, i), &subnet);
+                if (r < 0)
+                        return r;
+                r = podnet_fw_masq_ensure(ctx, conf->name, subnet, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
+                                 const podnet_cni_args *args, podnet_cni_result **ret,
+                                 podnet_error **err)
+{
+        _cleanup_netns_ podnet_netns *ns = NULL;
+        _cleanup_result_ podnet_cni_result *res = NULL;
+        podnet_veth_info info = {.size = sizeof(info)};
+        bool ipam_done = false, veth_done = false;
+        podnet_link_info br = {.size = sizeof(br)}, info_probe = {.size = sizeof(info_probe)};
+        char host_name[16];
+        unsigned mtu;
+        int r, br_idx, veth_idx, pod_idx;
+
+        if (!ctx || !conf || !args || !ret)
+                return -EINVAL;
+
+        r = open_pod_netns(ctx, args, &ns, err);
+        if (r < 0)
+                return r;
+
+        /* An ADD repeated for an attached pod must fail without touching its lease
+         * (IPAM would hand back the same address and our rollback would free it). */
+        r = podnet_link_get(ctx, ns, args->ifname, &info_probe, NULL);
+        if (r == 0)
+                return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
+                                      "Interface %s already exists in %s", args->ifname,
+                                      args->netns);
+        r = podnet_veth_host_name(args->container_id, args->ifname, host_name);
+        if (r < 0)
+                return pn_error(err, -r, PODNET_CNI_ERR_INTERNAL, "Deriving the host veth name");
+        r = podnet_link_get(ctx, NULL, host_name, &info_probe, NULL);
+        if (r == 0)
+                return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
+                                      "Host interface %s for container %s/%s already exists",
+                                      host_name, args->container_id, args->ifname);
+
+        /* IPAM first: in-process it costs microseconds, and the bridge needs the
+         * gateway it hands out. */
+        r = podnet_cni_ipam_add(ctx, conf, args, &res, err);
+        if (r < 0)
+                return r;
+        ipam_done = true;
+        if (podnet_cni_result_n_ips(res) == 0) {
+                r = pn_error_plain(err, EINVAL, PODNET_CNI_ERR_IPAM_PLUGIN,
+                                   "IPAM plugin %s returned no IP address", conf->ipam_type);
+                goto fail;
+        }
+
+        mtu = pick_mtu(ctx, conf);
+        r = ensure_bridge(ctx, conf, res, mtu, err);
+        if (r < 0)
+                goto fail;
+
+        podnet_veth_config vc = {
+                .size = sizeof(vc),
+                .container_id = args->container_id,
+                .ifname = args->ifname,
+                .netns = ns,
+                .bridge = conf->bridge,
+                .mtu = mtu,
+                .mac = pick_mac(conf, args),
+                .hairpin = conf->hairpin_mode,
+        };
+        r = podnet_veth_create(ctx, &vc, &info, err);
+        if (r < 0) {
+                if (r == -EEXIST && err && *err)
+                        (*err)->cni_code = PODNET_CNI_ERR_IFACE_EXISTS;
+                goto fail;
+        }
+        veth_done = true;
+
+        r = configure_pod(ctx, conf, args, ns, res, mtu, err);
+        if (r < 0)
+                goto fail;
+
+        if (conf->is_gateway) {
+                r = podnet_sysctl_enable_forwarding(ctx, AF_INET, err);
+                if (r < 0)
+                        goto fail;
+                for (size_t i = 0; i < podnet_cni_result_n_ips(res); i++)
+                        if (podnet_cidr_family(podnet_cni_result_ip_addr(res, i)) == AF_INET6) {
+                                r = podnet_sysctl_enable_forwarding(ctx, AF_INET6, err);
+                                if (r < 0)
+                                        goto fail;
+                                break;
+                        }
+        }
+
+        if (conf->ip_masq) {
+                r = ensure_masq(ctx, conf, res, err);
+                if (r < 0)
+                        goto fail;
+        }
+
+        /* The result lists every interface touched: bridge, host veth, pod end. */
+        r = podnet_link_get(ctx, NULL, conf->bridge, &br, err);
+        if (r < 0)
+                goto fail;
+        br_idx = podnet_cni_result_add_interface(res, conf->bridge, br.mac, 0, NULL);
+        veth_idx = podnet_cni_result_add_interface(res, info.host_ifname, info.host_mac, 0, NULL);
+        pod_idx = podnet_cni_result_add_interface(res, args->ifname, info.pod_mac, mtu, args->netns);
+        if (br_idx < 0 || veth_idx < 0 || pod_idx < 0) {
+                r = pn_error(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Building the result");
+                goto fail;
+        }
+        for (size_t i = 0; i < podnet_cni_result_n_ips(res); i++) {
+                r = pn_cni_result_set_ip_interface(res, i, pod_idx);
+                if (r < 0) {
+                        r = pn_error(err, -r, PODNET_CNI_ERR_INTERNAL, "Building the result");
+                        goto fail;
+                }
+        }
+
+        *ret = steal_pointer(&res);
+        return 0;
+
+fail:
+        /* Nothing half-configured: undo in reverse order, keeping the first error. */
+        if (veth_done)
+                (void)podnet_veth_delete(ctx, args->container_id, args->ifname, NULL);
+        if (ipam_done)
+                (void)podnet_cni_ipam_del(ctx, conf, args, NULL);
+        return r;
+}
+
+/* Number of leases in the in-process IPAM's directory (files named by an address),
+ * 0 if the directory does not exist. The on-disk format is host-local's, a public
+ * contract, so reading it here does not reach into the IPAM module's internals. */
+static int count_leases(const podnet_cni_conf *conf)
+{
+        _cleanup_free_ char *dir = NULL;
+        struct dirent *de;
+        DIR *d;
+        int n = 0;
+
+        if (asprintf(&dir, "%s/%s", conf->ipam.data_dir ? conf->ipam.data_dir : DEFAULT_DATA_DIR,
+                     conf->name) < 0)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                unsigned char buf[16];
+                if (inet_pton(AF_INET, de->d_name, buf) == 1 ||
+                    inet_pton(AF_INET6, de->d_name, buf) == 1)
+                        n++;
+        }
+        closedir(d);
+        return n;
+}
+
+/* Removes the network's masquerade rules once its last pod is gone. */
+static int release_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_error **err)
+{
+        int r = 0;
+
+        if (!conf->ip_masq || !conf->ipam_in_process)
+                return 0;
+        if (count_leases(conf) != 0)
+                return 0;
+        for (size_t s = 0; s < conf->ipam.n_sets; s++)
+                for (size_t i = 0; i < conf->ipam.sets[s].n_ranges; i++) {
+                        int q = podnet_fw_masq_remove(ctx, conf->name,
+                                                      conf->ipam.sets[s].ranges[i].subnet, err);
+                        if (q < 0 && r == 0)
+                                r = q;
+                }
+        return r;
+}
+
+PODNET_EXPORT int podnet_cni_del(podnet_ctx *ctx, const podnet_cni_conf *conf,
+                                 const podnet_cni_args *args, podnet_error **err)
+{
+        int r, first = 0;
+
+        if (!ctx || !conf || !args)
+                return -EINVAL;
+
+        /* Best effort: every step runs even if an earlier one failed, and the first
+         * failure is what we report. A missing namespace, lease or link is success. */
+        r = podnet_cni_ipam_del(ctx, conf, args, err);
+        if (r < 0 && !first)
+                first = r;
+        r = podnet_veth_delete(ctx, args->container_id, args->ifname, first ? NULL : err);
+        if (r < 0 && !first)
+                first = r;
+        r = release_masq(ctx, conf, first ? NULL : err);
+        if (r < 0 && !first)
+                first = r;
+        return first;
+}
+
+static int check_fail(podnet_error **err, const char *fmt, ...) _printf_(2, 3);
+static int check_fail(podnet_error **err, const char *fmt, ...)
+{
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        return pn_error_plain(err, ENOENT, PODNET_CNI_ERR_CHECK_FAILED, "%s", msg);
+}
+
+PODNET_EXPORT int podnet_cni_check(podnet_ctx *ctx, const podnet_cni_conf *conf,
+                                   const podnet_cni_args *args, podnet_error **err)
+{
+        _cleanup_netns_ podnet_netns *ns = NULL;
+        const podnet_cni_result *prev = conf ? conf->prev_result : NULL;
+        podnet_link_info pod = {.size = sizeof(pod)}, host = {.size = sizeof(host)},
+                         br = {.size = sizeof(br)};
+        char host_name[16], buf[PODNET_CIDR_STRLEN], buf2[PODNET_CIDR_STRLEN];
+        bool found_pod_iface = false;
+        unsigned mtu;
+        int r;
+
+        if (!ctx || !conf || !args)
+                return -EINVAL;
+        if (!prev)
+                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                                      "CHECK needs prevResult in the configuration");
+
+        r = open_pod_netns(ctx, args, &ns, err);
+        if (r < 0)
+                return r;
+
+        /* The pod interface. */
+        r = podnet_link_get(ctx, ns, args->ifname, &pod, NULL);
+        if (r < 0)
+                return check_fail(err, "Interface %s is missing in %s", args->ifname, args->netns);
+        if (!pod.up)
+                return check_fail(err, "Interface %s in %s is down", args->ifname, args->netns);
+        for (size_t i = 0; i < podnet_cni_result_n_interfaces(prev); i++) {
+                const char *name = podnet_cni_result_interface_name(prev, i);
+                const char *sb = podnet_cni_result_interface_sandbox(prev, i);
+                const char *mac = podnet_cni_result_interface_mac(prev, i);
+                if (!name || !sb || !streq(name, args->ifname))
+                        continue;
+                found_pod_iface = true;
+                if (mac && *mac && strcasecmp(mac, pod.mac) != 0)
+                        return check_fail(err, "Interface %s in %s has MAC %s, prevResult says %s",
+                                          args->ifname, args->netns, pod.mac, mac);
+        }
+        if (!found_pod_iface)
+                return check_fail(err, "prevResult lists no interface %s in a sandbox",
+                                  args->ifname);
+
+        /* MTU: the configured one, else what ADD would pick now. */
+        mtu = pick_mtu(ctx, conf);
+        if (pod.mtu != mtu)
+                return check_fail(err, "Interface %s in %s has MTU %u, expected %u", args->ifname,
+                                  args->netns, pod.mtu, mtu);
+
+        /* Host side: veth enslaved to the bridge. */
+        r = podnet_veth_host_name(args->container_id, args->ifname, host_name);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Deriving the host interface name");
+        if (podnet_link_get(ctx, NULL, host_name, &host, NULL) < 0)
+                return check_fail(err, "Host interface %s is missing", host_name);
+        if (podnet_link_get(ctx, NULL, conf->bridge, &br, NULL) < 0)
+                return check_fail(err, "Bridge %s is missing", conf->bridge);
+        if (host.master_ifindex != br.ifindex)
+                return check_fail(err, "Host interface %s is not attached to bridge %s", host_name,
+                                  conf->bridge);
+        if (conf->hairpin_mode && !host.hairpin)
+                return check_fail(err, "Hairpin mode is off on %s", host_name);
+
+        /* Addresses. */
+        for (size_t i = 0; i < podnet_cni_result_n_ips(prev); i++) {
+                const podnet_cidr *a = podnet_cni_result_ip_addr(prev, i);
+                podnet_cidr_format(a, buf, sizeof(buf));
+                r = podnet_addr_has(ctx, ns, args->ifname, a, err);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return check_fail(err, "Address %s is missing on %s in %s", buf,
+                                          args->ifname, args->netns);
+        }
+
+        /* Routes: every route of prevResult must exist; later plugins may have added
+         * more, which is fine. */
+        for (size_t i = 0; i < podnet_cni_result_n_routes(prev); i++) {
+                const podnet_cidr *dst = podnet_cni_result_route_dst(prev, i);
+                const podnet_cidr *gw = podnet_cni_result_route_gw(prev, i);
+                podnet_route_config rc = {.size = sizeof(rc), .dst = dst, .gw = gw, .scope = -1};
+
+                r = podnet_route_has(ctx, ns, &rc, err);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        podnet_cidr_format(dst, buf, sizeof(buf));
+                        if (gw)
+                                podnet_cidr_format_addr(gw, buf2, sizeof(buf2));
+                        return check_fail(err, "Route %s%s%s is missing in %s", buf,
+                                          gw ? " via " : "", gw ? buf2 : "", args->netns);
+                }
+        }
+
+        /* Lease. */
+        r = podnet_cni_ipam_check(ctx, conf, args, err);
+        if (r < 0)
+                return r;
+
+        /* Masquerade. */
+        if (conf->ip_masq)
+                for (size_t i = 0; i < podnet_cni_result_n_ips(prev); i++) {
+                        _cleanup_cidr_ podnet_cidr *subnet = NULL;
+                        r = addr_subnet(podnet_cni_result_ip_addr(prev, i), &subnet);
+                        if (r < 0)
+                                return r;
+                        r = podnet_fw_masq_has(ctx, conf->name, subnet, err);
+                        if (r < 0)
+                                return r;
+                        if (r == 0) {
+                                podnet_cidr_format(subnet, buf, sizeof(buf));
+                                return check_fail(err,
+                                                  "Masquerade rule for network %s (%s) is missing",
+                                                  conf->name, buf);
+                        }
+                }
+        return 0;
+}
+
+PODNET_EXPORT int podnet_cni_gc(podnet_ctx *ctx, const podnet_cni_conf *conf,
+                                const podnet_cni_args *args, podnet_error **err)
+{
+        int r, first = 0;
+
+        if (!ctx || !conf || !args)
+                return -EINVAL;
+        /* Leases of attachments the runtime no longer knows; their namespaces are
+         * gone, and with them the veth pairs (the kernel destroys a veth pair when
+         * either end's namespace goes away). */
+        r = podnet_cni_ipam_gc(ctx, conf, args, err);
+        if (r < 0)
+                first = r;
+        r = release_masq(ctx, conf, first ? NULL : err);
+        if (r < 0 && !first)
+                first = r;
+        return first;
+}
+
+static int writable_dir(const char *path)
+{
+        _cleanup_free_ char *p = strdup(path);
+        char *slash;
+
+        if (!p)
+                return -ENOMEM;
+        /* The data directory is created on first ADD: check the deepest existing
+         * ancestor. */
+        for (;;) {
+                if (access(p, F_OK) == 0)
+                        return access(p, W_OK) == 0 ? 0 : -errno;
+                slash = strrchr(p, '/');
+                if (!slash || slash == p)
+                        return access("/", W_OK) == 0 ? 0 : -errno;
+                *slash = '\0';
+        }
+}
+
+PODNET_EXPORT int podnet_cni_status(podnet_ctx *ctx, const podnet_cni_conf *conf,
+                                    const podnet_cni_args *args, podnet_error **err)
+{
+        int r;
+
+        if (!ctx || !conf || !args)
+                return -EINVAL;
+        if (conf->ipam_in_process) {
+                const char *dd = conf->ipam.data_dir ? conf->ipam.data_dir : DEFAULT_DATA_DIR;
+                r = writable_dir(dd);
+                if (r < 0)
+                        return pn_error(err, -r, PODNET_CNI_ERR_NOT_AVAILABLE,
+                                        "IPAM data directory %s is not writable", dd);
+        }
+        if (conf->ip_masq) {
+                podnet_error *e = NULL;
+                _cleanup_cidr_ podnet_cidr *probe = NULL;
+
+                r = podnet_cidr_parse(&probe, "10.0.0.0/8");
+                if (r < 0)
+                        return r;
+                r = podnet_fw_masq_has(ctx, conf->name, probe, &e);
+                if (r < 0) {
+                        r = pn_error_plain(err, -r, PODNET_CNI_ERR_NOT_AVAILABLE,
+                                           "Firewall unavailable for ipMasq: %s",
+                                           podnet_error_message(e));
+                        podnet_error_free(e);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+PODNET_EXPORT int podnet_cni_version(const char *json, size_t len, char **ret, podnet_error **err)
+{
+        json_error_t jerr;
+        json_t *root = NULL, *v;
+        const char *version = "1.1.0";
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        /* Skip all-blank input: some runtimes send nothing for VERSION. */
+        for (size_t i = 0; json && i < len; i++)
+                if (!strchr(" \t\r\n", json[i])) {
+                        root = json_loadb(json, len, 0, &jerr);
+                        if (!root)
+                                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                                      "Decoding the VERSION request: %s at line %d "
+                                                      "column %d",
+                                                      jerr.text, jerr.line, jerr.column);
+                        break;
+                }
+        v = root ? json_object_get(root, "cniVersion") : NULL;
+        if (v && json_is_string(v) && *json_string_value(v))
+                version = json_string_value(v);
+        r = podnet_cni_version_format(version, ret);
+        json_decref(root);
+        return r;
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * podnet-cni: the CNI plugin. Reads CNI_* from the environment and the network
+ * configuration from stdin, calls libpodnet once per step, prints the result or a CNI
+ * error object on stdout. Logs go to stderr only (PODNET_LOG=debug|info|warning).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <podnet/podnet.h>
+
+#define FALLBACK_VERSION "1.1.0"
+#define MAX_CONFIG (16u << 20)
+
+static void log_stderr(podnet_ctx *ctx, void *userdata, int prio, const char *msg)
+{
+        (void)ctx;
+        (void)userdata;
+        (void)prio;
+        fprintf(stderr, "podnet-cni: %s\n", msg);
+}
+
+static char *read_all(FILE *f, size_t *len)
+{
+        size_t cap = 4096, n = 0;
+        char *buf = malloc(cap);
+
+        if (!buf)
+                return NULL;
+        for (;;) {
+                size_t got;
+                if (n + 1 >= cap) {
+                        char *nb;
+                        if (cap >= MAX_CONFIG) {
+                                free(buf);
+                                errno = EFBIG;
+                                return NULL;
+                        }
+                        nb = realloc(buf, cap * 2);
+                        if (!nb) {
+                                free(buf);
+                                return NULL;
+                        }
+                        buf = nb;
+                        cap *= 2;
+                }
+                got = fread(buf + n, 1, cap - n - 1, f);
+                n += got;
+                if (got == 0)
+                        break;
+        }
+        if (ferror(f)) {
+                free(buf);
+                errno = EIO;
+                return NULL;
+        }
+        buf[n] = '\0';
+        *len = n;
+        return buf;
+}
+
+/* Prints the CNI error object for err (or for code/msg when err is NULL) and
+ * returns the process exit status. */
+static int fail(const char *version, podnet_error *err, int code, const char *msg)
+{
+        podnet_error *tmp = NULL;
+        char *out = NULL;
+
+        if (!err) {
+                if (podnet_error_new(&tmp, EINVAL, code, "%s", msg) < 0) {
+                        printf("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":\"Out of memory\"}\n",
+                               version, 999);
+                        return 1;
+                }
+                err = tmp;
+        }
+        if (podnet_cni_error_format(err, version, &out) == 0) {
+                fputs(out, stdout);
+                fputc('\n', stdout);
+                free(out);
+        } else {
+                printf("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":\"Out of memory\"}\n", version,
+                       999);
+        }
+        fprintf(stderr, "podnet-cni: %s\n", podnet_error_message(err));
+        podnet_error_free(tmp);
+        return 1;
+}
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: podnet-cni [--help | --version]\n"
+                "\n"
+                "A CNI plugin (spec 0.1.0 - 1.1.0): a kubenet-style bridge with host-local\n"
+                "IPAM. Container runtimes run it with CNI_COMMAND (ADD, DEL, CHECK, GC,\n"
+                "STATUS, VERSION), CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS and\n"
+                "CNI_PATH in the environment and the network configuration on stdin.\n"
+                "Set PODNET_LOG=debug for a trace on stderr. See podnet-cni(8).\n");
+}
+
+int main(int argc, char **argv)
+{
+        podnet_cni_env env = {
+                .size = sizeof(env),
+                .command = getenv("CNI_COMMAND"),
+                .container_id = getenv("CNI_CONTAINERID"),
+                .netns = getenv("CNI_NETNS"),
+                .ifname = getenv("CNI_IFNAME"),
+                .args = getenv("CNI_ARGS"),
+                .path = getenv("CNI_PATH"),
+        };
+        podnet_cni_conf *conf = NULL;
+        podnet_cni_args *args = NULL;
+        podnet_cni_result *res = NULL;
+        podnet_error *err = NULL;
+        podnet_ctx *ctx = NULL;
+        const char *version = FALLBACK_VERSION, *loglevel;
+        char *input = NULL, *out = NULL;
+        size_t len = 0;
+        int rc = 1, r;
+
+        if (argc > 1) {
+                if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+                        usage(stdout);
+                        return 0;
+                }
+                if (strcmp(argv[1], "--version") == 0) {
+                        printf("podnet-cni %s\n", podnet_version());
+                        return 0;
+                }
+                usage(stderr);
+                return 2;
+        }
+        if (!env.command) {
+                /* Like the reference plugins: a person ran us by hand. */
+                if (isatty(STDIN_FILENO)) {
+                        fprintf(stderr, "podnet-cni %s: a CNI plugin; see podnet-cni --help\n",
+                                podnet_version());
+                        return 1;
+                }
+                return fail(version, NULL, 4, "CNI_COMMAND is not set");
+        }
+
+        input = read_all(stdin, &len);
+        if (!input)
+                return fail(version, NULL, 5, "Reading the network configuration from stdin failed");
+
+        if (strcmp(env.command, "VERSION") == 0) {
+                r = podnet_cni_version(input, len, &out, &err);
+                if (r < 0) {
+                        rc = fail(version, err, 0, NULL);
+                        goto out;
+                }
+                puts(out);
+                rc = 0;
+                goto out;
+        }
+
+        r = podnet_cni_conf_parse(&conf, input, len, &err);
+                version = conf ? podnet_cni_conf_version(conf) : FALLBACK_VERSION;
+                podnet_error_free(err);
+                err = NULL;
+                if (podnet_cni_version_format(version, &out) < 0) {
+                        rc = fail(FALLBACK_VERSION, NULL, 999, "Out of memory");
+                        goto out;
+                }
+                puts(out);
+                rc = 0;
+                (void)r;
+                goto out;
+        }
+
+        r = podnet_cni_conf_parse(&conf, input, len, &err);
+        if (r < 0) {
+                rc = fail(version, err, 0, NULL);
+                goto out;
+        }
+        version = podnet_cni_conf_version(conf);
+
+        r = podnet_cni_args_new(&args, &env, &err);
+        if (r < 0) {
+                rc = fail(version, err, 0, NULL);
+                goto out;
+        }
+
+        if (strcmp(env.command, "CHECK") == 0 && podnet_cni_version_compare(version, "0.4.0") < 0) {
+                rc = fail(version, NULL, 1, "CHECK needs cniVersion 0.4.0 or later");
+                goto out;
+        }
+        if ((strcmp(env.command, "GC") == 0 || strcmp(env.command, "STATUS") == 0) &&
+            podnet_cni_version_compare(version, "1.1.0") < 0) {
+                char msg[64];
+                snprintf(msg, sizeof(msg), "%s needs cniVersion 1.1.0 or later", env.command);
+                rc = fail(version, NULL, 1, msg);
+                goto out;
+        }
+
+        r = podnet_ctx_new(&ctx);
+        if (r < 0) {
+                rc = fail(version, NULL, 999, "Out of memory");
+                goto out;
+        }
+        loglevel = getenv("PODNET_LOG");
+        if (loglevel) {
+                podnet_ctx_set_log_fn(ctx, log_stderr, NULL);
+                podnet_ctx_set_log_priority(ctx, strcmp(loglevel, "debug") == 0  ? LOG_DEBUG
+                                                 : strcmp(loglevel, "info") == 0 ? LOG_INFO
+                                                                                 : LOG_WARNING);
+        }
+
+        if (strcmp(env.command, "ADD") == 0) {
+                r = podnet_cni_add(ctx, conf, args, &res, &err);
+                if (r == 0)
+                        r = podnet_cni_result_format(res, version, &out, &err);
+                if (r == 0)
+                        puts(out);
+        } else if (strcmp(env.command, "DEL") == 0) {
+                r = podnet_cni_del(ctx, conf, args, &err);
+        } else if (strcmp(env.command, "CHECK") == 0) {
+                r = podnet_cni_check(ctx, conf, args, &err);
+        } else if (strcmp(env.command, "GC") == 0) {
+                r = podnet_cni_gc(ctx, conf, args, &err);
+        } else if (strcmp(env.command, "STATUS") == 0) {
+                r = podnet_cni_status(ctx, conf, args, &err);
+        } else {
+                /* podnet_cni_args_new rejects unknown commands; keep a guard anyway. */
+                rc = fail(version, NULL, 4, "Unknown CNI_COMMAND");
+                goto out;
+        }
+        if (r < 0) {
+                if (err)
+                        rc = fail(version, err, 0, NULL);
+                else
+                        rc = fail(version, NULL, 999, strerror(-r));
+        } else {
+                rc = 0;
+        }
+out:
+        fflush(stdout);
+        free(out);
+        free(input);
+        podnet_cni_result_free(res);
+        podnet_cni_args_free(args);
+        podnet_cni_conf_free(conf);
+        podnet_error_free(err);
+        podnet_ctx_unref(ctx);
+        return rc;
+}
