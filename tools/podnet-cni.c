@@ -162,20 +162,6 @@ int main(int argc, char **argv)
         }
 
         r = podnet_cni_conf_parse(&conf, input, len, &err);
-                version = conf ? podnet_cni_conf_version(conf) : FALLBACK_VERSION;
-                podnet_error_free(err);
-                err = NULL;
-                if (podnet_cni_version_format(version, &out) < 0) {
-                        rc = fail(FALLBACK_VERSION, NULL, 999, "Out of memory");
-                        goto out;
-                }
-                puts(out);
-                rc = 0;
-                (void)r;
-                goto out;
-        }
-
-        r = podnet_cni_conf_parse(&conf, input, len, &err);
         if (r < 0) {
                 rc = fail(version, err, 0, NULL);
                 goto out;
