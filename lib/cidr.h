@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Private to libpodnet: the layout of podnet_cidr and allocation-free helpers (128-bit
+ * address arithmetic, parsing into caller storage) that other modules may use.
+ */
+#ifndef PODNET_CIDR_H
+#define PODNET_CIDR_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "podnet/podnet.h"
+
+struct podnet_cidr {
+        int family; /* AF_INET or AF_INET6 */
+        unsigned prefixlen;
+        union {
+                uint8_t b[16];
+                struct in_addr v4;
+                struct in6_addr v6;
+        } addr; /* network byte order; IPv4 uses the first 4 bytes */
+};
+
+/* An address as a 128-bit unsigned number; IPv4 lives in the low 32 bits. */
+typedef struct pn_u128 {
+        uint64_t hi, lo;
+} pn_u128;
+
+/* Longest address text pn_cidr_format_addr writes, with the NUL. */
+#define PN_ADDR_STRLEN 46
+
+/* 32 or 128; 0 for an unknown family. */
+static inline unsigned pn_family_bits(int family)
+{
+        return family == AF_INET ? 32 : family == AF_INET6 ? 128 : 0;
+}
+
+static inline unsigned pn_cidr_bits(const podnet_cidr *c)
+{
+        return pn_family_bits(c->family);
+}
+
+static inline pn_u128 pn_u128_make(uint64_t hi, uint64_t lo)
+{
+        pn_u128 v = {hi, lo};
+        return v;
+}
+
+static inline int pn_u128_cmp(pn_u128 a, pn_u128 b)
+{
+        if (a.hi != b.hi)
+                return a.hi < b.hi ? -1 : 1;
+        if (a.lo != b.lo)
+                return a.lo < b.lo ? -1 : 1;
+        return 0;
+}
+
+static inline bool pn_u128_eq(pn_u128 a, pn_u128 b)
+{
+        return a.hi == b.hi && a.lo == b.lo;
+}
+
+static inline pn_u128 pn_u128_and(pn_u128 a, pn_u128 b)
+{
+        return pn_u128_make(a.hi & b.hi, a.lo & b.lo);
+}
+
+static inline pn_u128 pn_u128_or(pn_u128 a, pn_u128 b)
+{
+        return pn_u128_make(a.hi | b.hi, a.lo | b.lo);
+}
+
+static inline pn_u128 pn_u128_not(pn_u128 a)
+{
+        return pn_u128_make(~a.hi, ~a.lo);
+}
+
+/* a + b; *carry (may be NULL) set on wrap-around past 2^128. */
+static inline pn_u128 pn_u128_add(pn_u128 a, pn_u128 b, bool *carry)
+{
+        pn_u128 r;
+        uint64_t h;
+        bool c1, c2;
+
+        r.lo = a.lo + b.lo;
+        h = a.hi + b.hi;
+        c1 = h < a.hi;
+        r.hi = h + (r.lo < a.lo);
+        c2 = r.hi < h;
+        if (carry)
+                *carry = c1 || c2;
+        return r;
+}
+
+/* a - b; *borrow (may be NULL) set when b > a. */
+static inline pn_u128 pn_u128_sub(pn_u128 a, pn_u128 b, bool *borrow)
+{
+        pn_u128 r;
+
+        r.lo = a.lo - b.lo;
+        r.hi = a.hi - b.hi - (a.lo < b.lo);
+        if (borrow)
+                *borrow = pn_u128_cmp(a, b) < 0;
+        return r;
+}
+
+static inline pn_u128 pn_u128_shl(pn_u128 a, unsigned n)
+{
+        if (n == 0)
+                return a;
+        if (n >= 128)
+                return pn_u128_make(0, 0);
+        if (n >= 64)
+                return pn_u128_make(a.lo << (n - 64), 0);
+        return pn_u128_make((a.hi << n) | (a.lo >> (64 - n)), a.lo << n);
+}
+
+/* The low `bits` bits set (0..128). */
+static inline pn_u128 pn_u128_lowmask(unsigned bits)
+{
+        if (bits >= 128)
+                return pn_u128_make(UINT64_MAX, UINT64_MAX);
+        if (bits >= 64)
+                return pn_u128_make(bits == 64 ? 0 : UINT64_MAX >> (128 - bits), UINT64_MAX);
+        return pn_u128_make(0, bits == 0 ? 0 : UINT64_MAX >> (64 - bits));
+}
+
+/* Host bits of c's prefix as a mask. */
+static inline pn_u128 pn_cidr_hostmask(const podnet_cidr *c)
+{
+        return pn_u128_lowmask(pn_cidr_bits(c) - c->prefixlen);
+}
+
+/* The address as a number, and back (prefix and family untouched). */
+pn_u128 pn_cidr_u128(const podnet_cidr *c);
+void pn_cidr_set_u128(podnet_cidr *c, pn_u128 v);
+
+/* Fills caller storage; -EINVAL on bad family, NULL addr or prefix too long. */
+int pn_cidr_init(podnet_cidr *c, int family, const void *addr, unsigned prefixlen);
+/* podnet_cidr_parse() into caller storage: no allocation. */
+int pn_cidr_parse_into(podnet_cidr *c, const char *text);
+/* The address text alone into buf (>= PN_ADDR_STRLEN bytes is always enough):
+ * IPv6 compressed as RFC 5952 / Go's net.IP.String(), dotted quad only for
+ * IPv4-mapped addresses. Returns the length or -ENOSPC. */
+int pn_addr_format(const podnet_cidr *c, char *buf, size_t size);
+
+/* In place: clear host bits / set host bits. */
+void pn_cidr_mask(podnet_cidr *c);
+void pn_cidr_fill(podnet_cidr *c);
+
+/* true if c's address lies inside net's network (c's own prefix ignored). */
+bool pn_cidr_contains_addr(const podnet_cidr *net, const podnet_cidr *c);
+/* true if a and b carry the same family and address (prefixes ignored). */
+bool pn_cidr_addr_eq(const podnet_cidr *a, const podnet_cidr *b);
+/* Orders a and b by address alone; families must match. */
+int pn_cidr_addr_cmp(const podnet_cidr *a, const podnet_cidr *b);
+
+#endif

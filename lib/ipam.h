@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Private to libpodnet: the host-local compatible IPAM store's on-disk names, the
+ * input validators it applies, and a test hook for the boot identity.
+ */
+#ifndef PODNET_IPAM_H
+#define PODNET_IPAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "podnet/podnet.h"
+
+#define PN_IPAM_DEFAULT_DATA_DIR "/var/lib/cni/networks"
+#define PN_IPAM_LOCK_FILE "lock"
+#define PN_IPAM_LAST_IP_PREFIX "last_reserved_ip."
+#define PN_IPAM_LINE_BREAK "\r\n"
+/* Sidecar directory inside `<dataDir>/<network>/`: one file per lease, same name,
+ * recording the boot the lease was made in (see podnet_ipam_open(3)). */
+#define PN_IPAM_BOOT_DIR ".podnet-boot"
+#define PN_IPAM_BOOT_ID_FILE "/proc/sys/kernel/random/boot_id"
+
+/* Longest container id accepted (bytes). */
+#define PN_IPAM_ID_MAX 1024
+
+/* `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$` (libcni's rule), at most `max` bytes. */
+bool pn_ipam_valid_name(const char *s, size_t max);
+/* Interface names: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
+bool pn_ipam_valid_ifname(const char *s);
+
+/* For tests: read the boot id from `boot_id_path` (NULL: the kernel's) and take
+ * `btime` (seconds since the epoch; negative: /proc/stat's btime) as the time this
+ * boot started. Forgets what was read before. */
+int pn_ipam_set_boot_source(podnet_ipam *ipam, const char *boot_id_path, int64_t btime);
+
+#endif
