@@ -1,0 +1,65 @@
+# Sourced by the podnet-cni tests after lib.sh: config builders and a runner that
+# invokes the plugin the way a container runtime does (clean environment, config on
+# stdin, result or error object on stdout).
+
+[ -x "$PODNET_CNI" ] || { echo "FATAL: $PODNET_CNI not built" >&2; exit 99; }
+command -v jq >/dev/null || { echo "SKIP: jq not installed"; exit 77; }
+
+DATADIR=/run/podnet-test/ipam
+mkdir -p "$DATADIR"
+CNI_OUT=/run/podnet-test/cni.out
+CNI_ERR=/run/podnet-test/cni.err
+
+# conf VERSION [JQ-EXPR]: a kubenet-like configuration, optionally edited by jq.
+conf() {
+        jq -n --arg v "$1" --arg dd "$DATADIR" '{
+                cniVersion: $v, name: "podnet-test", type: "podnet-cni", bridge: "cbr0",
+                isGateway: true, isDefaultGateway: true, hairpinMode: true, ipMasq: false,
+                ipam: {type: "host-local", ranges: [[{subnet: "10.1.1.0/24"}]], dataDir: $dd}
+        }' | jq -c "${2:-.}"
+}
+
+# cni COMMAND CONTAINERID NETNS [IFNAME] < conf: sets $CNI_RC, output in $CNI_OUT.
+cni() {
+        CNI_RC=0
+        env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_NETNS="$3" \
+                CNI_IFNAME="${4:-eth0}" CNI_PATH="${CNI_PATH_DIRS:-/usr/lib/cni}" \
+                ${CNI_ARGS_VALUE:+CNI_ARGS="$CNI_ARGS_VALUE"} \
+                "$PODNET_CNI" >"$CNI_OUT" 2>"$CNI_ERR" || CNI_RC=$?
+}
+
+# expect_code "desc" CODE: the last call failed with CNI error CODE, printed on stdout.
+expect_code() {
+        local got
+        got=$(jq -r '.code // empty' "$CNI_OUT" 2>/dev/null)
+        if [ "$CNI_RC" -ne 0 ] && [ "$got" = "$2" ] && [ -n "$(jq -r '.msg // empty' "$CNI_OUT")" ]; then
+                ok "$1 -> code $2: $(jq -r .msg "$CNI_OUT")"
+        else
+                fail "$1 (exit $CNI_RC, code '${got}', want $2)"
+                sed 's/^/#   out: /' "$CNI_OUT"; sed 's/^/#   err: /' "$CNI_ERR"
+        fi
+}
+
+expect_ok() {
+        if [ "$CNI_RC" -eq 0 ]; then
+                ok "$1"
+        else
+                fail "$1 (exit $CNI_RC)"
+                sed 's/^/#   out: /' "$CNI_OUT"; sed 's/^/#   err: /' "$CNI_ERR"
+        fi
+}
+
+# Lease files in the test network's IPAM directory.
+leases() {
+        ls "$DATADIR/podnet-test" 2>/dev/null | grep -E '^[0-9a-f.:]+$' | sort || true
+}
+
+host_veths() {
+        ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^pn' || true
+}
+
+# The test leaks nothing: no pod veth on the host, no lease.
+expect_clean() {
+        is "$1: no host veth left" "$(host_veths | tr '\n' ' ')" ""
+        is "$1: no lease left" "$(leases | tr '\n' ' ')" ""
+}
