@@ -506,6 +506,9 @@ const podnet_cidr *podnet_nodes_address(const podnet_nodes *nodes, size_t i, int
 /* Sets the node's pod CIDRs (replacing any). */
 int podnet_nodes_set_pod_cidrs(podnet_nodes *nodes, size_t i, const podnet_cidr *const *cidrs,
                                size_t n);
+/* The list as `kubectl get nodes -o json`-shaped NodeList JSON (name, pod CIDRs,
+ * addresses), e.g. to feed allocations to a later sync; *ret is the caller's to free(). */
+int podnet_nodes_format_json(const podnet_nodes *nodes, char **ret);
 
 /* Gives every node without a pod CIDR one /mask subnet of each cluster CIDR, keeping
  * existing assignments and never overlapping them (kube-controller-manager's
@@ -560,6 +563,16 @@ const podnet_cidr *podnet_sync_report_via(const podnet_sync_report *r, size_t i)
 const char *podnet_sync_report_reason(const podnet_sync_report *r, size_t i); /* may be NULL */
 const char *podnet_sync_action_name(podnet_sync_action action);
 
+/* Route change notifications for a daemon: the fd is readable when the kernel reported a
+ * route change; process() drains it and returns > 0 if a route tagged `protocol` (0:
+ * default) was added, changed or deleted, or if notifications were lost (resync then). */
+typedef struct podnet_route_monitor podnet_route_monitor;
+int podnet_route_monitor_new(podnet_ctx *ctx, podnet_route_monitor **ret, unsigned protocol,
+                             podnet_error **err);
+int podnet_route_monitor_fd(const podnet_route_monitor *m);
+int podnet_route_monitor_process(podnet_route_monitor *m, podnet_error **err);
+podnet_route_monitor *podnet_route_monitor_free(podnet_route_monitor *m);
+
 /* Writes the node's CNI network configuration list (.conflist for podnet-cni) for
  * `pod_cidrs` to `path` atomically (temp file + rename) unless it already has that
  * content. Returns 1 if written, 0 if unchanged. */
@@ -576,6 +589,9 @@ typedef struct podnet_conflist_config {
 
 int podnet_conflist_render(const podnet_conflist_config *cfg, char **ret, podnet_error **err);
 int podnet_conflist_write(const podnet_conflist_config *cfg, const char *path, podnet_error **err);
+/* Removes `path` only if it is a configuration for podnet-cni: 1 removed, 0 absent,
+ * -EEXIST (file left in place) if it is someone else's. */
+int podnet_conflist_remove(const char *path, podnet_error **err);
 
 #ifdef __cplusplus
 }
