@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The CNI_* environment: required variables per command, libcni's rules for container
+ * ids, interface and network names, and CNI_ARGS ("K=V;K=V") with IP=, MAC=, IgnoreUnknown=.
+ */
+#include <ctype.h>
+#include <strings.h>
+
+#include "cni.h"
+
+#define ENV_CODE PODNET_CNI_ERR_INVALID_ENV
+
+static bool id_char(char c, bool first)
+{
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+                return true;
+        return !first && (c == '_' || c == '.' || c == '-');
+}
+
+/* libcni's ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$ */
+static bool id_valid(const char *s)
+{
+        if (isempty(s))
+                return false;
+        for (size_t i = 0; s[i]; i++)
+                if (!id_char(s[i], i == 0))
+                        return false;
+        return true;
+}
+
+int pn_cni_validate_container_id(const char *id, podnet_error **err)
+{
+        if (isempty(id))
+                return pn_error_plain(err, EINVAL, ENV_CODE, "Missing container ID (CNI_CONTAINERID)");
+        if (!id_valid(id))
+                return pn_error_plain(err, EINVAL, ENV_CODE,
+                                      "Invalid container ID \"%s\": it must start with a letter or "
+                                      "digit and hold only letters, digits, '_', '.' and '-'",
+                                      id);
+        return 0;
+}
+
+int pn_cni_validate_network_name(const char *name, podnet_error **err)
+{
+        if (!id_valid(name))
+                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                                      "Invalid network name \"%s\": it must start with a letter "
+                                      "or digit and hold only letters, digits, '_', '.' and '-'",
+                                      name ? name : "");
+        return 0;
+}
+
+int pn_cni_validate_name_as_ifname(const char *name, const char *what, int code,
+                                   podnet_error **err)
+{
+        const char *why = NULL;
+
+        if (isempty(name))
+                why = "it is empty";
+        else if (strlen(name) > 15)
+                why = "it is longer than 15 bytes";
+        else if (streq(name, ".") || streq(name, ".."))
+                why = "it is . or ..";
+        else
+                for (const char *p = name; *p && !why; p++)
+                        if (*p == '/' || *p == ':' || isspace((unsigned char)*p))
+                                why = "it holds '/', ':' or white space";
+        if (why)
+                return pn_error_plain(err, EINVAL, code, "Invalid %s \"%s\": %s", what,
+                                      name ? name : "", why);
+        return 0;
+}
+
+int pn_cni_validate_ifname(const char *ifname, podnet_error **err)
+{
+        return pn_cni_validate_name_as_ifname(ifname, "interface name", ENV_CODE, err);
+}
+
+bool pn_cni_mac_valid(const char *mac)
+{
+        if (!mac || strlen(mac) != 17)
+                return false;
+        for (size_t i = 0; i < 17; i++) {
+                if (i % 3 == 2) {
+                        if (mac[i] != mac[2] || (mac[i] != ':' && mac[i] != '-'))
+                                return false;
+                } else if (!isxdigit((unsigned char)mac[i])) {
+                        return false;
+                }
+        }
+        return true;
+}
+
+PODNET_EXPORT podnet_cni_args *podnet_cni_args_free(podnet_cni_args *args)
+{
+        if (!args)
+                return NULL;
+        free(args->command);
+        free(args->container_id);
+        free(args->netns);
+        free(args->ifname);
+        free(args->path);
+        free(args->args);
+        for (size_t i = 0; i < args->n_args; i++) {
+                free(args->keys[i]);
+                free(args->values[i]);
+        }
+        free(args->keys);
+        free(args->values);
+        for (size_t i = 0; i < args->n_req_ips; i++)
+                podnet_cidr_free(args->req_ips[i]);
+        free(args->req_ips);
+        free(args->req_mac);
+        free(args);
+        return NULL;
+}
+
+PODNET_EXPORT const char *podnet_cni_args_get(const podnet_cni_args *args, const char *key)
+{
+        if (!args || !key)
+                return NULL;
+        /* The last occurrence wins, as when libcni loads CNI_ARGS into a struct. */
+        for (size_t i = args->n_args; i-- > 0;)
+                if (streq(args->keys[i], key))
+                        return args->values[i];
+        return NULL;
+}
+
+static int oom(podnet_error **err)
+{
+        return pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL,
+                              "Parsing the CNI environment: out of memory");
+}
+
+/* "1"/"true" or "0"/"false", any case (libcni's UnmarshallableBool). */
+static int parse_bool(const char *s)
+{
+        if (streq(s, "1") || strcasecmp(s, "true") == 0)
+                return 1;
+        if (streq(s, "0") || strcasecmp(s, "false") == 0)
+                return 0;
+        return -EINVAL;
+}
+
+static int push_ip(podnet_cni_args *a, const char *text, podnet_error **err)
+{
+        podnet_cidr **v, *c;
+        int r;
+
+        r = pn_cidr_parse_checked(&c, text, strchr(text, '/') != NULL, "CNI_ARGS IP", ENV_CODE,
+                                  err);
+        if (r < 0)
+                return r;
+        v = reallocarray(a->req_ips, a->n_req_ips + 1, sizeof(*v));
+        if (!v) {
+                podnet_cidr_free(c);
+                return oom(err);
+        }
+        a->req_ips = v;
+        v[a->n_req_ips++] = c;
+        return 0;
+}
+
+static int parse_ip_list(podnet_cni_args *a, const char *value, podnet_error **err)
+{
+        _cleanup_free_ char *copy = strdup(value);
+        char *save = NULL;
+
+        if (!copy)
+                return oom(err);
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                int r;
+
+                while (isspace((unsigned char)*tok))
+                        tok++;
+                if (!*tok)
+                        continue;
+                r = push_ip(a, tok, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool key_known(const char *k)
+{
+        static const char *const known[] = {
+                "IP",
+                "MAC",
+                "IgnoreUnknown",
+                "K8S_POD_NAMESPACE",
+                "K8S_POD_NAME",
+                "K8S_POD_INFRA_CONTAINER_ID",
+                "K8S_POD_UID",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                if (streq(known[i], k))
+                        return true;
+        return false;
+}
+
+static int split_pairs(podnet_cni_args *a, podnet_error **err)
+{
+        _cleanup_free_ char *copy = strdup(a->args);
+        char *save = NULL;
+
+        if (!copy)
+                return oom(err);
+        for (char *pair = strtok_r(copy, ";", &save); pair; pair = strtok_r(NULL, ";", &save)) {
+                char *eq = strchr(pair, '='), **k, **v;
+
+                if (!eq || eq == pair || strchr(eq + 1, '='))
+                        return pn_error_plain(err, EINVAL, ENV_CODE,
+                                              "Invalid pair \"%s\" in CNI_ARGS (want KEY=VALUE)",
+                                              pair);
+                *eq = '\0';
+                k = reallocarray(a->keys, a->n_args + 1, sizeof(*k));
+                if (k)
+                        a->keys = k;
+                v = reallocarray(a->values, a->n_args + 1, sizeof(*v));
+                if (v)
+                        a->values = v;
+                if (!k || !v)
+                        return oom(err);
+                a->keys[a->n_args] = strdup(pair);
+                a->values[a->n_args] = strdup(eq + 1);
+                a->n_args++;
+                if (!a->keys[a->n_args - 1] || !a->values[a->n_args - 1])
+                        return oom(err);
+        }
+        return 0;
+}
+
+static int parse_cni_args(podnet_cni_args *a, podnet_error **err)
+{
+        const char *v;
+        int r;
+
+        if (isempty(a->args))
+                return 0;
+        r = split_pairs(a, err);
+        if (r < 0)
+                return r;
+        v = podnet_cni_args_get(a, "IgnoreUnknown");
+        if (v) {
+                r = parse_bool(v);
+                if (r < 0)
+                        return pn_error_plain(err, EINVAL, ENV_CODE,
+                                              "Invalid value \"%s\" of IgnoreUnknown in CNI_ARGS "
+                                              "(want true, false, 1 or 0)",
+                                              v);
+                a->ignore_unknown = r;
+        }
+        for (size_t i = 0; i < a->n_args && !a->ignore_unknown; i++)
+                if (!key_known(a->keys[i]))
+                        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_UNSUPPORTED_FIELD,
+                                              "Unsupported field \"%s\" (value \"%s\") in CNI_ARGS",
+                                              a->keys[i], a->values[i]);
+        v = podnet_cni_args_get(a, "IP");
+        if (v && (r = parse_ip_list(a, v, err)) < 0)
+                return r;
+        v = podnet_cni_args_get(a, "MAC");
+        if (!isempty(v)) {
+                if (!pn_cni_mac_valid(v))
+                        return pn_error_plain(err, EINVAL, ENV_CODE,
+                                              "Invalid MAC address \"%s\" in CNI_ARGS", v);
+                a->req_mac = strdup(v);
+                if (!a->req_mac)
+                        return oom(err);
+        }
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        bool id, netns, ifname;
+} commands[] = {
+        {"ADD", true, true, true},      {"CHECK", true, true, true},
+        {"DEL", true, false, true},     {"GC", false, false, false},
+        {"STATUS", false, false, false}, {"VERSION", false, false, false},
+};
+
+static char *dup_nonempty(const char *s, bool *failed)
+{
+        char *d;
+
+        if (isempty(s))
+                return NULL;
+        d = strdup(s);
+        if (!d)
+                *failed = true;
+        return d;
+}
+
+PODNET_EXPORT int podnet_cni_args_new(podnet_cni_args **ret, const podnet_cni_env *env,
+                                      podnet_error **err)
+{
+        _cleanup_args_ podnet_cni_args *a = NULL;
+        podnet_cni_env e;
+        char missing[96] = "";
+        size_t c, n_missing = 0;
+        bool failed = false;
+        int r;
+
+        if (!ret || PODNET_OPTS_COPY(e, env, sizeof(podnet_cni_env)) < 0)
+                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INTERNAL,
+                                      "Parsing the CNI environment: invalid argument");
+        *ret = NULL;
+        if (isempty(e.command))
+                return pn_error_plain(err, EINVAL, ENV_CODE,
+                                      "Missing environment variable CNI_COMMAND");
+        for (c = 0; c < ELEMENTSOF(commands); c++)
+                if (streq(commands[c].name, e.command))
+                        break;
+        if (c == ELEMENTSOF(commands))
+                return pn_error_plain(err, EINVAL, ENV_CODE,
+                                      "Unknown CNI_COMMAND \"%s\" (want ADD, DEL, CHECK, GC, "
+                                      "STATUS or VERSION)",
+                                      e.command);
+        const struct {
+                bool need;
+                const char *value, *name;
+        } vars[] = {
+                {commands[c].id, e.container_id, "CNI_CONTAINERID"},
+                {commands[c].netns, e.netns, "CNI_NETNS"},
+                {commands[c].ifname, e.ifname, "CNI_IFNAME"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(vars); i++)
+                if (vars[i].need && isempty(vars[i].value)) {
+                        strcat(missing, n_missing ? ", " : "");
+                        strcat(missing, vars[i].name);
+                        n_missing++;
+                }
+        if (n_missing)
+                return pn_error_plain(err, EINVAL, ENV_CODE,
+                                      "Missing environment variable%s %s for CNI_COMMAND %s",
+                                      n_missing > 1 ? "s" : "", missing, e.command);
+        if (!isempty(e.container_id) && (r = pn_cni_validate_container_id(e.container_id, err)) < 0)
+                return r;
+        if (!isempty(e.ifname) && (r = pn_cni_validate_ifname(e.ifname, err)) < 0)
+                return r;
+
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return oom(err);
+        a->command = dup_nonempty(e.command, &failed);
+        a->container_id = dup_nonempty(e.container_id, &failed);
+        a->netns = dup_nonempty(e.netns, &failed);
+        a->ifname = dup_nonempty(e.ifname, &failed);
+        a->path = dup_nonempty(e.path, &failed);
+        a->args = dup_nonempty(e.args, &failed);
+        if (failed)
+                return oom(err);
+        r = parse_cni_args(a, err);
+        if (r < 0)
+                return r;
+        *ret = steal_pointer(&a);
+        return 0;
+}
