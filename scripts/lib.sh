@@ -15,9 +15,9 @@ pn_need_root() {
         fi
 }
 
-# pn_tool NAME: prints the path of the built program NAME (an ELF file: when libtool left a
-# wrapper script, its real binary under .libs/ and LD_LIBRARY_PATH pointing at the
-# uninstalled library), or explains what is missing and returns 1.
+# pn_tool NAME: prints the path of the built program NAME (when libtool left a wrapper
+# script, its real binary under .libs/ with LD_LIBRARY_PATH pointing at the uninstalled
+# library: a wrapper's start-up would distort timings), or explains what is missing.
 pn_tool() {
         local f=$pn_build/$1
         if [ ! -x "$f" ]; then
@@ -25,17 +25,12 @@ pn_tool() {
                         "or point PODNET_BUILD_DIR at the build directory" >&2
                 return 1
         fi
-        if head -c4 "$f" | grep -q ELF; then
-                echo "$f"
-                return 0
-        fi
-        if grep -q 'libtool' "$f" 2>/dev/null && [ -x "$pn_build/.libs/$1" ]; then
+        if ! head -c4 "$f" | grep -q ELF && grep -q 'libtool' "$f" 2>/dev/null &&
+                [ -x "$pn_build/.libs/$1" ]; then
                 export LD_LIBRARY_PATH=$pn_build/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-                echo "$pn_build/.libs/$1"
-                return 0
+                f=$pn_build/.libs/$1
         fi
-        echo "$f is neither an executable ELF file nor a libtool wrapper" >&2
-        return 1
+        echo "$f"
 }
 
 # pn_plugin_dir DIR PATH...: a CNI binary directory holding the given programs (symlinks),
@@ -51,10 +46,83 @@ pn_plugin_dir() {
 
 # pn_cni COMMAND CONTAINERID NETNS IFNAME CONFFILE PLUGINDIR TYPE: runs the plugin as a
 # runtime does (CNI_* environment, configuration on stdin, CNI_PATH = its directory);
-# the result (or error object) goes to standard output.
+# the result (or error object) goes to standard output. With PN_IN_NS set, the plugin runs
+# in that namespace (`ip netns exec`), as on that node.
 pn_cni() {
         CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=$3 CNI_IFNAME=$4 CNI_PATH=$6 \
-                "$6/$7" <"$5"
+                ${PN_IN_NS:+ip netns exec "$PN_IN_NS"} "$6/$7" <"$5"
+}
+
+# pn_cni_list COMMAND CONTAINERID NETNS IFNAME CONFLIST PLUGINDIR [TYPE]: runs the plugins of
+# a .conflist as a runtime does (in order, each with the previous result as prevResult; DEL
+# in reverse order) and prints the last result. TYPE replaces the first plugin's "type" (the
+# same network through the reference plugins).
+pn_cni_list() {
+        local k n order conf prev=null res=
+        n=$(jq '.plugins | length' "$5") || return 1
+        order=$(seq 0 $((n - 1)))
+        [ "$1" != DEL ] || order=$(seq $((n - 1)) -1 0)
+        for k in $order; do
+                conf=$(mktemp)
+                jq --argjson k "$k" --arg type "${7:-}" --argjson prev "$prev" \
+                        '.plugins[$k] + {name: .name, cniVersion: .cniVersion}
+                         + (if $type != "" and $k == 0 then {type: $type} else {} end)
+                         + (if $prev != null then {prevResult: $prev} else {} end)' \
+                        "$5" >"$conf"
+                if ! res=$(pn_cni "$1" "$2" "$3" "$4" "$conf" "$6" "$(jq -r .type "$conf")"); then
+                        rm -f "$conf"
+                        echo "$res"
+                        return 1
+                fi
+                rm -f "$conf"
+                [ "$1" != ADD ] || prev=$res
+        done
+        echo "$res"
+}
+
+# pn_matrix EXPECT "SOURCES" "DESTINATIONS": pings (ping -c1 -W1, all at once) from each
+# source's namespace pn_from[SRC] to each destination's address pn_addr[DST], and prints a
+# table. EXPECT SRC DST prints "yes" or "no". Cells: ok (reached, expected), no (not
+# reached, expected), FAIL (expected but not reached), UNEXPECTED (reached, not expected).
+# Returns the number of FAIL and UNEXPECTED cells.
+pn_matrix() {
+        local expect=$1 s d dir want cell bad=0
+        dir=$(mktemp -d)
+        for s in $2; do
+                for d in $3; do
+                        [ "$s" != "$d" ] || continue
+                        (ip netns exec "${pn_from[$s]}" ping -c1 -W1 -q "${pn_addr[$d]}" \
+                                >/dev/null 2>&1 && touch "$dir/$s.$d") &
+                done
+        done
+        wait
+        printf '  %-8s' "from\\to"
+        for d in $3; do printf '%-13s' "$d"; done
+        printf '\n  %-8s' ""
+        for d in $3; do printf '%-13s' "${pn_addr[$d]}"; done
+        echo
+        for s in $2; do
+                printf '  %-8s' "$s"
+                for d in $3; do
+                        if [ "$s" = "$d" ]; then
+                                cell=-
+                        else
+                                want=$("$expect" "$s" "$d")
+                                if [ -e "$dir/$s.$d" ]; then
+                                        cell=ok
+                                        [ "$want" = yes ] || cell=UNEXPECTED
+                                else
+                                        cell=no
+                                        [ "$want" = no ] || cell=FAIL
+                                fi
+                        fi
+                        case $cell in FAIL | UNEXPECTED) bad=$((bad + 1)) ;; esac
+                        printf '%-13s' "$cell"
+                done
+                echo
+        done
+        rm -rf "$dir"
+        return $((bad > 255 ? 255 : bad))
 }
 
 # pn_kill_jobs: ends the background jobs this shell started (by PID) and waits for them.

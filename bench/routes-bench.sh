@@ -1,0 +1,162 @@
+#!/bin/bash
+# Route-sync benchmark (issue 3): podnet-routes with 5000 peer nodes on one node, in a private
+# namespace: cold sync, no-op resync, resync after one node's IP changed; compared in the same
+# run with `ip -batch` installing the same routes. Never fails on a time.
+# Usage: bench/routes-bench.sh [-n PEERS] [-r ROUNDS] [--ip-only]
+set -u
+. "$(dirname "$0")/../scripts/lib.sh"
+pn_need_root routes-bench.sh
+
+peers=5000
+rounds=3
+ip_only=
+args=("$@") # tests/netns/lib.sh re-executes us with the original arguments
+while [ $# -gt 0 ]; do
+        case $1 in
+        -n) peers=${2:?-n needs a number}; shift 2 ;;
+        -r) rounds=${2:?-r needs a number}; shift 2 ;;
+        --ip-only) ip_only=1; shift ;; # only the generator and the ip -batch half
+        -h | --help) sed -n '2,6p' "$0"; exit 0 ;;
+        *) echo "routes-bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+        esac
+done
+set -- "${args[@]}"
+if [ "$peers" -lt 2 ] || [ "$peers" -gt 60000 ]; then
+        echo "routes-bench.sh: -n must be between 2 and 60000" >&2
+        exit 2
+fi
+timeit=$(pn_tool bench/pn-timeit) || exit 1
+if [ -z "$ip_only" ]; then
+        routes=$(pn_tool podnet-routes) || exit 1
+fi
+
+. "$pn_top/tests/netns/lib.sh"
+# Inside a private network and mount namespace from here on; it plays the node.
+
+state=/run/routes-bench
+rep=$state/report
+mkdir -p "$state"
+cleanup() {
+        ip link del uplink 2>/dev/null
+        rm -rf "$state"
+}
+pn_on_exit cleanup
+: >"$rep"
+
+# The node's uplink (a veth; its peer stands for the switch): every peer 192.168.x.y is
+# on-link, as on one L2 segment.
+ip link add uplink type veth peer name switch
+ip addr add 192.168.0.1/16 dev uplink
+ip link set switch up
+ip link set uplink up
+
+# nodes FILE [CHANGED]: a NodeList like `kubectl get nodes -o json` prints (trimmed to the
+# fields that matter): this node bench-node (192.168.0.1, 10.0.0.0/24) and PEERS peers,
+# peer i at 192.168.(1 + i/250).(1 + i%250) owning 10.(1 + i/256).(i%256).0/24. Peer
+# number CHANGED, if given, has moved to another address.
+nodes() {
+        awk -v n="$peers" -v changed="${2:--1}" 'BEGIN {
+                print "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["
+                node("bench-node", "192.168.0.1", "10.0.0.0/24")
+                for (i = 0; i < n; i++) {
+                        ip = sprintf("192.168.%d.%d", 1 + int(i / 250), 1 + i % 250)
+                        if (i == changed)
+                                ip = "192.168.255.1"
+                        printf ",\n"
+                        node(sprintf("node%d", i), ip,
+                             sprintf("10.%d.%d.0/24", 1 + int(i / 256), i % 256))
+                }
+                print "], \"metadata\": {\"resourceVersion\": \"\"}}"
+        }
+        function node(name, ip, cidr) {
+                printf "{\"apiVersion\": \"v1\", \"kind\": \"Node\", \"metadata\": " \
+                        "{\"name\": \"%s\", \"labels\": {\"kubernetes.io/hostname\": " \
+                        "\"%s\"}}, \"spec\": {\"podCIDR\": \"%s\", \"podCIDRs\": [\"%s\"]}, " \
+                        "\"status\": {\"addresses\": [{\"address\": \"%s\", \"type\": " \
+                        "\"InternalIP\"}, {\"address\": \"%s\", \"type\": \"Hostname\"}]}}",
+                        name, name, cidr, cidr, ip, name
+        }' >"$1"
+}
+nodes "$state/nodes.json"
+nodes "$state/nodes-changed.json" $((peers / 2))
+# The same routes as ip(8) commands.
+jq -r '.items[] | select(.metadata.name != "bench-node") | "route add \(.spec.podCIDR) via " +
+        (.status.addresses[] | select(.type == "InternalIP") | .address) + " proto 44"' \
+        "$state/nodes.json" >"$state/routes.batch"
+check_count() { # check_count WHAT: the node holds exactly PEERS routes of protocol 44
+        local got
+        got=$(ip -4 route show proto 44 | wc -l)
+        if [ "$got" != "$peers" ]; then
+                echo "FAIL: $1 left $got routes of protocol 44, want $peers"
+                exit 1
+        fi
+}
+
+# ms TAG: median of the report's TAG lines, in ms.
+ms() {
+        awk -v t="$1" '$1 == t { print $2 }' "$rep" | sort -n |
+                awk '{ v[NR] = $1 } END {
+                        if (NR == 0) { print "-"; exit }
+                        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+                        printf "%.2f\n", m / 1e6 }'
+}
+# sync TAG NODES: one timed `podnet-routes sync --json`; its output in $state/TAG.json.
+sync() {
+        if ! "$timeit" -o "$state/$1.json" -r "$rep" -t "$1" -- "$routes" sync --json \
+                --nodes "$2" --node-name bench-node --cluster-cidr 10.0.0.0/8 \
+                --no-firewall --no-cni-conf; then
+                echo "FAIL: podnet-routes sync ($1):"
+                cat "$state/$1.json"
+                exit 1
+        fi
+}
+# writes TAG: the kernel writes podnet-routes reported for TAG.
+writes() {
+        jq -r '.writes // .summary.writes // "?"' "$state/$1.json"
+}
+
+t_start=$(date +%s)
+echo "== $peers peer nodes, $rounds rounds; every round starts from a flushed table"
+for ((r = 1; r <= rounds; r++)); do
+        ip route flush proto 44
+        "$timeit" -i "$state/routes.batch" -r "$rep" -t ip-batch -- /usr/sbin/ip -batch - ||
+                { echo "FAIL: ip -batch"; exit 1; }
+        check_count "ip -batch"
+        if [ -z "$ip_only" ]; then
+                ip route flush proto 44
+                sync cold "$state/nodes.json"
+                check_count "podnet-routes sync (cold)"
+                for ((k = 1; k <= 5; k++)); do
+                        sync noop "$state/nodes.json"
+                done
+                sync change "$state/nodes-changed.json"
+                check_count "podnet-routes sync (one node changed)"
+                sync back "$state/nodes.json"
+        fi
+done
+echo "== Results: $(nproc) CPUs, kernel $(uname -r), $(date -u +%FT%TZ)" \
+        "(medians of $rounds rounds; wall time of the whole program run, pn-timeit)"
+ipb=$(ms ip-batch)
+printf '%-34s %10s\n' "ip -batch, $peers routes (ms)" "$ipb"
+rc=0
+if [ -z "$ip_only" ]; then
+        cold=$(ms cold)
+        noop=$(ms noop)
+        change=$(ms change)
+        printf '%-34s %10s   %-24s %s\n' "podnet-routes cold sync (ms)" "$cold" \
+                "$(awk -v a="$cold" -v b="$ipb" 'BEGIN { printf "%.2fx ip -batch", a / b }')" \
+                "target <= 0.5x: $(awk -v a="$cold" -v b="$ipb" \
+                        'BEGIN { print a <= 0.5 * b ? "met" : "NOT met" }')"
+        printf '%-34s %10s   %-24s %s\n' "podnet-routes no-op resync (ms)" "$noop" \
+                "writes $(writes noop)" "target < 10 ms, 0 writes: $(awk -v a="$noop" \
+                        -v w="$(writes noop)" 'BEGIN { print a < 10 && w == "0" ? "met" : "NOT met" }')"
+        printf '%-34s %10s   %-24s %s\n' "podnet-routes one node changed (ms)" "$change" \
+                "writes $(writes change)" "target 1-2 writes: $(awk -v w="$(writes change)" \
+                        'BEGIN { print w == "1" || w == "2" ? "met" : "NOT met" }')"
+        printf '%-34s %10s\n' "cold sync writes" "$(writes cold)"
+        via=$(ip -j route show "10.$((1 + peers / 2 / 256)).$((peers / 2 % 256)).0/24" proto 44 |
+                jq -r '.[0].gateway')
+        echo "(after the change and back, node$((peers / 2))'s route is via $via)"
+fi
+echo "(total run $(($(date +%s) - t_start)) s)"
+exit $rc
