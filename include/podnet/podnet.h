@@ -450,10 +450,11 @@ int podnet_cni_ipam_gc(podnet_ctx *ctx, const podnet_cni_conf *conf, const podne
 /* Per-network masquerade (the CNI plugin's ipMasq): one rule per network, in chain
  * PODNET-MASQ of nat POSTROUTING, masquerading traffic from `subnet` to anywhere
  * but `subnet`, tagged with a comment naming `network`. Idempotent; the xtables
- * lock is honoured; commits are atomic. */
+ * lock is honoured; commits are atomic. Returns 1 when it added the rule, 0 when it
+ * was there (the table is then not written). */
 int podnet_fw_masq_ensure(podnet_ctx *ctx, const char *network, const podnet_cidr *subnet,
                           podnet_error **err);
-/* 0 also if absent. */
+/* 1 removed, 0 also if absent. Removes PODNET-MASQ and its jump once empty. */
 int podnet_fw_masq_remove(podnet_ctx *ctx, const char *network, const podnet_cidr *subnet,
                           podnet_error **err);
 /* 1 present, 0 absent. */
@@ -476,13 +477,15 @@ typedef struct podnet_fw_config {
 
 /* Returns the number of table commits made (0 when already as wanted). */
 int podnet_fw_node_ensure(podnet_ctx *ctx, const podnet_fw_config *cfg, podnet_error **err);
-/* Removes the chains and their jump rules (both families). */
+/* Removes the chains and their jump rules (both families), not PODNET-MASQ (the CNI
+ * plugin's). Returns the number of table commits. */
 int podnet_fw_node_teardown(podnet_ctx *ctx, podnet_error **err);
 /* Text listing of podnet's chains for status output; *ret is the caller's. */
 int podnet_fw_node_dump(podnet_ctx *ctx, char **ret, podnet_error **err);
 
 /* Writes 1 to net.ipv4.ip_forward (family AF_INET) or
- * net.ipv6.conf.all.forwarding (AF_INET6) in the context's namespace. */
+ * net.ipv6.conf.all.forwarding (AF_INET6) in the context's namespace. Returns 1 when
+ * it wrote, 0 when forwarding was already on. */
 int podnet_sysctl_enable_forwarding(podnet_ctx *ctx, int family, podnet_error **err);
 
 /* ------------------------------------------------------------------------- */
