@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The host-local compatible IPAM store in a scratch directory: allocation order,
+ * on-disk format, requested addresses, exhaustion, dual-stack, release, lookup, GC,
+ * validation and reclaiming leases of a previous boot. */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cidr.h"
+#include "internal.h"
+#include "ipam.h"
+#include "tap.h"
+
+static char tmp[] = "/tmp/test-ipam.XXXXXX";
+static char got[PODNET_CIDR_STRLEN];
+
+static char *path_of(const char *net, const char *name)
+{
+        static char p[512];
+        snprintf(p, sizeof(p), "%s/%s/%s", tmp, net, name);
+        return p;
+}
+
+/* The file's content ("<missing>" if absent). */
+static const char *slurp(const char *path)
+{
+        static char buf[512];
+        ssize_t n;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return "<missing>";
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n < 0 ? 0 : n] = '\0';
+        return buf;
+}
+
+static void spit(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+                diag("writing %s failed", path);
+        if (fd >= 0)
+                close(fd);
+}
+
+static bool exists(const char *path)
+{
+        return access(path, F_OK) == 0;
+}
+
+static podnet_ipam *open_net(const char *net)
+{
+        podnet_ipam *ipam = NULL;
+        if (podnet_ipam_open(NULL, &ipam, tmp, net, NULL) < 0)
+                diag("open %s failed", net);
+        return ipam;
+}
+
+static int add(podnet_ipam *ipam, unsigned set, const char *subnet, const char *start,
+               const char *end, const char *gw)
+{
+        _cleanup_cidr_ podnet_cidr *s = NULL, *a = NULL, *b = NULL, *g = NULL;
+
+        if (podnet_cidr_parse(&s, subnet) < 0 || (start && podnet_cidr_parse(&a, start) < 0) ||
+            (end && podnet_cidr_parse(&b, end) < 0) || (gw && podnet_cidr_parse(&g, gw) < 0))
+                return -999;
+        return podnet_ipam_add_range(ipam, set, s, a, b, g, NULL);
+}
+
+static int last_code;
+static char last_msg[256];
+
+/* Allocates and returns the address text, or "E<errno name>" on failure. */
+static const char *alloc_req(podnet_ipam *ipam, unsigned set, const char *id, const char *ifname,
+                             const char *requested, char *gw_out)
+{
+        _cleanup_cidr_ podnet_cidr *req = NULL, *addr = NULL, *gw = NULL;
+        _cleanup_error_ podnet_error *err = NULL;
+        int r;
+
+        if (requested && podnet_cidr_parse(&req, requested) < 0)
+                return "bad test input";
+        r = podnet_ipam_allocate(ipam, set, id, ifname, req, &addr, &gw, &err);
+        last_code = err ? podnet_error_cni_code(err) : 0;
+        snprintf(last_msg, sizeof(last_msg), "%s", err ? podnet_error_message(err) : "");
+        if (r < 0) {
+                snprintf(got, sizeof(got), "E%s",
+                         r == -ENOSPC   ? "NOSPC"
+                         : r == -EEXIST ? "EXIST"
+                         : r == -ERANGE ? "RANGE"
+                         : r == -EINVAL ? "INVAL"
+                                        : "OTHER");
+                return got;
+        }
+        if (gw_out)
+                podnet_cidr_format(gw, gw_out, PODNET_CIDR_STRLEN);
+        podnet_cidr_format(addr, got, sizeof(got));
+        return got;
+}
+
+static const char *alloc(podnet_ipam *ipam, unsigned set, const char *id)
+{
+        return alloc_req(ipam, set, id, "eth0", NULL, NULL);
+}
+
+/* Number of lease files (names that parse as addresses) in the network's directory. */
+static int n_leases(const char *net)
+{
+        char cmd[600];
+        FILE *f;
+        int n = -1;
+
+        snprintf(cmd, sizeof(cmd), "ls -1 '%s/%s' 2>/dev/null | grep -cE '^[0-9a-f:.]+$' || true",
+                 tmp, net);
+        f = popen(cmd, "r");
+        if (!f)
+                return -1;
+        if (fscanf(f, "%d", &n) != 1)
+                n = -1;
+        pclose(f);
+        return n;
+}
+
+static void set_mtime(const char *path, time_t t)
+{
+        struct timespec ts[2] = {{t, 0}, {t, 0}};
+        if (utimensat(AT_FDCWD, path, ts, 0) < 0)
+                diag("utimensat %s failed", path);
+}
+
+static void test_validation(void)
+{
+        static const char *const bad[] = {"",   ".",       "..",  "a/b",   "../x",
+                                          "-x", ".hidden", "a b", "net\n", "x:y"};
+        podnet_ipam *ipam = NULL;
+        podnet_error *err = NULL;
+        _cleanup_cidr_ podnet_cidr *addr = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                is_int(podnet_ipam_open(NULL, &ipam, tmp, bad[i], &err), -EINVAL,
+                       "network name '%s' rejected", bad[i]);
+                is_int(err ? podnet_error_cni_code(err) : -1, PODNET_CNI_ERR_INVALID_CONFIG,
+                       "with code 7");
+                err = podnet_error_free(err);
+        }
+        is_int(podnet_ipam_open(NULL, &ipam, tmp, NULL, NULL), -EINVAL, "NULL network");
+        is_int(podnet_ipam_open(NULL, &ipam, tmp, "Net-1.a_b", NULL), 0, "valid name accepted");
+        ok(!exists(path_of("Net-1.a_b", "")), "open does not create the directory");
+        is_int(podnet_ipam_release(ipam, "c1", "eth0", NULL), 0, "release on a missing store is 0");
+        ok(!exists(path_of("Net-1.a_b", "")), "release does not create the directory");
+
+        /* ranges */
+        is_int(add(ipam, 1, "10.9.0.0/24", NULL, NULL, NULL), -EINVAL, "set 1 before set 0");
+        is_int(add(ipam, 0, "10.9.0.0/31", NULL, NULL, NULL), -EINVAL, "/31 too small");
+        is_int(add(ipam, 0, "fd00::/127", NULL, NULL, NULL), -EINVAL, "/127 too small");
+        is_int(add(ipam, 0, "10.9.0.0/24", NULL, NULL, "10.9.1.1"), -EINVAL, "gateway outside");
+        is_int(add(ipam, 0, "10.9.0.0/24", "10.9.0.9", "10.9.0.5", NULL), -EINVAL,
+               "start after end");
+        is_int(add(ipam, 0, "10.9.0.0/24", "10.8.0.9", NULL, NULL), -EINVAL, "start outside");
+        is_int(add(ipam, 0, "10.9.0.0/24", NULL, NULL, NULL), 0, "valid range");
+        is_int(add(ipam, 0, "10.9.0.0/25", NULL, NULL, NULL), -EINVAL, "overlapping range");
+        is_int(add(ipam, 1, "10.9.0.128/25", NULL, NULL, NULL), -EINVAL, "overlap across sets");
+        is_int(add(ipam, 0, "fd00::/64", NULL, NULL, NULL), -EINVAL, "mixed families in a set");
+        is_int(podnet_ipam_n_sets(ipam), 1, "one set");
+
+        /* attachments */
+        is_str(alloc_req(ipam, 0, "../etc", "eth0", NULL, NULL), "EINVAL", "bad container id");
+        is_int(last_code, PODNET_CNI_ERR_INVALID_ENV, "container id: code 4");
+        is_str(alloc_req(ipam, 0, "", "eth0", NULL, NULL), "EINVAL", "empty container id");
+        is_str(alloc_req(ipam, 0, "c1", "", NULL, NULL), "EINVAL", "empty ifname");
+        is_str(alloc_req(ipam, 0, "c1", "eth0/x", NULL, NULL), "EINVAL", "ifname with /");
+        is_str(alloc_req(ipam, 0, "c1", "eth:0", NULL, NULL), "EINVAL", "ifname with :");
+        is_str(alloc_req(ipam, 0, "c1", "eth 0", NULL, NULL), "EINVAL", "ifname with space");
+        is_str(alloc_req(ipam, 0, "c1", "..", NULL, NULL), "EINVAL", "ifname ..");
+        is_str(alloc_req(ipam, 0, "c1", "abcdefghijklmnop", NULL, NULL), "EINVAL",
+               "ifname of 16 bytes");
+        is_str(alloc_req(ipam, 0, "c1", "abcdefghijklmno", NULL, NULL), "10.9.0.2/24",
+               "ifname of 15 bytes");
+        is_str(alloc_req(ipam, 1, "c1", "eth0", NULL, NULL), "EINVAL", "no such set");
+        is_int(podnet_ipam_allocate(ipam, 0, "c1", "eth0", NULL, NULL, NULL, NULL), -EINVAL,
+               "NULL ret_addr");
+        is_int(podnet_ipam_allocate(NULL, 0, "c1", "eth0", NULL, &addr, NULL, NULL), -EINVAL,
+               "NULL ipam");
+        ok(podnet_ipam_unref(ipam) == NULL, "unref returns NULL");
+        ok(podnet_ipam_unref(NULL) == NULL, "unref accepts NULL");
+}
+
+static void test_basic(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("net1");
+        _cleanup_error_ podnet_error *err = NULL;
+        podnet_cidr **list = NULL;
+        char gw[PODNET_CIDR_STRLEN] = "";
+        struct stat st;
+
+        is_int(add(ipam, 0, "10.1.1.0/24", NULL, NULL, NULL), 0, "range 10.1.1.0/24");
+        is_str(alloc_req(ipam, 0, "c1", "eth0", NULL, gw), "10.1.1.2/24",
+               "first allocation skips the gateway");
+        is_str(gw, "10.1.1.1/24", "default gateway with the subnet's prefix");
+        is_str(slurp(path_of("net1", "10.1.1.2")), "c1\r\neth0", "lease content id\\r\\nifname");
+        ok(stat(path_of("net1", "10.1.1.2"), &st) == 0 && (st.st_mode & 07777) == 0644,
+           "lease mode 0644");
+        is_str(slurp(path_of("net1", "last_reserved_ip.0")), "10.1.1.2", "last_reserved_ip.0");
+        ok(exists(path_of("net1", "lock")), "lock file exists");
+        ok(strstr(slurp(path_of("net1", ".podnet-boot/10.1.1.2")), "container_id=c1\n") != NULL,
+           "boot sidecar written");
+
+        is_str(alloc(ipam, 0, "c1"), "10.1.1.2/24", "same attachment gets the same address");
+        is_int(n_leases("net1"), 1, "no second lease");
+        is_str(alloc_req(ipam, 0, "c1", "eth1", NULL, NULL), "10.1.1.3/24",
+               "another interface of the same container is another attachment");
+        is_str(alloc(ipam, 0, "c2"), "10.1.1.4/24", "next address");
+        is_int(podnet_ipam_release(ipam, "c2", "eth0", NULL), 1, "release returns 1");
+        ok(!exists(path_of("net1", "10.1.1.4")), "lease removed");
+        ok(!exists(path_of("net1", ".podnet-boot/10.1.1.4")), "sidecar removed");
+        is_int(podnet_ipam_release(ipam, "c2", "eth0", NULL), 0, "second release returns 0");
+        is_str(alloc(ipam, 0, "c3"), "10.1.1.5/24", "round-robin: not the released address");
+
+        /* requested addresses */
+        is_str(alloc_req(ipam, 0, "r1", "eth0", "10.1.1.50", NULL), "10.1.1.50/24",
+               "requested free address");
+        is_str(slurp(path_of("net1", "last_reserved_ip.0")), "10.1.1.50",
+               "requested address becomes last_reserved_ip");
+        is_str(alloc_req(ipam, 0, "r2", "eth0", "10.1.1.50", NULL), "EEXIST",
+               "requested address taken");
+        ok(strstr(last_msg, "10.1.1.50") != NULL, "message names the address: %s", last_msg);
+        is_str(alloc_req(ipam, 0, "r2", "eth0", "10.2.0.1", NULL), "ERANGE",
+               "requested address outside");
+        is_str(alloc_req(ipam, 0, "r2", "eth0", "fd00::1", NULL), "ERANGE",
+               "requested address of the other family");
+        is_str(alloc_req(ipam, 0, "r2", "eth0", "10.1.1.255", NULL), "ERANGE",
+               "broadcast cannot be requested");
+        is_str(alloc_req(ipam, 0, "r2", "eth0", "10.1.1.1", NULL), "EEXIST",
+               "gateway cannot be requested");
+        is_str(alloc_req(ipam, 0, "r1", "eth0", "10.1.1.50", NULL), "10.1.1.50/24",
+               "requesting what one holds is idempotent");
+        is_str(alloc_req(ipam, 0, "r1", "eth0", "10.1.1.51", NULL), "EEXIST",
+               "requesting another address while holding one");
+        is_str(alloc(ipam, 0, "c4"), "10.1.1.51/24", "round-robin continues after requested");
+
+        /* lookup */
+        is_int(podnet_ipam_lookup(ipam, "c1", "eth0", &list, NULL), 1, "lookup finds one");
+        podnet_cidr_format(list[0], got, sizeof(got));
+        is_str(got, "10.1.1.2/24", "lookup address with prefix");
+        ok(list[1] == NULL, "NULL-terminated");
+        list = podnet_cidr_array_free(list);
+        is_int(podnet_ipam_lookup(ipam, "nope", "eth0", &list, NULL), 0, "lookup of none");
+        ok(list && !list[0], "empty array");
+        list = podnet_cidr_array_free(list);
+
+        /* old-format lease (container id alone) written by old host-local */
+        spit(path_of("net1", "10.1.1.77"), "oldid\n");
+        is_int(podnet_ipam_lookup(ipam, "oldid", "eth0", &list, NULL), 1, "lookup old format");
+        list = podnet_cidr_array_free(list);
+        is_int(podnet_ipam_release(ipam, "oldid", "eth0", &err), 1, "release old format");
+        ok(!exists(path_of("net1", "10.1.1.77")), "old-format lease removed");
+
+        /* explicit lock */
+        is_int(podnet_ipam_lock(ipam, NULL), 0, "lock");
+        is_int(podnet_ipam_lock(ipam, NULL), 0, "lock again is a no-op");
+        is_str(alloc(ipam, 0, "c5"), "10.1.1.52/24", "allocate while the caller holds the lock");
+        podnet_ipam_unlock(ipam);
+        podnet_ipam_unlock(ipam);
+        is_str(alloc(ipam, 0, "c6"), "10.1.1.53/24", "allocate after unlock");
+}
+
+static void test_ranges(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("net2");
+        _cleanup_ipam_ podnet_ipam *small = open_net("net3");
+        _cleanup_ipam_ podnet_ipam *v6 = open_net("net4");
+        _cleanup_ipam_ podnet_ipam *multi = open_net("net5");
+
+        is_int(add(ipam, 0, "10.2.0.0/24", "10.2.0.10", "10.2.0.11", NULL), 0, "rangeStart/End");
+        is_str(alloc(ipam, 0, "a"), "10.2.0.10/24", "starts at rangeStart");
+        is_str(alloc(ipam, 0, "b"), "10.2.0.11/24", "ends at rangeEnd");
+        is_str(alloc(ipam, 0, "c"), "ENOSPC", "exhausted");
+        is_int(last_code, PODNET_CNI_ERR_IPAM_EXHAUSTED, "code 101");
+        is_str(last_msg, "No IP addresses available in range set 10.2.0.0/24", "message");
+        is_int(podnet_ipam_release(ipam, "a", "eth0", NULL), 1, "release a");
+        is_str(alloc(ipam, 0, "c"), "10.2.0.10/24", "wraps around to the freed address");
+
+        is_int(add(small, 0, "10.3.0.0/30", NULL, NULL, NULL), 0, "a /30");
+        is_str(alloc(small, 0, "a"), "10.3.0.2/30", "the one usable address of a /30");
+        is_str(alloc(small, 0, "b"), "ENOSPC", "/30 exhausted (gateway, network, broadcast)");
+
+        is_int(add(v6, 0, "fd00:4::/126", NULL, NULL, NULL), 0, "IPv6 /126");
+        is_str(alloc(v6, 0, "a"), "fd00:4::2/126", "IPv6 first");
+        ok(exists(path_of("net4", "fd00:4::2")), "IPv6 lease named like Go's net.IP.String()");
+        is_str(alloc(v6, 0, "b"), "fd00:4::3/126", "IPv6 has no broadcast to skip");
+        is_str(alloc(v6, 0, "c"), "ENOSPC", "IPv6 exhausted");
+
+        /* several ranges in one set: round-robin moves on to the next range */
+        is_int(add(multi, 0, "10.5.0.0/24", "10.5.0.2", "10.5.0.3", NULL), 0, "range A");
+        is_int(add(multi, 0, "10.6.0.0/24", "10.6.0.2", "10.6.0.2", NULL), 0, "range B");
+        is_int(add(multi, 1, "fd00:5::/64", NULL, NULL, "fd00:5::ff"), 0, "IPv6 set");
+        is_int(podnet_ipam_n_sets(multi), 2, "two sets");
+        is_str(alloc(multi, 0, "a"), "10.5.0.2/24", "range A first");
+        is_str(alloc(multi, 0, "b"), "10.5.0.3/24", "range A second");
+        is_str(alloc(multi, 0, "c"), "10.6.0.2/24", "then range B");
+        is_str(alloc(multi, 0, "d"), "ENOSPC", "set exhausted");
+        ok(strstr(last_msg, "10.5.0.0/24,10.6.0.0/24") != NULL, "message lists the set: %s",
+           last_msg);
+        char gw[PODNET_CIDR_STRLEN] = "";
+        is_str(alloc_req(multi, 1, "a", "eth0", NULL, gw), "fd00:5::1/64",
+               "IPv6 set: ::1 when the gateway is elsewhere");
+        is_str(gw, "fd00:5::ff/64", "explicit gateway");
+        is_str(slurp(path_of("net5", "last_reserved_ip.1")), "fd00:5::1", "last_reserved_ip.1");
+        podnet_cidr **list = NULL;
+        is_int(podnet_ipam_lookup(multi, "a", "eth0", &list, NULL), 2, "dual-stack lookup");
+        podnet_cidr_format(list[0], got, sizeof(got));
+        is_str(got, "10.5.0.2/24", "IPv4 first (set 0)");
+        podnet_cidr_format(list[1], got, sizeof(got));
+        is_str(got, "fd00:5::1/64", "IPv6 second (set 1)");
+        podnet_cidr_array_free(list);
+        is_int(podnet_ipam_release(multi, "a", "eth0", NULL), 2, "dual-stack release");
+        /* last_reserved_ip outside the set (ranges changed): start from rangeStart */
+        spit(path_of("net5", "last_reserved_ip.0"), "192.168.0.1");
+        is_str(alloc(multi, 0, "e"), "10.5.0.2/24", "stale last_reserved_ip ignored");
+}
+
+static void test_gc(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("gc");
+        podnet_attachment valid[] = {{"keep", "eth0"}, {"legacy", "eth0"}};
+
+        is_int(add(ipam, 0, "10.7.0.0/24", NULL, NULL, NULL), 0, "range");
+        is_str(alloc(ipam, 0, "keep"), "10.7.0.2/24", "keep");
+        is_str(alloc_req(ipam, 0, "keep", "eth1", NULL, NULL), "10.7.0.3/24", "keep eth1");
+        is_str(alloc(ipam, 0, "gone"), "10.7.0.4/24", "gone");
+        spit(path_of("gc", "10.7.0.90"), "legacy");
+        spit(path_of("gc", "10.7.0.91"), "stale-legacy");
+        spit(path_of("gc", ".podnet-boot/10.7.0.99"), "boot_id=x\ncontainer_id=y\nifname=z\n");
+        is_int(podnet_ipam_gc(ipam, valid, ELEMENTSOF(valid), NULL), 3, "gc releases three");
+        ok(exists(path_of("gc", "10.7.0.2")), "valid attachment kept");
+        ok(!exists(path_of("gc", "10.7.0.3")), "same container, other ifname released");
+        ok(!exists(path_of("gc", "10.7.0.4")), "stale attachment released");
+        ok(exists(path_of("gc", "10.7.0.90")), "old-format lease of a valid id kept");
+        ok(!exists(path_of("gc", "10.7.0.91")), "old-format stale lease released");
+        ok(!exists(path_of("gc", ".podnet-boot/10.7.0.4")), "its sidecar removed");
+        ok(!exists(path_of("gc", ".podnet-boot/10.7.0.99")), "orphan sidecar removed");
+        ok(exists(path_of("gc", ".podnet-boot/10.7.0.2")), "live sidecar kept");
+        ok(exists(path_of("gc", "lock")) && exists(path_of("gc", "last_reserved_ip.0")),
+           "lock and last_reserved_ip kept");
+        is_int(podnet_ipam_gc(ipam, NULL, 0, NULL), 2, "gc with nothing valid releases all");
+        is_int(n_leases("gc"), 0, "no lease left");
+        is_int(podnet_ipam_gc(ipam, NULL, 1, NULL), -EINVAL, "NULL list with a count");
+}
+
+static void test_reboot(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("boot");
+        char bootfile[256];
+        time_t now = time(NULL);
+
+        snprintf(bootfile, sizeof(bootfile), "%s/boot_id", tmp);
+        spit(bootfile, "11111111-aaaa-4bbb-8ccc-000000000001\n");
+        is_int(pn_ipam_set_boot_source(ipam, bootfile, now - 3600), 0, "fake boot A");
+        is_int(add(ipam, 0, "10.8.0.0/24", "10.8.0.2", "10.8.0.2", NULL), 0, "one address");
+        is_str(alloc(ipam, 0, "old"), "10.8.0.2/24", "leased in boot A");
+        ok(strstr(slurp(path_of("boot", ".podnet-boot/10.8.0.2")),
+                  "boot_id=11111111-aaaa-4bbb-8ccc-000000000001\n") != NULL,
+           "sidecar records boot A");
+        is_str(alloc(ipam, 0, "new"), "ENOSPC", "same boot: not reclaimable");
+
+        spit(bootfile, "22222222-aaaa-4bbb-8ccc-000000000002\n");
+        is_int(pn_ipam_set_boot_source(ipam, bootfile, now - 60), 0, "fake boot B");
+        is_str(alloc(ipam, 0, "new"), "10.8.0.2/24", "lease of boot A reclaimed in boot B");
+        is_str(slurp(path_of("boot", "10.8.0.2")), "new\r\neth0", "lease now held by new");
+        ok(strstr(slurp(path_of("boot", ".podnet-boot/10.8.0.2")), "000000000002") != NULL,
+           "sidecar records boot B");
+        is_int(podnet_ipam_release(ipam, "old", "eth0", NULL), 0,
+               "DEL of the old holder is a no-op");
+        is_int(podnet_ipam_release(ipam, "new", "eth0", NULL), 1, "release new");
+
+        /* A lease without sidecar (host-local's): its mtime against the boot time. */
+        spit(path_of("boot", "10.8.0.2"), "foreign\r\neth0");
+        is_str(alloc(ipam, 0, "new2"), "ENOSPC", "foreign lease written in this boot is kept");
+        set_mtime(path_of("boot", "10.8.0.2"), now - 7200);
+        is_str(alloc(ipam, 0, "new2"), "10.8.0.2/24", "foreign lease older than boot reclaimed");
+        is_int(podnet_ipam_release(ipam, "new2", "eth0", NULL), 1, "release new2");
+
+        /* A sidecar left over from an earlier holder does not describe a new lease that
+         * host-local wrote over it: the lease's own mtime decides. */
+        spit(path_of("boot", ".podnet-boot/10.8.0.2"),
+             "boot_id=11111111-aaaa-4bbb-8ccc-000000000001\ncontainer_id=x\nifname=eth0\n");
+        spit(path_of("boot", "10.8.0.2"), "hostlocal\r\neth0");
+        is_str(alloc(ipam, 0, "new3"), "ENOSPC", "stale sidecar does not make a live lease stale");
+        /* Same holder, but the lease is newer than the sidecar. */
+        spit(path_of("boot", ".podnet-boot/10.8.0.2"),
+             "boot_id=11111111-aaaa-4bbb-8ccc-000000000001\ncontainer_id=hostlocal\nifname=eth0\n");
+        set_mtime(path_of("boot", ".podnet-boot/10.8.0.2"), now - 100);
+        is_str(alloc(ipam, 0, "new3"), "ENOSPC", "sidecar older than the lease is ignored");
+
+        /* A requested address held in a previous boot is reclaimed too. */
+        set_mtime(path_of("boot", "10.8.0.2"), now - 7200);
+        set_mtime(path_of("boot", ".podnet-boot/10.8.0.2"), now - 7200);
+        is_str(alloc_req(ipam, 0, "req", "eth0", "10.8.0.2", NULL), "10.8.0.2/24",
+               "requested address of a previous boot reclaimed");
+
+        /* No boot id: the kernel's btime decides; a lease written now is kept. */
+        snprintf(bootfile, sizeof(bootfile), "%s/no-such-file", tmp);
+        pn_ipam_set_boot_source(ipam, bootfile, -1);
+        set_mtime(path_of("boot", "10.8.0.2"), now);
+        is_str(alloc(ipam, 0, "x"), "ENOSPC", "no boot id: /proc/stat btime keeps a new lease");
+}
+
+int main(void)
+{
+        char cmd[128];
+
+        umask(022);
+        if (!mkdtemp(tmp)) {
+                printf("Bail out! mkdtemp failed\n");
+                return 1;
+        }
+        test_validation();
+        test_basic();
+        test_ranges();
+        test_gc();
+        test_reboot();
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+        if (system(cmd) != 0)
+                diag("cleaning %s failed", tmp);
+        return done_testing();
+}
