@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Private to the podnet-routes modules (nodes.c, route-sync.c, conflist.c): the node list's
+ * layout, the compact route form the sync diffs, and 128-bit address arithmetic.
+ */
+#ifndef PODNET_ROUTES_H
+#define PODNET_ROUTES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+enum pn_addr_type {
+        PN_ADDR_NONE = 0,
+        PN_ADDR_EXTERNAL = 1,
+        PN_ADDR_INTERNAL = 2, /* higher wins */
+};
+
+struct pn_node {
+        char *name;
+        podnet_cidr **pod_cidrs;
+        size_t n_pod_cidrs;
+        podnet_cidr *addr4, *addr6; /* host prefix */
+        enum pn_addr_type type4, type6;
+};
+
+struct podnet_nodes {
+        struct pn_node *nodes;
+        size_t n;
+};
+
+/* A route in the form the sync compares: raw network-order bytes, no allocation. */
+struct pn_rt {
+        uint8_t family;
+        uint8_t dst_len;
+        uint8_t type; /* RTN_*; desired routes are RTN_UNICAST */
+        bool has_gw;
+        bool multipath;    /* existing route with RTA_MULTIPATH: never "equal" */
+        uint32_t priority; /* metric */
+        uint8_t dst[16];
+        uint8_t gw[16];
+        size_t node; /* desired: index into the node list; SIZE_MAX for existing */
+};
+
+enum pn_op_kind {
+        PN_OP_KEEP,
+        PN_OP_ADD,
+        PN_OP_REPLACE,
+        PN_OP_DELETE,
+};
+
+struct pn_op {
+        enum pn_op_kind kind;
+        const struct pn_rt *want; /* NULL for DELETE */
+        const struct pn_rt *have; /* NULL for ADD */
+};
+
+/* Orders routes by (family, dst, dst_len). */
+int pn_rt_compare_dst(const struct pn_rt *a, const struct pn_rt *b);
+/* Sorts both arrays in place and merges them into operations: KEEP where an existing route
+ * equals the wanted one, REPLACE where one with the same destination and metric differs,
+ * ADD where none exists, DELETE for every other existing route. `want` must not hold two
+ * routes with the same destination. *ret is the caller's to free(). */
+int pn_route_diff(struct pn_rt *want, size_t n_want, struct pn_rt *have, size_t n_have,
+                  struct pn_op **ret, size_t *n_ret);
+
+/* The routes this node wants: each pod CIDR of every other node via that node's address
+ * of the same family. Nodes without pod CIDR or address, and CIDRs overlapping this
+ * node's or claimed twice, are reported SKIPPED in `report`. *ret is the caller's. */
+int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, podnet_sync_report *report,
+                      struct pn_rt **ret, size_t *n_ret, podnet_error **err);
+podnet_sync_report *pn_sync_report_new(void);
+
+/* Addresses as host-order 128-bit integers (IPv4 in the low 32 bits). */
+typedef unsigned __int128 pn_u128;
+pn_u128 pn_bytes_to_u128(int family, const void *bytes);
+void pn_u128_to_bytes(int family, pn_u128 v, void *bytes);
+/* First and last address of c's network. */
+void pn_cidr_range(const podnet_cidr *c, pn_u128 *first, pn_u128 *last);
+
+/* Valid Kubernetes node name (DNS-1123 subdomain). */
+bool pn_node_name_valid(const char *name);
+
+#endif
