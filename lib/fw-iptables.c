@@ -506,9 +506,11 @@ static int xt_fail(const struct xt_txn *t, podnet_error **err, const char *what,
 {
         int e = errno;
 
-        return pn_error_plain(err, e ? e : EPROTO, PODNET_CNI_ERR_FIREWALL,
-                              "%s %s in %s table %s: %s", what, chain, t->f->cmd, t->table,
-                              t->f->strerror(e));
+        /* EAGAIN from a commit: a writer that ignores the lock replaced the table since
+         * we read it; the caller may simply retry. */
+        return pn_error_plain(
+            err, e ? e : EPROTO, e == EAGAIN ? PODNET_CNI_ERR_TRY_AGAIN : PODNET_CNI_ERR_FIREWALL,
+            "%s %s in %s table %s: %s", what, chain, t->f->cmd, t->table, t->f->strerror(e));
 }
 
 /* 1 if `table` is registered in this namespace; reading a table that is not would load

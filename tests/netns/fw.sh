@@ -48,6 +48,11 @@ is "masq ensure: a second network (host bits masked)" "$RC:$(cat "$OUT")" "0:1"
 is "two networks: two rules" "$(nat4 PODNET-MASQ | grep -c '^-A')" 2
 is "two networks: network 2's rule" "$(count "$M2" nat4)" 1
 is "two networks: still one jump" "$(count '-j PODNET-MASQ' nat4)" 1
+# Byte-for-byte what iptables(8) would write: its -C finds podnet's entries.
+check "iptables-legacy -C finds the masquerade rule" iptables-legacy -w -t nat -C PODNET-MASQ \
+        -s 10.1.0.0/16 ! -d 10.1.0.0/16 -m comment --comment podnet:net1 -j MASQUERADE
+check "iptables-legacy -C finds the masquerade jump" iptables-legacy -w -t nat -C POSTROUTING \
+        -m comment --comment "podnet masquerade" -j PODNET-MASQ
 
 run masq-has net1 10.1.0.0/16
 is "masq has: present" "$RC:$(cat "$OUT")" "0:1"
@@ -75,6 +80,8 @@ run masq-ensure net6 fd00:1::5/64
 is "masq ensure IPv6: added" "$RC:$(cat "$OUT")" "0:1"
 is "IPv6 subnet: rule in ip6tables nat" "$(count "$M6" nat6)" 1
 is "IPv6 subnet: jump in ip6tables nat" "$(count "$JM" nat6)" 1
+check "ip6tables-legacy -C finds the IPv6 masquerade rule" ip6tables-legacy -w -t nat -C \
+        PODNET-MASQ -s fd00:1::/64 ! -d fd00:1::/64 -m comment --comment podnet:net6 -j MASQUERADE
 is "IPv6 subnet: nothing in iptables nat" "$(count 'fd00:1::' nat4)" 0
 run masq-has net6 fd00:1::/64
 is "masq has IPv6: present" "$RC:$(cat "$OUT")" "0:1"
@@ -127,6 +134,11 @@ is "node ensure: PODNET-POSTROUTING exactly as specified" "$(nat4 PODNET-POSTROU
 -A PODNET-POSTROUTING -s 10.0.0.0/16 -j MASQUERADE"
 is "node ensure: one POSTROUTING jump" "$(count "$JP" nat4)" 1
 is "node ensure: no blanket ACCEPT anywhere" "$(filter4 | grep -c -- '^-A [A-Z-]* -j ACCEPT$')" 0
+check "iptables-legacy -C finds the node rules" bash -c '
+        iptables-legacy -w -C FORWARD -m comment --comment "podnet forward" -j PODNET-FORWARD &&
+        iptables-legacy -w -C PODNET-FORWARD -d 10.0.0.0/16 -j ACCEPT &&
+        iptables-legacy -w -t nat -C PODNET-POSTROUTING -s 10.0.0.0/16 -d 10.0.0.0/16 -j RETURN &&
+        iptables-legacy -w -t nat -C PODNET-POSTROUTING -s 10.0.0.0/16 -j MASQUERADE'
 is "node ensure IPv4 only: nothing in ip6tables" "$(count PODNET ip6tables-legacy -w -S)" 0
 
 before=$(filter4; nat4)
