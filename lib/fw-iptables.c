@@ -8,11 +8,14 @@
  * iptc_create_chain() uses a static local. So calls are not thread-safe, and the error
  * text must be taken right after the failing call, before any other libiptc call; each
  * of libip4tc and libip6tc has its own copy. Handles are per call here: init, read or
- * modify, commit, free. No handle outlives a public function.
+ * modify, commit, free. No handle outlives a public function. Because of that global
+ * state, one process-wide mutex (the only global of this file) serialises every
+ * transaction, so that threads with separate contexts may call the firewall family.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -488,7 +491,10 @@ struct xt_txn {
         struct xtc_handle *h;
         int lock_fd;
         bool changed;
+        bool mutex_held;
 };
+
+static pthread_mutex_t xt_iptc_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static void xt_txn_done(struct xt_txn *t)
 {
@@ -497,6 +503,9 @@ static void xt_txn_done(struct xt_txn *t)
         t->h = NULL;
         closep(&t->lock_fd);
         t->lock_fd = -1;
+        if (t->mutex_held)
+                pthread_mutex_unlock(&xt_iptc_mutex);
+        t->mutex_held = false;
 }
 #define _cleanup_txn_ _cleanup_(xt_txn_done)
 
@@ -536,6 +545,8 @@ static int xt_txn_begin(podnet_ctx *ctx, struct xt_txn *t, const struct xt_famil
                         const char *table, const struct pn_fw_opts *lock_opts, podnet_error **err)
 {
         *t = (struct xt_txn){.f = f, .table = table, .lock_fd = -1};
+        pthread_mutex_lock(&xt_iptc_mutex);
+        t->mutex_held = true;
         if (lock_opts) {
                 t->lock_fd = xt_lock(ctx, lock_opts, err);
                 if (t->lock_fd < 0)

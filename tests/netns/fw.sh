@@ -304,6 +304,17 @@ rm -f /run/xtables.lock
 run masq-remove net5 10.5.0.0/16
 is "missing lock file is created" "$RC:$(stat -c %a /run/xtables.lock 2>&1)" "0:600"
 
+# Concurrent writers (kubelet runs ADDs in parallel): the lock keeps every rule.
+iptables-legacy -w -t nat -F PODNET-MASQ
+pids=()
+for i in $(seq 1 20); do
+        "$T" masq-ensure "par$i" "10.$((100 + i)).0.0/16" >/dev/null 2>&1 &
+        pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+is "20 parallel ensures: 20 rules, none lost" "$(nat4 PODNET-MASQ | grep -c 'podnet:par')" 20
+is "20 parallel ensures: one jump" "$(count '-j PODNET-MASQ' nat4)" 1
+
 # ---- traffic: pod -> router (this namespace) -> outside, masqueraded ----
 # "outside" has no route back to the pod network: replies arrive only when the router
 # masquerades. Only namespaces made here; no default route anywhere.
