@@ -9,9 +9,9 @@
 #include "cidr.h"
 #include "internal.h"
 
-pn_u128 pn_cidr_u128(const podnet_cidr *c)
+pn_addr128 pn_cidr_a128(const podnet_cidr *c)
 {
-        pn_u128 v = {0, 0};
+        pn_addr128 v = {0, 0};
 
         if (c->family == AF_INET) {
                 v.lo = (uint64_t)c->addr.b[0] << 24 | (uint64_t)c->addr.b[1] << 16 |
@@ -25,7 +25,7 @@ pn_u128 pn_cidr_u128(const podnet_cidr *c)
         return v;
 }
 
-void pn_cidr_set_u128(podnet_cidr *c, pn_u128 v)
+void pn_cidr_set_a128(podnet_cidr *c, pn_addr128 v)
 {
         if (c->family == AF_INET) {
                 for (int i = 3; i >= 0; i--, v.lo >>= 8)
@@ -162,22 +162,22 @@ int pn_addr_format(const podnet_cidr *c, char *buf, size_t size)
 
 void pn_cidr_mask(podnet_cidr *c)
 {
-        pn_cidr_set_u128(c, pn_u128_and(pn_cidr_u128(c), pn_u128_not(pn_cidr_hostmask(c))));
+        pn_cidr_set_a128(c, pn_a128_and(pn_cidr_a128(c), pn_a128_not(pn_cidr_hostmask(c))));
 }
 
 void pn_cidr_fill(podnet_cidr *c)
 {
-        pn_cidr_set_u128(c, pn_u128_or(pn_cidr_u128(c), pn_cidr_hostmask(c)));
+        pn_cidr_set_a128(c, pn_a128_or(pn_cidr_a128(c), pn_cidr_hostmask(c)));
 }
 
 bool pn_cidr_contains_addr(const podnet_cidr *net, const podnet_cidr *c)
 {
-        pn_u128 m;
+        pn_addr128 m;
 
         if (net->family != c->family)
                 return false;
-        m = pn_u128_not(pn_cidr_hostmask(net));
-        return pn_u128_eq(pn_u128_and(pn_cidr_u128(net), m), pn_u128_and(pn_cidr_u128(c), m));
+        m = pn_a128_not(pn_cidr_hostmask(net));
+        return pn_a128_eq(pn_a128_and(pn_cidr_a128(net), m), pn_a128_and(pn_cidr_a128(c), m));
 }
 
 bool pn_cidr_addr_eq(const podnet_cidr *a, const podnet_cidr *b)
@@ -339,29 +339,29 @@ PODNET_EXPORT int podnet_cidr_nth(podnet_cidr **ret, const podnet_cidr *c, uint6
 
         if (!ret || !c)
                 return -EINVAL;
-        if (pn_u128_cmp(pn_u128_make(0, n), pn_cidr_hostmask(c)) > 0)
+        if (pn_a128_cmp(pn_a128_make(0, n), pn_cidr_hostmask(c)) > 0)
                 return -ERANGE;
         r = *c;
         pn_cidr_mask(&r);
-        pn_cidr_set_u128(&r, pn_u128_add(pn_cidr_u128(&r), pn_u128_make(0, n), NULL));
+        pn_cidr_set_a128(&r, pn_a128_add(pn_cidr_a128(&r), pn_a128_make(0, n), NULL));
         return cidr_alloc(ret, &r);
 }
 
 static int cidr_step(podnet_cidr **ret, const podnet_cidr *c, bool forward)
 {
-        pn_u128 v, one = pn_u128_make(0, 1), host;
+        pn_addr128 v, one = pn_a128_make(0, 1), host;
         podnet_cidr r;
 
         if (!ret || !c)
                 return -EINVAL;
         host = pn_cidr_hostmask(c);
-        v = pn_u128_and(pn_cidr_u128(c), host);
+        v = pn_a128_and(pn_cidr_a128(c), host);
         /* Stepping past the network's first or last address leaves it. */
-        if (forward ? pn_u128_eq(v, host) : pn_u128_eq(v, pn_u128_make(0, 0)))
+        if (forward ? pn_a128_eq(v, host) : pn_a128_eq(v, pn_a128_make(0, 0)))
                 return -ERANGE;
         r = *c;
-        v = pn_cidr_u128(c);
-        pn_cidr_set_u128(&r, forward ? pn_u128_add(v, one, NULL) : pn_u128_sub(v, one, NULL));
+        v = pn_cidr_a128(c);
+        pn_cidr_set_a128(&r, forward ? pn_a128_add(v, one, NULL) : pn_a128_sub(v, one, NULL));
         return cidr_alloc(ret, &r);
 }
 
@@ -403,9 +403,9 @@ PODNET_EXPORT int podnet_cidr_subnet(podnet_cidr **ret, const podnet_cidr *c,
         r = *c;
         pn_cidr_mask(&r);
         r.prefixlen = new_prefixlen;
-        pn_cidr_set_u128(
-            &r, pn_u128_or(pn_cidr_u128(&r),
-                           pn_u128_shl(pn_u128_make(0, index), pn_cidr_bits(c) - new_prefixlen)));
+        pn_cidr_set_a128(
+            &r, pn_a128_or(pn_cidr_a128(&r),
+                           pn_a128_shl(pn_a128_make(0, index), pn_cidr_bits(c) - new_prefixlen)));
         return cidr_alloc(ret, &r);
 }
 

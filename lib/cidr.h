@@ -24,9 +24,9 @@ struct podnet_cidr {
 };
 
 /* An address as a 128-bit unsigned number; IPv4 lives in the low 32 bits. */
-typedef struct pn_u128 {
+typedef struct pn_addr128 {
         uint64_t hi, lo;
-} pn_u128;
+} pn_addr128;
 
 /* Longest address text pn_cidr_format_addr writes, with the NUL. */
 #define PN_ADDR_STRLEN 46
@@ -42,13 +42,13 @@ static inline unsigned pn_cidr_bits(const podnet_cidr *c)
         return pn_family_bits(c->family);
 }
 
-static inline pn_u128 pn_u128_make(uint64_t hi, uint64_t lo)
+static inline pn_addr128 pn_a128_make(uint64_t hi, uint64_t lo)
 {
-        pn_u128 v = {hi, lo};
+        pn_addr128 v = {hi, lo};
         return v;
 }
 
-static inline int pn_u128_cmp(pn_u128 a, pn_u128 b)
+static inline int pn_a128_cmp(pn_addr128 a, pn_addr128 b)
 {
         if (a.hi != b.hi)
                 return a.hi < b.hi ? -1 : 1;
@@ -57,30 +57,30 @@ static inline int pn_u128_cmp(pn_u128 a, pn_u128 b)
         return 0;
 }
 
-static inline bool pn_u128_eq(pn_u128 a, pn_u128 b)
+static inline bool pn_a128_eq(pn_addr128 a, pn_addr128 b)
 {
         return a.hi == b.hi && a.lo == b.lo;
 }
 
-static inline pn_u128 pn_u128_and(pn_u128 a, pn_u128 b)
+static inline pn_addr128 pn_a128_and(pn_addr128 a, pn_addr128 b)
 {
-        return pn_u128_make(a.hi & b.hi, a.lo & b.lo);
+        return pn_a128_make(a.hi & b.hi, a.lo & b.lo);
 }
 
-static inline pn_u128 pn_u128_or(pn_u128 a, pn_u128 b)
+static inline pn_addr128 pn_a128_or(pn_addr128 a, pn_addr128 b)
 {
-        return pn_u128_make(a.hi | b.hi, a.lo | b.lo);
+        return pn_a128_make(a.hi | b.hi, a.lo | b.lo);
 }
 
-static inline pn_u128 pn_u128_not(pn_u128 a)
+static inline pn_addr128 pn_a128_not(pn_addr128 a)
 {
-        return pn_u128_make(~a.hi, ~a.lo);
+        return pn_a128_make(~a.hi, ~a.lo);
 }
 
 /* a + b; *carry (may be NULL) set on wrap-around past 2^128. */
-static inline pn_u128 pn_u128_add(pn_u128 a, pn_u128 b, bool *carry)
+static inline pn_addr128 pn_a128_add(pn_addr128 a, pn_addr128 b, bool *carry)
 {
-        pn_u128 r;
+        pn_addr128 r;
         uint64_t h;
         bool c1, c2;
 
@@ -95,47 +95,47 @@ static inline pn_u128 pn_u128_add(pn_u128 a, pn_u128 b, bool *carry)
 }
 
 /* a - b; *borrow (may be NULL) set when b > a. */
-static inline pn_u128 pn_u128_sub(pn_u128 a, pn_u128 b, bool *borrow)
+static inline pn_addr128 pn_a128_sub(pn_addr128 a, pn_addr128 b, bool *borrow)
 {
-        pn_u128 r;
+        pn_addr128 r;
 
         r.lo = a.lo - b.lo;
         r.hi = a.hi - b.hi - (a.lo < b.lo);
         if (borrow)
-                *borrow = pn_u128_cmp(a, b) < 0;
+                *borrow = pn_a128_cmp(a, b) < 0;
         return r;
 }
 
-static inline pn_u128 pn_u128_shl(pn_u128 a, unsigned n)
+static inline pn_addr128 pn_a128_shl(pn_addr128 a, unsigned n)
 {
         if (n == 0)
                 return a;
         if (n >= 128)
-                return pn_u128_make(0, 0);
+                return pn_a128_make(0, 0);
         if (n >= 64)
-                return pn_u128_make(a.lo << (n - 64), 0);
-        return pn_u128_make((a.hi << n) | (a.lo >> (64 - n)), a.lo << n);
+                return pn_a128_make(a.lo << (n - 64), 0);
+        return pn_a128_make((a.hi << n) | (a.lo >> (64 - n)), a.lo << n);
 }
 
 /* The low `bits` bits set (0..128). */
-static inline pn_u128 pn_u128_lowmask(unsigned bits)
+static inline pn_addr128 pn_a128_lowmask(unsigned bits)
 {
         if (bits >= 128)
-                return pn_u128_make(UINT64_MAX, UINT64_MAX);
+                return pn_a128_make(UINT64_MAX, UINT64_MAX);
         if (bits >= 64)
-                return pn_u128_make(bits == 64 ? 0 : UINT64_MAX >> (128 - bits), UINT64_MAX);
-        return pn_u128_make(0, bits == 0 ? 0 : UINT64_MAX >> (64 - bits));
+                return pn_a128_make(bits == 64 ? 0 : UINT64_MAX >> (128 - bits), UINT64_MAX);
+        return pn_a128_make(0, bits == 0 ? 0 : UINT64_MAX >> (64 - bits));
 }
 
 /* Host bits of c's prefix as a mask. */
-static inline pn_u128 pn_cidr_hostmask(const podnet_cidr *c)
+static inline pn_addr128 pn_cidr_hostmask(const podnet_cidr *c)
 {
-        return pn_u128_lowmask(pn_cidr_bits(c) - c->prefixlen);
+        return pn_a128_lowmask(pn_cidr_bits(c) - c->prefixlen);
 }
 
 /* The address as a number, and back (prefix and family untouched). */
-pn_u128 pn_cidr_u128(const podnet_cidr *c);
-void pn_cidr_set_u128(podnet_cidr *c, pn_u128 v);
+pn_addr128 pn_cidr_a128(const podnet_cidr *c);
+void pn_cidr_set_a128(podnet_cidr *c, pn_addr128 v);
 
 /* Fills caller storage; -EINVAL on bad family, NULL addr or prefix too long. */
 int pn_cidr_init(podnet_cidr *c, int family, const void *addr, unsigned prefixlen);

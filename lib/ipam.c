@@ -501,13 +501,13 @@ PODNET_EXPORT int podnet_ipam_add_range(podnet_ipam *ipam, unsigned set, const p
         /* Defaults: gateway and start network+1, end the last address (IPv4: before
          * the broadcast). */
         r.gw = r.subnet;
-        pn_cidr_set_u128(&r.gw, pn_u128_add(pn_cidr_u128(&r.subnet), pn_u128_make(0, 1), NULL));
+        pn_cidr_set_a128(&r.gw, pn_a128_add(pn_cidr_a128(&r.subnet), pn_a128_make(0, 1), NULL));
         r.start = r.gw;
         r.end = r.subnet;
         pn_cidr_fill(&r.end);
         if (r.end.family == AF_INET)
-                pn_cidr_set_u128(&r.end,
-                                 pn_u128_sub(pn_cidr_u128(&r.end), pn_u128_make(0, 1), NULL));
+                pn_cidr_set_a128(&r.end,
+                                 pn_a128_sub(pn_cidr_a128(&r.end), pn_a128_make(0, 1), NULL));
         k = range_bound("Gateway", gateway, &r.subnet, &r.gw, err);
         if (k >= 0)
                 k = range_bound("Range start", range_start, &r.subnet, &r.start, err);
@@ -839,7 +839,7 @@ static int reserve_or_reclaim(podnet_ipam *ipam, unsigned set, const podnet_cidr
 struct range_iter {
         const struct ipam_set *set;
         size_t idx;
-        pn_u128 cur, start;
+        pn_addr128 cur, start;
         bool has_cur, has_start;
 };
 
@@ -863,24 +863,24 @@ static void iter_init(struct range_iter *it, podnet_ipam *ipam, unsigned set)
                         for (size_t i = 0; i < s->n; i++)
                                 if (range_contains(&s->ranges[i], &last)) {
                                         it->idx = i;
-                                        it->cur = pn_cidr_u128(&last);
+                                        it->cur = pn_cidr_a128(&last);
                                         it->has_cur = true;
                                         return;
                                 }
         }
-        it->start = pn_cidr_u128(&s->ranges[0].start);
+        it->start = pn_cidr_a128(&s->ranges[0].start);
         it->has_start = true;
 }
 
 /* Neither the gateway, nor the network address, nor IPv4's broadcast address. */
-static bool iter_skip(const struct ipam_range *r, pn_u128 v)
+static bool iter_skip(const struct ipam_range *r, pn_addr128 v)
 {
         podnet_cidr bcast = r->subnet;
 
-        if (pn_u128_eq(v, pn_cidr_u128(&r->gw)) || pn_u128_eq(v, pn_cidr_u128(&r->subnet)))
+        if (pn_a128_eq(v, pn_cidr_a128(&r->gw)) || pn_a128_eq(v, pn_cidr_a128(&r->subnet)))
                 return true;
         pn_cidr_fill(&bcast);
-        return r->subnet.family == AF_INET && pn_u128_eq(v, pn_cidr_u128(&bcast));
+        return r->subnet.family == AF_INET && pn_a128_eq(v, pn_cidr_a128(&bcast));
 }
 
 /* The next candidate into *ip, false when the set is exhausted. */
@@ -892,28 +892,28 @@ static bool iter_next(struct range_iter *it, podnet_cidr *ip, const struct ipam_
                 const struct ipam_range *r = &s->ranges[it->idx];
 
                 if (!it->has_cur) {
-                        it->cur = pn_cidr_u128(&r->start);
+                        it->cur = pn_cidr_a128(&r->start);
                         it->start = it->cur;
                         it->has_cur = it->has_start = true;
                 } else {
-                        if (pn_u128_eq(it->cur, pn_cidr_u128(&r->end))) {
+                        if (pn_a128_eq(it->cur, pn_cidr_a128(&r->end))) {
                                 it->idx = (it->idx + 1) % s->n;
                                 r = &s->ranges[it->idx];
-                                it->cur = pn_cidr_u128(&r->start);
+                                it->cur = pn_cidr_a128(&r->start);
                         } else {
-                                it->cur = pn_u128_add(it->cur, pn_u128_make(0, 1), NULL);
+                                it->cur = pn_a128_add(it->cur, pn_a128_make(0, 1), NULL);
                         }
                         if (!it->has_start) {
                                 it->start = it->cur;
                                 it->has_start = true;
-                        } else if (pn_u128_eq(it->cur, it->start)) {
+                        } else if (pn_a128_eq(it->cur, it->start)) {
                                 return false;
                         }
                 }
                 if (iter_skip(r, it->cur))
                         continue;
                 *ip = r->subnet;
-                pn_cidr_set_u128(ip, it->cur);
+                pn_cidr_set_a128(ip, it->cur);
                 *range = r;
                 return true;
         }
@@ -961,7 +961,7 @@ PODNET_EXPORT int podnet_ipam_allocate(podnet_ipam *ipam, unsigned set, const ch
         if (requested) {
                 podnet_cidr_format_addr(requested, a, sizeof(a));
                 range = set_range_for(s, requested);
-                if (!range || iter_skip(range, pn_cidr_u128(requested))) {
+                if (!range || iter_skip(range, pn_cidr_a128(requested))) {
                         if (range && pn_cidr_addr_eq(requested, &range->gw))
                                 return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IPAM_EXHAUSTED,
                                                       "Requested IP address %s is the gateway "

@@ -278,17 +278,17 @@ int main(void)
         /* 128-bit helpers used by other modules */
         {
                 bool carry = false, borrow = false;
-                pn_u128 x = pn_u128_add(pn_u128_make(0, UINT64_MAX), pn_u128_make(0, 1), &carry);
+                pn_addr128 x = pn_a128_add(pn_a128_make(0, UINT64_MAX), pn_a128_make(0, 1), &carry);
                 ok(x.hi == 1 && x.lo == 0 && !carry, "u128 add carries into hi");
-                pn_u128_add(pn_u128_make(UINT64_MAX, UINT64_MAX), pn_u128_make(0, 1), &carry);
+                pn_a128_add(pn_a128_make(UINT64_MAX, UINT64_MAX), pn_a128_make(0, 1), &carry);
                 ok(carry, "u128 add overflow reported");
-                x = pn_u128_sub(pn_u128_make(1, 0), pn_u128_make(0, 1), &borrow);
+                x = pn_a128_sub(pn_a128_make(1, 0), pn_a128_make(0, 1), &borrow);
                 ok(x.hi == 0 && x.lo == UINT64_MAX && !borrow, "u128 sub borrows");
-                pn_u128_sub(pn_u128_make(0, 0), pn_u128_make(0, 1), &borrow);
+                pn_a128_sub(pn_a128_make(0, 0), pn_a128_make(0, 1), &borrow);
                 ok(borrow, "u128 underflow reported");
-                ok(pn_u128_eq(pn_u128_lowmask(64), pn_u128_make(0, UINT64_MAX)), "lowmask 64");
-                ok(pn_u128_eq(pn_u128_lowmask(65), pn_u128_make(1, UINT64_MAX)), "lowmask 65");
-                ok(pn_u128_eq(pn_u128_shl(pn_u128_make(0, 3), 64), pn_u128_make(3, 0)), "shl 64");
+                ok(pn_a128_eq(pn_a128_lowmask(64), pn_a128_make(0, UINT64_MAX)), "lowmask 64");
+                ok(pn_a128_eq(pn_a128_lowmask(65), pn_a128_make(1, UINT64_MAX)), "lowmask 65");
+                ok(pn_a128_eq(pn_a128_shl(pn_a128_make(0, 3), 64), pn_a128_make(3, 0)), "shl 64");
         }
 
         return done_testing();
