@@ -278,26 +278,26 @@ PODNET_EXPORT int podnet_cidr_format(const podnet_cidr *c, char *buf, size_t siz
         return put(buf, size, &pos, tmp) ? (int)pos : -ENOSPC;
 }
 
-PODNET_EXPORT int podnet_cidr_network(podnet_cidr **ret, const podnet_cidr *c)
+/* A copy of c changed in place by fn. */
+static int cidr_derive(podnet_cidr **ret, const podnet_cidr *c, void (*fn)(podnet_cidr *))
 {
         podnet_cidr n;
 
         if (!ret || !c)
                 return -EINVAL;
         n = *c;
-        pn_cidr_mask(&n);
+        fn(&n);
         return cidr_alloc(ret, &n);
+}
+
+PODNET_EXPORT int podnet_cidr_network(podnet_cidr **ret, const podnet_cidr *c)
+{
+        return cidr_derive(ret, c, pn_cidr_mask);
 }
 
 PODNET_EXPORT int podnet_cidr_last(podnet_cidr **ret, const podnet_cidr *c)
 {
-        podnet_cidr n;
-
-        if (!ret || !c)
-                return -EINVAL;
-        n = *c;
-        pn_cidr_fill(&n);
-        return cidr_alloc(ret, &n);
+        return cidr_derive(ret, c, pn_cidr_fill);
 }
 
 PODNET_EXPORT int podnet_cidr_contains(const podnet_cidr *outer, const podnet_cidr *inner)
