@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Interface addresses, in the context's namespace or inside a pod namespace: add (with
+ * NODAD/REPLACE), delete, exact-match lookup; plus the address dump the bridge uses.
+ */
+#include <arpa/inet.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+
+#include "cidr.h"
+#include "net.h"
+
+bool pn_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefixlen)
+{
+        unsigned bytes = prefixlen / 8, bits = prefixlen % 8;
+
+        if (memcmp(a, b, bytes) != 0)
+                return false;
+        if (bits == 0)
+                return true;
+        return ((a[bytes] ^ b[bytes]) & (uint8_t)(0xff << (8 - bits))) == 0;
+}
+
+const char *pn_net_format(int family, const uint8_t *addr, unsigned prefixlen, char *buf,
+                          size_t size)
+{
+        podnet_cidr c;
+
+        if (pn_cidr_init(&c, family, addr, prefixlen) < 0 || podnet_cidr_format(&c, buf, size) < 0)
+                snprintf(buf, size, "?");
+        return buf;
+}
+
+int pn_addr_from_cidr(struct pn_addr *a, const podnet_cidr *c, int ifindex)
+{
+        unsigned len;
+
+        memset(a, 0, sizeof(*a));
+        if (!c)
+                return -EINVAL;
+        a->family = podnet_cidr_family(c);
+        len = pn_family_len(a->family);
+        if (len == 0)
+                return -EINVAL;
+        a->prefixlen = podnet_cidr_prefixlen(c);
+        if (a->prefixlen > len * 8)
+                return -EINVAL;
+        memcpy(a->addr, podnet_cidr_addr(c), len);
+        a->ifindex = ifindex;
+        return 0;
+}
+
+struct addr_walk {
+        int ifindex;
+        int (*fn)(const struct pn_addr *a, void *userdata);
+        void *userdata;
+};
+
+static int addr_reply(struct nlmsghdr *hdr, void *userdata)
+{
+        struct addr_walk *w = userdata;
+        struct nlattr *tb[IFA_MAX + 1];
+        const struct ifaddrmsg *ifa;
+        const struct nlattr *at;
+        struct pn_addr a = {0};
+        unsigned len;
+
+        if (hdr->nlmsg_type != RTM_NEWADDR)
+                return 0;
+        if (nlmsg_parse(hdr, sizeof(*ifa), tb, IFA_MAX, NULL) < 0)
+                return -EBADMSG;
+        ifa = nlmsg_data(hdr);
+        if (w->ifindex > 0 && (int)ifa->ifa_index != w->ifindex)
+                return 0;
+        len = pn_family_len(ifa->ifa_family);
+        /* IPv4: IFA_LOCAL is the interface's own address, IFA_ADDRESS the peer's on
+         * point-to-point links. */
+        at = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+        if (len == 0 || !at || (unsigned)nla_len(at) != len)
+                return 0;
+        a.family = ifa->ifa_family;
+        a.ifindex = (int)ifa->ifa_index;
+        a.prefixlen = ifa->ifa_prefixlen;
+        a.flags = pn_attr_u32(tb[IFA_FLAGS], ifa->ifa_flags);
+        memcpy(a.addr, nla_data(at), len);
+        return w->fn(&a, w->userdata);
+}
+
+int pn_addr_dump(struct nl_sock *sk, int family, int ifindex,
+                 int (*fn)(const struct pn_addr *a, void *userdata), void *userdata)
+{
+        struct ifaddrmsg ifa = {.ifa_family = (uint8_t)family};
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        struct addr_walk w = {.ifindex = ifindex, .fn = fn, .userdata = userdata};
+
+        msg = nlmsg_alloc_simple(RTM_GETADDR, NLM_F_DUMP);
+        if (!msg || nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0)
+                return -ENOMEM;
+        return pn_net_request(sk, msg, addr_reply, &w);
+}
+
+int pn_addr_send(struct nl_sock *sk, int cmd, int nlflags, const struct pn_addr *a)
+{
+        struct ifaddrmsg ifa = {
+            .ifa_family = (uint8_t)a->family,
+            .ifa_prefixlen = (uint8_t)a->prefixlen,
+            .ifa_flags = (uint8_t)(a->flags & 0xff),
+            .ifa_scope = RT_SCOPE_UNIVERSE,
+            .ifa_index = (uint32_t)a->ifindex,
+        };
+        /* The kernel refuses 127/8 with global scope; ip-address(8) picks host scope. */
+        if (a->family == AF_INET && a->addr[0] == 127)
+                ifa.ifa_scope = RT_SCOPE_HOST;
+        unsigned len = pn_family_len(a->family);
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+
+        msg = nlmsg_alloc_simple(cmd, nlflags);
+        if (!msg || nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0 ||
+            nla_put(msg, IFA_LOCAL, (int)len, a->addr) < 0 ||
+            nla_put(msg, IFA_ADDRESS, (int)len, a->addr) < 0)
+                return -ENOMEM;
+        if (cmd == RTM_NEWADDR && a->flags > 0xff && nla_put_u32(msg, IFA_FLAGS, a->flags) < 0)
+                return -ENOMEM;
+        /* A broadcast address as `ip addr add ... brd +` and the reference plugins set. */
+        if (cmd == RTM_NEWADDR && a->family == AF_INET && a->prefixlen < 31) {
+                uint32_t v;
+
+                memcpy(&v, a->addr, 4);
+                v |= htonl(UINT32_MAX >> a->prefixlen);
+                if (nla_put(msg, IFA_BROADCAST, 4, &v) < 0)
+                        return -ENOMEM;
+        }
+        return pn_net_request(sk, msg, NULL, NULL);
+}
+
+/* Resolves ifname in (ctx, ns) and turns addr into a pn_addr. */
+static int addr_prepare(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                        const podnet_cidr *addr, struct nl_sock **sk, struct pn_addr *a, char *text,
+                        size_t size, podnet_error **err)
+{
+        struct pn_link l;
+        int r;
+
+        if (!pn_ifname_valid(ifname))
+                return pn_error_plain(err, EINVAL, 0, "Invalid interface name '%s'",
+                                      ifname ? ifname : "");
+        if (pn_addr_from_cidr(a, addr, 0) < 0)
+                return pn_error_plain(err, EINVAL, 0, "Invalid address for %s", ifname);
+        pn_net_format(a->family, a->addr, a->prefixlen, text, size);
+        *sk = pn_net_sock(ctx, ns);
+        if (!*sk)
+                return pn_error(err, errno, 0, "Opening a netlink socket" PN_NS_FMT, PN_NS_ARG(ns));
+        r = pn_link_query(*sk, ifname, 0, &l);
+        if (r < 0)
+                return r; /* the caller words it */
+        a->ifindex = l.ifindex;
+        return 0;
+}
+
+PODNET_EXPORT int podnet_addr_add(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                                  const podnet_cidr *addr, unsigned flags, podnet_error **err)
+{
+        char text[PODNET_CIDR_STRLEN];
+        struct nl_sock *sk;
+        struct pn_addr a;
+        int r;
+
+        if (flags & ~(unsigned)(PODNET_ADDR_NODAD | PODNET_ADDR_REPLACE))
+                return pn_error_plain(err, EINVAL, 0, "Adding an address: unknown flags 0x%x",
+                                      flags);
+        r = addr_prepare(ctx, ns, ifname, addr, &sk, &a, text, sizeof(text), err);
+        if (r >= 0) {
+                if (flags & PODNET_ADDR_NODAD)
+                        a.flags |= IFA_F_NODAD;
+                r = pn_addr_send(
+                    sk, RTM_NEWADDR,
+                    NLM_F_CREATE | (flags & PODNET_ADDR_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL), &a);
+        }
+        if (r < 0)
+                return pn_error(err, -r, 0, "Adding address %s to %s" PN_NS_FMT, text, ifname,
+                                PN_NS_ARG(ns));
+        return 0;
+}
+
+PODNET_EXPORT int podnet_addr_del(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                                  const podnet_cidr *addr, podnet_error **err)
+{
+        char text[PODNET_CIDR_STRLEN];
+        struct nl_sock *sk;
+        struct pn_addr a;
+        int r;
+
+        r = addr_prepare(ctx, ns, ifname, addr, &sk, &a, text, sizeof(text), err);
+        if (r == -ENODEV)
+                return 0; /* no link, so no address either */
+        if (r >= 0)
+                r = pn_addr_send(sk, RTM_DELADDR, 0, &a);
+        if (r == -EADDRNOTAVAIL)
+                return 0;
+        if (r < 0)
+                return pn_error(err, -r, 0, "Removing address %s from %s" PN_NS_FMT, text, ifname,
+                                PN_NS_ARG(ns));
+        return 0;
+}
+
+static int addr_match(const struct pn_addr *a, void *userdata)
+{
+        struct pn_addr *want = userdata;
+
+        if (a->prefixlen == want->prefixlen &&
+            memcmp(a->addr, want->addr, pn_family_len(a->family)) == 0)
+                want->family = AF_UNSPEC; /* found: tell the caller, stop looking */
+        return want->family == AF_UNSPEC ? -EEXIST : 0;
+}
+
+PODNET_EXPORT int podnet_addr_has(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                                  const podnet_cidr *addr, podnet_error **err)
+{
+        char text[PODNET_CIDR_STRLEN];
+        struct nl_sock *sk;
+        struct pn_addr a;
+        int r;
+
+        r = addr_prepare(ctx, ns, ifname, addr, &sk, &a, text, sizeof(text), err);
+        if (r == -ENODEV)
+                return 0;
+        if (r >= 0)
+                r = pn_addr_dump(sk, a.family, a.ifindex, addr_match, &a);
+        if (r == -EEXIST)
+                return 1;
+        if (r < 0)
+                return pn_error(err, -r, 0, "Looking for address %s on %s" PN_NS_FMT, text, ifname,
+                                PN_NS_ARG(ns));
+        return 0;
+}

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Network namespaces: opening one by path, a route socket living inside it that a
+ * short-lived helper thread creates (the caller's thread never moves), running a
+ * function inside it, and the request/reply helper every netlink call here goes through.
+ */
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "net.h"
+
+/* Enough for socket()+bind(); the socket helper thread needs nothing more. */
+#define SOCKET_THREAD_STACK (64 * 1024)
+
+struct ns_call {
+        int nsfd;
+        int (*fn)(void *userdata);
+        void *userdata;
+        int ret;
+};
+
+static void *ns_call_main(void *p)
+{
+        struct ns_call *c = p;
+
+        if (setns(c->nsfd, CLONE_NEWNET) < 0)
+                c->ret = -errno;
+        else
+                c->ret = c->fn(c->userdata);
+        return NULL;
+}
+
+/* Runs fn in a new thread that joined the namespace behind nsfd, with every signal
+ * blocked (a process-directed signal must not land in it), and waits for it. */
+static int ns_call(int nsfd, size_t stack, int (*fn)(void *), void *userdata)
+{
+        struct ns_call c = {.nsfd = nsfd, .fn = fn, .userdata = userdata, .ret = -EIO};
+        pthread_attr_t attr;
+        pthread_t tid;
+        sigset_t all;
+        int r;
+
+        r = pthread_attr_init(&attr);
+        if (r != 0)
+                return -r;
+        sigfillset(&all);
+        r = pthread_attr_setsigmask_np(&attr, &all);
+        if (r == 0 && stack)
+                r = pthread_attr_setstacksize(&attr, stack);
+        if (r == 0)
+                r = pthread_create(&tid, &attr, ns_call_main, &c);
+        pthread_attr_destroy(&attr);
+        if (r != 0)
+                return -r;
+        r = pthread_join(tid, NULL);
+        if (r != 0)
+                return -r;
+        return c.ret;
+}
+
+static int open_route_socket(void *userdata _unused_)
+{
+        struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+        int fd, r;
+
+        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (fd < 0)
+                return -errno;
+        /* libnl's nl_socket_set_fd() wants a bound socket. */
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+static struct nl_sock *netns_nl(podnet_netns *ns)
+{
+        struct nl_sock *sk;
+        int fd, r;
+
+        if (ns->nl)
+                return ns->nl;
+        fd = ns_call(ns->fd, SOCKET_THREAD_STACK, open_route_socket, NULL);
+        if (fd < 0) {
+                errno = -fd;
+                return NULL;
+        }
+        sk = nl_socket_alloc();
+        if (!sk) {
+                close(fd);
+                errno = ENOMEM;
+                return NULL;
+        }
+        r = nl_socket_set_fd(sk, NETLINK_ROUTE, fd);
+        if (r < 0) {
+                close(fd);
+                nl_socket_free(sk);
+                errno = pn_nl_errno(r);
+                return NULL;
+        }
+        ns->nl = sk;
+        return sk;
+}
+
+struct nl_sock *pn_net_sock(podnet_ctx *ctx, podnet_netns *ns)
+{
+        if (ns)
+                return netns_nl(ns);
+        if (!ctx) {
+                errno = EINVAL;
+                return NULL;
+        }
+        return pn_ctx_nl(ctx);
+}
+
+int pn_net_request(struct nl_sock *sk, struct nl_msg *msg, pn_net_reply_fn fn, void *userdata)
+{
+        uint32_t seq;
+        int r, fn_r = 0;
+
+        r = nl_send_auto(sk, msg);
+        if (r < 0)
+                return -pn_nl_errno(r);
+        seq = nlmsg_hdr(msg)->nlmsg_seq;
+
+        for (;;) {
+                _cleanup_free_ unsigned char *buf = NULL;
+                struct sockaddr_nl peer = {0};
+                struct nlmsghdr *hdr;
+                int n;
+
+                n = nl_recv(sk, &peer, &buf, NULL);
+                if (n < 0)
+                        return -pn_nl_errno(n);
+                if (n == 0)
+                        return -EIO;
+                if (peer.nl_pid != 0)
+                        continue;
+                for (hdr = (struct nlmsghdr *)buf; nlmsg_ok(hdr, n); hdr = nlmsg_next(hdr, &n)) {
+                        if (hdr->nlmsg_seq != seq)
+                                continue; /* a stray from an earlier, abandoned request */
+                        if (hdr->nlmsg_type == NLMSG_ERROR) {
+                                const struct nlmsgerr *e = nlmsg_data(hdr);
+
+                                if (hdr->nlmsg_len < (uint32_t)nlmsg_size(sizeof(*e)))
+                                        return -EBADMSG;
+                                return e->error < 0 ? e->error : fn_r;
+                        }
+                        if (hdr->nlmsg_type == NLMSG_DONE) {
+                                int dump_err = 0;
+
+                                if (hdr->nlmsg_len >= (uint32_t)nlmsg_size(sizeof(int)))
+                                        memcpy(&dump_err, nlmsg_data(hdr), sizeof(int));
+                                return dump_err < 0 ? dump_err : fn_r;
+                        }
+                        if (hdr->nlmsg_type < NLMSG_MIN_TYPE)
+                                continue;
+                        if (fn && fn_r == 0) {
+                                r = fn(hdr, userdata);
+                                if (r < 0)
+                                        fn_r = r;
+                        }
+                }
+        }
+}
+
+/* 0 if fd is a network namespace, -EINVAL if it is something else. */
+static int check_netns(int fd)
+{
+        struct statfs sfs;
+
+#ifdef NS_GET_NSTYPE
+        int type = ioctl(fd, NS_GET_NSTYPE);
+
+        if (type >= 0)
+                return type == CLONE_NEWNET ? 0 : -EINVAL;
+#endif
+        /* Kernels before 4.11 cannot tell the type: accept any namespace file. */
+        if (fstatfs(fd, &sfs) < 0)
+                return -errno;
+        if (sfs.f_type == NSFS_MAGIC || sfs.f_type == PROC_SUPER_MAGIC)
+                return 0;
+        return -EINVAL;
+}
+
+PODNET_EXPORT int podnet_netns_open(podnet_ctx *ctx _unused_, podnet_netns **ret, const char *path,
+                                    podnet_error **err)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *copy = NULL;
+        podnet_netns *ns;
+        struct stat st;
+        int r;
+
+        if (!ret || isempty(path))
+                return pn_error_plain(err, EINVAL, 0, "Opening network namespace: no path given");
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return pn_error(err, errno, 0, "Opening network namespace %s", path);
+        r = check_netns(fd);
+        if (r == -EINVAL)
+                return pn_error_plain(err, EINVAL, 0, "%s is not a network namespace", path);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Opening network namespace %s", path);
+        if (fstat(fd, &st) < 0)
+                return pn_error(err, errno, 0, "Opening network namespace %s", path);
+        copy = strdup(path);
+        ns = calloc(1, sizeof(*ns));
+        if (!copy || !ns) {
+                free(ns);
+                return pn_error(err, ENOMEM, 0, "Opening network namespace %s", path);
+        }
+        ns->n_ref = 1;
+        ns->fd = steal_fd(&fd);
+        ns->path = steal_pointer(&copy);
+        ns->dev = st.st_dev;
+        ns->ino = st.st_ino;
+        *ret = ns;
+        return 0;
+}
+
+PODNET_EXPORT podnet_netns *podnet_netns_unref(podnet_netns *ns)
+{
+        if (!ns || --ns->n_ref > 0)
+                return NULL;
+        if (ns->nl)
+                nl_socket_free(ns->nl); /* closes the socket */
+        if (ns->fd >= 0)
+                close(ns->fd);
+        free(ns->path);
+        free(ns);
+        return NULL;
+}
+
+PODNET_EXPORT int podnet_netns_fd(const podnet_netns *ns)
+{
+        return ns ? ns->fd : -EINVAL;
+}
+
+PODNET_EXPORT const char *podnet_netns_path(const podnet_netns *ns)
+{
+        return ns ? ns->path : NULL;
+}
+
+PODNET_EXPORT int podnet_netns_is_current(const podnet_netns *ns)
+{
+        struct stat st;
+
+        if (!ns)
+                return -EINVAL;
+        if (stat("/proc/thread-self/ns/net", &st) < 0)
+                return -errno;
+        return st.st_dev == ns->dev && st.st_ino == ns->ino;
+}
+
+PODNET_EXPORT int podnet_netns_run(podnet_netns *ns, int (*fn)(void *userdata), void *userdata)
+{
+        if (!ns || !fn)
+                return -EINVAL;
+        return ns_call(ns->fd, 0, fn, userdata);
+}
