@@ -142,15 +142,12 @@ static int addr_prepare(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
         struct pn_link l;
         int r;
 
-        if (!pn_ifname_valid(ifname))
-                return pn_error_plain(err, EINVAL, 0, "Invalid interface name '%s'",
-                                      ifname ? ifname : "");
+        r = pn_net_sock_for(ctx, ns, ifname, sk, err);
+        if (r < 0)
+                return r;
         if (pn_addr_from_cidr(a, addr, 0) < 0)
                 return pn_error_plain(err, EINVAL, 0, "Invalid address for %s", ifname);
         pn_net_format(a->family, a->addr, a->prefixlen, text, size);
-        *sk = pn_net_sock(ctx, ns);
-        if (!*sk)
-                return pn_error(err, errno, 0, "Opening a netlink socket" PN_NS_FMT, PN_NS_ARG(ns));
         r = pn_link_query(*sk, ifname, 0, &l);
         if (r < 0)
                 return r; /* the caller words it */
@@ -158,51 +155,7 @@ static int addr_prepare(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
         return 0;
 }
 
-PODNET_EXPORT int podnet_addr_add(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
-                                  const podnet_cidr *addr, unsigned flags, podnet_error **err)
-{
-        char text[PODNET_CIDR_STRLEN];
-        struct nl_sock *sk;
-        struct pn_addr a;
-        int r;
-
-        if (flags & ~(unsigned)(PODNET_ADDR_NODAD | PODNET_ADDR_REPLACE))
-                return pn_error_plain(err, EINVAL, 0, "Adding an address: unknown flags 0x%x",
-                                      flags);
-        r = addr_prepare(ctx, ns, ifname, addr, &sk, &a, text, sizeof(text), err);
-        if (r >= 0) {
-                if (flags & PODNET_ADDR_NODAD)
-                        a.flags |= IFA_F_NODAD;
-                r = pn_addr_send(
-                    sk, RTM_NEWADDR,
-                    NLM_F_CREATE | (flags & PODNET_ADDR_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL), &a);
-        }
-        if (r < 0)
-                return pn_error(err, -r, 0, "Adding address %s to %s" PN_NS_FMT, text, ifname,
-                                PN_NS_ARG(ns));
-        return 0;
-}
-
-PODNET_EXPORT int podnet_addr_del(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
-                                  const podnet_cidr *addr, podnet_error **err)
-{
-        char text[PODNET_CIDR_STRLEN];
-        struct nl_sock *sk;
-        struct pn_addr a;
-        int r;
-
-        r = addr_prepare(ctx, ns, ifname, addr, &sk, &a, text, sizeof(text), err);
-        if (r == -ENODEV)
-                return 0; /* no link, so no address either */
-        if (r >= 0)
-                r = pn_addr_send(sk, RTM_DELADDR, 0, &a);
-        if (r == -EADDRNOTAVAIL)
-                return 0;
-        if (r < 0)
-                return pn_error(err, -r, 0, "Removing address %s from %s" PN_NS_FMT, text, ifname,
-                                PN_NS_ARG(ns));
-        return 0;
-}
+enum addr_op { ADDR_ADD, ADDR_DEL, ADDR_HAS };
 
 static int addr_match(const struct pn_addr *a, void *userdata)
 {
@@ -210,27 +163,61 @@ static int addr_match(const struct pn_addr *a, void *userdata)
 
         if (a->prefixlen == want->prefixlen &&
             memcmp(a->addr, want->addr, pn_family_len(a->family)) == 0)
-                want->family = AF_UNSPEC; /* found: tell the caller, stop looking */
-        return want->family == AF_UNSPEC ? -EEXIST : 0;
+                return -EEXIST; /* found: stop looking */
+        return 0;
 }
 
-PODNET_EXPORT int podnet_addr_has(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
-                                  const podnet_cidr *addr, podnet_error **err)
+static int addr_do(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, const podnet_cidr *addr,
+                   enum addr_op op, unsigned flags, podnet_error **err)
 {
+        static const char *const verb[] = {"Adding", "Removing", "Looking for"};
+        static const char *const prep[] = {"to", "from", "on"};
         char text[PODNET_CIDR_STRLEN];
         struct nl_sock *sk;
         struct pn_addr a;
         int r;
 
         r = addr_prepare(ctx, ns, ifname, addr, &sk, &a, text, sizeof(text), err);
-        if (r == -ENODEV)
-                return 0;
-        if (r >= 0)
+        if (r == -ENODEV && op != ADDR_ADD)
+                return 0; /* no link, so no address either */
+        if (r >= 0 && op == ADDR_ADD) {
+                if (flags & PODNET_ADDR_NODAD)
+                        a.flags |= IFA_F_NODAD;
+                r = pn_addr_send(
+                    sk, RTM_NEWADDR,
+                    NLM_F_CREATE | (flags & PODNET_ADDR_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL), &a);
+        } else if (r >= 0 && op == ADDR_DEL) {
+                r = pn_addr_send(sk, RTM_DELADDR, 0, &a);
+                if (r == -EADDRNOTAVAIL)
+                        r = 0;
+        } else if (r >= 0) {
                 r = pn_addr_dump(sk, a.family, a.ifindex, addr_match, &a);
-        if (r == -EEXIST)
-                return 1;
+                if (r == -EEXIST)
+                        return 1;
+        }
         if (r < 0)
-                return pn_error(err, -r, 0, "Looking for address %s on %s" PN_NS_FMT, text, ifname,
-                                PN_NS_ARG(ns));
+                return pn_error(err, -r, 0, "%s address %s %s %s" PN_NS_FMT, verb[op], text,
+                                prep[op], ifname, PN_NS_ARG(ns));
         return 0;
+}
+
+PODNET_EXPORT int podnet_addr_add(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                                  const podnet_cidr *addr, unsigned flags, podnet_error **err)
+{
+        if (flags & ~(unsigned)(PODNET_ADDR_NODAD | PODNET_ADDR_REPLACE))
+                return pn_error_plain(err, EINVAL, 0, "Adding an address: unknown flags 0x%x",
+                                      flags);
+        return addr_do(ctx, ns, ifname, addr, ADDR_ADD, flags, err);
+}
+
+PODNET_EXPORT int podnet_addr_del(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                                  const podnet_cidr *addr, podnet_error **err)
+{
+        return addr_do(ctx, ns, ifname, addr, ADDR_DEL, 0, err);
+}
+
+PODNET_EXPORT int podnet_addr_has(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                                  const podnet_cidr *addr, podnet_error **err)
+{
+        return addr_do(ctx, ns, ifname, addr, ADDR_HAS, 0, err);
 }

@@ -192,6 +192,16 @@ static int sock_error(podnet_error **err, podnet_netns *ns)
         return pn_error(err, errno, 0, "Opening a netlink socket" PN_NS_FMT, PN_NS_ARG(ns));
 }
 
+int pn_net_sock_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struct nl_sock **sk,
+                    podnet_error **err)
+{
+        if (!pn_ifname_valid(ifname))
+                return pn_error_plain(err, EINVAL, 0, "Invalid interface name '%s'",
+                                      ifname ? ifname : "");
+        *sk = pn_net_sock(ctx, ns);
+        return *sk ? 0 : sock_error(err, ns);
+}
+
 PODNET_EXPORT int podnet_link_get(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
                                   podnet_link_info *info, podnet_error **err)
 {
@@ -202,12 +212,9 @@ PODNET_EXPORT int podnet_link_get(podnet_ctx *ctx, podnet_netns *ns, const char 
 
         if (!info || info->size < sizeof(podnet_link_info))
                 return pn_error_plain(err, EINVAL, 0, "podnet_link_get: info missing or too small");
-        if (!pn_ifname_valid(ifname))
-                return pn_error_plain(err, EINVAL, 0, "Invalid interface name '%s'",
-                                      ifname ? ifname : "");
-        sk = pn_net_sock(ctx, ns);
-        if (!sk)
-                return sock_error(err, ns);
+        r = pn_net_sock_for(ctx, ns, ifname, &sk, err);
+        if (r < 0)
+                return r;
         r = pn_link_query(sk, ifname, 0, &l);
         if (r < 0)
                 return pn_error(err, -r, 0, "Looking up interface %s" PN_NS_FMT, ifname,
@@ -230,12 +237,9 @@ PODNET_EXPORT int podnet_link_set_up(podnet_ctx *ctx, podnet_netns *ns, const ch
         struct nl_sock *sk;
         int r;
 
-        if (!pn_ifname_valid(ifname))
-                return pn_error_plain(err, EINVAL, 0, "Invalid interface name '%s'",
-                                      ifname ? ifname : "");
-        sk = pn_net_sock(ctx, ns);
-        if (!sk)
-                return sock_error(err, ns);
+        r = pn_net_sock_for(ctx, ns, ifname, &sk, err);
+        if (r < 0)
+                return r;
         r = link_set(sk, 0, ifname, IFF_UP, IFF_UP, 0);
         if (r < 0)
                 return pn_error(err, -r, 0, "Setting %s up" PN_NS_FMT, ifname, PN_NS_ARG(ns));
@@ -423,11 +427,9 @@ PODNET_EXPORT int podnet_bridge_delete(podnet_ctx *ctx, podnet_netns *ns, const 
         struct pn_link l;
         int r;
 
-        if (!pn_ifname_valid(name))
-                return pn_error_plain(err, EINVAL, 0, "Invalid bridge name '%s'", name ? name : "");
-        sk = pn_net_sock(ctx, ns);
-        if (!sk)
-                return sock_error(err, ns);
+        r = pn_net_sock_for(ctx, ns, name, &sk, err);
+        if (r < 0)
+                return r;
         r = pn_link_query(sk, name, 0, &l);
         if (r == -ENODEV)
                 return 0;

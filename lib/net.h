@@ -40,6 +40,11 @@ static inline void pn_nlmsg_freep(struct nl_msg **m)
  * errno set on failure. */
 struct nl_sock *pn_net_sock(podnet_ctx *ctx, podnet_netns *ns);
 
+/* Checks ifname (pn_ifname_valid) and gets the socket for (ctx, ns); on failure sets
+ * *err and returns -errno. */
+int pn_net_sock_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struct nl_sock **sk,
+                    podnet_error **err);
+
 /* Called for every reply message of a request other than the final ack/error/done. A
  * negative return is remembered and returned by pn_net_request(), which still drains
  * the replies so the socket stays in step. */

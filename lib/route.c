@@ -234,41 +234,6 @@ static int route_send(struct nl_sock *sk, int cmd, int nlflags, const struct rou
         return pn_net_request(sk, msg, NULL, NULL);
 }
 
-PODNET_EXPORT int podnet_route_add(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config *rc,
-                                   podnet_error **err)
-{
-        struct route_req q;
-        struct nl_sock *sk;
-        int r;
-
-        r = route_prepare(ctx, ns, rc, &q, &sk, err);
-        if (r >= 0)
-                r = route_send(sk, RTM_NEWROUTE,
-                               NLM_F_CREATE | (q.rc.replace ? NLM_F_REPLACE : NLM_F_EXCL), &q);
-        if (r < 0)
-                return pn_error(err, -r, 0, "Adding route %s" PN_NS_FMT, q.text, PN_NS_ARG(ns));
-        return 0;
-}
-
-PODNET_EXPORT int podnet_route_del(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config *rc,
-                                   podnet_error **err)
-{
-        struct route_req q;
-        struct nl_sock *sk;
-        int r;
-
-        r = route_prepare(ctx, ns, rc, &q, &sk, err);
-        if (r == -ENODEV && q.rc.ifname)
-                return 0; /* no device, no route through it */
-        if (r >= 0)
-                r = route_send(sk, RTM_DELROUTE, 0, &q);
-        if (r == -ESRCH || r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return pn_error(err, -r, 0, "Deleting route %s" PN_NS_FMT, q.text, PN_NS_ARG(ns));
-        return 0;
-}
-
 static int route_match(const struct route_seen *r, void *userdata)
 {
         const struct route_req *q = userdata;
@@ -284,21 +249,51 @@ static int route_match(const struct route_seen *r, void *userdata)
         return -EEXIST; /* found: stop */
 }
 
-PODNET_EXPORT int podnet_route_has(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config *rc,
-                                   podnet_error **err)
+enum route_op { ROUTE_ADD, ROUTE_DEL, ROUTE_HAS };
+
+static int route_do(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config *rc,
+                    enum route_op op, podnet_error **err)
 {
+        static const char *const verb[] = {"Adding", "Deleting", "Looking up"};
         struct route_req q;
         struct nl_sock *sk;
         int r;
 
         r = route_prepare(ctx, ns, rc, &q, &sk, err);
-        if (r == -ENODEV && q.rc.ifname)
-                return 0;
-        if (r >= 0)
+        if (r == -ENODEV && q.rc.ifname && op != ROUTE_ADD)
+                return 0; /* no device, no route through it */
+        if (r >= 0 && op == ROUTE_ADD) {
+                r = route_send(sk, RTM_NEWROUTE,
+                               NLM_F_CREATE | (q.rc.replace ? NLM_F_REPLACE : NLM_F_EXCL), &q);
+        } else if (r >= 0 && op == ROUTE_DEL) {
+                r = route_send(sk, RTM_DELROUTE, 0, &q);
+                if (r == -ESRCH || r == -ENOENT)
+                        r = 0;
+        } else if (r >= 0) {
                 r = route_dump(sk, q.family, route_match, &q);
-        if (r == -EEXIST)
-                return 1;
+                if (r == -EEXIST)
+                        return 1;
+        }
         if (r < 0)
-                return pn_error(err, -r, 0, "Looking up route %s" PN_NS_FMT, q.text, PN_NS_ARG(ns));
+                return pn_error(err, -r, 0, "%s route %s" PN_NS_FMT, verb[op], q.text,
+                                PN_NS_ARG(ns));
         return 0;
+}
+
+PODNET_EXPORT int podnet_route_add(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config *rc,
+                                   podnet_error **err)
+{
+        return route_do(ctx, ns, rc, ROUTE_ADD, err);
+}
+
+PODNET_EXPORT int podnet_route_del(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config *rc,
+                                   podnet_error **err)
+{
+        return route_do(ctx, ns, rc, ROUTE_DEL, err);
+}
+
+PODNET_EXPORT int podnet_route_has(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config *rc,
+                                   podnet_error **err)
+{
+        return route_do(ctx, ns, rc, ROUTE_HAS, err);
 }
