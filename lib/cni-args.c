@@ -31,7 +31,8 @@ static bool id_valid(const char *s)
 int pn_cni_validate_container_id(const char *id, podnet_error **err)
 {
         if (isempty(id))
-                return pn_error_plain(err, EINVAL, ENV_CODE, "Missing container ID (CNI_CONTAINERID)");
+                return pn_error_plain(err, EINVAL, ENV_CODE,
+                                      "Missing container ID (CNI_CONTAINERID)");
         if (!id_valid(id))
                 return pn_error_plain(err, EINVAL, ENV_CODE,
                                       "Invalid container ID \"%s\": it must start with a letter or "
@@ -50,8 +51,7 @@ int pn_cni_validate_network_name(const char *name, podnet_error **err)
         return 0;
 }
 
-int pn_cni_validate_name_as_ifname(const char *name, const char *what, int code,
-                                   podnet_error **err)
+int pn_cni_validate_name_as_ifname(const char *name, const char *what, int code, podnet_error **err)
 {
         const char *why = NULL;
 
@@ -185,13 +185,13 @@ static int parse_ip_list(podnet_cni_args *a, const char *value, podnet_error **e
 static bool key_known(const char *k)
 {
         static const char *const known[] = {
-                "IP",
-                "MAC",
-                "IgnoreUnknown",
-                "K8S_POD_NAMESPACE",
-                "K8S_POD_NAME",
-                "K8S_POD_INFRA_CONTAINER_ID",
-                "K8S_POD_UID",
+            "IP",
+            "MAC",
+            "IgnoreUnknown",
+            "K8S_POD_NAMESPACE",
+            "K8S_POD_NAME",
+            "K8S_POD_INFRA_CONTAINER_ID",
+            "K8S_POD_UID",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(known); i++)
@@ -276,9 +276,8 @@ static const struct {
         const char *name;
         bool id, netns, ifname;
 } commands[] = {
-        {"ADD", true, true, true},      {"CHECK", true, true, true},
-        {"DEL", true, false, true},     {"GC", false, false, false},
-        {"STATUS", false, false, false}, {"VERSION", false, false, false},
+    {"ADD", true, true, true},   {"CHECK", true, true, true},     {"DEL", true, false, true},
+    {"GC", false, false, false}, {"STATUS", false, false, false}, {"VERSION", false, false, false},
 };
 
 static char *dup_nonempty(const char *s, bool *failed)
@@ -322,9 +321,9 @@ PODNET_EXPORT int podnet_cni_args_new(podnet_cni_args **ret, const podnet_cni_en
                 bool need;
                 const char *value, *name;
         } vars[] = {
-                {commands[c].id, e.container_id, "CNI_CONTAINERID"},
-                {commands[c].netns, e.netns, "CNI_NETNS"},
-                {commands[c].ifname, e.ifname, "CNI_IFNAME"},
+            {commands[c].id, e.container_id, "CNI_CONTAINERID"},
+            {commands[c].netns, e.netns, "CNI_NETNS"},
+            {commands[c].ifname, e.ifname, "CNI_IFNAME"},
         };
         for (size_t i = 0; i < ELEMENTSOF(vars); i++)
                 if (vars[i].need && isempty(vars[i].value)) {

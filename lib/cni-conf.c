@@ -136,9 +136,9 @@ static int parse_range(json_t *o, const char *path, struct pn_ipam_range *r, pod
                 const char *key;
                 podnet_cidr **dst;
         } addrs[] = {
-                {"rangeStart", &r->range_start},
-                {"rangeEnd", &r->range_end},
-                {"gateway", &r->gateway},
+            {"rangeStart", &r->range_start},
+            {"rangeEnd", &r->range_end},
+            {"gateway", &r->gateway},
         };
         unsigned bits;
         int ret;
@@ -241,9 +241,8 @@ static int validate_sets(const struct pn_ipam_conf *ipam, bool dep, podnet_error
                                                 _cleanup_free_ char *p = range_path(dep, i, j);
                                                 _cleanup_free_ char *q = range_path(dep, k, l);
                                                 return pn_error_plain(
-                                                        err, EINVAL, CODE,
-                                                        "Ranges %s and %s overlap",
-                                                        q ? q : "ipam", p ? p : "ipam");
+                                                    err, EINVAL, CODE, "Ranges %s and %s overlap",
+                                                    q ? q : "ipam", p ? p : "ipam");
                                         }
                                 }
                         }
@@ -264,7 +263,7 @@ static int parse_ipam_routes(json_t *ipam, struct pn_ipam_conf *c, podnet_error 
         c->routes = calloc(json_array_size(arr) + 1, sizeof(*c->routes));
         if (!c->routes)
                 return oom(err);
-        json_array_foreach(arr, i, item) {
+        for (i = 0; i < json_array_size(arr) && (item = json_array_get(arr, i)); i++) {
                 char path[64];
                 struct pn_route *rt = &c->routes[c->n_routes];
 
@@ -316,13 +315,12 @@ static int parse_host_local(json_t *ipam, struct pn_ipam_conf *c, podnet_error *
                         if (json_object_get(ipam, keys[k]) &&
                             !json_is_null(json_object_get(ipam, keys[k])))
                                 return pn_error_plain(err, EINVAL, CODE,
-                                                      "Key \"ipam.%s\" needs ipam.subnet",
-                                                      keys[k]);
+                                                      "Key \"ipam.%s\" needs ipam.subnet", keys[k]);
         }
         r = pn_json_member(ipam, "ipam", "ranges", PN_JSON_ARRAY, &ranges, CODE, err);
         if (r < 0)
                 return r;
-        json_array_foreach(ranges, i, jset) {
+        for (i = 0; i < json_array_size(ranges) && (jset = json_array_get(ranges, i)); i++) {
                 if (!json_is_array(jset))
                         return pn_error_plain(err, EINVAL, CODE,
                                               "Key \"ipam.ranges[%zu]\" must be an array, got %s",
@@ -332,7 +330,7 @@ static int parse_host_local(json_t *ipam, struct pn_ipam_conf *c, podnet_error *
                                               "Key \"ipam.ranges[%zu]\" is an empty range set", i);
                 if (ipam_push_set(c, &set) < 0)
                         return oom(err);
-                json_array_foreach(jset, j, jrange) {
+                for (j = 0; j < json_array_size(jset) && (jrange = json_array_get(jset, j)); j++) {
                         char path[64];
 
                         snprintf(path, sizeof(path), "ipam.ranges[%zu][%zu]", i, j);
@@ -370,8 +368,7 @@ static int parse_host_local(json_t *ipam, struct pn_ipam_conf *c, podnet_error *
 }
 
 /* {ips: [...], mac: "..."} of runtimeConfig or args.cni. */
-static int parse_requests(podnet_cni_conf *conf, json_t *obj, const char *path,
-                          podnet_error **err)
+static int parse_requests(podnet_cni_conf *conf, json_t *obj, const char *path, podnet_error **err)
 {
         json_t *ips, *item;
         const char *mac;
@@ -381,7 +378,7 @@ static int parse_requests(podnet_cni_conf *conf, json_t *obj, const char *path,
         r = pn_json_member(obj, path, "ips", PN_JSON_ARRAY, &ips, CODE, err);
         if (r < 0)
                 return r;
-        json_array_foreach(ips, i, item) {
+        for (i = 0; i < json_array_size(ips) && (item = json_array_get(ips, i)); i++) {
                 char where[64];
                 podnet_cidr **v, *c;
 
@@ -390,8 +387,8 @@ static int parse_requests(podnet_cni_conf *conf, json_t *obj, const char *path,
                         return pn_error_plain(err, EINVAL, CODE, "Key \"%s\" must be a string",
                                               where);
                 r = pn_cidr_parse_checked(&c, json_string_value(item),
-                                          strchr(json_string_value(item), '/') != NULL, where,
-                                          CODE, err);
+                                          strchr(json_string_value(item), '/') != NULL, where, CODE,
+                                          err);
                 if (r < 0)
                         return r;
                 v = reallocarray(conf->req_ips, conf->n_req_ips + 1, sizeof(*v));
@@ -406,8 +403,8 @@ static int parse_requests(podnet_cni_conf *conf, json_t *obj, const char *path,
         if (r <= 0 || isempty(mac))
                 return r;
         if (!pn_cni_mac_valid(mac))
-                return pn_error_plain(err, EINVAL, CODE, "Key \"%s.mac\": invalid MAC address \"%s\"",
-                                      path, mac);
+                return pn_error_plain(err, EINVAL, CODE,
+                                      "Key \"%s.mac\": invalid MAC address \"%s\"", path, mac);
         return strdup_opt(&conf->req_mac, mac, err);
 }
 
@@ -431,7 +428,7 @@ static int parse_attachments(podnet_cni_conf *conf, json_t *root, podnet_error *
         conf->valid_attachments = calloc(json_array_size(arr) + 1, sizeof(podnet_attachment));
         if (!conf->valid_attachments)
                 return oom(err);
-        json_array_foreach(arr, i, item) {
+        for (i = 0; i < json_array_size(arr) && (item = json_array_get(arr, i)); i++) {
                 podnet_attachment *a = &conf->valid_attachments[conf->n_valid_attachments];
                 const char *id, *ifname;
                 char path[64];
@@ -481,13 +478,10 @@ static int parse_root(podnet_cni_conf *conf, json_t *root, podnet_error **err)
                 const char *key;
                 bool *dst;
         } bools[] = {
-                {"isGateway", &conf->is_gateway},
-                {"isDefaultGateway", &conf->is_default_gateway},
-                {"forceAddress", &conf->force_address},
-                {"ipMasq", &conf->ip_masq},
-                {"hairpinMode", &conf->hairpin_mode},
-                {"promiscMode", &conf->promisc_mode},
-                {"enabledad", &conf->enable_dad},
+            {"isGateway", &conf->is_gateway},       {"isDefaultGateway", &conf->is_default_gateway},
+            {"forceAddress", &conf->force_address}, {"ipMasq", &conf->ip_masq},
+            {"hairpinMode", &conf->hairpin_mode},   {"promiscMode", &conf->promisc_mode},
+            {"enabledad", &conf->enable_dad},
         };
         const char *s;
         json_t *obj, *cni;

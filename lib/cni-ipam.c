@@ -117,8 +117,8 @@ static int requested_by_set(const podnet_cni_conf *conf, const podnet_cni_args *
                 size_t n;
                 const char *from;
         } lists[] = {
-                {args->req_ips, args->n_req_ips, "CNI_ARGS IP"},
-                {conf->req_ips, conf->n_req_ips, "args.cni.ips/runtimeConfig.ips"},
+            {args->req_ips, args->n_req_ips, "CNI_ARGS IP"},
+            {conf->req_ips, conf->n_req_ips, "args.cni.ips/runtimeConfig.ips"},
         };
 
         for (size_t l = 0; l < ELEMENTSOF(lists); l++)
@@ -199,8 +199,8 @@ static int local_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_
                 }
         }
         podnet_ipam_unlock(ipam);
-        pn_debug(ctx, "IPAM: %zu address(es) for %s/%s in network %s",
-                 podnet_cni_result_n_ips(res), args->container_id, args->ifname, conf->name);
+        pn_debug(ctx, "IPAM: %zu address(es) for %s/%s in network %s", podnet_cni_result_n_ips(res),
+                 args->container_id, args->ifname, conf->name);
         *ret = steal_pointer(&res);
         return 0;
 }
@@ -333,9 +333,9 @@ static char **plugin_env(const char *verb, const podnet_cni_args *args)
         const struct {
                 const char *name, *value;
         } vars[] = {
-                {"CNI_COMMAND", verb},          {"CNI_CONTAINERID", args->container_id},
-                {"CNI_NETNS", args->netns},     {"CNI_IFNAME", args->ifname},
-                {"CNI_ARGS", args->args},       {"CNI_PATH", args->path},
+            {"CNI_COMMAND", verb},      {"CNI_CONTAINERID", args->container_id},
+            {"CNI_NETNS", args->netns}, {"CNI_IFNAME", args->ifname},
+            {"CNI_ARGS", args->args},   {"CNI_PATH", args->path},
         };
         size_t n = 0, k = 0;
         char **env;
@@ -391,8 +391,7 @@ static int pump(int in, int out, const char *input, struct run *run)
 
         (void)fcntl(in, F_SETFL, O_NONBLOCK);
         while (out >= 0) {
-                struct pollfd p[2] = {{.fd = out, .events = POLLIN},
-                                      {.fd = in, .events = POLLOUT}};
+                struct pollfd p[2] = {{.fd = out, .events = POLLIN}, {.fd = in, .events = POLLOUT}};
                 int n = poll(p, in >= 0 ? 2 : 1, -1);
 
                 if (n < 0 && errno == EINTR)
@@ -591,8 +590,7 @@ out:
 
 /* ---- the four verbs ------------------------------------------------------ */
 
-static int check_input(const podnet_cni_conf *conf, const podnet_cni_args *args,
-                       podnet_error **err)
+static int check_input(const podnet_cni_conf *conf, const podnet_cni_args *args, podnet_error **err)
 {
         if (!conf || !args)
                 return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INTERNAL,

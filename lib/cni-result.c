@@ -129,7 +129,8 @@ PODNET_EXPORT int podnet_cni_result_add_ip(podnet_cni_result *res, int interface
         _cleanup_cidr_ podnet_cidr *a = NULL, *g = NULL;
         struct pn_cni_ip *v;
 
-        if (!res || !addr || interface < -1 || (interface >= 0 && (size_t)interface >= res->n_ifaces))
+        if (!res || !addr || interface < -1 ||
+            (interface >= 0 && (size_t)interface >= res->n_ifaces))
                 return -EINVAL;
         if (gw && podnet_cidr_family(gw) != podnet_cidr_family(addr))
                 return -EINVAL;
@@ -140,9 +141,9 @@ PODNET_EXPORT int podnet_cni_result_add_ip(podnet_cni_result *res, int interface
                 return -ENOMEM;
         res->ips = v;
         v[res->n_ips] = (struct pn_cni_ip){
-                .interface = interface,
-                .addr = steal_pointer(&a),
-                .gw = steal_pointer(&g),
+            .interface = interface,
+            .addr = steal_pointer(&a),
+            .gw = steal_pointer(&g),
         };
         return (int)res->n_ips++;
 }
@@ -156,7 +157,8 @@ int pn_cni_result_add_route_full(podnet_cni_result *res, const struct pn_cni_rou
                 return -EINVAL;
         if (route->gw && podnet_cidr_family(route->gw) != podnet_cidr_family(route->dst))
                 return -EINVAL;
-        if (podnet_cidr_dup(&d, route->dst) < 0 || (route->gw && podnet_cidr_dup(&g, route->gw) < 0))
+        if (podnet_cidr_dup(&d, route->dst) < 0 ||
+            (route->gw && podnet_cidr_dup(&g, route->gw) < 0))
                 return -ENOMEM;
         v = reallocarray(res->routes, res->n_routes + 1, sizeof(*v));
         if (!v)
@@ -171,8 +173,8 @@ int pn_cni_result_add_route_full(podnet_cni_result *res, const struct pn_cni_rou
 PODNET_EXPORT int podnet_cni_result_add_route(podnet_cni_result *res, const podnet_cidr *dst,
                                               const podnet_cidr *gw)
 {
-        struct pn_cni_route r = {.dst = (podnet_cidr *)dst, .gw = (podnet_cidr *)gw, .table = -1,
-                                 .scope = -1};
+        struct pn_cni_route r = {
+            .dst = (podnet_cidr *)dst, .gw = (podnet_cidr *)gw, .table = -1, .scope = -1};
 
         return pn_cni_result_add_route_full(res, &r);
 }
@@ -248,8 +250,7 @@ PODNET_EXPORT int podnet_cni_result_ip_interface(const podnet_cni_result *res, s
         return res && i < res->n_ips ? res->ips[i].interface : -1;
 }
 
-PODNET_EXPORT const podnet_cidr *podnet_cni_result_route_dst(const podnet_cni_result *res,
-                                                             size_t i)
+PODNET_EXPORT const podnet_cidr *podnet_cni_result_route_dst(const podnet_cni_result *res, size_t i)
 {
         return res && i < res->n_routes ? res->routes[i].dst : NULL;
 }
@@ -487,8 +488,8 @@ struct dec {
         podnet_error **err;
 };
 
-static int dec_strv(const struct dec *d, json_t *obj, const char *path, const char *key,
-                    char ***v, size_t *n)
+static int dec_strv(const struct dec *d, json_t *obj, const char *path, const char *key, char ***v,
+                    size_t *n)
 {
         json_t *arr, *item;
         size_t i;
@@ -496,7 +497,7 @@ static int dec_strv(const struct dec *d, json_t *obj, const char *path, const ch
 
         if (r <= 0)
                 return r;
-        json_array_foreach(arr, i, item) {
+        for (i = 0; i < json_array_size(arr) && (item = json_array_get(arr, i)); i++) {
                 if (!json_is_string(item)) {
                         _cleanup_free_ char *p = pn_json_path(path, key, 0);
                         return pn_error_plain(d->err, EINVAL, d->code,
@@ -549,7 +550,7 @@ static int dec_array(const struct dec *d, podnet_cni_result *res, json_t *obj, c
         r = pn_json_member(obj, path, key, PN_JSON_ARRAY, &arr, d->code, d->err);
         if (r <= 0)
                 return r;
-        json_array_foreach(arr, i, item) {
+        for (i = 0; i < json_array_size(arr) && (item = json_array_get(arr, i)); i++) {
                 _cleanup_free_ char *ip = pn_json_path(p, NULL, i);
 
                 if (!ip)
@@ -576,7 +577,8 @@ static int dec_route(const struct dec *d, podnet_cni_result *res, json_t *o, con
                 return pn_error_plain(d->err, EINVAL, d->code, "Key \"%s.dst\" is required", path);
         if (r < 0 || (r = pn_json_cidr(o, path, "gw", false, &gw, d->code, d->err)) < 0 ||
             (r = pn_json_uint(o, path, "mtu", UINT32_MAX >> 1, &rt.mtu, d->code, d->err)) < 0 ||
-            (r = pn_json_uint(o, path, "advmss", UINT32_MAX >> 1, &rt.advmss, d->code, d->err)) < 0 ||
+            (r = pn_json_uint(o, path, "advmss", UINT32_MAX >> 1, &rt.advmss, d->code, d->err)) <
+                0 ||
             (r = pn_json_uint(o, path, "priority", UINT32_MAX >> 1, &rt.priority, d->code,
                               d->err)) < 0)
                 return r;
@@ -609,8 +611,7 @@ static int dec_iface(const struct dec *d, podnet_cni_result *res, json_t *o, con
             (r = pn_json_string(o, path, "pciID", &pci_id, d->code, d->err)) < 0)
                 return r;
         if (isempty(name))
-                return pn_error_plain(d->err, EINVAL, d->code, "Key \"%s.name\" is required",
-                                      path);
+                return pn_error_plain(d->err, EINVAL, d->code, "Key \"%s.name\" is required", path);
         r = add_iface_full(res, name, mac, mtu, sandbox, socket_path, pci_id);
         return r < 0 ? pn_error_plain(d->err, -r, d->code, "Decoding %s", path) : 0;
 }
@@ -653,8 +654,8 @@ static int dec_ip(const struct dec *d, podnet_cni_result *res, json_t *o, const 
 }
 
 /* 0.1.0/0.2.0's ip4 or ip6 object: {ip, gateway, routes}. */
-static int dec_legacy_ip(const struct dec *d, podnet_cni_result *res, json_t *obj,
-                         const char *path, const char *key, int family)
+static int dec_legacy_ip(const struct dec *d, podnet_cni_result *res, json_t *obj, const char *path,
+                         const char *key, int family)
 {
         _cleanup_free_ char *p = pn_json_path(path, key, 0);
         _cleanup_cidr_ podnet_cidr *addr = NULL, *gw = NULL;
@@ -728,9 +729,9 @@ int pn_cni_result_from_json(podnet_cni_result **ret, json_t *obj, const char *ve
         if (r >= 0)
                 r = dec_dns(&d, res, obj, path);
         if (r < 0)
-                return r == -ENOMEM ? pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL,
-                                                     "Out of memory")
-                                    : r;
+                return r == -ENOMEM
+                           ? pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Out of memory")
+                           : r;
         *ret = steal_pointer(&res);
         return 0;
 }

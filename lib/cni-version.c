@@ -9,7 +9,7 @@
 #include "cni.h"
 
 static const char *const supported_versions[] = {
-        "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL,
+    "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL,
 };
 
 #define LATEST_VERSION "1.1.0"
@@ -102,7 +102,8 @@ PODNET_EXPORT int podnet_cni_version_format(const char *version, char **ret)
         list = json_array();
         if (!root || !list)
                 goto oom;
-        if (json_object_set_new(root, "cniVersion", pn_json_string_new(version ? version : LATEST_VERSION)))
+        if (json_object_set_new(root, "cniVersion",
+                                pn_json_string_new(version ? version : LATEST_VERSION)))
                 goto oom;
         for (size_t i = 0; supported_versions[i]; i++)
                 if (json_array_append_new(list, json_string(supported_versions[i])))
@@ -132,7 +133,8 @@ PODNET_EXPORT int podnet_cni_error_format(const podnet_error *error, const char 
         root = json_object();
         if (!root)
                 return -ENOMEM;
-        if (json_object_set_new(root, "cniVersion", pn_json_string_new(version ? version : LATEST_VERSION)) ||
+        if (json_object_set_new(root, "cniVersion",
+                                pn_json_string_new(version ? version : LATEST_VERSION)) ||
             json_object_set_new(root, "code", json_integer(podnet_error_cni_code(error))) ||
             json_object_set_new(root, "msg", pn_json_string_new(msg ? msg : "")) ||
             (details && json_object_set_new(root, "details", pn_json_string_new(details)))) {
@@ -269,9 +271,10 @@ int pn_json_uint(json_t *obj, const char *path, const char *key, unsigned max, u
                 return pn_error_plain(err, EINVAL, code, "Key \"%s\" must be an integer, got %g",
                                       p ? p : key, json_real_value(v));
         if (json_integer_value(v) < 0 || json_integer_value(v) > (json_int_t)max)
-                return pn_error_plain(err, ERANGE, code,
-                                      "Key \"%s\" must be between 0 and %u, got %" JSON_INTEGER_FORMAT,
-                                      p ? p : key, max, json_integer_value(v));
+                return pn_error_plain(
+                    err, ERANGE, code,
+                    "Key \"%s\" must be between 0 and %u, got %" JSON_INTEGER_FORMAT, p ? p : key,
+                    max, json_integer_value(v));
         *ret = (unsigned)json_integer_value(v);
         return 1;
 }

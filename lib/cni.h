@@ -101,9 +101,9 @@ struct pn_cni_iface {
 };
 
 struct pn_cni_ip {
-        int interface;       /* index into ifaces, -1: none */
-        podnet_cidr *addr;   /* address with prefix */
-        podnet_cidr *gw;     /* NULL: none */
+        int interface;     /* index into ifaces, -1: none */
+        podnet_cidr *addr; /* address with prefix */
+        podnet_cidr *gw;   /* NULL: none */
 };
 
 struct pn_cni_route {
@@ -165,14 +165,14 @@ int pn_json_string(struct json_t *obj, const char *path, const char *key, const 
 int pn_json_bool(struct json_t *obj, const char *path, const char *key, bool *ret, int code,
                  podnet_error **err);
 /* An integer in [0, max]. */
-int pn_json_uint(struct json_t *obj, const char *path, const char *key, unsigned max,
-                 unsigned *ret, int code, podnet_error **err);
+int pn_json_uint(struct json_t *obj, const char *path, const char *key, unsigned max, unsigned *ret,
+                 int code, podnet_error **err);
 /* A string holding a CIDR ("10.1.2.3/24"; want_prefix) or a bare address. */
 int pn_json_cidr(struct json_t *obj, const char *path, const char *key, bool want_prefix,
                  podnet_cidr **ret, int code, podnet_error **err);
 /* Parses text as a CIDR (want_prefix) or bare address; message names `where`. */
-int pn_cidr_parse_checked(podnet_cidr **ret, const char *text, bool want_prefix,
-                          const char *where, int code, podnet_error **err);
+int pn_cidr_parse_checked(podnet_cidr **ret, const char *text, bool want_prefix, const char *where,
+                          int code, podnet_error **err);
 /* A JSON string of s with invalid UTF-8 bytes replaced by '?'. */
 struct json_t *pn_json_string_new(const char *s);
 
