@@ -208,6 +208,16 @@ static int rt_qsort_compare(const void *a, const void *b)
         return 0;
 }
 
+static int rt_node_compare(const void *a, const void *b)
+{
+        int r = pn_rt_compare_dst(a, b);
+        const struct pn_rt *x = a, *y = b;
+
+        if (r != 0)
+                return r;
+        return x->node < y->node ? -1 : x->node > y->node;
+}
+
 static bool rt_equal(const struct pn_rt *want, const struct pn_rt *have)
 {
         size_t alen = want->family == AF_INET ? 4 : 16;
@@ -660,6 +670,14 @@ static int nl_batch(struct nlsk *s, struct nlreq *reqs, size_t n, unsigned proto
 
 /* --- sync --------------------------------------------------------------------------- */
 
+static double ms_since(const struct timespec *t0)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 static void fmt_addr(int family, const void *a, char *buf, size_t size)
 {
         if (!inet_ntop(family, a, buf, (socklen_t)size))
@@ -827,9 +845,6 @@ int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, podnet_s
                                         if (podnet_cidr_overlaps(
                                                 podnet_nodes_pod_cidr(nodes, self, k), c) > 0)
                                                 clash = node_name;
-                        for (size_t k = 0; k < n_want && !clash; k++)
-                                if (pn_rt_compare_dst(&want[k], &rt) == 0)
-                                        clash = podnet_nodes_name(nodes, want[k].node);
                         if (clash) {
                                 char d[PODNET_CIDR_STRLEN + 8];
                                 fmt_rt(&rt, d, sizeof(d));
@@ -842,8 +857,25 @@ int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, podnet_s
                         want[n_want++] = rt;
                 }
         }
+        /* a CIDR claimed by two peers: the first in list order keeps it */
+        qsort(want, n_want, sizeof(*want), rt_node_compare);
+        size_t kept = 0;
+        for (size_t k = 0; k < n_want; k++) {
+                if (kept > 0 && pn_rt_compare_dst(&want[kept - 1], &want[k]) == 0) {
+                        char d[PODNET_CIDR_STRLEN + 8];
+                        const char *name = podnet_nodes_name(nodes, want[k].node);
+                        fmt_rt(&want[k], d, sizeof(d));
+                        r = report_add(report, PODNET_SYNC_SKIPPED, name, &want[k],
+                                       "pod CIDR %s is also claimed by node %s", d,
+                                       podnet_nodes_name(nodes, want[kept - 1].node));
+                        if (r < 0)
+                                goto oom;
+                        continue;
+                }
+                want[kept++] = want[k];
+        }
         *ret = want;
-        *n_ret = n_want;
+        *n_ret = kept;
         return 0;
 oom:
         free(want);
@@ -1038,6 +1070,7 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
                                      podnet_error **err)
 {
         struct sync_state st = {.ctx = ctx, .nodes = nodes, .sk = {.fd = -1}};
+        struct timespec t0;
         int r;
 
         if (!ctx || !nodes ||
@@ -1056,6 +1089,7 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
                 r = pn_error(err, ENOMEM, 0, "Syncing routes");
                 goto out;
         }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         r = pn_routes_desired(nodes, st.cfg.node_name, st.report, &st.want, &st.n_want, err);
         if (r < 0)
                 goto out;
@@ -1071,6 +1105,8 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
                              st.cfg.table);
                 goto out;
         }
+        pn_debug(ctx, "Route sync: %zu wanted, %zu installed (%.2f ms)", st.n_want, st.n_have,
+                 ms_since(&t0));
         r = pn_route_diff(st.want, st.n_want, st.have, st.n_have, &st.ops, &st.n_ops);
         if (r < 0) {
                 r = pn_error(err, -r, 0, "Comparing routes");
@@ -1079,12 +1115,12 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
         r = resolve_next_hops(&st, err);
         if (r < 0)
                 goto out;
+        pn_debug(ctx, "Route sync: diffed, %zu next hops resolved (%.2f ms)", st.n_lookups,
+                 ms_since(&t0));
         r = plan_writes(&st, err);
         if (r < 0)
                 goto out;
         if (!st.cfg.dry_run && st.n_reqs > 0) {
-                pn_debug(ctx, "Route sync: %zu wanted, %zu installed, %zu writes", st.n_want,
-                         st.n_have, st.n_reqs);
                 r = nl_batch(&st.sk, st.reqs, st.n_reqs, st.cfg.protocol, st.cfg.table);
                 for (size_t k = 0; k < st.n_reqs; k++)
                         if (st.reqs[k].answered)
@@ -1094,6 +1130,8 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
                         /* the report still says what happened */
                 }
         }
+        pn_debug(ctx, "Route sync: %zu writes in chunks of %zu (%.2f ms)", st.n_reqs, st.sk.chunk,
+                 ms_since(&t0));
         {
                 int r2 = build_report(&st, err);
                 if (r >= 0)

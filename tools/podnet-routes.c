@@ -1,0 +1,1296 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * podnet-routes: the node agent. Reads the cluster's node list (kubectl JSON or the static
+ * node file), then calls libpodnet to sync routes, firewall chains and the CNI conflist,
+ * to allocate pod CIDRs, to report status or to tear everything down. See podnet-routes(8).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <podnet/podnet.h>
+
+extern char **environ;
+
+enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
+
+#define MAX_NODE_LIST (64u << 20)
+#define MAX_CIDRS 8
+
+struct opts {
+        const char *command;
+        const char *nodes_file, *nodes_cmd;
+        char node_name[256];
+        podnet_cidr *cluster[MAX_CIDRS];
+        size_t n_cluster;
+        podnet_cidr *non_masq[MAX_CIDRS];
+        size_t n_non_masq;
+        bool masquerade, firewall, cni_conf, cni_ip_masq, dry_run, json;
+        const char *cni_conf_dir, *cni_conf_name, *network, *bridge, *ipam_data_dir;
+        const char *write_nodes;
+        unsigned mtu, protocol, table, interval;
+        unsigned mask, mask4, mask6;
+        int verbose;
+};
+
+static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errmsg(const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("podnet-routes: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+static int fail_err(podnet_error *err, int r, const char *what)
+{
+        if (err)
+                errmsg("%s", podnet_error_message(err));
+        else
+                errmsg("%s: %s", what, strerror(r < 0 ? -r : r));
+        podnet_error_free(err);
+        return EXIT_FAILURE;
+}
+
+static void log_stderr(podnet_ctx *ctx, void *userdata, int prio, const char *msg)
+{
+        (void)ctx;
+        (void)userdata;
+        (void)prio;
+        fprintf(stderr, "podnet-routes: %s\n", msg);
+}
+
+static void usage(FILE *f)
+{
+        fputs("Usage: podnet-routes [OPTION]... COMMAND\n"
+              "Keeps this node's routes to other nodes' pod CIDRs, its forwarding rules and its\n"
+              "CNI configuration in step with the cluster's node list.\n"
+              "\n"
+              "Commands:\n"
+              "  sync        one pass: forwarding, firewall chains, routes, CNI conflist\n"
+              "  run         sync, then keep syncing on an interval and on route changes\n"
+              "  status      routes, firewall chains and peers (--json for programs)\n"
+              "  teardown    remove podnet's routes, chains and conflist, nothing else\n"
+              "  allocate    give nodes without a pod CIDR one from --cluster-cidr\n"
+              "\n"
+              "Options:\n"
+              "  --nodes FILE                 node list: kubectl JSON or static file ('-': stdin)\n"
+              "  --nodes-cmd CMD              command printing the node list (sh -c), re-run\n"
+              "                               every interval, e.g. 'kubectl get nodes -o json'\n"
+              "  --node-name NAME             this node (default: the host name)\n"
+              "  --cluster-cidr CIDR[,CIDR]   cluster CIDRs (firewall, allocate)\n"
+              "  --non-masquerade-cidr CIDR[,CIDR]  not masqueraded (default: cluster CIDRs)\n"
+              "  --no-masquerade              no PODNET-POSTROUTING chain\n"
+              "  --no-firewall                leave iptables alone\n"
+              "  --cni-conf-dir DIR           default /etc/cni/net.d\n"
+              "  --cni-conf-name NAME         default 10-podnet.conflist\n"
+              "  --no-cni-conf                do not write the CNI conflist\n"
+              "  --network-name NAME          CNI network name (default podnet)\n"
+              "  --bridge NAME                bridge in the conflist (default cbr0)\n"
+              "  --mtu N                      MTU in the conflist (default: the plugin's)\n"
+              "  --cni-ip-masq                set ipMasq in the conflist\n"
+              "  --ipam-data-dir DIR          host-local dataDir in the conflist\n"
+              "  --route-protocol N           route protocol podnet owns (default 44)\n"
+              "  --route-table N              routing table (default main, 254)\n"
+              "  --interval SECONDS           run: resync interval (default 30)\n"
+              "  --dry-run                    sync: report what would change, change nothing\n"
+              "  --json                       sync, status, allocate: JSON output\n"
+              "  --node-cidr-mask-size N      allocate: mask for every family\n"
+              "  --node-cidr-mask-size-ipv4 N allocate: IPv4 mask (default 24)\n"
+              "  --node-cidr-mask-size-ipv6 N allocate: IPv6 mask (default 64)\n"
+              "  --write-nodes FILE           allocate: write the NodeList with allocations\n"
+              "  -v, --verbose                log library debug messages to stderr\n"
+              "  -h, --help                   this help\n"
+              "  -V, --version                version\n"
+              "\n"
+              "Exit status: 0 done, 1 error, 2 usage error, 3 done but some peers unreachable.\n"
+              "See podnet-routes(8).\n",
+              f);
+}
+
+/* --- small helpers ------------------------------------------------------------------- */
+
+static void json_str(FILE *f, const char *s)
+{
+        if (!s) {
+                fputs("null", f);
+                return;
+        }
+        fputc('"', f);
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (c == '"' || c == '\\')
+                        fprintf(f, "\\%c", c);
+                else if (c == '\n')
+                        fputs("\\n", f);
+                else if (c == '\t')
+                        fputs("\\t", f);
+                else if (c < 0x20)
+                        fprintf(f, "\\u%04x", c);
+                else
+                        fputc(c, f);
+        }
+        fputc('"', f);
+}
+
+static const char *cidr_str(const podnet_cidr *c, char *buf, size_t size)
+{
+        if (!c || podnet_cidr_format(c, buf, size) < 0)
+                return NULL;
+        return buf;
+}
+
+static const char *addr_str(const podnet_cidr *c, char *buf, size_t size)
+{
+        if (!c || podnet_cidr_format_addr(c, buf, size) < 0)
+                return NULL;
+        return buf;
+}
+
+static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || end == s || *end || v < min || v > max || *s == '-')
+                return -EINVAL;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+static int parse_cidr_list(const char *text, podnet_cidr **v, size_t *n, const char *opt)
+{
+        char *copy = strdup(text), *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                podnet_cidr *c = NULL, *net = NULL;
+                if (*n >= MAX_CIDRS || !strchr(t, '/') || podnet_cidr_parse(&c, t) < 0 ||
+                    podnet_cidr_network(&net, c) < 0) {
+                        errmsg("%s: invalid CIDR \"%s\"", opt, t);
+                        podnet_cidr_free(c);
+                        free(copy);
+                        return -EINVAL;
+                }
+                podnet_cidr_free(c);
+                v[(*n)++] = net;
+        }
+        free(copy);
+        return 0;
+}
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static char *read_fd(int fd, size_t *len)
+{
+        size_t cap = 65536, n = 0;
+        char *buf = malloc(cap);
+
+        if (!buf)
+                return NULL;
+        for (;;) {
+                ssize_t k;
+                if (n == cap) {
+                        char *nb;
+                        if (cap >= MAX_NODE_LIST) {
+                                free(buf);
+                                errno = EFBIG;
+                                return NULL;
+                        }
+                        nb = realloc(buf, cap * 2);
+                        if (!nb) {
+                                free(buf);
+                                return NULL;
+                        }
+                        buf = nb;
+                        cap *= 2;
+                }
+                k = read(fd, buf + n, cap - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        int e = errno;
+                        free(buf);
+                        errno = e;
+                        return NULL;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t)k;
+        }
+        *len = n;
+        return buf;
+}
+
+/* Runs `sh -c cmd` with default signal handling and returns its standard output. */
+static char *run_command(const char *cmd, size_t *len)
+{
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t empty, deflt;
+        char *argv[] = {(char *)"sh", (char *)"-c", (char *)cmd, NULL};
+        int pipefd[2], status, r;
+        pid_t pid;
+        char *out;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0) {
+                errmsg("Running node list command: %s", strerror(errno));
+                return NULL;
+        }
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+        posix_spawnattr_init(&attr);
+        sigemptyset(&empty);
+        sigemptyset(&deflt);
+        sigaddset(&deflt, SIGTERM);
+        sigaddset(&deflt, SIGINT);
+        sigaddset(&deflt, SIGHUP);
+        sigaddset(&deflt, SIGPIPE);
+        posix_spawnattr_setsigmask(&attr, &empty);
+        posix_spawnattr_setsigdefault(&attr, &deflt);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        r = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        close(pipefd[1]);
+        if (r != 0) {
+                close(pipefd[0]);
+                errmsg("Running node list command %s: %s", cmd, strerror(r));
+                return NULL;
+        }
+        out = read_fd(pipefd[0], len);
+        r = errno;
+        close(pipefd[0]);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (!out) {
+                errmsg("Reading the output of node list command %s: %s", cmd, strerror(r));
+                return NULL;
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                errmsg("Node list command %s failed (%s %d)", cmd,
+                       WIFEXITED(status) ? "exit status" : "signal",
+                       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+/* Reads and parses the node list from --nodes or --nodes-cmd; NULL after a message. */
+static podnet_nodes *load_nodes(const struct opts *o)
+{
+        podnet_nodes *nodes = NULL;
+        podnet_error *err = NULL;
+        size_t len = 0;
+        char *text;
+        const char *what;
+
+        if (o->nodes_cmd) {
+                text = run_command(o->nodes_cmd, &len);
+                what = o->nodes_cmd;
+        } else if (strcmp(o->nodes_file, "-") == 0) {
+                text = read_fd(STDIN_FILENO, &len);
+                what = "standard input";
+                if (!text)
+                        errmsg("Reading the node list from standard input: %s", strerror(errno));
+        } else {
+                int fd = open(o->nodes_file, O_RDONLY | O_CLOEXEC);
+                what = o->nodes_file;
+                text = fd < 0 ? NULL : read_fd(fd, &len);
+                if (!text)
+                        errmsg("Reading node list %s: %s", o->nodes_file, strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+        }
+        if (!text)
+                return NULL;
+        if (podnet_nodes_parse(&nodes, text, len, &err) < 0) {
+                errmsg("Node list from %s: %s", what, err ? podnet_error_message(err) : "invalid");
+                podnet_error_free(err);
+                nodes = NULL;
+        }
+        free(text);
+        return nodes;
+}
+
+static bool nodes_have_family(const podnet_nodes *nodes, int family)
+{
+        for (size_t i = 0; i < podnet_nodes_count(nodes); i++)
+                for (size_t j = 0; j < podnet_nodes_n_pod_cidrs(nodes, i); j++)
+                        if (podnet_cidr_family(podnet_nodes_pod_cidr(nodes, i, j)) == family)
+                                return true;
+        return false;
+}
+
+static void conf_path(const struct opts *o, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s/%s", o->cni_conf_dir, o->cni_conf_name);
+}
+
+/* --- sync ---------------------------------------------------------------------------- */
+
+struct node_result {
+        int fw_commits; /* -1: skipped */
+        int conf;       /* 1 written, 0 unchanged, -1 skipped */
+        double route_ms;
+};
+
+/* Forwarding, firewall and CNI conflist: everything but routes. 0 or -1 after a message. */
+static int sync_node_side(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *nodes,
+                          struct node_result *res)
+{
+        podnet_error *err = NULL;
+        int r, self;
+        char path[PATH_MAX];
+
+        res->fw_commits = -1;
+        res->conf = -1;
+        if (o->dry_run)
+                return 0;
+        r = podnet_sysctl_enable_forwarding(ctx, AF_INET, &err);
+        if (r < 0)
+                return fail_err(err, r, "Enabling IPv4 forwarding"), -1;
+        bool v6 = nodes_have_family(nodes, AF_INET6);
+        for (size_t i = 0; i < o->n_cluster; i++)
+                if (podnet_cidr_family(o->cluster[i]) == AF_INET6)
+                        v6 = true;
+        if (v6) {
+                r = podnet_sysctl_enable_forwarding(ctx, AF_INET6, &err);
+                if (r < 0)
+                        return fail_err(err, r, "Enabling IPv6 forwarding"), -1;
+        }
+        if (o->firewall && o->n_cluster == 0) {
+                static bool warned;
+                if (!warned)
+                        errmsg("Warning: no --cluster-cidr: firewall chains not managed");
+                warned = true;
+        } else if (o->firewall) {
+                podnet_fw_config fw = {
+                    .size = sizeof(fw),
+                    .cluster_cidrs = (const podnet_cidr *const *)o->cluster,
+                    .n_cluster_cidrs = o->n_cluster,
+                    .non_masq_cidrs = (const podnet_cidr *const *)o->non_masq,
+                    .n_non_masq_cidrs = o->n_non_masq,
+                    .masquerade = o->masquerade,
+                };
+                r = podnet_fw_node_ensure(ctx, &fw, &err);
+                if (r < 0)
+                        return fail_err(err, r, "Installing firewall chains"), -1;
+                res->fw_commits = r;
+        }
+        if (!o->cni_conf)
+                return 0;
+        self = podnet_nodes_find(nodes, o->node_name);
+        if (self < 0 || podnet_nodes_n_pod_cidrs(nodes, (size_t)self) == 0) {
+                static bool warned;
+                if (!warned)
+                        errmsg("Warning: %s %s: no CNI configuration written", o->node_name,
+                               self < 0 ? "is not in the node list" : "has no pod CIDR yet");
+                warned = true;
+                return 0;
+        }
+        const podnet_cidr *cidrs[MAX_CIDRS];
+        size_t n = podnet_nodes_n_pod_cidrs(nodes, (size_t)self);
+        if (n > MAX_CIDRS)
+                n = MAX_CIDRS;
+        for (size_t j = 0; j < n; j++)
+                cidrs[j] = podnet_nodes_pod_cidr(nodes, (size_t)self, j);
+        podnet_conflist_config cc = {
+            .size = sizeof(cc),
+            .network = o->network,
+            .bridge = o->bridge,
+            .pod_cidrs = cidrs,
+            .n_pod_cidrs = n,
+            .mtu = o->mtu,
+            .ip_masq = o->cni_ip_masq,
+            .data_dir = o->ipam_data_dir,
+        };
+        conf_path(o, path, sizeof(path));
+        r = podnet_conflist_write(&cc, path, &err);
+        if (r < 0)
+                return fail_err(err, r, "Writing the CNI configuration"), -1;
+        res->conf = r;
+        return 0;
+}
+
+static void print_report_text(const podnet_sync_report *rep, bool changes_only)
+{
+        for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
+                podnet_sync_action a = podnet_sync_report_action(rep, i);
+                char d[PODNET_CIDR_STRLEN], v[PODNET_CIDR_STRLEN];
+                const char *dst = cidr_str(podnet_sync_report_dst(rep, i), d, sizeof(d));
+                const char *via = addr_str(podnet_sync_report_via(rep, i), v, sizeof(v));
+                const char *node = podnet_sync_report_node(rep, i);
+                const char *why = podnet_sync_report_reason(rep, i);
+
+                if (changes_only && a == PODNET_SYNC_KEPT)
+                        continue;
+                printf("%-11s %s", podnet_sync_action_name(a), dst ? dst : "-");
+                if (via)
+                        printf(" via %s", via);
+                if (node)
+                        printf(" (%s)", node);
+                if (why && a != PODNET_SYNC_KEPT)
+                        printf(": %s", why);
+                putchar('\n');
+        }
+}
+
+static void print_summary_text(const podnet_sync_report *rep, const struct node_result *res,
+                               const struct opts *o)
+{
+        printf("%s%zu added, %zu replaced, %zu deleted, %zu kept, %zu unreachable, %zu skipped, "
+               "%zu failed; %zu route writes",
+               o->dry_run ? "dry run: " : "",
+               podnet_sync_report_count_action(rep, PODNET_SYNC_ADDED),
+               podnet_sync_report_count_action(rep, PODNET_SYNC_REPLACED),
+               podnet_sync_report_count_action(rep, PODNET_SYNC_DELETED),
+               podnet_sync_report_count_action(rep, PODNET_SYNC_KEPT),
+               podnet_sync_report_count_action(rep, PODNET_SYNC_UNREACHABLE),
+               podnet_sync_report_count_action(rep, PODNET_SYNC_SKIPPED),
+               podnet_sync_report_count_action(rep, PODNET_SYNC_FAILED),
+               podnet_sync_report_writes(rep));
+        if (res->fw_commits >= 0)
+                printf(", %d firewall commits", res->fw_commits);
+        if (res->conf >= 0)
+                printf(", CNI conf %s", res->conf ? "written" : "unchanged");
+        printf(" (routes %.1f ms)\n", res->route_ms);
+}
+
+static void print_report_json(const podnet_sync_report *rep, const struct node_result *res,
+                              const struct opts *o)
+{
+        static const podnet_sync_action actions[] = {
+            PODNET_SYNC_ADDED,       PODNET_SYNC_REPLACED, PODNET_SYNC_DELETED, PODNET_SYNC_KEPT,
+            PODNET_SYNC_UNREACHABLE, PODNET_SYNC_SKIPPED,  PODNET_SYNC_FAILED,
+        };
+        char path[PATH_MAX];
+
+        printf("{\"routes\":[");
+        for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
+                char d[PODNET_CIDR_STRLEN], v[PODNET_CIDR_STRLEN];
+                printf("%s{\"action\":", i ? "," : "");
+                json_str(stdout, podnet_sync_action_name(podnet_sync_report_action(rep, i)));
+                printf(",\"dst\":");
+                json_str(stdout, cidr_str(podnet_sync_report_dst(rep, i), d, sizeof(d)));
+                printf(",\"via\":");
+                json_str(stdout, addr_str(podnet_sync_report_via(rep, i), v, sizeof(v)));
+                printf(",\"node\":");
+                json_str(stdout, podnet_sync_report_node(rep, i));
+                printf(",\"reason\":");
+                json_str(stdout, podnet_sync_report_reason(rep, i));
+                printf("}");
+        }
+        printf("],\"summary\":{");
+        for (size_t k = 0; k < sizeof(actions) / sizeof(actions[0]); k++)
+                printf("\"%s\":%zu,", podnet_sync_action_name(actions[k]),
+                       podnet_sync_report_count_action(rep, actions[k]));
+        printf("\"writes\":%zu,\"dryRun\":%s,\"routeSyncMs\":%.3f}", podnet_sync_report_writes(rep),
+               o->dry_run ? "true" : "false", res->route_ms);
+        printf(",\"firewallCommits\":");
+        if (res->fw_commits >= 0)
+                printf("%d", res->fw_commits);
+        else
+                printf("null");
+        conf_path(o, path, sizeof(path));
+        printf(",\"cniConf\":{\"path\":");
+        json_str(stdout, path);
+        printf(",\"written\":%s}}\n", res->conf < 0 ? "null" : res->conf ? "true" : "false");
+}
+
+/* One full pass. Returns the exit status: 0, 1 or 3. */
+static int do_sync(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *nodes, bool quiet)
+{
+        podnet_sync_config sc = {.size = sizeof(sc),
+                                 .node_name = o->node_name,
+                                 .protocol = o->protocol,
+                                 .table = o->table,
+                                 .dry_run = o->dry_run};
+        podnet_sync_report *rep = NULL;
+        podnet_error *err = NULL;
+        struct node_result res = {.fw_commits = -1, .conf = -1};
+        int r, status = 0;
+        double t0;
+
+        if (sync_node_side(ctx, o, nodes, &res) < 0)
+                status = EXIT_FAILURE;
+        t0 = now_ms();
+        r = podnet_routes_sync(ctx, nodes, &sc, &rep, &err);
+        res.route_ms = now_ms() - t0;
+        if (r < 0) {
+                fail_err(err, r, "Syncing routes");
+                status = EXIT_FAILURE;
+        }
+        if (rep) {
+                bool changed =
+                    podnet_sync_report_writes(rep) > 0 || res.conf == 1 || res.fw_commits > 0;
+                if (o->json)
+                        print_report_json(rep, &res, o);
+                else if (!quiet || changed || o->verbose) {
+                        print_report_text(rep, quiet);
+                        print_summary_text(rep, &res, o);
+                }
+                fflush(stdout);
+                if (status == 0 && podnet_sync_report_count_action(rep, PODNET_SYNC_UNREACHABLE))
+                        status = EXIT_PARTIAL;
+        }
+        podnet_sync_report_free(rep);
+        return status;
+}
+
+static int cmd_sync(podnet_ctx *ctx, const struct opts *o)
+{
+        podnet_nodes *nodes = load_nodes(o);
+        int status;
+
+        if (!nodes)
+                return EXIT_FAILURE;
+        if (podnet_nodes_find(nodes, o->node_name) < 0)
+                errmsg("Warning: node %s is not in the node list: every node is a peer",
+                       o->node_name);
+        status = do_sync(ctx, o, nodes, false);
+        podnet_nodes_free(nodes);
+        return status;
+}
+
+/* --- run ----------------------------------------------------------------------------- */
+
+static int cmd_run(podnet_ctx *ctx, const struct opts *o)
+{
+        podnet_route_monitor *mon = NULL;
+        podnet_nodes *nodes = NULL;
+        podnet_error *err = NULL;
+        sigset_t mask;
+        int sfd, r, status = 0;
+        double next;
+        bool reload = true;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+                errmsg("Creating a signalfd: %s", strerror(errno));
+                return EXIT_FAILURE;
+        }
+        r = podnet_route_monitor_new(ctx, &mon, o->protocol, &err);
+        if (r < 0) {
+                close(sfd);
+                return fail_err(err, r, "Subscribing to route changes");
+        }
+        next = now_ms();
+        for (;;) {
+                struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
+                                        {.fd = podnet_route_monitor_fd(mon), .events = POLLIN}};
+                double now = now_ms();
+                int timeout;
+                bool routes_only = false;
+
+                if (now >= next) {
+                        podnet_nodes *fresh = load_nodes(o);
+                        if (fresh) {
+                                podnet_nodes_free(nodes);
+                                nodes = fresh;
+                        } else if (nodes) {
+                                errmsg("Keeping the previous node list");
+                        }
+                        if (nodes)
+                                do_sync(ctx, o, nodes, !reload);
+                        reload = false;
+                        next = now_ms() + o->interval * 1000.0;
+                        continue;
+                }
+                timeout = (int)(next - now) + 1;
+                r = poll(pfd, 2, timeout);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0) {
+                        errmsg("poll: %s", strerror(errno));
+                        status = EXIT_FAILURE;
+                        break;
+                }
+                if (pfd[0].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        bool stop = false;
+                        while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                                if (si.ssi_signo == SIGHUP) {
+                                        if (o->verbose)
+                                                errmsg("SIGHUP: resyncing");
+                                        next = 0;
+                                } else {
+                                        stop = true;
+                                }
+                        }
+                        if (stop)
+                                break;
+                }
+                if (pfd[1].revents & POLLIN) {
+                        r = podnet_route_monitor_process(mon, &err);
+                        if (r < 0) {
+                                fail_err(err, r, "Reading route changes");
+                                err = NULL;
+                        } else if (r > 0) {
+                                /* let a burst of changes settle, then restore in one pass */
+                                struct pollfd m = {.fd = podnet_route_monitor_fd(mon),
+                                                   .events = POLLIN};
+                                while (poll(&m, 1, 10) > 0)
+                                        (void)podnet_route_monitor_process(mon, NULL);
+                                routes_only = true;
+                        }
+                }
+                if (routes_only && nodes) {
+                        podnet_sync_config sc = {.size = sizeof(sc),
+                                                 .node_name = o->node_name,
+                                                 .protocol = o->protocol,
+                                                 .table = o->table};
+                        podnet_sync_report *rep = NULL;
+                        r = podnet_routes_sync(ctx, nodes, &sc, &rep, &err);
+                        if (r < 0) {
+                                fail_err(err, r, "Restoring routes");
+                                err = NULL;
+                        }
+                        if (rep && podnet_sync_report_writes(rep) > 0) {
+                                printf("route change detected: ");
+                                fflush(stdout);
+                                print_report_text(rep, true);
+                                fflush(stdout);
+                        }
+                        podnet_sync_report_free(rep);
+                }
+        }
+        podnet_route_monitor_free(mon);
+        podnet_nodes_free(nodes);
+        close(sfd);
+        return status;
+}
+
+/* --- status -------------------------------------------------------------------------- */
+
+static const char *state_name(podnet_sync_action a, bool have_nodes)
+{
+        switch (a) {
+        case PODNET_SYNC_KEPT:
+                return "ok";
+        case PODNET_SYNC_ADDED:
+                return "missing";
+        case PODNET_SYNC_REPLACED:
+                return "wrong-gateway";
+        case PODNET_SYNC_DELETED:
+                return have_nodes ? "stale" : "installed";
+        case PODNET_SYNC_UNREACHABLE:
+                return "unreachable";
+        case PODNET_SYNC_SKIPPED:
+                return "skipped";
+        default:
+                return "failed";
+        }
+}
+
+/* A peer's state: the worst of its routes' states. */
+static const char *peer_state(const podnet_sync_report *rep, const char *name, bool self)
+{
+        static const podnet_sync_action worst[] = {PODNET_SYNC_FAILED,  PODNET_SYNC_UNREACHABLE,
+                                                   PODNET_SYNC_SKIPPED, PODNET_SYNC_REPLACED,
+                                                   PODNET_SYNC_ADDED,   PODNET_SYNC_KEPT};
+        if (self)
+                return "self";
+        for (size_t k = 0; k < sizeof(worst) / sizeof(worst[0]); k++)
+                for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
+                        const char *n = podnet_sync_report_node(rep, i);
+                        if (n && strcmp(n, name) == 0 &&
+                            podnet_sync_report_action(rep, i) == worst[k])
+                                return state_name(worst[k], true);
+                }
+        return "unknown";
+}
+
+static int cmd_status(podnet_ctx *ctx, const struct opts *o)
+{
+        podnet_nodes *nodes = NULL;
+        podnet_sync_report *rep = NULL;
+        podnet_error *err = NULL;
+        char *fw = NULL;
+        bool have_nodes = o->nodes_file || o->nodes_cmd;
+        int r;
+
+        if (have_nodes) {
+                nodes = load_nodes(o);
+                if (!nodes)
+                        return EXIT_FAILURE;
+        } else if (podnet_nodes_parse(&nodes, "", 0, NULL) < 0) {
+                errmsg("Out of memory");
+                return EXIT_FAILURE;
+        }
+        podnet_sync_config sc = {.size = sizeof(sc),
+                                 .node_name = o->node_name,
+                                 .protocol = o->protocol,
+                                 .table = o->table,
+                                 .dry_run = true};
+        r = podnet_routes_sync(ctx, nodes, &sc, &rep, &err);
+        if (r < 0) {
+                podnet_sync_report_free(rep);
+                podnet_nodes_free(nodes);
+                return fail_err(err, r, "Reading routes");
+        }
+        if (o->firewall && podnet_fw_node_dump(ctx, &fw, &err) < 0) {
+                errmsg("Warning: %s", err ? podnet_error_message(err) : "cannot list chains");
+                podnet_error_free(err);
+                err = NULL;
+        }
+
+        if (o->json) {
+                bool first = true;
+                printf("{\"node\":");
+                json_str(stdout, o->node_name);
+                printf(",\"protocol\":%u,\"table\":%u,\"routes\":[", o->protocol, o->table);
+                for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
+                        char d[PODNET_CIDR_STRLEN], v[PODNET_CIDR_STRLEN];
+                        const char *dst = cidr_str(podnet_sync_report_dst(rep, i), d, sizeof(d));
+                        if (!dst)
+                                continue;
+                        printf("%s{\"dst\":", first ? "" : ",");
+                        first = false;
+                        json_str(stdout, dst);
+                        printf(",\"via\":");
+                        json_str(stdout, addr_str(podnet_sync_report_via(rep, i), v, sizeof(v)));
+                        printf(",\"node\":");
+                        json_str(stdout, podnet_sync_report_node(rep, i));
+                        printf(",\"state\":");
+                        json_str(stdout, state_name(podnet_sync_report_action(rep, i), have_nodes));
+                        printf(",\"reason\":");
+                        json_str(stdout, podnet_sync_report_reason(rep, i));
+                        printf("}");
+                }
+                printf("],\"peers\":[");
+                for (size_t i = 0; i < podnet_nodes_count(nodes); i++) {
+                        const char *name = podnet_nodes_name(nodes, i);
+                        char a[PODNET_CIDR_STRLEN];
+                        printf("%s{\"name\":", i ? "," : "");
+                        json_str(stdout, name);
+                        printf(",\"podCIDRs\":[");
+                        for (size_t j = 0; j < podnet_nodes_n_pod_cidrs(nodes, i); j++) {
+                                printf("%s", j ? "," : "");
+                                json_str(stdout, cidr_str(podnet_nodes_pod_cidr(nodes, i, j), a,
+                                                          sizeof(a)));
+                        }
+                        printf("],\"addresses\":[");
+                        bool f2 = true;
+                        for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+                                const char *s =
+                                    addr_str(podnet_nodes_address(nodes, i, fam), a, sizeof(a));
+                                if (!s)
+                                        continue;
+                                printf("%s", f2 ? "" : ",");
+                                f2 = false;
+                                json_str(stdout, s);
+                        }
+                        printf("],\"state\":");
+                        json_str(stdout, peer_state(rep, name, strcmp(name, o->node_name) == 0));
+                        printf("}");
+                }
+                printf("],\"firewall\":");
+                json_str(stdout, fw);
+                printf("}\n");
+        } else {
+                printf("ROUTES (protocol %u, table %u)\n", o->protocol, o->table);
+                printf("%-24s %-26s %-20s %s\n", "DESTINATION", "VIA", "NODE", "STATE");
+                for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
+                        char d[PODNET_CIDR_STRLEN], v[PODNET_CIDR_STRLEN];
+                        const char *dst = cidr_str(podnet_sync_report_dst(rep, i), d, sizeof(d));
+                        const char *via = addr_str(podnet_sync_report_via(rep, i), v, sizeof(v));
+                        const char *node = podnet_sync_report_node(rep, i);
+                        const char *why = podnet_sync_report_reason(rep, i);
+                        podnet_sync_action a = podnet_sync_report_action(rep, i);
+                        if (!dst)
+                                continue;
+                        printf("%-24s %-26s %-20s %s", dst, via ? via : "-", node ? node : "-",
+                               state_name(a, have_nodes));
+                        if (why && a == PODNET_SYNC_UNREACHABLE)
+                                printf(" (%s)", why);
+                        putchar('\n');
+                }
+                if (have_nodes) {
+                        printf("\nPEERS\n%-20s %-34s %-26s %s\n", "NODE", "POD CIDRS", "ADDRESS",
+                               "STATE");
+                        for (size_t i = 0; i < podnet_nodes_count(nodes); i++) {
+                                const char *name = podnet_nodes_name(nodes, i);
+                                char cidrs[256] = "", a[PODNET_CIDR_STRLEN];
+                                size_t len = 0;
+                                for (size_t j = 0; j < podnet_nodes_n_pod_cidrs(nodes, i); j++) {
+                                        const char *c = cidr_str(podnet_nodes_pod_cidr(nodes, i, j),
+                                                                 a, sizeof(a));
+                                        len += (size_t)snprintf(cidrs + len, sizeof(cidrs) - len,
+                                                                "%s%s", j ? "," : "", c ? c : "?");
+                                        if (len >= sizeof(cidrs))
+                                                break;
+                                }
+                                const char *ad =
+                                    addr_str(podnet_nodes_address(nodes, i, AF_INET), a, sizeof(a));
+                                if (!ad)
+                                        ad = addr_str(podnet_nodes_address(nodes, i, AF_INET6), a,
+                                                      sizeof(a));
+                                printf("%-20s %-34s %-26s %s\n", name, *cidrs ? cidrs : "-",
+                                       ad ? ad : "-",
+                                       peer_state(rep, name, strcmp(name, o->node_name) == 0));
+                        }
+                }
+                if (o->firewall)
+                        printf("\nFIREWALL\n%s", fw && *fw ? fw : "(no podnet chains)\n");
+        }
+        free(fw);
+        podnet_sync_report_free(rep);
+        podnet_nodes_free(nodes);
+        return 0;
+}
+
+/* --- teardown ------------------------------------------------------------------------ */
+
+static int cmd_teardown(podnet_ctx *ctx, const struct opts *o)
+{
+        podnet_error *err = NULL;
+        char path[PATH_MAX];
+        int r, status = 0;
+
+        r = podnet_routes_flush(ctx, o->protocol, o->table, &err);
+        if (r < 0)
+                status = fail_err(err, r, "Removing routes");
+        else
+                printf("deleted %d route%s of protocol %u\n", r, r == 1 ? "" : "s", o->protocol);
+        err = NULL;
+        if (o->firewall) {
+                r = podnet_fw_node_teardown(ctx, &err);
+                if (r < 0)
+                        status = fail_err(err, r, "Removing firewall chains");
+                else
+                        printf("removed podnet firewall chains\n");
+                err = NULL;
+        }
+        if (o->cni_conf) {
+                conf_path(o, path, sizeof(path));
+                r = podnet_conflist_remove(path, &err);
+                if (r == -EEXIST) {
+                        errmsg("Warning: %s", podnet_error_message(err));
+                        podnet_error_free(err);
+                } else if (r < 0) {
+                        status = fail_err(err, r, "Removing the CNI configuration");
+                } else if (r > 0) {
+                        printf("removed %s\n", path);
+                }
+        }
+        return status;
+}
+
+/* --- allocate ------------------------------------------------------------------------ */
+
+static int write_file(const char *path, const char *text)
+{
+        char tmp[PATH_MAX];
+        int fd;
+        size_t len = strlen(text), off = 0;
+
+        if (strcmp(path, "-") == 0) {
+                fputs(text, stdout);
+                return 0;
+        }
+        if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
+                return -ENAMETOOLONG;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        while (off < len) {
+                ssize_t k = write(fd, text + off, len - off);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        int e = errno;
+                        close(fd);
+                        unlink(tmp);
+                        return -e;
+                }
+                off += (size_t)k;
+        }
+        if (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+                int e = errno;
+                unlink(tmp);
+                return -e;
+        }
+        return 0;
+}
+
+static int cmd_allocate(const struct opts *o)
+{
+        podnet_nodes *nodes;
+        podnet_error *err = NULL;
+        unsigned masks[MAX_CIDRS];
+        bool *had;
+        int r;
+
+        if (o->n_cluster == 0) {
+                errmsg("allocate needs --cluster-cidr");
+                return EXIT_USAGE;
+        }
+        nodes = load_nodes(o);
+        if (!nodes)
+                return EXIT_FAILURE;
+        for (size_t c = 0; c < o->n_cluster; c++) {
+                bool v4 = podnet_cidr_family(o->cluster[c]) == AF_INET;
+                masks[c] = v4 ? (o->mask4  ? o->mask4
+                                 : o->mask ? o->mask
+                                           : 24)
+                              : (o->mask6  ? o->mask6
+                                 : o->mask ? o->mask
+                                           : 64);
+        }
+        had = calloc(podnet_nodes_count(nodes) + 1, sizeof(*had));
+        if (!had) {
+                podnet_nodes_free(nodes);
+                errmsg("Out of memory");
+                return EXIT_FAILURE;
+        }
+        for (size_t i = 0; i < podnet_nodes_count(nodes); i++)
+                had[i] = podnet_nodes_n_pod_cidrs(nodes, i) > 0;
+        r = podnet_nodes_allocate(nodes, (const podnet_cidr *const *)o->cluster, masks,
+                                  o->n_cluster, &err);
+        if (r < 0) {
+                free(had);
+                podnet_nodes_free(nodes);
+                return fail_err(err, r, "Allocating pod CIDRs");
+        }
+        if (o->json)
+                printf("{\"allocated\":[");
+        for (size_t i = 0, k = 0; i < podnet_nodes_count(nodes); i++) {
+                char c[PODNET_CIDR_STRLEN], list[512] = "";
+                size_t len = 0;
+
+                if (had[i])
+                        continue;
+                for (size_t j = 0; j < podnet_nodes_n_pod_cidrs(nodes, i); j++)
+                        len += (size_t)snprintf(
+                            list + len, sizeof(list) - len, "%s\"%s\"", j ? "," : "",
+                            cidr_str(podnet_nodes_pod_cidr(nodes, i, j), c, sizeof(c)));
+                cidr_str(podnet_nodes_pod_cidr(nodes, i, 0), c, sizeof(c));
+                if (o->json)
+                        printf("%s{\"name\":\"%s\",\"podCIDRs\":[%s]}", k++ ? "," : "",
+                               podnet_nodes_name(nodes, i), list);
+                else if (!o->write_nodes || strcmp(o->write_nodes, "-") != 0)
+                        printf("kubectl patch node %s --type merge -p "
+                               "'{\"spec\":{\"podCIDR\":\"%s\",\"podCIDRs\":[%s]}}'\n",
+                               podnet_nodes_name(nodes, i), c, list);
+        }
+        if (o->json)
+                printf("],\"count\":%d}\n", r);
+        fflush(stdout);
+        free(had);
+        if (o->write_nodes) {
+                char *text = NULL;
+                r = podnet_nodes_format_json(nodes, &text);
+                if (r >= 0) {
+                        size_t l = strlen(text);
+                        char *t2 = realloc(text, l + 2);
+                        if (t2) {
+                                text = t2;
+                                strcpy(text + l, "\n");
+                        }
+                        r = write_file(o->write_nodes, text);
+                }
+                free(text);
+                if (r < 0) {
+                        errmsg("Writing %s: %s", o->write_nodes, strerror(-r));
+                        podnet_nodes_free(nodes);
+                        return EXIT_FAILURE;
+                }
+        }
+        podnet_nodes_free(nodes);
+        return 0;
+}
+
+/* --- main ---------------------------------------------------------------------------- */
+
+enum {
+        OPT_NODES = 256,
+        OPT_NODES_CMD,
+        OPT_NODE_NAME,
+        OPT_CLUSTER_CIDR,
+        OPT_NON_MASQ,
+        OPT_NO_MASQ,
+        OPT_NO_FIREWALL,
+        OPT_CNI_CONF_DIR,
+        OPT_CNI_CONF_NAME,
+        OPT_NO_CNI_CONF,
+        OPT_NETWORK,
+        OPT_BRIDGE,
+        OPT_MTU,
+        OPT_CNI_IP_MASQ,
+        OPT_IPAM_DATA_DIR,
+        OPT_PROTOCOL,
+        OPT_TABLE,
+        OPT_INTERVAL,
+        OPT_DRY_RUN,
+        OPT_JSON,
+        OPT_MASK,
+        OPT_MASK4,
+        OPT_MASK6,
+        OPT_WRITE_NODES,
+};
+
+static const struct option longopts[] = {
+    {"nodes", required_argument, NULL, OPT_NODES},
+    {"nodes-cmd", required_argument, NULL, OPT_NODES_CMD},
+    {"node-name", required_argument, NULL, OPT_NODE_NAME},
+    {"cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR},
+    {"non-masquerade-cidr", required_argument, NULL, OPT_NON_MASQ},
+    {"no-masquerade", no_argument, NULL, OPT_NO_MASQ},
+    {"no-firewall", no_argument, NULL, OPT_NO_FIREWALL},
+    {"cni-conf-dir", required_argument, NULL, OPT_CNI_CONF_DIR},
+    {"cni-conf-name", required_argument, NULL, OPT_CNI_CONF_NAME},
+    {"no-cni-conf", no_argument, NULL, OPT_NO_CNI_CONF},
+    {"network-name", required_argument, NULL, OPT_NETWORK},
+    {"bridge", required_argument, NULL, OPT_BRIDGE},
+    {"mtu", required_argument, NULL, OPT_MTU},
+    {"cni-ip-masq", no_argument, NULL, OPT_CNI_IP_MASQ},
+    {"ipam-data-dir", required_argument, NULL, OPT_IPAM_DATA_DIR},
+    {"route-protocol", required_argument, NULL, OPT_PROTOCOL},
+    {"route-table", required_argument, NULL, OPT_TABLE},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"node-cidr-mask-size", required_argument, NULL, OPT_MASK},
+    {"node-cidr-mask-size-ipv4", required_argument, NULL, OPT_MASK4},
+    {"node-cidr-mask-size-ipv6", required_argument, NULL, OPT_MASK6},
+    {"write-nodes", required_argument, NULL, OPT_WRITE_NODES},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static int bad_value(const char *opt, const char *value)
+{
+        errmsg("Invalid value for --%s: \"%s\"", opt, value);
+        return -1;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+        int c, idx = 0;
+
+        while ((c = getopt_long(argc, argv, "vhV", longopts, &idx)) != -1) {
+                const char *name = c >= OPT_NODES ? longopts[idx].name : "";
+                switch (c) {
+                case OPT_NODES:
+                        o->nodes_file = optarg;
+                        break;
+                case OPT_NODES_CMD:
+                        o->nodes_cmd = optarg;
+                        break;
+                case OPT_NODE_NAME:
+                        if (!*optarg || strlen(optarg) >= sizeof(o->node_name))
+                                return bad_value(name, optarg);
+                        snprintf(o->node_name, sizeof(o->node_name), "%s", optarg);
+                        break;
+                case OPT_CLUSTER_CIDR:
+                        if (parse_cidr_list(optarg, o->cluster, &o->n_cluster, "--cluster-cidr") <
+                            0)
+                                return -1;
+                        break;
+                case OPT_NON_MASQ:
+                        if (parse_cidr_list(optarg, o->non_masq, &o->n_non_masq,
+                                            "--non-masquerade-cidr") < 0)
+                                return -1;
+                        break;
+                case OPT_NO_MASQ:
+                        o->masquerade = false;
+                        break;
+                case OPT_NO_FIREWALL:
+                        o->firewall = false;
+                        break;
+                case OPT_CNI_CONF_DIR:
+                        o->cni_conf_dir = optarg;
+                        break;
+                case OPT_CNI_CONF_NAME:
+                        if (!*optarg || strchr(optarg, '/'))
+                                return bad_value(name, optarg);
+                        o->cni_conf_name = optarg;
+                        break;
+                case OPT_NO_CNI_CONF:
+                        o->cni_conf = false;
+                        break;
+                case OPT_NETWORK:
+                        o->network = optarg;
+                        break;
+                case OPT_BRIDGE:
+                        o->bridge = optarg;
+                        break;
+                case OPT_MTU:
+                        if (parse_uint(optarg, 68, 65535, &o->mtu) < 0)
+                                return bad_value(name, optarg);
+                        break;
+                case OPT_CNI_IP_MASQ:
+                        o->cni_ip_masq = true;
+                        break;
+                case OPT_IPAM_DATA_DIR:
+                        o->ipam_data_dir = optarg;
+                        break;
+                case OPT_PROTOCOL:
+                        if (parse_uint(optarg, 1, 255, &o->protocol) < 0)
+                                return bad_value(name, optarg);
+                        break;
+                case OPT_TABLE:
+                        if (parse_uint(optarg, 1, UINT_MAX, &o->table) < 0)
+                                return bad_value(name, optarg);
+                        break;
+                case OPT_INTERVAL:
+                        if (parse_uint(optarg, 1, 86400, &o->interval) < 0)
+                                return bad_value(name, optarg);
+                        break;
+                case OPT_DRY_RUN:
+                        o->dry_run = true;
+                        break;
+                case OPT_JSON:
+                        o->json = true;
+                        break;
+                case OPT_MASK:
+                        if (parse_uint(optarg, 1, 128, &o->mask) < 0)
+                                return bad_value(name, optarg);
+                        break;
+                case OPT_MASK4:
+                        if (parse_uint(optarg, 1, 32, &o->mask4) < 0)
+                                return bad_value(name, optarg);
+                        break;
+                case OPT_MASK6:
+                        if (parse_uint(optarg, 1, 128, &o->mask6) < 0)
+                                return bad_value(name, optarg);
+                        break;
+                case OPT_WRITE_NODES:
+                        o->write_nodes = optarg;
+                        break;
+                case 'v':
+                        o->verbose++;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        exit(0);
+                case 'V':
+                        printf("podnet-routes %s\n", podnet_version());
+                        exit(0);
+                default:
+                        return -1;
+                }
+        }
+        if (optind != argc - 1) {
+                errmsg(optind >= argc ? "Missing command" : "Too many arguments");
+                return -1;
+        }
+        o->command = argv[optind];
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        struct opts o = {
+            .masquerade = true,
+            .firewall = true,
+            .cni_conf = true,
+            .cni_conf_dir = "/etc/cni/net.d",
+            .cni_conf_name = "10-podnet.conflist",
+            .network = "podnet",
+            .bridge = "cbr0",
+            .protocol = PODNET_ROUTE_PROTOCOL,
+            .table = 254,
+            .interval = 30,
+        };
+        podnet_ctx *ctx = NULL;
+        bool needs_nodes;
+        int status;
+
+        if (parse_args(argc, argv, &o) < 0) {
+                fputs("Try 'podnet-routes --help'.\n", stderr);
+                return EXIT_USAGE;
+        }
+        needs_nodes = !strcmp(o.command, "sync") || !strcmp(o.command, "run") ||
+                      !strcmp(o.command, "allocate");
+        if (strcmp(o.command, "sync") && strcmp(o.command, "run") && strcmp(o.command, "status") &&
+            strcmp(o.command, "teardown") && strcmp(o.command, "allocate")) {
+                errmsg("Unknown command \"%s\"", o.command);
+                return EXIT_USAGE;
+        }
+        if (needs_nodes && !o.nodes_file == !o.nodes_cmd) {
+                errmsg("%s needs exactly one of --nodes and --nodes-cmd", o.command);
+                return EXIT_USAGE;
+        }
+        if (o.nodes_file && o.nodes_cmd) {
+                errmsg("--nodes and --nodes-cmd exclude each other");
+                return EXIT_USAGE;
+        }
+        if (!o.node_name[0]) {
+                if (gethostname(o.node_name, sizeof(o.node_name) - 1) < 0) {
+                        errmsg("Cannot get the host name: %s; use --node-name", strerror(errno));
+                        return EXIT_FAILURE;
+                }
+                /* kubelet registers the lower-cased host name */
+                for (char *p = o.node_name; *p; p++)
+                        *p = (char)tolower((unsigned char)*p);
+        }
+        if (!strcmp(o.command, "allocate")) {
+                status = cmd_allocate(&o);
+                goto out;
+        }
+        if (podnet_ctx_new(&ctx) < 0) {
+                errmsg("Out of memory");
+                status = EXIT_FAILURE;
+                goto out;
+        }
+        if (o.verbose) {
+                podnet_ctx_set_log_fn(ctx, log_stderr, NULL);
+                podnet_ctx_set_log_priority(ctx, LOG_DEBUG);
+        }
+        if (!strcmp(o.command, "sync"))
+                status = cmd_sync(ctx, &o);
+        else if (!strcmp(o.command, "run"))
+                status = cmd_run(ctx, &o);
+        else if (!strcmp(o.command, "status"))
+                status = cmd_status(ctx, &o);
+        else
+                status = cmd_teardown(ctx, &o);
+        podnet_ctx_unref(ctx);
+out:
+        for (size_t i = 0; i < o.n_cluster; i++)
+                podnet_cidr_free(o.cluster[i]);
+        for (size_t i = 0; i < o.n_non_masq; i++)
+                podnet_cidr_free(o.non_masq[i]);
+        return status;
+}
