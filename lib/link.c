@@ -468,6 +468,8 @@ static int veth_create_msg(struct nl_msg **ret, const podnet_veth_config *cfg, c
                            int master, const uint8_t *mac)
 {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        /* No IFF_UP here: the kernel configures the peer before the pair is tied together,
+         * and opening a veth without its peer fails with ENOTCONN. */
         struct ifinfomsg peer = {.ifi_family = AF_UNSPEC};
         struct nlattr *li, *data, *pe;
 

@@ -125,29 +125,48 @@ struct nl_sock *pn_net_sock(podnet_ctx *ctx, podnet_netns *ns)
         return pn_ctx_nl(ctx);
 }
 
+/* Replies are read straight into one buffer, without libnl's MSG_PEEK round: the kernel
+ * never builds a dump chunk beyond 32 KiB, and our single replies are far smaller. */
+#define REPLY_BUF_SIZE (64 * 1024)
+
 int pn_net_request(struct nl_sock *sk, struct nl_msg *msg, pn_net_reply_fn fn, void *userdata)
 {
+        struct nlmsghdr *req = nlmsg_hdr(msg);
+        _cleanup_free_ unsigned char *buf = NULL;
+        int fd = nl_socket_get_fd(sk);
         uint32_t seq;
         int r, fn_r = 0;
 
-        r = nl_send_auto(sk, msg);
+        /* A request that expects data ends with that data (or NLMSG_DONE, or an error);
+         * only changes need the ack. */
+        req->nlmsg_flags |= NLM_F_REQUEST | (fn ? 0 : NLM_F_ACK);
+        req->nlmsg_seq = seq = nl_socket_use_seq(sk);
+        req->nlmsg_pid = nl_socket_get_local_port(sk);
+        r = nl_send(sk, msg);
         if (r < 0)
                 return -pn_nl_errno(r);
-        seq = nlmsg_hdr(msg)->nlmsg_seq;
+        buf = malloc(REPLY_BUF_SIZE);
+        if (!buf)
+                return -ENOMEM;
 
         for (;;) {
-                _cleanup_free_ unsigned char *buf = NULL;
                 struct sockaddr_nl peer = {0};
+                socklen_t peer_len = sizeof(peer);
                 struct nlmsghdr *hdr;
+                ssize_t got;
                 int n;
 
-                n = nl_recv(sk, &peer, &buf, NULL);
-                if (n < 0)
-                        return -pn_nl_errno(n);
-                if (n == 0)
-                        return -EIO;
+                got = recvfrom(fd, buf, REPLY_BUF_SIZE, MSG_TRUNC, (struct sockaddr *)&peer,
+                               &peer_len);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0)
+                        return -errno;
+                if (got > REPLY_BUF_SIZE)
+                        return -EMSGSIZE;
                 if (peer.nl_pid != 0)
                         continue;
+                n = (int)got;
                 for (hdr = (struct nlmsghdr *)buf; nlmsg_ok(hdr, n); hdr = nlmsg_next(hdr, &n)) {
                         if (hdr->nlmsg_seq != seq)
                                 continue; /* a stray from an earlier, abandoned request */
@@ -172,6 +191,8 @@ int pn_net_request(struct nl_sock *sk, struct nl_msg *msg, pn_net_reply_fn fn, v
                                 if (r < 0)
                                         fn_r = r;
                         }
+                        if (!(hdr->nlmsg_flags & NLM_F_MULTI))
+                                return fn_r; /* the one reply of a plain get */
                 }
         }
 }

@@ -227,6 +227,22 @@ for _ in $(seq 50); do ip link show "$host2" >/dev/null 2>&1 || break; sleep 0.1
 check_fails "  ... host end gone" ip link show "$host2"
 
 check "bridge-delete cbr0" $T bridge-delete cbr0
+
+# ---- several pods on one bridge, each attached as podnet-cni's ADD does ----
+for i in 0 1 2; do ip netns add a$i; done
+check "attach 3 pods (namespace, bridge, veth, address, default route)" \
+        $T attach-bench 3 /run/netns/a cbr1
+is "  ... 3 ports on cbr1" "$(ip -j link show master cbr1 | jq length)" 3
+check "pod a0 reaches pod a2 through the bridge" inns a0 ping -c1 -W1 10.1.0.4
+check "pod a2 reaches pod a0 through the bridge" inns a2 ping -c1 -W1 10.1.0.2
+check "pod a1 reaches the gateway" inns a1 ping -c1 -W1 10.1.0.1
+is "pod a1's default route" "$(inns a1 ip -j route show default | jq -r '.[0].gateway')" 10.1.0.1
+for i in 0 1 2; do check "veth-delete attach$i" $T veth-delete attach$i eth0; done
+check "bridge-delete cbr1" $T bridge-delete cbr1
+for i in 0 1 2; do
+        is "  ... only lo left in a$i" "$(inns a$i ip -j link | jq -r '[.[].ifname] | join(",")')" lo
+        ip netns del a$i
+done
 is "only lo left in the test's namespace" "$(ip -j link | jq -r '[.[].ifname] | join(",")')" lo
 is "only lo left in p1" "$(inns p1 ip -j link | jq -r '[.[].ifname] | join(",")')" lo
 ip netns del p1

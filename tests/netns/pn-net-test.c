@@ -40,7 +40,7 @@ static void usage(void)
                 "  veth-create CONTAINER IFNAME NETNS [--bridge BR] [--mtu N] [--mac MAC] "
                 "[--hairpin]\n"
                 "  veth-delete CONTAINER IFNAME\n"
-                "  veth-bench N NETNS BRIDGE\n"
+                "  veth-bench N NETNS BRIDGE | attach-bench N NETNS-PATH-PREFIX BRIDGE\n"
                 "  link-get IFNAME | link-up IFNAME | default-mtu 4|6\n"
                 "  addr-add|addr-del|addr-has IFNAME CIDR [--nodad] [--replace]\n"
                 "  route-add|route-del|route-has DST [--via GW] [--dev IF] [--mtu N] "
@@ -238,43 +238,101 @@ static int run(podnet_ctx *ctx, const char *cmd, struct opts *o)
                 if (r < 0)
                         return fail(r, err, "podnet_veth_delete");
         } else if (!strcmp(cmd, "veth-bench") && o->n_pos == 3) {
+                /* N pairs into one namespace (eth0..ethN-1), then N deletions: creation is
+                 * timed apart from the kernel's slow, RCU-bound unregistering. */
                 unsigned n = num(o->pos[0]);
-                double create = 0, del = 0;
+                double t0, t1, t2;
                 podnet_netns *pod = NULL;
 
+                if (n == 0 || n > 10000)
+                        usage();
                 r = podnet_netns_open(ctx, &pod, o->pos[1], &err);
                 if (r < 0)
                         return fail(r, err, "podnet_netns_open");
-                for (unsigned i = 0; i < n; i++) {
-                        char id[32];
+                t0 = now_us();
+                for (unsigned i = 0; i < n && r >= 0; i++) {
+                        char ifname[16];
                         podnet_veth_info info = {.size = sizeof(info)};
                         podnet_veth_config vc = {
                             .size = sizeof(vc),
-                            .container_id = id,
-                            .ifname = "eth0",
+                            .container_id = "bench",
+                            .ifname = ifname,
                             .netns = pod,
                             .bridge = o->pos[2],
                             .mtu = 1400,
                             .hairpin = true,
                         };
-                        double t0, t1, t2;
 
-                        snprintf(id, sizeof(id), "bench%u", i);
-                        t0 = now_us();
+                        snprintf(ifname, sizeof(ifname), "eth%u", i);
                         r = podnet_veth_create(ctx, &vc, &info, &err);
-                        t1 = now_us();
-                        if (r >= 0)
-                                r = podnet_veth_delete(ctx, id, "eth0", &err);
-                        t2 = now_us();
-                        if (r < 0) {
-                                podnet_netns_unref(pod);
-                                return fail(r, err, "veth-bench");
-                        }
-                        create += t1 - t0;
-                        del += t2 - t1;
                 }
+                t1 = now_us();
+                for (unsigned i = 0; i < n && r >= 0; i++) {
+                        char ifname[16];
+
+                        snprintf(ifname, sizeof(ifname), "eth%u", i);
+                        r = podnet_veth_delete(ctx, "bench", ifname, &err);
+                }
+                t2 = now_us();
                 podnet_netns_unref(pod);
-                printf("veth_create_us=%.1f veth_delete_us=%.1f n=%u\n", create / n, del / n, n);
+                if (r < 0)
+                        return fail(r, err, "veth-bench");
+                printf("veth_create_us=%.1f veth_delete_us=%.1f n=%u\n", (t1 - t0) / n,
+                       (t2 - t1) / n, n);
+        } else if (!strcmp(cmd, "attach-bench") && o->n_pos == 3) {
+                /* What podnet-cni's ADD asks of this family, per pod namespace
+                 * PREFIX0..PREFIX<N-1>: open it, ensure the bridge, create the veth, add
+                 * the address and the default route. */
+                unsigned n = num(o->pos[0]);
+                podnet_cidr *gw = cidr("10.1.0.1/16"), *gw_host = cidr("10.1.0.1"),
+                            *any = cidr("0.0.0.0/0");
+                const podnet_cidr *addrs[] = {gw};
+                podnet_bridge_config bc = {
+                    .size = sizeof(bc), .name = o->pos[2], .addrs = addrs, .n_addrs = 1};
+                podnet_route_config rc = {
+                    .size = sizeof(rc), .dst = any, .gw = gw_host, .scope = -1};
+                double t0 = now_us(), t1;
+
+                if (n == 0 || n > 60000)
+                        usage();
+                for (unsigned i = 0; i < n && r >= 0; i++) {
+                        char path[256], id[32];
+                        unsigned char ip[4] = {10, 1, (unsigned char)((i + 2) >> 8),
+                                               (unsigned char)(i + 2)};
+                        podnet_cidr *addr = NULL;
+                        podnet_netns *pod = NULL;
+                        podnet_veth_info info = {.size = sizeof(info)};
+                        podnet_veth_config vc = {.size = sizeof(vc),
+                                                 .container_id = id,
+                                                 .ifname = "eth0",
+                                                 .bridge = o->pos[2],
+                                                 .mtu = 1400,
+                                                 .hairpin = true};
+
+                        snprintf(path, sizeof(path), "%s%u", o->pos[1], i);
+                        snprintf(id, sizeof(id), "attach%u", i);
+                        r = podnet_cidr_new(&addr, AF_INET, ip, 16);
+                        if (r >= 0)
+                                r = podnet_netns_open(ctx, &pod, path, &err);
+                        vc.netns = pod;
+                        if (r >= 0)
+                                r = podnet_bridge_ensure(ctx, NULL, &bc, &err);
+                        if (r >= 0)
+                                r = podnet_veth_create(ctx, &vc, &info, &err);
+                        if (r >= 0)
+                                r = podnet_addr_add(ctx, pod, "eth0", addr, 0, &err);
+                        if (r >= 0)
+                                r = podnet_route_add(ctx, pod, &rc, &err);
+                        podnet_netns_unref(pod);
+                        podnet_cidr_free(addr);
+                }
+                t1 = now_us();
+                podnet_cidr_free(gw);
+                podnet_cidr_free(gw_host);
+                podnet_cidr_free(any);
+                if (r < 0)
+                        return fail(r, err, "attach-bench");
+                printf("attach_us=%.1f n=%u\n", (t1 - t0) / n, n);
         } else if (!strcmp(cmd, "link-get") && o->n_pos == 1) {
                 podnet_link_info li = {.size = sizeof(li)};
 
