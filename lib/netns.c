@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 
 #include "net.h"
 
@@ -129,6 +130,20 @@ struct nl_sock *pn_net_sock(podnet_ctx *ctx, podnet_netns *ns)
  * never builds a dump chunk beyond 32 KiB, and our single replies are far smaller. */
 #define REPLY_BUF_SIZE (64 * 1024)
 
+/* Sequence numbers here only tell our replies from strays of an abandoned request.
+ * They are not taken from libnl's counter: libnl expects every number it hands out to
+ * come back through its own receive path, so the context's socket stays usable with
+ * libnl's rtnl_* calls. */
+static uint32_t request_seq(void)
+{
+        struct timespec ts;
+        uint32_t seq;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seq = (uint32_t)ts.tv_nsec ^ ((uint32_t)ts.tv_sec << 20);
+        return seq ? seq : 1;
+}
+
 int pn_net_request(struct nl_sock *sk, struct nl_msg *msg, pn_net_reply_fn fn, void *userdata)
 {
         struct nlmsghdr *req = nlmsg_hdr(msg);
@@ -140,7 +155,7 @@ int pn_net_request(struct nl_sock *sk, struct nl_msg *msg, pn_net_reply_fn fn, v
         /* A request that expects data ends with that data (or NLMSG_DONE, or an error);
          * only changes need the ack. */
         req->nlmsg_flags |= NLM_F_REQUEST | (fn ? 0 : NLM_F_ACK);
-        req->nlmsg_seq = seq = nl_socket_use_seq(sk);
+        req->nlmsg_seq = seq = request_seq();
         req->nlmsg_pid = nl_socket_get_local_port(sk);
         r = nl_send(sk, msg);
         if (r < 0)
