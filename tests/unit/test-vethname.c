@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * podnet_veth_host_name(): "pn" + 12 hex digits of FNV-1a-64("<container id>/<ifname>"),
- * checked against values computed outside the library and a separate implementation.
+ * checked against values computed outside the library and a separate implementation; and
+ * the argument checks of the link/addr/route calls that fail before any netlink traffic.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -66,5 +67,50 @@ int main(void)
         is_int(podnet_veth_host_name("c", NULL, a), -EINVAL, "NULL ifname");
         is_int(podnet_veth_host_name("c", "", a), -EINVAL, "empty ifname");
         is_int(podnet_veth_host_name("c", "eth0", NULL), -EINVAL, "NULL buffer");
+        {
+                podnet_ctx *ctx = NULL;
+                podnet_error *err = NULL;
+                podnet_cidr *c = NULL;
+                podnet_link_info li = {.size = sizeof(li) - 1};
+                podnet_bridge_config bc = {.size = 0, .name = "cbr0"};
+                podnet_veth_config vc = {
+                    .size = sizeof(vc) - 1, .container_id = "c", .ifname = "eth0"};
+                podnet_route_config rc = {.size = 4};
+
+                ok(podnet_ctx_new(&ctx) == 0, "context");
+                ok(podnet_cidr_parse(&c, "10.1.1.2/24") == 0, "cidr");
+                is_int(podnet_link_get(ctx, NULL, "lo", &li, NULL), -EINVAL,
+                       "link_get: info.size too small");
+                is_int(podnet_bridge_ensure(ctx, NULL, &bc, NULL), -EINVAL,
+                       "bridge_ensure: size 0");
+                is_int(podnet_bridge_ensure(ctx, NULL, NULL, NULL), -EINVAL,
+                       "bridge_ensure: no config");
+                is_int(podnet_veth_create(ctx, &vc, NULL, NULL), -EINVAL,
+                       "veth_create: size too small");
+                vc.size = sizeof(vc);
+                is_int(podnet_veth_create(ctx, &vc, NULL, &err), -EINVAL,
+                       "veth_create: no pod namespace");
+                ok(err && strstr(podnet_error_message(err), "no pod namespace"),
+                   "  ... says so: %s", err ? podnet_error_message(err) : "(none)");
+                err = podnet_error_free(err);
+                is_int(podnet_route_add(ctx, NULL, &rc, NULL), -EINVAL, "route_add: size 4");
+                is_int(podnet_addr_add(ctx, NULL, "lo", c, 1u << 7, &err), -EINVAL,
+                       "addr_add: unknown flag");
+                ok(err && strstr(podnet_error_message(err), "unknown flags 0x80"),
+                   "  ... says so: %s", err ? podnet_error_message(err) : "(none)");
+                err = podnet_error_free(err);
+                is_int(podnet_addr_add(ctx, NULL, "a/b", c, 0, NULL), -EINVAL,
+                       "addr_add: '/' in ifname");
+                is_int(podnet_link_set_up(ctx, NULL, "0123456789abcdef", NULL), -EINVAL,
+                       "link_set_up: 16-byte ifname");
+                is_int(podnet_veth_delete(ctx, "c", "..", NULL), -EINVAL, "veth_delete: '..'");
+                is_int(podnet_default_route_mtu(ctx, 12345, NULL), -EINVAL,
+                       "default_route_mtu: bad family");
+                is_int(podnet_netns_run(NULL, NULL, NULL), -EINVAL, "netns_run: NULL");
+                is_int(podnet_netns_fd(NULL), -EINVAL, "netns_fd: NULL");
+                ok(podnet_netns_unref(NULL) == NULL, "netns_unref(NULL)");
+                podnet_cidr_free(c);
+                podnet_ctx_unref(ctx);
+        }
         return done_testing();
 }
