@@ -29,9 +29,9 @@ fi
 if [ -n "${PODNET_CNI:-}" ] && head -c4 "$PODNET_CNI" 2>/dev/null | grep -q ELF; then
         podnet_cni=$PODNET_CNI
 else
-        podnet_cni=$(pn_tool podnet-cni) || exit 1
+        pn_tool podnet-cni podnet_cni || exit 1
 fi
-timeit=$(pn_tool bench/pn-timeit) || exit 1
+pn_tool bench/pn-timeit timeit || exit 1
 for p in bridge host-local; do
         if [ ! -x "$ref_dir/$p" ]; then
                 echo "cni-bench.sh: reference plugin $ref_dir/$p missing" \

@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
         esac
 done
 if [ -z "$plugin_dir" ]; then
-        podnet_cni=$(pn_tool podnet-cni) || exit 1
+        pn_tool podnet-cni podnet_cni || exit 1
 elif [ ! -x "$plugin_dir/$type" ]; then
         echo "demo.sh: no plugin $plugin_dir/$type" >&2
         exit 1

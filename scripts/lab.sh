@@ -21,9 +21,9 @@ while [ $# -gt 0 ]; do
         esac
 done
 set -- "${args[@]}"
-routes=$(pn_tool podnet-routes) || exit 1
+pn_tool podnet-routes routes || exit 1
 if [ -z "$plugin_dir" ]; then
-        podnet_cni=$(pn_tool podnet-cni) || exit 1
+        pn_tool podnet-cni podnet_cni || exit 1
 elif [ -z "$type" ] || [ ! -x "$plugin_dir/$type" ]; then
         echo "lab.sh: --plugin-dir needs --type naming a plugin in it" >&2
         exit 2
@@ -55,7 +55,8 @@ cleanup() {
         done
         for n in $nodes; do
                 [ -e "/run/netns/$n" ] || continue
-                ip netns exec "$n" "$routes" teardown >/dev/null 2>&1
+                ip netns exec "$n" "$routes" teardown --cni-conf-dir "$lab/$n/net.d" \
+                        >/dev/null 2>&1
         done
         for n in $pods $nodes switch; do
                 ip netns del "$n" 2>/dev/null
@@ -208,7 +209,9 @@ if ! PN_IN_NS=kubenet3 pn_cni_list DEL lab-pod5 /run/netns/pod5 eth0 \
         rc=1
 fi
 unset 'attached[pod5]'
-show kubenet3 "$routes" teardown || rc=1
+show kubenet3 "$routes" teardown --cni-conf-dir "$lab/kubenet3/net.d" || rc=1
+expect_ok "kubenet3: no podnet route and no podnet conflist left" test -z \
+        "$(ip -n kubenet3 route show proto 44; ls "$lab/kubenet3/net.d")"
 jq '.items |= map(select(.metadata.name != "kubenet3"))' "$lab/nodes-alloc.json" \
         >"$lab/nodes-2.json"
 for n in kubenet1 kubenet2; do

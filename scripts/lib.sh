@@ -15,9 +15,10 @@ pn_need_root() {
         fi
 }
 
-# pn_tool NAME: prints the path of the built program NAME (when libtool left a wrapper
-# script, its real binary under .libs/ with LD_LIBRARY_PATH pointing at the uninstalled
-# library: a wrapper's start-up would distort timings), or explains what is missing.
+# pn_tool NAME VAR: sets VAR to the path of the built program NAME (when libtool left a
+# wrapper script, its real binary under .libs/, and LD_LIBRARY_PATH pointing at the
+# uninstalled library: a wrapper's start-up would distort timings), or explains what is
+# missing and returns 1.
 pn_tool() {
         local f=$pn_build/$1
         if [ ! -x "$f" ]; then
@@ -27,10 +28,13 @@ pn_tool() {
         fi
         if ! head -c4 "$f" | grep -q ELF && grep -q 'libtool' "$f" 2>/dev/null &&
                 [ -x "$pn_build/.libs/$1" ]; then
-                export LD_LIBRARY_PATH=$pn_build/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+                case ":${LD_LIBRARY_PATH:-}:" in
+                *":$pn_build/.libs:"*) ;;
+                *) export LD_LIBRARY_PATH=$pn_build/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} ;;
+                esac
                 f=$pn_build/.libs/$1
         fi
-        echo "$f"
+        printf -v "$2" '%s' "$f"
 }
 
 # pn_plugin_dir DIR PATH...: a CNI binary directory holding the given programs (symlinks),
