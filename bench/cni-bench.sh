@@ -169,12 +169,12 @@ echo "   reference = $ref_dir/bridge + host-local; podnet = $podnet_cni"
 echo "   times per invocation (fork+exec to exit, pn-timeit), ms; RSS = peak of the process tree"
 printf '%-20s %19s %19s %8s  %s\n' "operation" "reference med, p90" "podnet med, p90" \
         "ref/pn" "target"
-declare -A med rss
+declare -A med
 row() { # row TAG TITLE TARGET_RATIO
-        local r p ratio verdict=""
-        read -r rm rp rr rn rb <<<"$(stats "reference-$1")"
-        read -r pm pp pr pn pb <<<"$(stats "podnet-$1")"
-        med[reference-$1]=$rm med[podnet-$1]=$pm rss[reference-$1]=$rr rss[podnet-$1]=$pr
+        local rm rp rb pm pp pb ratio verdict="" _
+        read -r rm rp _ _ rb <<<"$(stats "reference-$1")"
+        read -r pm pp _ _ pb <<<"$(stats "podnet-$1")"
+        med[reference-$1]=$rm med[podnet-$1]=$pm
         ratio=$(awk -v a="$rm" -v b="$pm" 'BEGIN { if (b + 0 > 0) printf "%.1fx", a / b; else print "-" }')
         if [ -n "$3" ]; then
                 verdict=$(awk -v a="$rm" -v b="$pm" -v t="$3" \

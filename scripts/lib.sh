@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/demo.sh, scripts/lab.sh and bench/*.sh: where the build is, how to find
 # the tools, how to call a CNI plugin the way a container runtime does. Source it before
 # tests/netns/lib.sh (which moves the caller into its own private namespaces).
