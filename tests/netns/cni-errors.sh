@@ -24,7 +24,7 @@ conf 1.0.0 | cni ADD c1 /run/netns/nonexistent; expect_code "ADD into a missing 
 conf 1.0.0 | cni ADD "" /run/netns/p1;             expect_code "CNI_CONTAINERID missing" 4
 conf 1.0.0 | cni ADD c1 "";                        expect_code "CNI_NETNS missing for ADD" 4
 conf 1.0.0 | cni ADD c1 /run/netns/p1 "";          expect_code "CNI_IFNAME missing" 4
-conf 1.0.0 | cni ADD c1 /run/netns/p1 eth0123456789ab; expect_code "CNI_IFNAME of 16 bytes" 4
+conf 1.0.0 | cni ADD c1 /run/netns/p1 eth0123456789abc; expect_code "CNI_IFNAME of 16 bytes" 4
 conf 1.0.0 | cni ADD c1 /run/netns/p1 "a/b";       expect_code "CNI_IFNAME with a slash" 4
 conf 1.0.0 | cni ADD ../../etc /run/netns/p1;      expect_code "container id escaping dataDir" 4
 conf 1.0.0 | cni FROB c1 /run/netns/p1;            expect_code "unknown CNI_COMMAND" 4
@@ -103,9 +103,9 @@ expect_code "IPAM plugin error propagated" 11
 is "no veth after a failed IPAM" "$(ip -n p1 -o link show eth0 2>/dev/null)" ""
 
 # 100: the kernel refuses: the bridge name is taken by a non-bridge link.
-ip link add cbr9 type dummy
+ip link add cbr9 type veth peer name cbr9p
 conf 1.0.0 '.bridge = "cbr9"' | cni ADD c4 /run/netns/p1
-if [ "$CNI_RC" -ne 0 ] && grep -q cbr9 "$CNI_OUT"; then ok "bridge name taken by a dummy -> code $(jq .code "$CNI_OUT")"; else fail "bridge name taken"; cat "$CNI_OUT"; fi
+if [ "$CNI_RC" -ne 0 ] && grep -q cbr9 "$CNI_OUT"; then ok "bridge name taken by a veth -> code $(jq .code "$CNI_OUT")"; else fail "bridge name taken"; cat "$CNI_OUT"; fi
 ip link del cbr9
 expect_clean "after kernel refusal"
 

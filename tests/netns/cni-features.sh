@@ -71,7 +71,7 @@ expect_clean "after masquerade"
 conf 1.0.0 '.mtu = 1400' | cni ADD mtu1 /run/netns/poda; expect_ok "ADD with mtu 1400"
 is "pod MTU 1400" "$(ip -n poda -j link show eth0 | jq -r '.[0].mtu')" 1400
 conf 1.0.0 | cni DEL mtu1 /run/netns/poda
-ip link add uplink type dummy; ip link set uplink mtu 1450 up
+ip link add uplink type veth peer name uplinkp; ip link set uplink mtu 1450 up; ip link set uplinkp up
 ip addr add 192.168.50.2/24 dev uplink; ip route add default via 192.168.50.1 dev uplink
 conf 1.0.0 | cni ADD mtu2 /run/netns/poda; expect_ok "ADD without mtu"
 is "pod MTU follows the default-route link (1450)" "$(ip -n poda -j link show eth0 | jq -r '.[0].mtu')" 1450

@@ -5,6 +5,9 @@
 [ -x "$PODNET_CNI" ] || { echo "FATAL: $PODNET_CNI not built" >&2; exit 99; }
 command -v jq >/dev/null || { echo "SKIP: jq not installed"; exit 77; }
 
+# `conf ... | cni ...` must run cni in this shell so that $CNI_RC survives.
+shopt -s lastpipe
+
 DATADIR=/run/podnet-test/ipam
 mkdir -p "$DATADIR"
 CNI_OUT=/run/podnet-test/cni.out
@@ -23,7 +26,7 @@ conf() {
 cni() {
         CNI_RC=0
         env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_NETNS="$3" \
-                CNI_IFNAME="${4:-eth0}" CNI_PATH="${CNI_PATH_DIRS:-/usr/lib/cni}" \
+                CNI_IFNAME="${4-eth0}" CNI_PATH="${CNI_PATH_DIRS:-/usr/lib/cni}" \
                 ${CNI_ARGS_VALUE:+CNI_ARGS="$CNI_ARGS_VALUE"} \
                 "$PODNET_CNI" >"$CNI_OUT" 2>"$CNI_ERR" || CNI_RC=$?
 }
