@@ -75,7 +75,7 @@ cleanup() {
 pn_on_exit cleanup
 
 rc=0
-echo "== Network configuration ($plugin_dir/$type)"
+echo "== Network configuration (plugin $(readlink -f "$plugin_dir/$type"))"
 cat "$conf"
 echo
 echo "== Attaching three pods (CNI ADD)"
