@@ -251,21 +251,29 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
         if (r < 0)
                 return r;
 
-        /* An ADD repeated for an attached pod must fail without touching its lease
-         * (IPAM would hand back the same address and our rollback would free it). */
+        /* A host veth of this (container, ifname) that is down is the leftover of a DEL
+         * whose teardown is still running (podnet_cni_del_deferred()) or was cut
+         * short: finish it. One that is up belongs to an attached pod: an ADD repeated
+         * for it must fail without touching its lease (IPAM would hand back the same
+         * address and our rollback would free it). */
+        r = podnet_veth_host_name(args->container_id, args->ifname, host_name);
+        if (r < 0)
+                return pn_error(err, -r, PODNET_CNI_ERR_INTERNAL, "Deriving the host veth name");
+        r = podnet_link_get(ctx, NULL, host_name, &info_probe, NULL);
+        if (r == 0 && !info_probe.up) {
+                r = podnet_veth_delete(ctx, args->container_id, args->ifname, err);
+                if (r < 0)
+                        return r;
+        } else if (r == 0) {
+                return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
+                                      "Host interface %s for container %s/%s already exists",
+                                      host_name, args->container_id, args->ifname);
+        }
         r = podnet_link_get(ctx, ns, args->ifname, &info_probe, NULL);
         if (r == 0)
                 return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
                                       "Interface %s already exists in %s", args->ifname,
                                       args->netns);
-        r = podnet_veth_host_name(args->container_id, args->ifname, host_name);
-        if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_INTERNAL, "Deriving the host veth name");
-        r = podnet_link_get(ctx, NULL, host_name, &info_probe, NULL);
-        if (r == 0)
-                return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
-                                      "Host interface %s for container %s/%s already exists",
-                                      host_name, args->container_id, args->ifname);
 
         /* IPAM first: in-process it costs microseconds, and the bridge needs the
          * gateway it hands out. */
@@ -401,10 +409,10 @@ static int release_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_err
         return r;
 }
 
-PODNET_EXPORT int podnet_cni_del(podnet_ctx *ctx, const podnet_cni_conf *conf,
-                                 const podnet_cni_args *args, podnet_error **err)
+static int cni_del(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
+                   bool defer, podnet_error **err)
 {
-        int r, first = 0;
+        int r, first = 0, left = 0;
 
         if (!ctx || !conf || !args)
                 return -EINVAL;
@@ -414,13 +422,31 @@ PODNET_EXPORT int podnet_cni_del(podnet_ctx *ctx, const podnet_cni_conf *conf,
         r = podnet_cni_ipam_del(ctx, conf, args, err);
         if (r < 0 && !first)
                 first = r;
-        r = podnet_veth_delete(ctx, args->container_id, args->ifname, first ? NULL : err);
+        if (defer) {
+                r = podnet_veth_detach(ctx, args->container_id, args->ifname, first ? NULL : err);
+                if (r > 0)
+                        left = 1;
+        } else {
+                r = podnet_veth_delete(ctx, args->container_id, args->ifname, first ? NULL : err);
+        }
         if (r < 0 && !first)
                 first = r;
         r = release_masq(ctx, conf, first ? NULL : err);
         if (r < 0 && !first)
                 first = r;
-        return first;
+        return first < 0 ? first : left;
+}
+
+PODNET_EXPORT int podnet_cni_del(podnet_ctx *ctx, const podnet_cni_conf *conf,
+                                 const podnet_cni_args *args, podnet_error **err)
+{
+        return cni_del(ctx, conf, args, false, err);
+}
+
+PODNET_EXPORT int podnet_cni_del_deferred(podnet_ctx *ctx, const podnet_cni_conf *conf,
+                                          const podnet_cni_args *args, podnet_error **err)
+{
+        return cni_del(ctx, conf, args, true, err);
 }
 
 static int check_fail(podnet_error **err, const char *fmt, ...) _printf_(2, 3);

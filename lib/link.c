@@ -635,3 +635,28 @@ PODNET_EXPORT int podnet_veth_delete(podnet_ctx *ctx, const char *container_id, 
                                 container_id);
         return 0;
 }
+
+PODNET_EXPORT int podnet_veth_detach(podnet_ctx *ctx, const char *container_id, const char *ifname,
+                                     podnet_error **err)
+{
+        struct nl_sock *sk;
+        char host[16];
+        int r;
+
+        if (isempty(container_id) || !pn_ifname_valid(ifname))
+                return pn_error_plain(err, EINVAL, 0,
+                                      "Detaching veth: invalid container id or interface name");
+        podnet_veth_host_name(container_id, ifname, host);
+        sk = pn_net_sock(ctx, NULL);
+        if (!sk)
+                return sock_error(err, NULL);
+        /* Down is enough to stop all traffic through the pair, and unlike deletion it
+         * does not wait for RCU grace periods in the kernel. */
+        r = link_set(sk, 0, host, 0, IFF_UP, 0);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return pn_error(err, -r, 0, "Taking down veth %s (%s of container %s)", host,
+                                ifname, container_id);
+        return 1;
+}

@@ -5,6 +5,7 @@
  * error object on stdout. Logs go to stderr only (PODNET_LOG=debug|info|warning).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,37 @@ static int fail(const char *version, podnet_error *err, int code, const char *ms
         fprintf(stderr, "podnet-cni: %s\n", podnet_error_message(err));
         podnet_error_free(tmp);
         return 1;
+}
+
+/* Deleting a veth pair costs the kernel tens of milliseconds of RCU grace periods. The
+ * pair is already down and its address released, so the runtime need not wait: a
+ * detached child finishes the job (an ADD for the same attachment that meets the
+ * down pair finishes it too). */
+static void teardown_in_background(const char *container_id, const char *ifname)
+{
+        podnet_ctx *ctx = NULL;
+        pid_t pid;
+        int fd;
+
+        fflush(stdout);
+        fflush(stderr);
+        pid = fork();
+        if (pid != 0)
+                return; /* parent, or fork failed: the pair stays down until the next ADD */
+        setsid();
+        /* Let go of the runtime's pipes so it sees EOF now. */
+        fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (fd >= 0) {
+                dup2(fd, STDIN_FILENO);
+                dup2(fd, STDOUT_FILENO);
+                dup2(fd, STDERR_FILENO);
+                if (fd > STDERR_FILENO)
+                        close(fd);
+        }
+        if (podnet_ctx_new(&ctx) == 0)
+                (void)podnet_veth_delete(ctx, container_id, ifname, NULL);
+        podnet_ctx_unref(ctx);
+        _exit(0);
 }
 
 static void usage(FILE *f)
@@ -206,7 +238,13 @@ int main(int argc, char **argv)
                 if (r == 0)
                         puts(out);
         } else if (strcmp(env.command, "DEL") == 0) {
-                r = podnet_cni_del(ctx, conf, args, &err);
+                if (getenv("PODNET_SYNC_DEL")) {
+                        r = podnet_cni_del(ctx, conf, args, &err);
+                } else {
+                        r = podnet_cni_del_deferred(ctx, conf, args, &err);
+                        if (r == 1)
+                                teardown_in_background(env.container_id, env.ifname);
+                }
         } else if (strcmp(env.command, "CHECK") == 0) {
                 r = podnet_cni_check(ctx, conf, args, &err);
         } else if (strcmp(env.command, "GC") == 0) {

@@ -213,6 +213,12 @@ int podnet_veth_create(podnet_ctx *ctx, const podnet_veth_config *cfg, podnet_ve
  * is already gone. Works whether or not the pod namespace still exists. */
 int podnet_veth_delete(podnet_ctx *ctx, const char *container_id, const char *ifname,
                        podnet_error **err);
+/* Takes the host end for (container id, ifname) down, which stops all traffic through
+ * the pair at once, without deleting it: deleting a veth costs the kernel tens of
+ * milliseconds of RCU grace periods, which podnet_veth_delete() then pays. Returns 1 if
+ * the pair exists (and is now down), 0 if it does not. */
+int podnet_veth_detach(podnet_ctx *ctx, const char *container_id, const char *ifname,
+                       podnet_error **err);
 
 typedef struct podnet_link_info {
         size_t size;              /* caller sets sizeof(podnet_link_info) */
@@ -422,6 +428,12 @@ int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cn
                    podnet_cni_result **ret, podnet_error **err);
 int podnet_cni_del(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
                    podnet_error **err);
+/* DEL whose veth teardown is left to the caller: everything podnet_cni_del() does,
+ * except that the pair is only taken down (podnet_veth_detach()). Returns 1 when the
+ * caller should still call podnet_veth_delete() (e.g. from a detached process, so that
+ * the runtime does not wait for the kernel), 0 when there is no pair to delete. */
+int podnet_cni_del_deferred(podnet_ctx *ctx, const podnet_cni_conf *conf,
+                            const podnet_cni_args *args, podnet_error **err);
 int podnet_cni_check(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
                      podnet_error **err);
 int podnet_cni_gc(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,

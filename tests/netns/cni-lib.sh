@@ -24,10 +24,12 @@ conf() {
 
 # cni COMMAND CONTAINERID NETNS [IFNAME] < conf: sets $CNI_RC, output in $CNI_OUT.
 cni() {
+        # PODNET_SYNC_DEL passes through when the caller sets it.
+        local sync=${PODNET_SYNC_DEL:+PODNET_SYNC_DEL=1}
         CNI_RC=0
         env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_NETNS="$3" \
                 CNI_IFNAME="${4-eth0}" CNI_PATH="${CNI_PATH_DIRS:-/usr/lib/cni}" \
-                ${CNI_ARGS_VALUE:+CNI_ARGS="$CNI_ARGS_VALUE"} \
+                ${CNI_ARGS_VALUE:+CNI_ARGS="$CNI_ARGS_VALUE"} $sync \
                 "$PODNET_CNI" >"$CNI_OUT" 2>"$CNI_ERR" || CNI_RC=$?
 }
 
@@ -61,8 +63,20 @@ host_veths() {
         ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^pn' || true
 }
 
+# DEL leaves the kernel's teardown of the (already down) veth pair to a detached
+# process: wait for it, boundedly (200 parallel teardowns take a few seconds).
+settle_veths() {
+        local i
+        for i in $(seq 1 200); do
+                [ -z "$(host_veths)" ] && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
 # The test leaks nothing: no pod veth on the host, no lease.
 expect_clean() {
+        settle_veths || true
         is "$1: no host veth left" "$(host_veths | tr '\n' ' ')" ""
         is "$1: no lease left" "$(leases | tr '\n' ' ')" ""
 }

@@ -47,14 +47,39 @@ for v in 0.1.0 0.2.0 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0; do
                 expect_code "CHECK $v" 1
         fi
 
+        hveth=$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^pn' | head -1)
         conf "$v" | cni DEL "ctr$i" "/run/netns/pod$i"
         expect_ok "DEL $v"
+        state=$(ip -j link show "$hveth" 2>/dev/null | jq -r 'if (.[0].flags | index("UP")) then "up" else "down" end')
+        is "DEL $v: the pair is down or gone at once" "${state:-gone}" "$([ -n "$state" ] && echo down || echo gone)"
+        [ "$state" = up ] && fail "DEL $v: host veth $hveth still up"
+        is "DEL $v: lease released at once" "$(leases | wc -l)" 0
+        settle_veths
         is "DEL $v: pod interface gone" "$(ip -n "pod$i" -o link show eth0 2>/dev/null)" ""
         conf "$v" | cni DEL "ctr$i" "/run/netns/pod$i"
         expect_ok "DEL $v again (idempotent)"
         expect_clean "after DEL $v"
         ip netns del "pod$i"
 done
+
+# PODNET_SYNC_DEL=1: the pair is gone when DEL returns.
+ip netns add podsync
+conf 1.0.0 | cni ADD sync1 /run/netns/podsync; expect_ok "ADD before a synchronous DEL"
+conf 1.0.0 | PODNET_SYNC_DEL=1 cni DEL sync1 /run/netns/podsync; expect_ok "synchronous DEL"
+is "synchronous DEL: no host veth, no pod interface at once" \
+        "$(host_veths | wc -l)/$(ip -n podsync -o link show eth0 2>/dev/null | wc -l)" "0/0"
+
+# DEL then ADD again at once for the same attachment in the same namespace (a runtime
+# retrying): the ADD finishes the pending teardown itself and succeeds.
+for round in 1 2 3; do
+        conf 1.0.0 | cni ADD again1 /run/netns/podsync; expect_ok "ADD (round $round)"
+        conf 1.0.0 | cni DEL again1 /run/netns/podsync; expect_ok "DEL (round $round)"
+done
+conf 1.0.0 | cni ADD again1 /run/netns/podsync; expect_ok "ADD right after DEL"
+check "the re-added pod reaches its gateway" ip netns exec podsync ping -c1 -W2 10.1.1.1
+conf 1.0.0 | cni DEL again1 /run/netns/podsync
+ip netns del podsync
+expect_clean "after DEL/ADD rounds"
 
 # DEL of something never added succeeds.
 conf 1.0.0 | cni DEL never-added /run/netns/nothing
