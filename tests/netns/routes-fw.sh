@@ -1,0 +1,45 @@
+#!/bin/bash
+# podnet-routes and the firewall: chains present exactly once after repeated syncs, the
+# rules scoped to the cluster CIDR, all gone after teardown; other rules untouched.
+. "$top_srcdir/tests/netns/lib.sh"
+. "$top_srcdir/tests/netns/routes-lib.sh"
+command -v iptables-legacy >/dev/null || { echo "SKIP: iptables-legacy not found"; exit 77; }
+routes_setup
+N="$TMPDIR/nodes3.txt"
+ipt() { ip netns exec node1 iptables-legacy "$@"; }
+
+ipt -A FORWARD -s 172.16.0.0/12 -j DROP
+for k in 1 2 3; do
+        pr node1 sync --nodes "$N" --cluster-cidr 10.1.0.0/16 > "$TMPDIR/sync$k.out" 2>&1
+        is "sync $k exits 0" "$?" 0
+done
+is "one jump to PODNET-FORWARD in FORWARD" "$(ipt -S FORWARD | grep -c -- '-j PODNET-FORWARD')" 1
+is "one jump to PODNET-POSTROUTING in nat POSTROUTING" \
+        "$(ipt -t nat -S POSTROUTING | grep -c -- '-j PODNET-POSTROUTING')" 1
+check "PODNET-FORWARD accepts the cluster CIDR" sh -c \
+        "ip netns exec node1 iptables-legacy -S PODNET-FORWARD | grep -q -- '10.1.0.0/16.*ACCEPT'"
+check_fails "no blanket accept" sh -c \
+        "ip netns exec node1 iptables-legacy -S PODNET-FORWARD | grep -qx -- '-A PODNET-FORWARD -j ACCEPT'"
+check "PODNET-POSTROUTING masquerades" sh -c \
+        "ip netns exec node1 iptables-legacy -t nat -S PODNET-POSTROUTING | grep -q MASQUERADE"
+rules=$(ipt -S PODNET-FORWARD | wc -l)
+pr node1 sync --nodes "$N" --cluster-cidr 10.1.0.0/16 > /dev/null 2>&1
+is "rule count stable over syncs" "$(ipt -S PODNET-FORWARD | wc -l)" "$rules"
+check "third sync made no firewall commit" grep -q ", 0 firewall commits" "$TMPDIR/sync3.out"
+
+pr node1 status --nodes "$N" > "$TMPDIR/status.out"
+check "status lists the chains" grep -q PODNET-FORWARD "$TMPDIR/status.out"
+
+pr node1 sync --nodes "$N" > "$TMPDIR/nocidr.out" 2>&1
+check "without --cluster-cidr the firewall is skipped with a warning" \
+        grep -q "Warning: no --cluster-cidr" "$TMPDIR/nocidr.out"
+
+pr node1 teardown > /dev/null
+is "teardown exits 0" "$?" 0
+is "jump rule gone" "$(ipt -S FORWARD | grep -c PODNET)" 0
+is "nat jump gone" "$(ipt -t nat -S POSTROUTING | grep -c PODNET)" 0
+check_fails "chain gone" ipt -S PODNET-FORWARD
+check "other rules untouched" sh -c \
+        "ip netns exec node1 iptables-legacy -S FORWARD | grep -q -- '-s 172.16.0.0/12 -j DROP'"
+is "routes gone" "$(n_routes44 node1)" 0
+finish

@@ -1,0 +1,45 @@
+# Sourced by tests/netns/routes-*.sh after lib.sh: three "nodes" (namespaces node1..3)
+# on one bridge in namespace "sw", node addresses 192.168.1.11-13/24, a "pod" address
+# 10.1.N.1/32 on each node's loopback, and helpers to run podnet-routes in a node.
+
+routes_setup() {
+        ip netns add sw
+        ip -n sw link set lo up
+        ip -n sw link add br0 type bridge
+        ip -n sw link set br0 up
+        for i in 1 2 3; do
+                ip netns add node$i
+                ip -n node$i link set lo up
+                ip link add name eth0 netns node$i type veth peer name p$i netns sw
+                ip -n sw link set p$i master br0
+                ip -n sw link set p$i up
+                ip -n node$i addr add 192.168.1.1$i/24 dev eth0
+                ip -n node$i link set eth0 up
+                ip -n node$i addr add 10.1.$i.1/32 dev lo
+                mkdir -p "$TMPDIR/node$i/cni"
+        done
+        cat > "$TMPDIR/nodes3.txt" <<EON
+# the three-node lab
+node1 10.1.1.0/24 192.168.1.11
+node2 10.1.2.0/24 192.168.1.12
+node3 10.1.3.0/24 192.168.1.13
+EON
+}
+
+# pr NODE ARGS...: podnet-routes in node NODE with its own CNI directory
+pr() {
+        local n=$1
+        shift
+        ip netns exec "$n" "$PODNET_ROUTES" --node-name "$n" \
+                --cni-conf-dir "$TMPDIR/$n/cni" "$@"
+}
+
+# routes44 NODE: "dst via gw" lines of the node's protocol-44 routes, sorted
+routes44() {
+        ip -n "$1" -j route show proto 44 | jq -r '.[] | "\(.dst) via \(.gateway)"' | sort
+}
+
+# n_routes44 NODE
+n_routes44() {
+        ip -n "$1" -j route show proto 44 | jq length
+}

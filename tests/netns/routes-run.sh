@@ -1,0 +1,62 @@
+#!/bin/bash
+# podnet-routes run: restores a deleted podnet route promptly (netlink route events),
+# resyncs on SIGHUP, re-runs --nodes-cmd, and exits 0 on SIGTERM leaving routes in place.
+. "$top_srcdir/tests/netns/lib.sh"
+. "$top_srcdir/tests/netns/routes-lib.sh"
+command -v jq >/dev/null || { echo "SKIP: jq not found"; exit 77; }
+routes_setup
+cp "$TMPDIR/nodes3.txt" "$TMPDIR/live.txt"
+
+# wait_for DESC CMD...: polls CMD for up to 2 s
+wait_for() {
+        local what=$1 i
+        shift
+        for i in $(seq 1 40); do
+                if "$@" >/dev/null 2>&1; then
+                        ok "$what (after ~$((i * 50)) ms)"
+                        return 0
+                fi
+                sleep 0.05
+        done
+        fail "$what (not within 2 s)"
+        return 1
+}
+has_route() { ip -n node1 route show "$1" proto 44 | grep -q "via $2"; }
+
+# not through a shell function: $! must be podnet-routes itself (ip netns exec execs it)
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run \
+        --nodes-cmd "cat $TMPDIR/live.txt" --no-firewall --interval 3600 \
+        > "$TMPDIR/run.out" 2> "$TMPDIR/run.err" &
+pid=$!
+wait_for "run installs node2's route" has_route 10.1.2.0/24 192.168.1.12
+wait_for "run installs node3's route" has_route 10.1.3.0/24 192.168.1.13
+
+ip -n node1 route del 10.1.3.0/24 proto 44
+wait_for "route deleted by hand is restored" has_route 10.1.3.0/24 192.168.1.13
+ip -n node1 route replace 10.1.2.0/24 via 192.168.1.13 proto 44
+wait_for "route changed by hand is put back" has_route 10.1.2.0/24 192.168.1.12
+
+echo "node4 10.1.4.0/24 192.168.1.14" >> "$TMPDIR/live.txt"
+sleep 0.2
+check_fails "new node not routed before SIGHUP" has_route 10.1.4.0/24 192.168.1.14
+kill -HUP "$pid"
+wait_for "SIGHUP re-runs the node command and resyncs" has_route 10.1.4.0/24 192.168.1.14
+check "still running after SIGHUP" kill -0 "$pid"
+is "the process is podnet-routes" "$(cat /proc/$pid/comm)" podnet-routes
+
+kill -TERM "$pid"
+wait "$pid"
+is "SIGTERM: exit status 0" "$?" 0
+is "routes stay after exit" "$(n_routes44 node1)" 3
+check_fails "no error output" grep -q . "$TMPDIR/run.err"
+sed 's/^/# stderr: /' "$TMPDIR/run.err"
+
+# SIGINT too
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run \
+        --nodes "$TMPDIR/live.txt" --no-firewall --interval 1 > /dev/null 2>&1 &
+pid=$!
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+is "SIGINT: exit status 0" "$?" 0
+finish

@@ -1,0 +1,113 @@
+#!/bin/bash
+# podnet-routes sync on three nodes: routes end to end, stale removal, replacement when a
+# node's address changes, foreign routes untouched, no-op resync, bad input, CNI conflist.
+. "$top_srcdir/tests/netns/lib.sh"
+. "$top_srcdir/tests/netns/routes-lib.sh"
+command -v jq >/dev/null || { echo "SKIP: jq not found"; exit 77; }
+routes_setup
+N="$TMPDIR/nodes3.txt"
+FLAGS="--no-firewall"
+
+check_fails "before sync: node1 cannot reach node3's pod address" \
+        ip netns exec node1 ping -c1 -W1 -I 10.1.1.1 10.1.3.1
+for i in 1 2 3; do
+        pr node$i sync --nodes "$N" $FLAGS > "$TMPDIR/sync$i.out"
+        is "node$i sync exits 0" "$?" 0
+done
+is "node1 has two routes with protocol 44" "$(routes44 node1 | tr '\n' ' ')" \
+        "10.1.2.0/24 via 192.168.1.12 10.1.3.0/24 via 192.168.1.13 "
+is "node2 has two routes" "$(routes44 node2 | tr '\n' ' ')" \
+        "10.1.1.0/24 via 192.168.1.11 10.1.3.0/24 via 192.168.1.13 "
+is "node3 has two routes" "$(n_routes44 node3)" 2
+check "sync output says added" grep -q "^added *10.1.3.0/24 via 192.168.1.13 (node3)" \
+        "$TMPDIR/sync1.out"
+check "summary line" grep -q "^2 added, 0 replaced, 0 deleted, 0 kept" "$TMPDIR/sync1.out"
+check "node1 pod address reaches node3 pod address" \
+        ip netns exec node1 ping -c1 -W2 -I 10.1.1.1 10.1.3.1
+check "node2 pod address reaches node1 pod address" \
+        ip netns exec node2 ping -c1 -W2 -I 10.1.2.1 10.1.1.1
+is "forwarding enabled" "$(ip netns exec node1 cat /proc/sys/net/ipv4/ip_forward)" 1
+
+# CNI conflist: written once, then left alone
+C="$TMPDIR/node1/cni/10-podnet.conflist"
+check "conflist written" test -f "$C"
+is "conflist subnet is node1's" "$(jq -r '.plugins[0].ipam.ranges[0][0].subnet' "$C")" \
+        10.1.1.0/24
+is "conflist plugin type" "$(jq -r '.plugins[0].type' "$C")" podnet-cni
+is "conflist mode" "$(stat -c %a "$C")" 644
+before=$(stat -c '%i %Y.%y' "$C")
+sleep 1.1
+out=$(pr node1 sync --nodes "$N" $FLAGS --json)
+is "no-op resync: zero writes" "$(echo "$out" | jq .summary.writes)" 0
+is "no-op resync: two kept" "$(echo "$out" | jq .summary.kept)" 2
+is "no-op resync: conflist not rewritten" "$(echo "$out" | jq .cniConf.written)" false
+is "conflist inode and mtime unchanged" "$(stat -c '%i %Y.%y' "$C")" "$before"
+
+# foreign routes, also inside the pod CIDR space, survive sync and teardown
+ip -n node1 route add 10.99.0.0/24 via 192.168.1.13 proto static
+ip -n node1 route add 10.1.2.128/25 via 192.168.1.12 proto 45
+ip -n node1 route add 10.1.3.0/24 via 192.168.1.12 metric 50 proto boot
+out=$(pr node1 sync --nodes "$N" $FLAGS --json)
+is "foreign routes: still zero writes" "$(echo "$out" | jq .summary.writes)" 0
+check "static route survives sync" ip -n node1 route show 10.99.0.0/24 proto static | grep -q via
+
+# a node leaves: its route goes
+grep -v '^node3' "$N" > "$TMPDIR/nodes2.txt"
+out=$(pr node1 sync --nodes "$TMPDIR/nodes2.txt" $FLAGS --json)
+is "node3 left: one deleted" "$(echo "$out" | jq .summary.deleted)" 1
+is "node3 left: one write" "$(echo "$out" | jq .summary.writes)" 1
+is "node3 left: only node2's route" "$(routes44 node1)" "10.1.2.0/24 via 192.168.1.12"
+
+# a node's address changes: route replaced
+sed 's/192.168.1.12/192.168.1.22/' "$TMPDIR/nodes2.txt" > "$TMPDIR/nodes2b.txt"
+out=$(pr node1 sync --nodes "$TMPDIR/nodes2b.txt" $FLAGS --json)
+is "address change: one replaced" "$(echo "$out" | jq .summary.replaced)" 1
+is "address change: one write" "$(echo "$out" | jq .summary.writes)" 1
+is "address change: new gateway" "$(routes44 node1)" "10.1.2.0/24 via 192.168.1.22"
+
+# malformed input changes nothing
+printf 'node1 10.1.1.0/24 192.168.1.11\nnode2 10.1.2.0/24\n' > "$TMPDIR/bad.txt"
+pr node1 sync --nodes "$TMPDIR/bad.txt" $FLAGS > "$TMPDIR/bad.out" 2>&1
+is "malformed node list: exit 1" "$?" 1
+check "error names the line" grep -q "^podnet-routes: .*Line 2: expected NAME" "$TMPDIR/bad.out"
+echo '{"items":[{"metadata":{"name":"node2"},"spec":{"podCIDR":"banana/24"}}]}' > "$TMPDIR/bad.json"
+pr node1 sync --nodes "$TMPDIR/bad.json" $FLAGS > "$TMPDIR/bad.out" 2>&1
+is "malformed JSON: exit 1" "$?" 1
+check "error names the key" grep -q "items\[0\]: invalid pod CIDR" "$TMPDIR/bad.out"
+is "routes unchanged after bad input" "$(routes44 node1)" "10.1.2.0/24 via 192.168.1.22"
+
+# dry run changes nothing
+out=$(pr node1 sync --nodes "$N" $FLAGS --dry-run --json)
+is "dry run: reports one replace and one add" \
+        "$(echo "$out" | jq -c '[.summary.replaced, .summary.added, .summary.writes]')" "[1,1,0]"
+is "dry run: routes unchanged" "$(routes44 node1)" "10.1.2.0/24 via 192.168.1.22"
+
+# status
+pr node1 status --nodes "$N" $FLAGS --json > "$TMPDIR/status.json"
+is "status: node2's route has the wrong gateway" \
+        "$(jq -r '.routes[] | select(.dst == "10.1.2.0/24") | .state' "$TMPDIR/status.json")" \
+        wrong-gateway
+is "status: node3 missing" "$(jq -r '.peers[] | select(.name == "node3") | .state' \
+        "$TMPDIR/status.json")" missing
+is "status: node1 is self" "$(jq -r '.peers[] | select(.name == "node1") | .state' \
+        "$TMPDIR/status.json")" self
+
+# teardown: podnet's routes and conflist go, foreign routes stay
+pr node1 teardown $FLAGS > /dev/null
+is "teardown exits 0" "$?" 0
+is "no protocol-44 route left" "$(n_routes44 node1)" 0
+check "static route survives teardown" ip -n node1 route show 10.99.0.0/24 | grep -q via
+check "protocol-45 route survives teardown" ip -n node1 route show proto 45 | grep -q 10.1.2.128
+check "boot route survives teardown" ip -n node1 route show 10.1.3.0/24 | grep -q "metric 50"
+check_fails "conflist removed" test -f "$C"
+echo '{"cniVersion":"1.0.0","name":"other","plugins":[{"type":"bridge"}]}' > "$C"
+pr node1 teardown $FLAGS > /dev/null 2>&1
+check "someone else's conflist is left alone" test -f "$C"
+
+# the kubectl JSON form works the same way
+pr node3 sync --nodes "$PODNET_TESTDATA/nodelist-dualstack.json" --no-cni-conf $FLAGS \
+        > "$TMPDIR/ds.out"
+is "dual-stack list on node3: exit 3 (10.244 peers via 192.168.10.x not on this network)" \
+        "$?" 3
+check "node-c reported without pod CIDR" grep -q "^skipped .*(node-c): no pod CIDR" "$TMPDIR/ds.out"
+finish
