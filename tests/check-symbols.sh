@@ -8,7 +8,9 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sed 's/@.*//' \
         | grep -v '^PODNET_' | sort -u > "$tmp/exported"
 sed -n 's/^[[:space:]]*\(podnet_[a-z0-9_]*\);.*/\1/p' "$top_srcdir/lib/libpodnet.sym" | sort -u > "$tmp/script"
-grep -oE '\bpodnet_[a-z0-9_]+\(' "$top_srcdir/include/podnet/podnet.h" | tr -d '(' | sort -u > "$tmp/header"
+# Preprocessed, so that names in comments do not count.
+${CPP:-cpp} -P -I"$top_srcdir/include" -I"$top_builddir/include" "$top_srcdir/include/podnet/podnet.h" \
+        | grep -oE '\bpodnet_[a-z0-9_]+ *\(' | tr -d '( ' | sort -u > "$tmp/header"
 rc=0
 if ! diff -u "$tmp/script" "$tmp/exported"; then
         echo "FAIL: exported symbols differ from lib/libpodnet.sym (- script, + exported)"; rc=1
