@@ -260,14 +260,43 @@ static int node_add_address(struct pn_node *node, const char *text, enum pn_addr
         return 0;
 }
 
-static int nodes_check_unique(const podnet_nodes *nodes, const struct pn_node *node,
-                              podnet_error **err, const char *where)
+static int name_order(const void *a, const void *b, void *userdata)
 {
+        const struct pn_node *v = userdata;
+        size_t i = *(const size_t *)a, j = *(const size_t *)b;
+        int c = strcmp(v[i].name, v[j].name);
+
+        return c ? c : (i > j) - (i < j);
+}
+
+/* Node names are unique. Sorting finds duplicates in O(n log n) (a list of thousands of
+ * nodes made a pairwise check the slowest part of a sync); like a check made entry by
+ * entry, the message names the first entry, in input order, that repeats a name. */
+static int nodes_check_unique(const podnet_nodes *nodes, bool json, podnet_error **err)
+{
+        _cleanup_free_ size_t *idx = NULL;
+        size_t dup = SIZE_MAX;
+
+        if (nodes->n < 2)
+                return 0;
+        idx = malloc(nodes->n * sizeof(*idx));
+        if (!idx)
+                return -ENOMEM;
         for (size_t i = 0; i < nodes->n; i++)
-                if (&nodes->nodes[i] != node && streq(nodes->nodes[i].name, node->name))
-                        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
-                                              "%s: node %s appears twice", where, node->name);
-        return 0;
+                idx[i] = i;
+        qsort_r(idx, nodes->n, sizeof(*idx), name_order, nodes->nodes);
+        for (size_t k = 1; k < nodes->n; k++)
+                if (streq(nodes->nodes[idx[k - 1]].name, nodes->nodes[idx[k]].name) &&
+                    idx[k] < dup)
+                        dup = idx[k]; /* ties sort by position: idx[k] repeats an earlier one */
+        if (dup == SIZE_MAX)
+                return 0;
+        if (json)
+                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                      "items[%zu]: node %s appears twice", nodes->nodes[dup].origin,
+                                      nodes->nodes[dup].name);
+        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE, "Line %zu: node %s appears twice",
+                              nodes->nodes[dup].origin, nodes->nodes[dup].name);
 }
 
 /* --- Kubernetes JSON ------------------------------------------------------------------ */
@@ -330,9 +359,7 @@ static int parse_json_node(podnet_nodes *nodes, json_t *item, const char *where,
         node->name = strdup(json_string_value(name));
         if (!node->name)
                 return -ENOMEM;
-        r = nodes_check_unique(nodes, node, err, where);
-        if (r < 0)
-                return r;
+        node->origin = nodes->n - 1;
 
         spec = json_object_get(item, "spec");
         if (spec && !json_is_object(spec))
@@ -484,9 +511,7 @@ static int parse_static_line(podnet_nodes *nodes, char *line, unsigned lineno, p
         node->name = strdup(fields[0]);
         if (!node->name)
                 return -ENOMEM;
-        r = nodes_check_unique(nodes, node, err, where);
-        if (r < 0)
-                return r;
+        node->origin = lineno;
         if (!streq(fields[1], "-"))
                 for (item = strtok_r(fields[1], ",", &save); item;
                      item = strtok_r(NULL, ",", &save)) {
@@ -557,6 +582,8 @@ PODNET_EXPORT int podnet_nodes_parse(podnet_nodes **ret, const char *text, size_
                 r = parse_json(nodes, text, len, err);
         else
                 r = parse_static(nodes, text ? text : "", len, err);
+        if (r >= 0)
+                r = nodes_check_unique(nodes, i < len && text[i] == '{', err);
         if (r < 0)
                 return r == -ENOMEM ? pn_error(err, ENOMEM, 0, "Parsing the node list") : r;
         *ret = steal_pointer(&nodes);

@@ -23,6 +23,7 @@ struct pn_node {
         size_t n_pod_cidrs;
         podnet_cidr *addr4, *addr6; /* host prefix */
         enum pn_addr_type type4, type6;
+        size_t origin; /* where it was read: item index (JSON) or line number (static) */
 };
 
 struct podnet_nodes {
