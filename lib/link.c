@@ -615,6 +615,21 @@ PODNET_EXPORT int podnet_veth_create(podnet_ctx *ctx, const podnet_veth_config *
         return 0;
 }
 
+/* The host end's name and the context's socket, for the functions below that act on
+ * the pair of (container id, ifname) from the host side only. */
+static int veth_host_side(podnet_ctx *ctx, const char *container_id, const char *ifname,
+                          const char *what, char host[16], struct nl_sock **sk, podnet_error **err)
+{
+        if (isempty(container_id) || !pn_ifname_valid(ifname))
+                return pn_error_plain(err, EINVAL, 0,
+                                      "%s veth: invalid container id or interface name", what);
+        podnet_veth_host_name(container_id, ifname, host);
+        *sk = pn_net_sock(ctx, NULL);
+        if (!*sk)
+                return sock_error(err, NULL);
+        return 0;
+}
+
 PODNET_EXPORT int podnet_veth_delete(podnet_ctx *ctx, const char *container_id, const char *ifname,
                                      podnet_error **err)
 {
@@ -622,13 +637,9 @@ PODNET_EXPORT int podnet_veth_delete(podnet_ctx *ctx, const char *container_id, 
         char host[16];
         int r;
 
-        if (isempty(container_id) || !pn_ifname_valid(ifname))
-                return pn_error_plain(err, EINVAL, 0,
-                                      "Deleting veth: invalid container id or interface name");
-        podnet_veth_host_name(container_id, ifname, host);
-        sk = pn_net_sock(ctx, NULL);
-        if (!sk)
-                return sock_error(err, NULL);
+        r = veth_host_side(ctx, container_id, ifname, "Deleting", host, &sk, err);
+        if (r < 0)
+                return r;
         r = link_del(sk, 0, host);
         if (r < 0 && r != -ENODEV)
                 return pn_error(err, -r, 0, "Deleting veth %s (%s of container %s)", host, ifname,
@@ -643,13 +654,9 @@ PODNET_EXPORT int podnet_veth_detach(podnet_ctx *ctx, const char *container_id, 
         char host[16];
         int r;
 
-        if (isempty(container_id) || !pn_ifname_valid(ifname))
-                return pn_error_plain(err, EINVAL, 0,
-                                      "Detaching veth: invalid container id or interface name");
-        podnet_veth_host_name(container_id, ifname, host);
-        sk = pn_net_sock(ctx, NULL);
-        if (!sk)
-                return sock_error(err, NULL);
+        r = veth_host_side(ctx, container_id, ifname, "Detaching", host, &sk, err);
+        if (r < 0)
+                return r;
         /* Down is enough to stop all traffic through the pair, and unlike deletion it
          * does not wait for RCU grace periods in the kernel. */
         r = link_set(sk, 0, host, 0, IFF_UP, 0);
