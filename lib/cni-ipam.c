@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "cni.h"
+#include "ipam.h"
 
 extern char **environ;
 
@@ -149,7 +150,7 @@ static int local_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_
         _cleanup_result_ podnet_cni_result *res = NULL;
         _cleanup_ipam_ podnet_ipam *ipam = NULL;
         _cleanup_free_ const podnet_cidr **want = NULL;
-        podnet_cidr **held = NULL;
+        bool allocated = false;
         int r, n_held;
 
         if ((r = need_attachment(args, "ADD", err)) < 0)
@@ -175,8 +176,9 @@ static int local_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_
         /* One lock over all sets: the attachment gets all its addresses or none. */
         if ((r = podnet_ipam_lock(ipam, err)) < 0)
                 return r;
-        n_held = podnet_ipam_lookup(ipam, args->container_id, args->ifname, &held, err);
-        podnet_cidr_array_free(held);
+        /* From the attachment's index entry: unlike podnet_ipam_lookup(), never a scan of
+         * every lease, so an ADD costs the same with 5 or 500 pods on the node. */
+        n_held = pn_ipam_held(ipam, args->container_id, args->ifname, err);
         if (n_held < 0) {
                 podnet_ipam_unlock(ipam);
                 return n_held;
@@ -186,12 +188,14 @@ static int local_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_
 
                 r = podnet_ipam_allocate(ipam, (unsigned)s, args->container_id, args->ifname,
                                          want[s], &addr, &gw, err);
+                allocated |= r >= 0;
                 if (r >= 0 && podnet_cni_result_add_ip(res, -1, addr, gw) < 0)
                         r = pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Out of memory");
                 if (r < 0) {
                         /* A retried ADD keeps what an earlier one got; a new one leaves
-                         * nothing behind. */
-                        if (n_held == 0)
+                         * nothing behind: its index entry then lists just what this call
+                         * allocated, and the release reads only those leases. */
+                        if (n_held == 0 && allocated)
                                 (void)podnet_ipam_release(ipam, args->container_id, args->ifname,
                                                           NULL);
                         podnet_ipam_unlock(ipam);

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Host-local compatible IPAM: range sets, round-robin allocation and the on-disk store
- * `<dataDir>/<network>/{<ip>,last_reserved_ip.<set>,lock}` shared with the reference
- * host-local plugin, plus boot-id sidecars that make leases of a previous boot reclaimable.
+ * `<dataDir>/<network>/{<ip>,last_reserved_ip.<set>,lock}` shared with host-local, plus in
+ * `.podnet-boot/` boot-id sidecars and a per-attachment lease index ("attachment index").
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -46,6 +47,10 @@ struct podnet_ipam {
         bool boot_id_loaded, btime_loaded;
         char boot_id[64]; /* "" if unknown */
         int64_t btime;    /* < 0 if unknown */
+
+        unsigned long n_opened; /* files this object tried to open (pn_ipam_files_opened) */
+        bool force_hash;        /* tests: every attachment hashes to forced_hash */
+        uint64_t forced_hash;
 };
 
 /* ---- validation ---------------------------------------------------------- */
@@ -102,14 +107,22 @@ static const char *trim(const char *s, size_t *len)
         return s;
 }
 
+/* Every open of the store goes through here, so that tests can check how many files
+ * an operation touches (pn_ipam_files_opened). */
+static int ipam_openat(podnet_ipam *ipam, int dir_fd, const char *name, int flags, mode_t mode)
+{
+        ipam->n_opened++;
+        return openat(dir_fd, name, flags, mode);
+}
+
 /* Reads at most size-1 bytes of dir_fd/name into buf, NUL-terminated. Returns the
  * length, or -errno. */
-static ssize_t read_small(int dir_fd, const char *name, char *buf, size_t size)
+static ssize_t read_small(podnet_ipam *ipam, int dir_fd, const char *name, char *buf, size_t size)
 {
         _cleanup_close_ int fd = -1;
         size_t n = 0;
 
-        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        fd = ipam_openat(ipam, dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0);
         if (fd < 0)
                 return -errno;
         while (n < size - 1) {
@@ -125,6 +138,22 @@ static ssize_t read_small(int dir_fd, const char *name, char *buf, size_t size)
         }
         buf[n] = '\0';
         return (ssize_t)n;
+}
+
+/* read_small() of a file of the store, trimmed: the content's start (its length in
+ * *len, NUL-terminated there), or NULL if unreadable. */
+static const char *read_trimmed(podnet_ipam *ipam, const char *name, char *buf, size_t size,
+                                size_t *len)
+{
+        ssize_t n = read_small(ipam, ipam->dir_fd, name, buf, size);
+        char *s;
+
+        if (n < 0)
+                return NULL;
+        *len = (size_t)n;
+        s = (char *)trim(buf, len);
+        s[*len] = '\0';
+        return s;
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -143,12 +172,13 @@ static int write_all(int fd, const char *buf, size_t len)
 }
 
 /* Replaces dir_fd/name with text (os.WriteFile's semantics: create or truncate). */
-static int write_file(int dir_fd, const char *name, const char *text)
+static int write_file(podnet_ipam *ipam, int dir_fd, const char *name, const char *text)
 {
         _cleanup_close_ int fd = -1;
         int r;
 
-        fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = ipam_openat(ipam, dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                         0644);
         if (fd < 0)
                 return -errno;
         r = write_all(fd, text, strlen(text));
@@ -206,8 +236,9 @@ static const char *boot_id(podnet_ipam *ipam)
                 return ipam->boot_id;
         ipam->boot_id_loaded = true;
         ipam->boot_id[0] = '\0';
-        n = read_small(AT_FDCWD, ipam->boot_id_path ? ipam->boot_id_path : PN_IPAM_BOOT_ID_FILE,
-                       buf, sizeof(buf));
+        n = read_small(ipam, AT_FDCWD,
+                       ipam->boot_id_path ? ipam->boot_id_path : PN_IPAM_BOOT_ID_FILE, buf,
+                       sizeof(buf));
         if (n <= 0) {
                 pn_debug(ipam->ctx, "Reading the boot id: %s", strerror(n < 0 ? (int)-n : EIO));
                 return ipam->boot_id;
@@ -270,7 +301,8 @@ static int open_dir(podnet_ipam *ipam, bool create, podnet_error **err)
 
         if (ipam->dir_fd >= 0)
                 return 0;
-        ipam->dir_fd = open(ipam->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ipam->dir_fd =
+            ipam_openat(ipam, AT_FDCWD, ipam->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (ipam->dir_fd >= 0)
                 return 0;
         if (errno != ENOENT)
@@ -280,7 +312,8 @@ static int open_dir(podnet_ipam *ipam, bool create, podnet_error **err)
         r = mkdir_parents(ipam->dir);
         if (r < 0)
                 return pn_error(err, -r, PODNET_CNI_ERR_IO, "Creating %s", ipam->dir);
-        ipam->dir_fd = open(ipam->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ipam->dir_fd =
+            ipam_openat(ipam, AT_FDCWD, ipam->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (ipam->dir_fd < 0)
                 return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening %s", ipam->dir);
         return 0;
@@ -295,8 +328,8 @@ static int take_lock(podnet_ipam *ipam, bool create, podnet_error **err)
                 return r;
         if (ipam->lock_fd < 0) {
                 /* host-local (go-filemutex) opens `lock` with O_CREAT|O_RDONLY and flocks it. */
-                ipam->lock_fd = openat(ipam->dir_fd, PN_IPAM_LOCK_FILE,
-                                       O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+                ipam->lock_fd = ipam_openat(ipam, ipam->dir_fd, PN_IPAM_LOCK_FILE,
+                                            O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
                 if (ipam->lock_fd < 0)
                         return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening %s/%s", ipam->dir,
                                         PN_IPAM_LOCK_FILE);
@@ -621,7 +654,7 @@ static int scan_leases(podnet_ipam *ipam, lease_filter filter, void *userdata,
         DIR *d;
         int fd, r = 0;
 
-        fd = openat(ipam->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = ipam_openat(ipam, ipam->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0)
                 return pn_error(err, errno, PODNET_CNI_ERR_IO, "Reading %s", ipam->dir);
         d = fdopendir(fd);
@@ -633,18 +666,15 @@ static int scan_leases(podnet_ipam *ipam, lease_filter filter, void *userdata,
                 podnet_cidr ip;
                 enum lease_match m;
                 const char *s;
-                ssize_t n;
                 size_t len;
 
                 if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
                         continue;
                 if (!parse_lease_name(de->d_name, &ip))
                         continue;
-                n = read_small(ipam->dir_fd, de->d_name, buf, sizeof(buf));
-                if (n < 0)
+                s = read_trimmed(ipam, de->d_name, buf, sizeof(buf), &len);
+                if (!s)
                         continue;
-                len = (size_t)n;
-                s = trim(buf, &len);
                 m = filter(&ip, s, len, userdata);
                 if (m == MATCH_NONE)
                         continue;
@@ -683,6 +713,18 @@ static void remove_sidecar(podnet_ipam *ipam, const char *lease)
         (void)unlinkat(ipam->dir_fd, path, 0);
 }
 
+/* Writes `path` (inside the sidecar directory), creating that directory if needed. */
+static int write_boot_file(podnet_ipam *ipam, const char *path, const char *text)
+{
+        int r = write_file(ipam, ipam->dir_fd, path, text);
+
+        if (r != -ENOENT)
+                return r;
+        if (mkdirat(ipam->dir_fd, PN_IPAM_BOOT_DIR, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return write_file(ipam, ipam->dir_fd, path, text);
+}
+
 /* Records the current boot beside a lease we just wrote. Best effort: without it the
  * lease's mtime against the boot time decides. The content can never equal what
  * host-local's directory walks match ("<id>\r\n<ifname>" or a bare container id):
@@ -699,13 +741,7 @@ static void write_sidecar(podnet_ipam *ipam, const char *lease, const char *id, 
         if (asprintf(&text, "boot_id=%s\ncontainer_id=%s\nifname=%s\n", boot, id, ifname) < 0)
                 return;
         sidecar_name(lease, path, sizeof(path));
-        r = write_file(ipam->dir_fd, path, text);
-        if (r == -ENOENT) {
-                if (mkdirat(ipam->dir_fd, PN_IPAM_BOOT_DIR, 0755) < 0 && errno != EEXIST)
-                        r = -errno;
-                else
-                        r = write_file(ipam->dir_fd, path, text);
-        }
+        r = write_boot_file(ipam, path, text);
         if (r < 0)
                 pn_warn(ipam->ctx, "Writing %s/%s: %s", ipam->dir, path, strerror(-r));
 }
@@ -728,6 +764,252 @@ static bool sidecar_field(const char *text, const char *key, char *buf, size_t s
         return false;
 }
 
+/* ---- attachment index -------------------------------------------------- */
+
+/* `.podnet-boot/attach-<hash>[-<k>]` lists the leases of one attachment, so that ADD,
+ * DEL, lookup and CHECK read a few files instead of every lease of the network:
+ *
+ *   podnet-index 1
+ *   container_id=<id>
+ *   ifname=<ifname>
+ *   ip=<lease name>        (one line per lease)
+ *
+ * <hash> is the 64-bit FNV-1a of "<id>\n<ifname>" in 16 hex digits. Attachments whose
+ * hashes collide share a chain: slot 0 is attach-<hash>, slot k attach-<hash>-<k>;
+ * readers walk it up to the first missing slot and pick the entry naming their id and
+ * ifname, and removal moves the chain's last entry into the freed slot, so chains
+ * never have holes. Entries are written to index.tmp and renamed into place under the
+ * store's lock. An entry is a hint, never the truth: every listed lease is read and
+ * counts only while its content still names the attachment (host-local may have
+ * released it, or we may have reclaimed it for someone else after a reboot: such
+ * entries are left alone and dropped by the next write or GC). The content starts
+ * with "podnet-index" and has '=' and no "\r\n", so host-local's recursive FindByID /
+ * ReleaseByID never take it for a lease. */
+#define INDEX_MAGIC "podnet-index 1"
+#define INDEX_PREFIX "attach-"
+#define INDEX_TMP_NAME "index.tmp"
+#define INDEX_TMP PN_IPAM_BOOT_DIR "/" INDEX_TMP_NAME
+#define INDEX_READ_MAX 8192
+#define INDEX_NAME_MAX (sizeof(PN_IPAM_BOOT_DIR) + sizeof(INDEX_PREFIX) + 16 + 16)
+
+uint64_t pn_ipam_index_hash(const char *id, const char *ifname)
+{
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        const uint64_t prime = UINT64_C(0x100000001b3);
+
+        for (const char *p = id; *p; p++)
+                h = (h ^ (unsigned char)*p) * prime;
+        h = (h ^ (unsigned char)'\n') * prime;
+        for (const char *p = ifname; *p; p++)
+                h = (h ^ (unsigned char)*p) * prime;
+        return h;
+}
+
+int pn_ipam_set_index_hash(podnet_ipam *ipam, bool force, uint64_t hash)
+{
+        if (!ipam)
+                return -EINVAL;
+        ipam->force_hash = force;
+        ipam->forced_hash = hash;
+        return 0;
+}
+
+unsigned long pn_ipam_files_opened(const podnet_ipam *ipam)
+{
+        return ipam ? ipam->n_opened : 0;
+}
+
+static void index_name(uint64_t hash, unsigned slot, char buf[INDEX_NAME_MAX])
+{
+        if (slot == 0)
+                snprintf(buf, INDEX_NAME_MAX, "%s/%s%016" PRIx64, PN_IPAM_BOOT_DIR, INDEX_PREFIX,
+                         hash);
+        else
+                snprintf(buf, INDEX_NAME_MAX, "%s/%s%016" PRIx64 "-%u", PN_IPAM_BOOT_DIR,
+                         INDEX_PREFIX, hash, slot);
+}
+
+/* The (id, ifname) an entry's text names; false if it is not an entry. */
+static bool index_parse(const char *text, char id[PN_IPAM_ID_MAX + 1], char ifname[32])
+{
+        return strncmp(text, INDEX_MAGIC "\n", sizeof(INDEX_MAGIC)) == 0 &&
+               sidecar_field(text, "container_id", id, PN_IPAM_ID_MAX + 1) &&
+               sidecar_field(text, "ifname", ifname, 32);
+}
+
+/* Whether lease `name` holds "<id>\r\n<ifname>". */
+static bool lease_held_by(podnet_ipam *ipam, const char *name, const char *id, const char *ifname)
+{
+        char buf[LEASE_READ_MAX];
+        const char *c;
+        size_t len;
+
+        c = read_trimmed(ipam, name, buf, sizeof(buf), &len);
+        return c && lease_matches(c, len, id, ifname) == MATCH_NEW;
+}
+
+/* Appends to *out the leases an entry lists that still hold (id, ifname); counts the
+ * listed ones in *n_listed. Reads only those lease files. */
+static int index_verify(podnet_ipam *ipam, const char *text, const char *id, const char *ifname,
+                        struct lease_list *out, size_t *n_listed)
+{
+        for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+                char name[PN_ADDR_STRLEN];
+                const char *v, *e;
+                podnet_cidr ip;
+                bool dup = false;
+                int r;
+
+                if (strncmp(l, "ip=", 3) != 0)
+                        continue;
+                v = l + 3;
+                e = strchrnul(v, '\n');
+                if ((size_t)(e - v) >= sizeof(name))
+                        continue;
+                memcpy(name, v, (size_t)(e - v));
+                name[e - v] = '\0';
+                if (!parse_lease_name(name, &ip))
+                        continue;
+                (*n_listed)++;
+                lease_name(&ip, name);
+                for (size_t i = 0; i < out->n && !dup; i++)
+                        dup = streq(out->v[i].name, name);
+                if (dup || !lease_held_by(ipam, name, id, ifname))
+                        continue;
+                r = lease_list_add(out, name, &ip, MATCH_NEW);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Where an attachment's entry is (found) or would go (the free slot ending its chain). */
+struct index_ref {
+        uint64_t hash;
+        unsigned slot;
+        bool found;
+        size_t n_listed;
+};
+
+/* Looks the attachment up in the index: 1 if it has an entry (its verified leases
+ * appended to *held), 0 if not, -errno if the index cannot be read. */
+static int index_find(podnet_ipam *ipam, const char *id, const char *ifname, struct index_ref *ref,
+                      struct lease_list *held)
+{
+        _cleanup_free_ char *text = malloc(INDEX_READ_MAX);
+        char name[INDEX_NAME_MAX], eid[PN_IPAM_ID_MAX + 1], eif[32];
+
+        *ref = (struct index_ref){
+            .hash = ipam->force_hash ? ipam->forced_hash : pn_ipam_index_hash(id, ifname),
+        };
+        if (!text)
+                return -ENOMEM;
+        for (unsigned k = 0; k < UINT_MAX; k++) {
+                ssize_t n;
+                int r;
+
+                index_name(ref->hash, k, name);
+                n = read_small(ipam, ipam->dir_fd, name, text, INDEX_READ_MAX);
+                if (n == -ENOENT) {
+                        ref->slot = k;
+                        return 0;
+                }
+                /* Something that is not a file (ELOOP, EISDIR) is not our entry; skip it. */
+                if (n < 0 && n != -ELOOP && n != -EISDIR)
+                        return (int)n;
+                if (n < 0 || !index_parse(text, eid, eif) || !streq(eid, id) || !streq(eif, ifname))
+                        continue; /* another attachment of this hash */
+                ref->slot = k;
+                ref->found = true;
+                r = index_verify(ipam, text, id, ifname, held, &ref->n_listed);
+                return r < 0 ? r : 1;
+        }
+        return -EOVERFLOW;
+}
+
+/* Removes slot `slot` of a chain, moving the chain's last entry into it. */
+static int index_remove(podnet_ipam *ipam, uint64_t hash, unsigned slot)
+{
+        char name[INDEX_NAME_MAX], last[INDEX_NAME_MAX];
+        struct stat st;
+        unsigned k = slot;
+
+        for (;; k++) {
+                index_name(hash, k + 1, last);
+                if (fstatat(ipam->dir_fd, last, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        break;
+        }
+        index_name(hash, slot, name);
+        if (k > slot) {
+                index_name(hash, k, last);
+                return renameat(ipam->dir_fd, last, ipam->dir_fd, name) < 0 ? -errno : 0;
+        }
+        return unlinkat(ipam->dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* Makes the entry at ref->slot list exactly `leases` (none: removes it), atomically. */
+static int index_store(podnet_ipam *ipam, const struct index_ref *ref, const char *id,
+                       const char *ifname, const struct lease_list *leases)
+{
+        _cleanup_free_ char *text = NULL;
+        char name[INDEX_NAME_MAX];
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        if (leases->n == 0)
+                return ref->found ? index_remove(ipam, ref->hash, ref->slot) : 0;
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "%s\ncontainer_id=%s\nifname=%s\n", INDEX_MAGIC, id, ifname);
+        for (size_t i = 0; i < leases->n; i++)
+                fprintf(f, "ip=%s\n", leases->v[i].name);
+        if (fclose(f) != 0 || !text)
+                return -ENOMEM;
+        r = write_boot_file(ipam, INDEX_TMP, text);
+        index_name(ref->hash, ref->slot, name);
+        if (r >= 0 && renameat(ipam->dir_fd, INDEX_TMP, ipam->dir_fd, name) < 0)
+                r = -errno;
+        if (r < 0)
+                (void)unlinkat(ipam->dir_fd, INDEX_TMP, 0);
+        return r;
+}
+
+/* Validates the attachment, then begin_op() without creating the store (-ENOENT,
+ * without a message, if it does not exist). */
+static int begin_attachment_op(podnet_ipam *ipam, const char *id, const char *ifname,
+                               podnet_error **err)
+{
+        int r = check_attachment(id, ifname, err);
+
+        return r < 0 ? r : begin_op(ipam, false, err);
+}
+
+int pn_ipam_held(podnet_ipam *ipam, const char *container_id, const char *ifname,
+                 podnet_error **err)
+{
+        struct lease_list held = {0};
+        struct index_ref ref;
+        int taken, r;
+
+        if (!ipam)
+                return -EINVAL;
+        taken = begin_attachment_op(ipam, container_id, ifname, err);
+        if (taken == -ENOENT)
+                return 0;
+        if (taken < 0)
+                return taken;
+        r = index_find(ipam, container_id, ifname, &ref, &held);
+        end_op(ipam, taken);
+        free(held.v);
+        if (r < 0)
+                return pn_error(err, -r, PODNET_CNI_ERR_IO,
+                                "Reading the lease index of %s %s in %s", container_id, ifname,
+                                ipam->dir);
+        return (int)held.n;
+}
+
 static bool ts_le(const struct timespec *a, const struct timespec *b)
 {
         return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
@@ -746,17 +1028,14 @@ static bool lease_is_stale(podnet_ipam *ipam, const char *name, char *holder, si
         struct stat lst, sst;
         const char *c;
         size_t len;
-        ssize_t n;
         int64_t bt;
 
         holder[0] = '\0';
         if (fstatat(ipam->dir_fd, name, &lst, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(lst.st_mode))
                 return false;
-        n = read_small(ipam->dir_fd, name, content, sizeof(content));
-        if (n < 0)
+        c = read_trimmed(ipam, name, content, sizeof(content), &len);
+        if (!c)
                 return false;
-        len = (size_t)n;
-        c = trim(content, &len);
         snprintf(holder, holder_size, "%.*s", (int)len, c);
         for (char *p = holder; *p; p++)
                 if (*p == '\r' || *p == '\n')
@@ -765,7 +1044,7 @@ static bool lease_is_stale(podnet_ipam *ipam, const char *name, char *holder, si
         sidecar_name(name, path, sizeof(path));
         if (*boot_id(ipam) && fstatat(ipam->dir_fd, path, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
             ts_le(&lst.st_mtim, &sst.st_mtim) &&
-            read_small(ipam->dir_fd, path, side, sizeof(side)) > 0 &&
+            read_small(ipam, ipam->dir_fd, path, side, sizeof(side)) > 0 &&
             sidecar_field(side, "boot_id", sboot, sizeof(sboot)) &&
             sidecar_field(side, "container_id", sid, sizeof(sid)) &&
             sidecar_field(side, "ifname", sif, sizeof(sif)) &&
@@ -788,7 +1067,8 @@ static int reserve(podnet_ipam *ipam, unsigned set, const podnet_cidr *ip, const
         lease_name(ip, name);
         if (asprintf(&content, "%s%s%s", id, PN_IPAM_LINE_BREAK, ifname) < 0)
                 return -ENOMEM;
-        fd = openat(ipam->dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = ipam_openat(ipam, ipam->dir_fd, name,
+                         O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0) {
                 if (errno == EEXIST)
                         return 0;
@@ -803,7 +1083,7 @@ static int reserve(podnet_ipam *ipam, unsigned set, const podnet_cidr *ip, const
                 return pn_error(err, -r, PODNET_CNI_ERR_IO, "Writing lease %s/%s", ipam->dir, name);
         }
         snprintf(last, sizeof(last), "%s%u", PN_IPAM_LAST_IP_PREFIX, set);
-        r = write_file(ipam->dir_fd, last, name);
+        r = write_file(ipam, ipam->dir_fd, last, name);
         if (r < 0) {
                 (void)unlinkat(ipam->dir_fd, name, 0);
                 return pn_error(err, -r, PODNET_CNI_ERR_IO, "Writing %s/%s", ipam->dir, last);
@@ -849,16 +1129,12 @@ static void iter_init(struct range_iter *it, podnet_ipam *ipam, unsigned set)
         const struct ipam_set *s = &ipam->sets[set];
         podnet_cidr last;
         const char *t;
-        ssize_t n;
         size_t len;
 
         *it = (struct range_iter){.set = s};
         snprintf(name, sizeof(name), "%s%u", PN_IPAM_LAST_IP_PREFIX, set);
-        n = read_small(ipam->dir_fd, name, buf, sizeof(buf));
-        if (n > 0) {
-                len = (size_t)n;
-                t = trim(buf, &len);
-                ((char *)t)[len] = '\0';
+        t = read_trimmed(ipam, name, buf, sizeof(buf), &len);
+        if (t) {
                 if (parse_lease_name(t, &last))
                         for (size_t i = 0; i < s->n; i++)
                                 if (range_contains(&s->ranges[i], &last)) {
@@ -919,19 +1195,26 @@ static bool iter_next(struct range_iter *it, podnet_cidr *ip, const struct ipam_
         }
 }
 
-struct set_filter {
-        const struct ipam_set *set;
-        const char *id, *ifname;
-};
-
-static enum lease_match filter_set_attachment(const podnet_cidr *ip, const char *content,
-                                              size_t len, void *userdata)
+/* Records the new lease `ip` in the attachment's index entry, with the leases it
+ * still holds; on failure takes the lease back, since an unindexed lease would be
+ * invisible to a retried ADD. */
+static int index_add(podnet_ipam *ipam, const struct index_ref *ref, const char *id,
+                     const char *ifname, struct lease_list *held, const podnet_cidr *ip,
+                     podnet_error **err)
 {
-        struct set_filter *f = userdata;
+        char name[PN_ADDR_STRLEN];
+        int r;
 
-        if (!set_range_for(f->set, ip))
-                return MATCH_NONE;
-        return lease_matches(content, len, f->id, f->ifname);
+        lease_name(ip, name);
+        r = lease_list_add(held, name, ip, MATCH_NEW);
+        if (r >= 0)
+                r = index_store(ipam, ref, id, ifname, held);
+        if (r >= 0)
+                return 0;
+        (void)unlinkat(ipam->dir_fd, name, 0);
+        remove_sidecar(ipam, name);
+        return pn_error(err, -r, PODNET_CNI_ERR_IO, "Writing the lease index of %s %s in %s/%s", id,
+                        ifname, ipam->dir, PN_IPAM_BOOT_DIR);
 }
 
 PODNET_EXPORT int podnet_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id,
@@ -944,7 +1227,7 @@ PODNET_EXPORT int podnet_ipam_allocate(podnet_ipam *ipam, unsigned set, const ch
         struct lease_list held = {0};
         const struct ipam_range *range = NULL;
         const struct ipam_set *s;
-        struct set_filter f;
+        struct index_ref ref;
         podnet_cidr ip = {0};
         int taken, r;
 
@@ -982,13 +1265,19 @@ PODNET_EXPORT int podnet_ipam_allocate(podnet_ipam *ipam, unsigned set, const ch
                 return taken;
 
         /* An attachment that already holds an address of this set gets it again, so
-         * that a repeated ADD is idempotent (host-local fails it instead). */
-        f = (struct set_filter){s, container_id, ifname};
-        r = scan_leases(ipam, filter_set_attachment, &f, &held, err);
-        if (r < 0)
+         * that a repeated ADD is idempotent (host-local fails it instead). Only the
+         * attachment's index entry and the leases it lists are read: no directory scan,
+         * so the cost does not grow with the number of pods. */
+        r = index_find(ipam, container_id, ifname, &ref, &held);
+        if (r < 0) {
+                r = pn_error(err, -r, PODNET_CNI_ERR_IO, "Reading the lease index of %s %s in %s",
+                             container_id, ifname, ipam->dir);
                 goto out;
-        if (held.n > 0) {
-                ip = held.v[0].ip;
+        }
+        for (size_t i = 0; i < held.n; i++) {
+                if (!set_range_for(s, &held.v[i].ip))
+                        continue;
+                ip = held.v[i].ip;
                 range = set_range_for(s, &ip);
                 if (requested && !pn_cidr_addr_eq(requested, &ip)) {
                         char h[PN_ADDR_STRLEN];
@@ -1000,7 +1289,13 @@ PODNET_EXPORT int podnet_ipam_allocate(podnet_ipam *ipam, unsigned set, const ch
                         goto out;
                 }
                 pn_debug(ipam->ctx, "%s %s already holds %s/%s", container_id, ifname, ipam->dir,
-                         held.v[0].name);
+                         held.v[i].name);
+                /* Drop what the entry lists but no longer holds. */
+                r = held.n < ref.n_listed ? index_store(ipam, &ref, container_id, ifname, &held)
+                                          : 0;
+                if (r < 0)
+                        pn_warn(ipam->ctx, "Updating the lease index of %s %s in %s: %s",
+                                container_id, ifname, ipam->dir, strerror(-r));
                 r = 0;
                 goto out;
         }
@@ -1013,24 +1308,21 @@ PODNET_EXPORT int podnet_ipam_allocate(podnet_ipam *ipam, unsigned set, const ch
                                            "Requested IP address %s is not available in range "
                                            "set %s",
                                            a, setbuf);
-                if (r > 0)
-                        r = 0;
-                goto out;
-        }
-
-        struct range_iter it;
-        iter_init(&it, ipam, set);
-        r = 0;
-        while (iter_next(&it, &ip, &range)) {
-                r = reserve_or_reclaim(ipam, set, &ip, container_id, ifname, err);
-                if (r != 0)
-                        break;
-        }
-        if (r == 0)
-                r = pn_error_plain(err, ENOSPC, PODNET_CNI_ERR_IPAM_EXHAUSTED,
-                                   "No IP addresses available in range set %s", setbuf);
-        if (r > 0)
+        } else {
+                struct range_iter it;
+                iter_init(&it, ipam, set);
                 r = 0;
+                while (iter_next(&it, &ip, &range)) {
+                        r = reserve_or_reclaim(ipam, set, &ip, container_id, ifname, err);
+                        if (r != 0)
+                                break;
+                }
+                if (r == 0)
+                        r = pn_error_plain(err, ENOSPC, PODNET_CNI_ERR_IPAM_EXHAUSTED,
+                                           "No IP addresses available in range set %s", setbuf);
+        }
+        if (r > 0)
+                r = index_add(ipam, &ref, container_id, ifname, &held, &ip, err);
 out:
         end_op(ipam, taken);
         free(held.v);
@@ -1071,31 +1363,55 @@ static int remove_leases(podnet_ipam *ipam, const struct lease_list *l, enum lea
         return r < 0 ? r : count;
 }
 
+/* The attachment's leases from its index entry (1) or, when it has no entry, an
+ * unreadable one or one whose leases all went elsewhere, from a scan of the whole
+ * directory (0): that finds leases host-local wrote and those of old versions. */
+static int find_attachment(podnet_ipam *ipam, const char *id, const char *ifname,
+                           struct index_ref *ref, struct lease_list *l, podnet_error **err)
+{
+        struct attachment_filter f = {id, ifname};
+        int r;
+
+        r = index_find(ipam, id, ifname, ref, l);
+        if (r > 0 && l->n > 0)
+                return 1;
+        if (r < 0)
+                pn_debug(ipam->ctx, "Reading the lease index of %s %s in %s: %s", id, ifname,
+                         ipam->dir, strerror(-r));
+        l->n = 0;
+        r = scan_leases(ipam, filter_attachment, &f, l, err);
+        return r < 0 ? r : 0;
+}
+
 PODNET_EXPORT int podnet_ipam_release(podnet_ipam *ipam, const char *container_id,
                                       const char *ifname, podnet_error **err)
 {
-        struct attachment_filter f = {container_id, ifname};
         struct lease_list l = {0};
+        struct index_ref ref;
         bool any_new = false;
-        int taken, r;
+        int taken, r, k;
 
         if (!ipam)
                 return -EINVAL;
-        r = check_attachment(container_id, ifname, err);
-        if (r < 0)
-                return r;
-        taken = begin_op(ipam, false, err);
+        taken = begin_attachment_op(ipam, container_id, ifname, err);
         if (taken == -ENOENT)
                 return 0;
         if (taken < 0)
                 return taken;
-        r = scan_leases(ipam, filter_attachment, &f, &l, err);
+        r = find_attachment(ipam, container_id, ifname, &ref, &l, err);
         if (r >= 0) {
                 /* Like host-local: leases of the old format (id alone) are released only
                  * when none of the current format matched. */
                 for (size_t i = 0; i < l.n; i++)
                         any_new |= l.v[i].match == MATCH_NEW;
                 r = remove_leases(ipam, &l, any_new ? MATCH_NEW : MATCH_OLD, err);
+        }
+        if (r >= 0 && ref.found) {
+                k = index_remove(ipam, ref.hash, ref.slot);
+                if (k < 0)
+                        r = pn_error(err, -k, PODNET_CNI_ERR_IO,
+                                     "Removing the lease index of %s %s in %s/%s", container_id,
+                                     ifname, ipam->dir, PN_IPAM_BOOT_DIR);
         }
         end_op(ipam, taken);
         free(l.v);
@@ -1114,21 +1430,18 @@ static int lease_order(const podnet_ipam *ipam, const podnet_cidr *ip)
 PODNET_EXPORT int podnet_ipam_lookup(podnet_ipam *ipam, const char *container_id,
                                      const char *ifname, podnet_cidr ***ret, podnet_error **err)
 {
-        struct attachment_filter f = {container_id, ifname};
         struct lease_list l = {0};
+        struct index_ref ref;
         podnet_cidr **v = NULL;
         int taken, r;
 
         if (!ipam || !ret)
                 return -EINVAL;
-        r = check_attachment(container_id, ifname, err);
-        if (r < 0)
-                return r;
-        taken = begin_op(ipam, false, err);
+        taken = begin_attachment_op(ipam, container_id, ifname, err);
         if (taken < 0 && taken != -ENOENT)
                 return taken;
         if (taken != -ENOENT) {
-                r = scan_leases(ipam, filter_attachment, &f, &l, err);
+                r = find_attachment(ipam, container_id, ifname, &ref, &l, err);
                 end_op(ipam, taken);
                 if (r < 0)
                         goto out;
@@ -1193,15 +1506,98 @@ static enum lease_match filter_gc(const podnet_cidr *ip, const char *content, si
         return MATCH_NEW;
 }
 
-/* Sidecars whose lease is gone (released by host-local, which knows nothing of
- * them). */
-static void gc_sidecars(podnet_ipam *ipam)
+struct chain {
+        uint64_t hash;
+        unsigned max_slot;
+};
+
+/* Hash and slot of an index entry's file name. */
+static bool parse_index_name(const char *name, uint64_t *hash, unsigned *slot)
 {
+        const char *h = name + strlen(INDEX_PREFIX);
+        char *end;
+
+        if (strncmp(name, INDEX_PREFIX, strlen(INDEX_PREFIX)) != 0 ||
+            strspn(h, "0123456789abcdef") != 16)
+                return false;
+        *hash = strtoull(h, NULL, 16);
+        *slot = 0;
+        if (h[16] == '\0')
+                return true;
+        if (h[16] != '-' || h[17] < '1' || h[17] > '9')
+                return false;
+        errno = 0;
+        unsigned long k = strtoul(h + 17, &end, 10);
+        if (errno || *end || k >= UINT_MAX)
+                return false;
+        *slot = (unsigned)k;
+        return true;
+}
+
+static int chain_cmp(const void *a, const void *b)
+{
+        const struct chain *x = a, *y = b;
+
+        return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+/* Keeps the entries of a chain whose attachment is valid and still holds a listed
+ * lease (pruned to those), moved down to slots 0, 1, ...; removes the others. */
+static void gc_chain(podnet_ipam *ipam, const struct chain *c, const podnet_attachment *valid,
+                     size_t n_valid)
+{
+        _cleanup_free_ char *text = malloc(INDEX_READ_MAX);
+        char name[INDEX_NAME_MAX], to[INDEX_NAME_MAX], id[PN_IPAM_ID_MAX + 1], ifname[32];
+        unsigned kept = 0;
+
+        if (!text)
+                return;
+        for (unsigned k = 0; k <= c->max_slot; k++) {
+                struct lease_list l = {0};
+                struct index_ref ref = {.hash = c->hash, .slot = kept, .found = true};
+                bool keep = false;
+
+                index_name(c->hash, k, name);
+                if (read_small(ipam, ipam->dir_fd, name, text, INDEX_READ_MAX) == -ENOENT)
+                        continue;
+                if (index_parse(text, id, ifname))
+                        for (size_t i = 0; i < n_valid && !keep; i++)
+                                keep = streq(valid[i].container_id, id) &&
+                                       streq(valid[i].ifname, ifname);
+                if (keep && index_verify(ipam, text, id, ifname, &l, &ref.n_listed) < 0)
+                        l.n = 0;
+                if (!keep || l.n == 0) {
+                        pn_debug(ipam->ctx, "Removing stale lease index %s/%s", ipam->dir, name);
+                        (void)unlinkat(ipam->dir_fd, name, 0);
+                        free(l.v);
+                        continue;
+                }
+                index_name(c->hash, kept, to);
+                if (k != kept && renameat(ipam->dir_fd, name, ipam->dir_fd, to) < 0) {
+                        pn_warn(ipam->ctx, "Moving %s/%s to %s: %s", ipam->dir, name, to,
+                                strerror(errno));
+                        ref.slot = kept = k;
+                }
+                if (l.n < ref.n_listed)
+                        (void)index_store(ipam, &ref, id, ifname, &l);
+                kept++;
+                free(l.v);
+        }
+}
+
+/* The sidecar directory: sidecars whose lease is gone (released by host-local, which
+ * knows nothing of them), index entries of attachments that are not valid or hold
+ * nothing any more, and a temporary file left by a crash. */
+static void gc_boot_dir(podnet_ipam *ipam, const podnet_attachment *valid, size_t n_valid)
+{
+        _cleanup_free_ struct chain *chains = NULL;
+        size_t n = 0, cap = 0, m = 0;
         struct dirent *de;
         DIR *d;
         int fd;
 
-        fd = openat(ipam->dir_fd, PN_IPAM_BOOT_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = ipam_openat(ipam, ipam->dir_fd, PN_IPAM_BOOT_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                         0);
         if (fd < 0)
                 return;
         d = fdopendir(fd);
@@ -1209,15 +1605,47 @@ static void gc_sidecars(podnet_ipam *ipam)
                 close(fd);
                 return;
         }
+        (void)unlinkat(dirfd(d), INDEX_TMP_NAME, 0);
         while ((de = readdir(d))) {
                 podnet_cidr ip;
-                if (!parse_lease_name(de->d_name, &ip))
+                uint64_t hash;
+                unsigned slot;
+
+                if (parse_lease_name(de->d_name, &ip)) {
+                        if (faccessat(ipam->dir_fd, de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+                            errno == ENOENT)
+                                (void)unlinkat(dirfd(d), de->d_name, 0);
                         continue;
-                if (faccessat(ipam->dir_fd, de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
-                    errno == ENOENT)
+                }
+                if (strncmp(de->d_name, INDEX_PREFIX, strlen(INDEX_PREFIX)) != 0)
+                        continue;
+                if (!parse_index_name(de->d_name, &hash, &slot)) {
+                        /* Named like an entry but never looked up: nothing should be there. */
                         (void)unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 16;
+                        struct chain *nc = realloc(chains, ncap * sizeof(*nc));
+                        if (!nc)
+                                break;
+                        chains = nc;
+                        cap = ncap;
+                }
+                chains[n++] = (struct chain){hash, slot};
         }
         closedir(d);
+        if (n == 0)
+                return;
+        qsort(chains, n, sizeof(*chains), chain_cmp);
+        for (size_t i = 1; i < n; i++) {
+                if (chains[i].hash != chains[m].hash)
+                        chains[++m] = chains[i];
+                else if (chains[i].max_slot > chains[m].max_slot)
+                        chains[m].max_slot = chains[i].max_slot;
+        }
+        for (size_t i = 0; i <= m; i++)
+                gc_chain(ipam, &chains[i], valid, n_valid);
 }
 
 PODNET_EXPORT int podnet_ipam_gc(podnet_ipam *ipam, const podnet_attachment *valid, size_t n_valid,
@@ -1243,7 +1671,7 @@ PODNET_EXPORT int podnet_ipam_gc(podnet_ipam *ipam, const podnet_attachment *val
         r = scan_leases(ipam, filter_gc, &f, &l, err);
         if (r >= 0)
                 r = remove_leases(ipam, &l, MATCH_NONE, err);
-        gc_sidecars(ipam);
+        gc_boot_dir(ipam, valid, n_valid);
         end_op(ipam, taken);
         free(l.v);
         return r;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Private to libpodnet: the host-local compatible IPAM store's on-disk names, the
- * input validators it applies, and a test hook for the boot identity.
+ * input validators it applies, the attachment index query ADD uses, and test hooks.
  */
 #ifndef PODNET_IPAM_H
 #define PODNET_IPAM_H
@@ -27,6 +27,22 @@
 bool pn_ipam_valid_name(const char *s, size_t max);
 /* Interface names: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
 bool pn_ipam_valid_ifname(const char *s);
+
+/* Number of leases the attachment's index entry lists and that still hold it: what
+ * ADD needs to know ("did this attachment hold anything before?") without scanning the
+ * directory. Leases host-local wrote for the attachment are not counted. */
+int pn_ipam_held(podnet_ipam *ipam, const char *container_id, const char *ifname,
+                 podnet_error **err);
+
+/* FNV-1a (64 bit) of "<id>\n<ifname>": the index entry is
+ * `.podnet-boot/attach-<16 hex digits>` (see podnet_ipam_open(3)). */
+uint64_t pn_ipam_index_hash(const char *id, const char *ifname);
+
+/* For tests: make every attachment hash to `hash` (force) to exercise collisions. */
+int pn_ipam_set_index_hash(podnet_ipam *ipam, bool force, uint64_t hash);
+
+/* For tests: how many files (or directories) this object has tried to open. */
+unsigned long pn_ipam_files_opened(const podnet_ipam *ipam);
 
 /* For tests: read the boot id from `boot_id_path` (NULL: the kernel's) and take
  * `btime` (seconds since the epoch; negative: /proc/stat's btime) as the time this

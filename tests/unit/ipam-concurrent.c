@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Many processes allocating and releasing in one store at the same moment, as kubelet's
- * parallel ADDs and DELs do: the flock must give distinct addresses and lose nothing. */
+ * parallel ADDs and DELs do: the flock must give distinct addresses and lose nothing,
+ * leases and attachment index entries alike. */
 #include <dirent.h>
 #include <sys/wait.h>
 
@@ -106,6 +107,25 @@ static int count_leases(void)
         return n;
 }
 
+/* Attachment index entries (and temporary files) in the sidecar directory. */
+static int count_index(void)
+{
+        char path[128];
+        struct dirent *de;
+        int n = 0;
+        DIR *d;
+
+        snprintf(path, sizeof(path), "%s/race/.podnet-boot", tmp);
+        d = opendir(path);
+        if (!d)
+                return -1;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, "attach-", 7) == 0 || streq(de->d_name, "index.tmp"))
+                        n++;
+        closedir(d);
+        return n;
+}
+
 static int cmp(const void *a, const void *b)
 {
         return strcmp(a, b);
@@ -131,12 +151,14 @@ int main(void)
         }
         is_int(distinct, N_PROC, "all addresses distinct");
         is_int(count_leases(), N_PROC, "one lease file each");
+        is_int(count_index(), N_PROC, "one index entry each, no temporary file left");
 
         is_int(run(true, res), N_PROC, "%d parallel releases succeed", N_PROC);
         for (int i = 0; i < N_PROC; i++)
                 ones += streq(res[i], "1");
         is_int(ones, N_PROC, "each released exactly one lease");
         is_int(count_leases(), 0, "no lease file left");
+        is_int(count_index(), 0, "no index entry left");
 
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
         if (system(cmd) != 0)

@@ -45,6 +45,12 @@ is "we see host-local's lease" "$("$TOOL" lookup "$data" "$net" 10.1.1.0/24 hl1 
 is "our last_reserved_ip" "$(cat "$dir/last_reserved_ip.0")" "10.1.1.3"
 is "our lease has host-local's format" "$(od -An -c "$dir/10.1.1.3" | tr -s ' ')" \
         " p n 1 \r \n e t h 0"
+# Our attachment index entry for pn1 (see podnet_ipam_open(3)).
+index_of() { grep -l "^container_id=$1\$" "$dir"/.podnet-boot/attach-* 2>/dev/null; }
+pn1_index=$(index_of pn1)
+[ -n "$pn1_index" ] && [ "$(head -n1 "$pn1_index")" = "podnet-index 1" ] &&
+        grep -qx 'ip=10.1.1.3' "$pn1_index" && ok "index entry of pn1 lists 10.1.1.3" ||
+        fail "index entry of pn1 lists 10.1.1.3: '$pn1_index'"
 is "host-local continues round-robin after our lease" "$(hostlocal ADD hl2)" "10.1.1.4/24"
 is "we continue after host-local's" "$("$TOOL" alloc "$data" "$net" 10.1.1.0/24 pn2 eth0)" \
         "10.1.1.5/24"
@@ -76,11 +82,27 @@ hostlocal DEL pn1 && ok "host-local DEL of our lease" || fail "host-local DEL of
 [ ! -e "$dir/10.1.1.3" ] && ok "our lease removed by host-local" || fail "our lease removed by host-local"
 [ -e "$dir/.podnet-boot/10.1.1.5" ] && ok "sidecars survive host-local's walk" ||
         fail "sidecars survive host-local's walk"
+[ -n "$(index_of pn2)" ] && ok "index entries survive host-local's walk" ||
+        fail "index entries survive host-local's walk"
+# pn1's entry now lists a lease host-local released; host-local gives pn1 a new one.
+# Our lookup and release must not trust the stale entry and find host-local's lease.
+[ -n "$(index_of pn1)" ] && ok "host-local left pn1's (now stale) entry alone" ||
+        fail "host-local left pn1's (now stale) entry alone"
+is "host-local ADD of pn1 again" "$(hostlocal ADD pn1)" "10.1.1.7/24"
+is "we find host-local's lease of pn1 despite the stale entry" \
+        "$("$TOOL" lookup "$data" "$net" 10.1.1.0/24 pn1 eth0)" "10.1.1.7/24"
+is "we release host-local's lease of pn1" "$("$TOOL" release "$data" "$net" 10.1.1.0/24 pn1 eth0)" 1
+[ ! -e "$dir/10.1.1.7" ] && [ -z "$(index_of pn1)" ] &&
+        ok "lease and stale entry of pn1 removed" || fail "lease and stale entry of pn1 removed"
 is "our release of host-local's lease" "$("$TOOL" release "$data" "$net" 10.1.1.0/24 hl1 eth0)" 1
 [ ! -e "$dir/10.1.1.2" ] && ok "host-local's lease removed by us" || fail "host-local's lease removed by us"
 hostlocal DEL hl2 && hostlocal DEL pn2 && ok "host-local DEL of the rest" || fail "host-local DEL of the rest"
+# host-local's DEL leaves pn2's entry; our allocation for pn2 must not trust it.
+is "our pn2 after host-local released it: a new address" \
+        "$("$TOOL" alloc "$data" "$net" 10.1.1.0/24 pn2 eth0)" "10.1.1.8/24"
+hostlocal DEL pn2 && ok "host-local DEL of pn2 again" || fail "host-local DEL of pn2 again"
 left=$(ls "$dir" | grep -cE '^[0-9.]+$')
 is "no lease left" "$left" 0
-is "host-local still allocates round-robin" "$(hostlocal ADD hl3)" "10.1.1.7/24"
+is "host-local still allocates round-robin" "$(hostlocal ADD hl3)" "10.1.1.9/24"
 echo "1..$n"
 exit $failed

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The host-local compatible IPAM store in a scratch directory: allocation order,
  * on-disk format, requested addresses, exhaustion, dual-stack, release, lookup, GC,
- * validation and reclaiming leases of a previous boot. */
+ * validation, reclaiming leases of a previous boot, and the attachment index. */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -129,6 +130,47 @@ static void set_mtime(const char *path, time_t t)
         struct timespec ts[2] = {{t, 0}, {t, 0}};
         if (utimensat(AT_FDCWD, path, ts, 0) < 0)
                 diag("utimensat %s failed", path);
+}
+
+/* Path (relative to the network's directory) of the index entry of (id, ifname). */
+static const char *index_path(const char *id, const char *ifname, unsigned slot)
+{
+        static char p[128];
+        uint64_t h = pn_ipam_index_hash(id, ifname);
+
+        if (slot == 0)
+                snprintf(p, sizeof(p), ".podnet-boot/attach-%016" PRIx64, h);
+        else
+                snprintf(p, sizeof(p), ".podnet-boot/attach-%016" PRIx64 "-%u", h, slot);
+        return p;
+}
+
+/* Same, for the forced hash of the collision tests. */
+static const char *forced_path(uint64_t h, unsigned slot)
+{
+        static char p[128];
+
+        if (slot == 0)
+                snprintf(p, sizeof(p), ".podnet-boot/attach-%016" PRIx64, h);
+        else
+                snprintf(p, sizeof(p), ".podnet-boot/attach-%016" PRIx64 "-%u", h, slot);
+        return p;
+}
+
+/* The one address lookup returns ("" for none, "many" for more). */
+static const char *lookup1(podnet_ipam *ipam, const char *id)
+{
+        podnet_cidr **list = NULL;
+        int n = podnet_ipam_lookup(ipam, id, "eth0", &list, NULL);
+
+        if (n == 0)
+                snprintf(got, sizeof(got), "%s", "");
+        else if (n == 1)
+                podnet_cidr_format(list[0], got, sizeof(got));
+        else
+                snprintf(got, sizeof(got), "%s %d", n < 0 ? "error" : "many", n);
+        podnet_cidr_array_free(list);
+        return got;
 }
 
 static void test_validation(void)
@@ -408,6 +450,225 @@ static void test_reboot(void)
         is_str(alloc(ipam, 0, "x"), "ENOSPC", "no boot id: /proc/stat btime keeps a new lease");
 }
 
+static void test_index(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("idx");
+        _cleanup_ipam_ podnet_ipam *dual = open_net("idx2");
+        char want[256], addr2[PODNET_CIDR_STRLEN];
+        unsigned long before;
+
+        is_int(add(ipam, 0, "10.10.0.0/24", NULL, NULL, NULL), 0, "range");
+        is_str(alloc(ipam, 0, "c1"), "10.10.0.2/24", "allocate c1");
+        is_str(slurp(path_of("idx", index_path("c1", "eth0", 0))),
+               "podnet-index 1\ncontainer_id=c1\nifname=eth0\nip=10.10.0.2\n",
+               "allocate writes the index entry attach-<FNV-1a of id\\nifname>");
+        ok(strstr(index_path("c1", "eth0", 0), "attach-") &&
+               strlen(index_path("c1", "eth0", 0)) == strlen(".podnet-boot/attach-") + 16,
+           "entry named by 16 hex digits: %s", index_path("c1", "eth0", 0));
+        ok(pn_ipam_index_hash("c1", "eth0") != pn_ipam_index_hash("c1", "eth1") &&
+               pn_ipam_index_hash("c1", "eth0") != pn_ipam_index_hash("c1e", "th0"),
+           "the hash separates id and ifname");
+        ok(!exists(path_of("idx", ".podnet-boot/index.tmp")), "no temporary file left");
+
+        before = pn_ipam_files_opened(ipam);
+        is_str(lookup1(ipam, "c1"), "10.10.0.2/24", "lookup through the index");
+        is_int((int)(pn_ipam_files_opened(ipam) - before), 2,
+               "lookup read the entry and the one lease it lists");
+        is_int(pn_ipam_held(ipam, "c1", "eth0", NULL), 1, "held: one lease");
+        is_int(pn_ipam_held(ipam, "c2", "eth0", NULL), 0, "held: none for an unknown attachment");
+        is_str(alloc(ipam, 0, "c1"), "10.10.0.2/24", "repeated allocate finds it in the index");
+
+        before = pn_ipam_files_opened(ipam);
+        is_int(podnet_ipam_release(ipam, "c1", "eth0", NULL), 1, "release through the index");
+        ok(pn_ipam_files_opened(ipam) - before <= 3, "release opened %lu files",
+           pn_ipam_files_opened(ipam) - before);
+        ok(!exists(path_of("idx", "10.10.0.2")), "lease removed");
+        ok(!exists(path_of("idx", index_path("c1", "eth0", 0))), "index entry removed");
+        is_int(podnet_ipam_release(ipam, "c1", "eth0", NULL), 0, "second release: nothing");
+
+        /* A lease host-local wrote (no index entry): lookup and release scan for it. */
+        spit(path_of("idx", "10.10.0.50"), "hl1\r\neth0");
+        is_str(lookup1(ipam, "hl1"), "10.10.0.50/24", "lookup without an entry scans");
+        is_int(pn_ipam_held(ipam, "hl1", "eth0", NULL), 0, "held does not scan");
+        is_int(podnet_ipam_release(ipam, "hl1", "eth0", NULL), 1, "release without an entry scans");
+        ok(!exists(path_of("idx", "10.10.0.50")), "host-local's lease removed");
+
+        /* The documented limit: ADD no longer scans, so it does not see host-local's
+         * lease of the same attachment; DEL releases ours, a second DEL (no entry any
+         * more) host-local's. */
+        spit(path_of("idx", "10.10.0.60"), "hl2\r\neth0");
+        is_str(alloc(ipam, 0, "hl2"), "10.10.0.3/24", "ADD does not see host-local's lease");
+        is_str(lookup1(ipam, "hl2"), "10.10.0.3/24", "lookup: the entry's lease");
+        is_int(podnet_ipam_release(ipam, "hl2", "eth0", NULL), 1, "DEL releases the entry's lease");
+        ok(exists(path_of("idx", "10.10.0.60")), "host-local's lease is left");
+        is_int(podnet_ipam_release(ipam, "hl2", "eth0", NULL), 1, "next DEL scans and releases it");
+
+        /* A stale entry: its lease now holds another attachment (reclaimed after a reboot,
+         * or released and reused by host-local). Never trusted. */
+        is_str(alloc(ipam, 0, "s1"), "10.10.0.4/24", "allocate s1");
+        spit(path_of("idx", "10.10.0.4"), "other\r\neth0");
+        is_str(lookup1(ipam, "s1"), "", "lookup: a stale entry is not trusted (scan finds none)");
+        is_int(pn_ipam_held(ipam, "s1", "eth0", NULL), 0, "held: stale lease not counted");
+        is_str(alloc(ipam, 0, "s1"), "10.10.0.5/24", "allocate: a new address, not other's");
+        is_str(slurp(path_of("idx", index_path("s1", "eth0", 0))),
+               "podnet-index 1\ncontainer_id=s1\nifname=eth0\nip=10.10.0.5\n",
+               "the rewritten entry drops the stale address");
+        is_int(podnet_ipam_release(ipam, "s1", "eth0", NULL), 1, "release s1");
+        is_str(slurp(path_of("idx", "10.10.0.4")), "other\r\neth0", "other's lease untouched");
+        is_int(podnet_ipam_release(ipam, "other", "eth0", NULL), 1, "release other (scan)");
+        /* An entry whose lease is gone: release scans, finds nothing, drops the entry. */
+        is_str(alloc(ipam, 0, "s2"), "10.10.0.6/24", "allocate s2");
+        unlink(path_of("idx", "10.10.0.6"));
+        is_int(podnet_ipam_release(ipam, "s2", "eth0", NULL), 0, "release of a gone lease: 0");
+        ok(!exists(path_of("idx", index_path("s2", "eth0", 0))), "its stale entry removed");
+
+        /* Dual-stack: one entry lists both sets' leases. */
+        is_int(add(dual, 0, "10.12.0.0/24", NULL, NULL, NULL), 0, "IPv4 set");
+        is_int(add(dual, 1, "fd00:12::/64", NULL, NULL, NULL), 0, "IPv6 set");
+        is_str(alloc(dual, 0, "d1"), "10.12.0.2/24", "d1 IPv4");
+        is_str(alloc(dual, 1, "d1"), "fd00:12::2/64", "d1 IPv6");
+        is_str(slurp(path_of("idx2", index_path("d1", "eth0", 0))),
+               "podnet-index 1\ncontainer_id=d1\nifname=eth0\nip=10.12.0.2\nip=fd00:12::2\n",
+               "one entry, both addresses");
+        is_str(alloc(dual, 1, "d1"), "fd00:12::2/64", "repeated IPv6 allocate from the index");
+        snprintf(addr2, sizeof(addr2), "%s", alloc(dual, 0, "d1"));
+        is_str(addr2, "10.12.0.2/24", "repeated IPv4 allocate from the index");
+        is_int(pn_ipam_held(dual, "d1", "eth0", NULL), 2, "held: two");
+        is_int(podnet_ipam_release(dual, "d1", "eth0", NULL), 2, "release both");
+        is_int(n_leases("idx2"), 0, "no lease left");
+
+        /* The entry can never be taken for a lease by host-local's walks. */
+        is_str(alloc(ipam, 0, "w1"), "10.10.0.7/24", "allocate w1");
+        snprintf(want, sizeof(want), "%s", slurp(path_of("idx", index_path("w1", "eth0", 0))));
+        ok(strncmp(want, "podnet-index", 12) == 0 && !strstr(want, "\r\n") && strchr(want, '='),
+           "entry starts with podnet-index, has '=' and no CRLF");
+        is_int(podnet_ipam_release(ipam, "w1", "eth0", NULL), 1, "release w1");
+}
+
+static void test_index_gc(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("idxgc");
+        podnet_attachment valid[] = {{"g1", "eth0"}, {"g3", "eth0"}};
+
+        is_int(add(ipam, 0, "10.13.0.0/24", NULL, NULL, NULL), 0, "range");
+        is_str(alloc(ipam, 0, "g1"), "10.13.0.2/24", "g1");
+        is_str(alloc(ipam, 0, "g2"), "10.13.0.3/24", "g2");
+        is_str(alloc(ipam, 0, "g3"), "10.13.0.4/24", "g3");
+        /* g3 is valid, but its lease was released behind our back (host-local DEL). */
+        unlink(path_of("idxgc", "10.13.0.4"));
+        spit(path_of("idxgc", ".podnet-boot/index.tmp"), "podnet-index 1\n");
+        spit(path_of("idxgc", ".podnet-boot/attach-junk"), "x");
+        is_int(podnet_ipam_gc(ipam, valid, ELEMENTSOF(valid), NULL), 1, "gc releases g2's lease");
+        ok(exists(path_of("idxgc", index_path("g1", "eth0", 0))), "valid entry kept");
+        ok(!exists(path_of("idxgc", index_path("g2", "eth0", 0))),
+           "invalid attachment's entry removed");
+        ok(!exists(path_of("idxgc", index_path("g3", "eth0", 0))),
+           "entry whose lease is gone removed");
+        ok(!exists(path_of("idxgc", ".podnet-boot/index.tmp")), "leftover index.tmp removed");
+        ok(!exists(path_of("idxgc", ".podnet-boot/attach-junk")), "malformed entry name removed");
+        is_str(lookup1(ipam, "g1"), "10.13.0.2/24", "g1 still found");
+        is_int(podnet_ipam_gc(ipam, NULL, 0, NULL), 1, "gc with nothing valid");
+        ok(!exists(path_of("idxgc", index_path("g1", "eth0", 0))), "and its entry removed");
+}
+
+static void test_index_collisions(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("coll");
+        const uint64_t h = UINT64_C(0x00000000000000c0);
+        podnet_attachment valid[] = {{"e", "eth0"}, {"g", "eth0"}};
+        char p[128];
+
+        is_int(add(ipam, 0, "10.14.0.0/24", NULL, NULL, NULL), 0, "range");
+        is_int(pn_ipam_set_index_hash(ipam, true, h), 0, "every attachment hashes alike");
+        is_str(alloc(ipam, 0, "a"), "10.14.0.2/24", "a");
+        is_str(alloc(ipam, 0, "b"), "10.14.0.3/24", "b");
+        is_str(alloc(ipam, 0, "c"), "10.14.0.4/24", "c");
+        ok(strstr(slurp(path_of("coll", forced_path(h, 0))), "container_id=a\n") != NULL,
+           "a in slot 0");
+        ok(strstr(slurp(path_of("coll", forced_path(h, 1))), "container_id=b\n") != NULL,
+           "b in slot 1 (attach-<hash>-1)");
+        ok(strstr(slurp(path_of("coll", forced_path(h, 2))), "container_id=c\n") != NULL,
+           "c in slot 2");
+        is_str(lookup1(ipam, "b"), "10.14.0.3/24", "lookup b past a's entry");
+        is_str(lookup1(ipam, "c"), "10.14.0.4/24", "lookup c");
+        is_str(alloc(ipam, 0, "c"), "10.14.0.4/24", "repeated allocate of c");
+        is_int(pn_ipam_held(ipam, "d", "eth0", NULL), 0,
+               "an attachment not in the chain holds none");
+
+        is_int(podnet_ipam_release(ipam, "b", "eth0", NULL), 1, "release b");
+        ok(strstr(slurp(path_of("coll", forced_path(h, 1))), "container_id=c\n") != NULL,
+           "the chain's last entry moved into the freed slot");
+        ok(!exists(path_of("coll", forced_path(h, 2))), "no hole, no slot 2");
+        is_str(lookup1(ipam, "c"), "10.14.0.4/24", "c still found through the index");
+        is_int(pn_ipam_held(ipam, "c", "eth0", NULL), 1, "held: c");
+        is_int(podnet_ipam_release(ipam, "a", "eth0", NULL), 1, "release a (slot 0)");
+        ok(strstr(slurp(path_of("coll", forced_path(h, 0))), "container_id=c\n") != NULL,
+           "c moved to slot 0");
+        is_int(podnet_ipam_release(ipam, "c", "eth0", NULL), 1, "release c");
+        ok(!exists(path_of("coll", forced_path(h, 0))), "chain empty");
+
+        /* GC compacts a chain. */
+        is_str(alloc(ipam, 0, "e"), "10.14.0.5/24", "e");
+        is_str(alloc(ipam, 0, "f"), "10.14.0.6/24", "f");
+        is_str(alloc(ipam, 0, "g"), "10.14.0.7/24", "g");
+        is_int(podnet_ipam_gc(ipam, valid, ELEMENTSOF(valid), NULL), 1, "gc releases f");
+        ok(strstr(slurp(path_of("coll", forced_path(h, 0))), "container_id=e\n") != NULL,
+           "e kept in slot 0");
+        ok(strstr(slurp(path_of("coll", forced_path(h, 1))), "container_id=g\n") != NULL,
+           "g moved down to slot 1");
+        ok(!exists(path_of("coll", forced_path(h, 2))), "slot 2 gone");
+        is_str(lookup1(ipam, "g"), "10.14.0.7/24", "g found after gc");
+        snprintf(p, sizeof(p), "%s", index_path("g", "eth0", 0));
+        ok(!exists(path_of("coll", p)), "nothing under the real hash while the hook is on");
+        is_int(podnet_ipam_gc(ipam, NULL, 0, NULL), 2, "gc all");
+        ok(!exists(path_of("coll", forced_path(h, 0))), "no entry left");
+}
+
+/* Files one operation opens (lock, directory and boot id included, on a fresh object as
+ * in a CNI process), in a network of `n` leases. */
+static void count_opens(const char *net, int n, unsigned long out[4])
+{
+        _cleanup_ipam_ podnet_ipam *fill = open_net(net);
+        char id[32];
+
+        if (add(fill, 0, "10.15.0.0/16", NULL, NULL, NULL) < 0)
+                diag("range failed");
+        for (int i = 0; i < n; i++) {
+                snprintf(id, sizeof(id), "fill%d", i);
+                if (alloc(fill, 0, id)[0] == 'E')
+                        diag("filling %s failed at %d: %s", net, i, got);
+        }
+        for (int op = 0; op < 4; op++) {
+                _cleanup_ipam_ podnet_ipam *ipam = open_net(net);
+                podnet_cidr **list = NULL;
+
+                add(ipam, 0, "10.15.0.0/16", NULL, NULL, NULL);
+                if (op == 0 || op == 1)
+                        alloc(ipam, 0, "probe"); /* new, then already held */
+                else if (op == 2)
+                        podnet_cidr_array_free(
+                            (podnet_ipam_lookup(ipam, "probe", "eth0", &list, NULL), list));
+                else
+                        podnet_ipam_release(ipam, "probe", "eth0", NULL);
+                out[op] = pn_ipam_files_opened(ipam);
+        }
+}
+
+static void test_index_scaling(void)
+{
+        unsigned long small[4], big[4];
+        static const char *const what[] = {"allocate (new)", "allocate (held)", "lookup",
+                                           "release"};
+
+        count_opens("scale5", 5, small);
+        count_opens("scale500", 500, big);
+        is_int(n_leases("scale500"), 500, "500 leases in the network");
+        for (int i = 0; i < 4; i++) {
+                ok(big[i] <= 10, "%s opens %lu files with 500 leases", what[i], big[i]);
+                is_int((int)big[i], (int)small[i], "%s: same count as with 5 leases", what[i]);
+        }
+}
+
 int main(void)
 {
         char cmd[128];
@@ -422,6 +683,10 @@ int main(void)
         test_ranges();
         test_gc();
         test_reboot();
+        test_index();
+        test_index_gc();
+        test_index_collisions();
+        test_index_scaling();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
         if (system(cmd) != 0)
                 diag("cleaning %s failed", tmp);
