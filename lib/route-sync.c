@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Reconciles the routes tagged with podnet's route protocol against the node list: one
- * dump, an in-memory diff, then only the difference written, pipelined over a raw
- * NETLINK_ROUTE socket; the sync report; flush; and the route event monitor.
+ * Reconciles the routes tagged with podnet's route protocol, and one nexthop object per
+ * peer node that they use, against the node list: one dump of each, an in-memory diff,
+ * then only the difference written, pipelined over a raw NETLINK_ROUTE socket; the sync
+ * report; flush; and the route and nexthop event monitor.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
 #include <stdint.h>
@@ -181,6 +183,19 @@ static int report_add(podnet_sync_report *r, podnet_sync_action action, const ch
 
 /* --- diff ----------------------------------------------------------------------------- */
 
+/* qsort() unless already sorted: dumps and the desired routes mostly come in order. */
+static void sort_if_needed(void *base, size_t n, size_t size,
+                           int (*cmp)(const void *, const void *))
+{
+        const char *p = base;
+
+        for (size_t i = 1; i < n; i++)
+                if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+                        qsort(base, n, size, cmp);
+                        return;
+                }
+}
+
 int pn_rt_compare_dst(const struct pn_rt *a, const struct pn_rt *b)
 {
         int r;
@@ -222,8 +237,13 @@ static bool rt_equal(const struct pn_rt *want, const struct pn_rt *have)
 {
         size_t alen = want->family == AF_INET ? 4 : 16;
 
-        return have->type == RTN_UNICAST && !have->multipath && have->has_gw == want->has_gw &&
-               have->priority == want->priority &&
+        if (have->type != RTN_UNICAST || have->multipath || have->priority != want->priority)
+                return false;
+        /* via a nexthop object: the object's id is all that counts (its gateway is the
+         * object's business); a plain route must not have one */
+        if (want->via_nh)
+                return want->nhid != 0 && have->nhid == want->nhid;
+        return have->nhid == 0 && have->has_gw == want->has_gw &&
                (!want->has_gw || memcmp(have->gw, want->gw, alen) == 0);
 }
 
@@ -238,8 +258,8 @@ int pn_route_diff(struct pn_rt *want, size_t n_want, struct pn_rt *have, size_t 
         ops = calloc(n_want + n_have + 1, sizeof(*ops));
         if (!ops)
                 return -ENOMEM;
-        qsort(want, n_want, sizeof(*want), rt_qsort_compare);
-        qsort(have, n_have, sizeof(*have), rt_qsort_compare);
+        sort_if_needed(want, n_want, sizeof(*want), rt_qsort_compare);
+        sort_if_needed(have, n_have, sizeof(*have), rt_qsort_compare);
         for (size_t k = 1; k < n_want; k++)
                 if (pn_rt_compare_dst(&want[k - 1], &want[k]) == 0) {
                         free(ops);
@@ -292,6 +312,194 @@ int pn_route_diff(struct pn_rt *want, size_t n_want, struct pn_rt *have, size_t 
         }
         *ret = ops;
         *n_ret = n;
+        return 0;
+}
+
+/* --- nexthop plan ------------------------------------------------------------------------ */
+
+uint32_t pn_nh_base(unsigned protocol, unsigned table)
+{
+        /* one 2^24 block per protocol, split in 16 by table: two podnet instances with the
+         * same protocol in different tables (mod 16) do not even collide */
+        return ((uint32_t)(protocol & 0xff) << 24) | ((uint32_t)(table & 0xf) << 20);
+}
+
+uint32_t pn_nh_id_hint(uint32_t base, const char *name, int family)
+{
+        uint32_t h = 2166136261u; /* FNV-1a */
+
+        for (const char *p = name ? name : ""; *p; p++)
+                h = (h ^ (uint8_t)*p) * 16777619u;
+        h = (h ^ (uint8_t)family) * 16777619u;
+        return base + h % PN_NH_SPAN;
+}
+
+static int nh_id_compare(const void *a, const void *b)
+{
+        const struct pn_nh *x = a, *y = b;
+
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int nh_node_compare(const void *a, const void *b)
+{
+        const struct pn_nh *x = a, *y = b;
+
+        if (x->node != y->node)
+                return x->node < y->node ? -1 : 1;
+        return x->family < y->family ? -1 : x->family > y->family;
+}
+
+static int nh_gw_compare(const struct pn_nh *x, const struct pn_nh *y)
+{
+        if (x->family != y->family)
+                return x->family < y->family ? -1 : 1;
+        return memcmp(x->gw, y->gw, x->family == AF_INET ? 4 : 16);
+}
+
+struct pn_nh *pn_nh_find(struct pn_nh *want, size_t n_want, size_t node, int family)
+{
+        struct pn_nh key = {.node = node, .family = (uint8_t)family};
+
+        return n_want ? bsearch(&key, want, n_want, sizeof(*want), nh_node_compare) : NULL;
+}
+
+static struct pn_nh *nh_by_id(struct pn_nh *v, size_t n, uint32_t id)
+{
+        struct pn_nh key = {.id = id};
+
+        return n ? bsearch(&key, v, n, sizeof(*v), nh_id_compare) : NULL;
+}
+
+/* Open-addressing set of ids: the ids in use, to pick free ones. */
+struct idset {
+        uint32_t *slot; /* 0: empty (no nexthop has id 0) */
+        size_t mask;
+};
+
+static bool idset_add(struct idset *s, uint32_t id)
+{
+        size_t i = (id * 2654435761u) & s->mask;
+
+        while (s->slot[i] && s->slot[i] != id)
+                i = (i + 1) & s->mask;
+        if (s->slot[i] == id)
+                return false;
+        s->slot[i] = id;
+        return true;
+}
+
+/* have-index array sorted by gateway (bsearch helper state for qsort_r) */
+static int gw_index_compare(const void *a, const void *b, void *arg)
+{
+        const struct pn_nh *v = arg;
+
+        return nh_gw_compare(&v[*(const size_t *)a], &v[*(const size_t *)b]);
+}
+
+static int rt_dst_compare(const void *a, const void *b)
+{
+        return pn_rt_compare_dst(a, b);
+}
+
+static void nh_claim(struct pn_nh *w, size_t k, struct pn_nh *have, size_t j, enum pn_op_kind kind)
+{
+        w->match = j;
+        w->id = have[j].id;
+        w->kind = kind;
+        have[j].match = k;
+        have[j].kind = PN_OP_KEEP;
+}
+
+int pn_nexthop_plan(struct pn_nh *want, size_t n_want, struct pn_nh *have, size_t n_have,
+                    const struct pn_rt *want_rt, size_t n_want_rt, struct pn_rt *have_rt,
+                    size_t n_have_rt, uint32_t base)
+{
+        _cleanup_free_ size_t *by_gw = NULL;
+        _cleanup_free_ uint32_t *slots = NULL;
+        struct idset used = {0};
+        size_t n_gw = 0, size = 16;
+
+        if ((n_want && !want) || (n_have && !have) || (n_want_rt && !want_rt) ||
+            (n_have_rt && !have_rt))
+                return -EINVAL;
+        sort_if_needed(have, n_have, sizeof(*have), nh_id_compare);
+        sort_if_needed(have_rt, n_have_rt, sizeof(*have_rt), rt_qsort_compare);
+        for (size_t j = 0; j < n_have; j++) {
+                have[j].match = SIZE_MAX;
+                have[j].kind = have[j].ours ? PN_OP_DELETE : PN_OP_KEEP;
+        }
+        for (size_t k = 0; k < n_want; k++) {
+                want[k].match = SIZE_MAX;
+                want[k].id = 0;
+                want[k].kind = PN_OP_ADD;
+        }
+
+        /* 1. an existing nexthop of ours with the wanted gateway: nothing to write */
+        by_gw = calloc(n_have + 1, sizeof(*by_gw));
+        if (!by_gw)
+                return -ENOMEM;
+        for (size_t j = 0; j < n_have; j++)
+                if (have[j].ours && have[j].plain)
+                        by_gw[n_gw++] = j;
+        qsort_r(by_gw, n_gw, sizeof(*by_gw), gw_index_compare, have);
+        for (size_t k = 0; k < n_want; k++) {
+                size_t lo = 0, hi = n_gw;
+                while (lo < hi) { /* first entry >= the wanted gateway */
+                        size_t mid = lo + (hi - lo) / 2;
+                        if (nh_gw_compare(&have[by_gw[mid]], &want[k]) < 0)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                for (; lo < n_gw && nh_gw_compare(&have[by_gw[lo]], &want[k]) == 0; lo++)
+                        if (have[by_gw[lo]].match == SIZE_MAX) {
+                                nh_claim(&want[k], k, have, by_gw[lo], PN_OP_KEEP);
+                                break;
+                        }
+        }
+
+        /* 2. the node's address changed: take over the nexthop its routes use, so that one
+         * replacement of that nexthop moves all of them */
+        for (size_t i = 0; i < n_want_rt; i++) {
+                struct pn_nh *w = pn_nh_find(want, n_want, want_rt[i].node, want_rt[i].family);
+                const struct pn_rt *h;
+                struct pn_nh *x;
+
+                if (!w || w->match != SIZE_MAX)
+                        continue;
+                h = n_have_rt
+                        ? bsearch(&want_rt[i], have_rt, n_have_rt, sizeof(*have_rt), rt_dst_compare)
+                        : NULL;
+                if (!h || !h->nhid)
+                        continue;
+                x = nh_by_id(have, n_have, h->nhid);
+                if (x && x->ours && x->plain && x->family == w->family && x->match == SIZE_MAX)
+                        nh_claim(w, (size_t)(w - want), have, (size_t)(x - have), PN_OP_REPLACE);
+        }
+
+        /* 3. a new nexthop: the node's hashed id, or the next one free of every existing id */
+        while (size < 2 * (n_have + n_want))
+                size *= 2;
+        slots = calloc(size, sizeof(*slots));
+        if (!slots)
+                return -ENOMEM;
+        used = (struct idset){slots, size - 1};
+        for (size_t j = 0; j < n_have; j++)
+                if (have[j].id)
+                        idset_add(&used, have[j].id);
+        for (size_t k = 0; k < n_want; k++) {
+                uint32_t id;
+                if (want[k].match != SIZE_MAX)
+                        continue;
+                id = pn_nh_id_hint(base, want[k].name, want[k].family);
+                for (size_t tries = 0; !idset_add(&used, id); tries++) {
+                        if (tries >= PN_NH_SPAN)
+                                return -ENOSPC;
+                        id = base + (id - base + 1) % PN_NH_SPAN;
+                }
+                want[k].id = id;
+        }
         return 0;
 }
 
@@ -397,7 +605,9 @@ static int msg_attr(struct msgbuf *b, struct nlmsghdr *nlh, uint16_t type, const
         return 0;
 }
 
-/* Appends one route request; for RTM_GETROUTE only the destination (a host) is used. */
+/* Appends one route request; for RTM_GETROUTE only the destination (a host) is used. A
+ * route using a nexthop object is named by RTA_NH_ID, never by its gateway (the kernel
+ * would not match it when deleting). */
 static int msg_route(struct msgbuf *b, uint16_t type, uint16_t flags, uint32_t seq,
                      const struct pn_rt *rt, unsigned protocol, unsigned table)
 {
@@ -427,7 +637,10 @@ static int msg_route(struct msgbuf *b, uint16_t type, uint16_t flags, uint32_t s
         r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_DST, rt->dst, alen);
         if (r >= 0)
                 r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_TABLE, &t32, sizeof(t32));
-        if (r >= 0 && rt->has_gw)
+        if (r >= 0 && rt->nhid)
+                r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_NH_ID, &rt->nhid,
+                             sizeof(rt->nhid));
+        else if (r >= 0 && rt->has_gw)
                 r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_GATEWAY, rt->gw, alen);
         if (r >= 0 && rt->priority)
                 r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_PRIORITY, &rt->priority,
@@ -435,8 +648,36 @@ static int msg_route(struct msgbuf *b, uint16_t type, uint16_t flags, uint32_t s
         return r;
 }
 
-/* Parses a route message; returns false for what is not a plain route of table `table`
- * (table 0: any). */
+/* Appends one nexthop request: RTM_NEWNEXTHOP (id, device, gateway) or RTM_DELNEXTHOP. */
+static int msg_nexthop(struct msgbuf *b, uint16_t type, uint16_t flags, uint32_t seq,
+                       const struct pn_nh *nh, unsigned protocol)
+{
+        size_t off = b->len;
+        struct nlmsghdr *nlh = msgbuf_put(b, NLMSG_LENGTH(sizeof(struct nhmsg)));
+        struct nhmsg *nhm;
+        int r;
+
+        if (!nlh)
+                return -ENOMEM;
+        nlh->nlmsg_len = NLMSG_LENGTH(sizeof(struct nhmsg));
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+        nlh->nlmsg_seq = seq;
+        nhm = NLMSG_DATA(nlh);
+        r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), NHA_ID, &nh->id, sizeof(nh->id));
+        if (type == RTM_DELNEXTHOP || r < 0)
+                return r;
+        nhm = NLMSG_DATA((struct nlmsghdr *)(b->buf + off));
+        nhm->nh_family = nh->family;
+        nhm->nh_protocol = (unsigned char)protocol;
+        r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), NHA_OIF, &nh->oif, sizeof(nh->oif));
+        if (r >= 0)
+                r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), NHA_GATEWAY, nh->gw,
+                             nh->family == AF_INET ? 4 : 16);
+        return r;
+}
+
+/* Parses a route message; returns false for a cached clone. */
 static bool parse_route(const struct nlmsghdr *nlh, struct pn_rt *rt, unsigned *protocol,
                         unsigned *table)
 {
@@ -475,6 +716,14 @@ static bool parse_route(const struct nlmsghdr *nlh, struct pn_rt *rt, unsigned *
                         if (plen == 4)
                                 memcpy(table, RTA_DATA(rta), 4);
                         break;
+                case RTA_OIF:
+                        if (plen == 4)
+                                memcpy(&rt->oif, RTA_DATA(rta), 4);
+                        break;
+                case RTA_NH_ID:
+                        if (plen == 4)
+                                memcpy(&rt->nhid, RTA_DATA(rta), 4);
+                        break;
                 case RTA_MULTIPATH:
                         rt->multipath = true;
                         break;
@@ -483,6 +732,51 @@ static bool parse_route(const struct nlmsghdr *nlh, struct pn_rt *rt, unsigned *
                 }
         }
         return !(rtm->rtm_flags & RTM_F_CLONED);
+}
+
+static bool parse_nexthop(const struct nlmsghdr *nlh, struct pn_nh *nh)
+{
+        const struct nhmsg *nhm = NLMSG_DATA(nlh);
+        int len = (int)nlh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*nhm));
+        bool odd = false, has_gw = false;
+
+        if (len < 0)
+                return false;
+        memset(nh, 0, sizeof(*nh));
+        nh->family = nhm->nh_family;
+        nh->protocol = nhm->nh_protocol;
+        nh->node = nh->match = SIZE_MAX;
+        for (const struct rtattr *rta =
+                 (const struct rtattr *)((const char *)nhm + NLMSG_ALIGN(sizeof(*nhm)));
+             RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+                size_t plen = RTA_PAYLOAD(rta);
+                switch (rta->rta_type) {
+                case NHA_ID:
+                        if (plen == 4)
+                                memcpy(&nh->id, RTA_DATA(rta), 4);
+                        break;
+                case NHA_OIF:
+                        if (plen == 4)
+                                memcpy(&nh->oif, RTA_DATA(rta), 4);
+                        break;
+                case NHA_GATEWAY:
+                        if (plen == 4 || plen == 16) {
+                                memcpy(nh->gw, RTA_DATA(rta), plen);
+                                has_gw = plen == (nh->family == AF_INET ? 4u : 16u);
+                        }
+                        break;
+                case NHA_GROUP:
+                case NHA_BLACKHOLE:
+                case NHA_ENCAP:
+                case NHA_FDB:
+                        odd = true;
+                        break;
+                default:
+                        break;
+                }
+        }
+        nh->plain = has_gw && nh->oif && !odd && (nh->family == AF_INET || nh->family == AF_INET6);
+        return nh->id != 0;
 }
 
 static int nl_send(int fd, const void *buf, size_t len)
@@ -498,34 +792,109 @@ static int nl_send(int fd, const void *buf, size_t len)
         return (size_t)k == len ? 0 : -EIO;
 }
 
-/* Dumps the routes of `protocol` in `table` (both families). */
-static int nl_dump(struct nlsk *s, unsigned protocol, unsigned table, struct pn_rt **ret,
-                   size_t *n_ret)
+static int grow(void *pv, size_t *cap, size_t n, size_t size)
+{
+        void **v = pv, *p;
+        size_t c = *cap ? *cap * 2 : 256;
+
+        if (n < *cap)
+                return 0;
+        p = realloc(*v, c * size);
+        if (!p)
+                return -ENOMEM;
+        *v = p;
+        *cap = c;
+        return 0;
+}
+
+/* What a dump collects: the routes of `protocol` in `table`, the nexthop ids routes of
+ * `protocol` in other tables use, and every nexthop object. */
+struct dump {
+        unsigned protocol, table;
+        struct pn_rt *rt;
+        size_t n_rt, cap_rt;
+        uint32_t *other; /* nexthop ids used in other tables */
+        size_t n_other, cap_other;
+        struct pn_nh *nh;
+        size_t n_nh, cap_nh;
+};
+
+static void dump_done(struct dump *d)
+{
+        free(d->rt);
+        free(d->other);
+        free(d->nh);
+        d->rt = NULL;
+        d->other = NULL;
+        d->nh = NULL;
+        d->n_rt = d->cap_rt = d->n_other = d->cap_other = d->n_nh = d->cap_nh = 0;
+}
+
+static int dump_msg(struct dump *d, const struct nlmsghdr *nlh)
+{
+        if (nlh->nlmsg_type == RTM_NEWROUTE) {
+                struct pn_rt rt;
+                unsigned proto, tbl;
+
+                if (!parse_route(nlh, &rt, &proto, &tbl) || proto != d->protocol)
+                        return 0;
+                if (tbl != d->table) {
+                        if (!rt.nhid)
+                                return 0;
+                        if (grow(&d->other, &d->cap_other, d->n_other, sizeof(*d->other)) < 0)
+                                return -ENOMEM;
+                        d->other[d->n_other++] = rt.nhid;
+                        return 0;
+                }
+                if (grow(&d->rt, &d->cap_rt, d->n_rt, sizeof(*d->rt)) < 0)
+                        return -ENOMEM;
+                d->rt[d->n_rt++] = rt;
+        } else if (nlh->nlmsg_type == RTM_NEWNEXTHOP) {
+                struct pn_nh nh;
+
+                if (!parse_nexthop(nlh, &nh))
+                        return 0;
+                if (grow(&d->nh, &d->cap_nh, d->n_nh, sizeof(*d->nh)) < 0)
+                        return -ENOMEM;
+                d->nh[d->n_nh++] = nh;
+        }
+        return 0;
+}
+
+/* One dump: RTM_GETROUTE (our protocol, every table, both families) or RTM_GETNEXTHOP;
+ * dumped again when a concurrent change interrupted it. */
+static int nl_dump(struct nlsk *s, uint16_t type, struct dump *d)
 {
         for (int attempt = 0; attempt < 5; attempt++) {
                 struct {
                         struct nlmsghdr nlh;
-                        struct rtmsg rtm;
-                        struct rtattr rta;
-                        uint32_t table;
+                        union {
+                                struct rtmsg rtm;
+                                struct nhmsg nhm;
+                        };
                 } req = {0};
-                struct pn_rt *v = NULL;
-                size_t n = 0, cap = 0;
                 bool done = false, intr = false;
                 uint32_t seq = ++s->seq;
                 int r = 0;
 
-                req.nlh.nlmsg_len = sizeof(req);
-                req.nlh.nlmsg_type = RTM_GETROUTE;
+                req.nlh.nlmsg_type = type;
                 req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
                 req.nlh.nlmsg_seq = seq;
-                req.rtm.rtm_family = AF_UNSPEC;
-                req.rtm.rtm_protocol = (unsigned char)protocol;
-                req.rtm.rtm_table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC;
-                req.rta.rta_type = RTA_TABLE;
-                req.rta.rta_len = RTA_LENGTH(sizeof(uint32_t));
-                req.table = table;
-                r = nl_send(s->fd, &req, sizeof(req));
+                if (type == RTM_GETROUTE) {
+                        req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+                        req.rtm.rtm_family = AF_UNSPEC;
+                        /* kernel-side filter (strict checking, >= 4.20); we filter too */
+                        req.rtm.rtm_protocol = (unsigned char)d->protocol;
+                } else {
+                        req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(struct nhmsg));
+                        req.nhm.nh_family = AF_UNSPEC;
+                }
+                if (type == RTM_GETROUTE) {
+                        d->n_rt = d->n_other = 0;
+                } else {
+                        d->n_nh = 0;
+                }
+                r = nl_send(s->fd, &req, req.nlh.nlmsg_len);
                 if (r < 0)
                         return r;
                 while (!done && r >= 0) {
@@ -539,9 +908,6 @@ static int nl_dump(struct nlsk *s, unsigned protocol, unsigned table, struct pn_
                         int len = (int)k;
                         for (struct nlmsghdr *nlh = (struct nlmsghdr *)s->dumpbuf;
                              NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
-                                struct pn_rt rt;
-                                unsigned proto, tbl;
-
                                 if (nlh->nlmsg_seq != seq)
                                         continue;
                                 if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
@@ -555,46 +921,68 @@ static int nl_dump(struct nlsk *s, unsigned protocol, unsigned table, struct pn_
                                         r = e->error ? e->error : -EIO;
                                         break;
                                 }
-                                if (nlh->nlmsg_type != RTM_NEWROUTE)
-                                        continue;
-                                if (!parse_route(nlh, &rt, &proto, &tbl) || proto != protocol ||
-                                    tbl != table)
-                                        continue;
-                                if (n == cap) {
-                                        size_t c2 = cap ? cap * 2 : 256;
-                                        struct pn_rt *v2 = realloc(v, c2 * sizeof(*v2));
-                                        if (!v2) {
-                                                r = -ENOMEM;
-                                                break;
-                                        }
-                                        v = v2;
-                                        cap = c2;
-                                }
-                                v[n++] = rt;
+                                r = dump_msg(d, nlh);
+                                if (r < 0)
+                                        break;
                         }
                 }
-                if (r < 0 || intr) {
-                        free(v);
-                        if (r < 0 && r != -ENOBUFS)
-                                return r;
-                        /* interrupted by a concurrent change or overrun: dump again */
-                        if (r == -ENOBUFS || intr)
-                                continue;
-                }
-                *ret = v;
-                *n_ret = n;
+                if (r < 0 && r != -ENOBUFS)
+                        return r;
+                if (r == -ENOBUFS || intr)
+                        continue; /* interrupted by a concurrent change or overrun */
                 return 0;
         }
         return -EAGAIN;
 }
 
+/* Dumps the nexthop objects, then our routes; gives each route using a nexthop object
+ * that object's gateway and marks which nexthops are ours: our protocol, used by none of
+ * our protocol's routes in another table, and either in our id block or used by our
+ * routes. *nh_kernel says whether the kernel has nexthop objects at all (>= 5.3). */
+static int dump_all(struct nlsk *s, struct dump *d, bool *nh_kernel)
+{
+        uint32_t base = pn_nh_base(d->protocol, d->table);
+        int r;
+
+        r = nl_dump(s, RTM_GETNEXTHOP, d);
+        *nh_kernel = r >= 0;
+        if (r == -EOPNOTSUPP || r == -EINVAL || r == -EAFNOSUPPORT || r == -EPROTONOSUPPORT)
+                r = 0; /* no nexthop objects in this kernel: plain routes only */
+        if (r >= 0)
+                r = nl_dump(s, RTM_GETROUTE, d);
+        if (r < 0)
+                return r;
+        sort_if_needed(d->nh, d->n_nh, sizeof(*d->nh), nh_id_compare);
+        for (size_t j = 0; j < d->n_nh; j++)
+                d->nh[j].ours = d->nh[j].protocol == d->protocol && d->nh[j].id - base < PN_NH_SPAN;
+        for (size_t i = 0; i < d->n_rt; i++) {
+                struct pn_nh *x = d->rt[i].nhid ? nh_by_id(d->nh, d->n_nh, d->rt[i].nhid) : NULL;
+                if (!x)
+                        continue;
+                if (x->protocol == d->protocol)
+                        x->ours = true;
+                if (x->plain) {
+                        memcpy(d->rt[i].gw, x->gw, 16);
+                        d->rt[i].has_gw = true;
+                } else {
+                        d->rt[i].has_gw = false;
+                }
+        }
+        for (size_t i = 0; i < d->n_other; i++) {
+                struct pn_nh *x = nh_by_id(d->nh, d->n_nh, d->other[i]);
+                if (x)
+                        x->ours = false;
+        }
+        return 0;
+}
+
 struct nlreq {
         uint16_t type, flags;
-        const struct pn_rt *rt;
-        int error; /* kernel's answer, 0 or -errno */
+        const struct pn_rt *rt; /* a route request, or */
+        const struct pn_nh *nh; /* a nexthop request */
+        int error;              /* kernel's answer, 0 or -errno */
         bool answered;
-        struct pn_rt reply;  /* RTM_GETROUTE */
-        const char *ext_msg; /* unused; kept NULL */
+        struct pn_rt reply; /* RTM_GETROUTE */
 };
 
 /* Sends the requests in chunks with one sendmsg each and collects exactly one answer
@@ -615,9 +1003,15 @@ static int nl_batch(struct nlsk *s, struct nlreq *reqs, size_t n, unsigned proto
                 uint32_t base = s->seq + 1;
 
                 b.len = 0;
-                for (size_t i = start; i < end && r >= 0; i++)
-                        r = msg_route(&b, reqs[i].type, reqs[i].flags, base + (uint32_t)(i - start),
-                                      reqs[i].rt, protocol, table);
+                for (size_t i = start; i < end && r >= 0; i++) {
+                        uint32_t seq = base + (uint32_t)(i - start);
+                        if (reqs[i].nh)
+                                r = msg_nexthop(&b, reqs[i].type, reqs[i].flags, seq, reqs[i].nh,
+                                                protocol);
+                        else
+                                r = msg_route(&b, reqs[i].type, reqs[i].flags, seq, reqs[i].rt,
+                                              protocol, table);
+                }
                 s->seq += (uint32_t)(end - start);
                 if (r >= 0)
                         r = nl_send(s->fd, b.buf, b.len);
@@ -669,6 +1063,11 @@ static int nl_batch(struct nlsk *s, struct nlreq *reqs, size_t n, unsigned proto
 }
 
 /* --- sync --------------------------------------------------------------------------- */
+
+/* How many stale nexthops the sync deletes together with their routes (one write each):
+ * the kernel then walks the whole FIB once per nexthop, so past this many the routes are
+ * deleted first, one write each, and the unused nexthops after them. */
+#define NH_IMPLICIT_MAX 16
 
 static double ms_since(const struct timespec *t0)
 {
@@ -727,7 +1126,7 @@ static int unreachable_reason(const struct lookup *l, char **why)
                              strerror(-l->error));
         else if (l->reply.type == RTN_LOCAL)
                 r = asprintf(why, "%s is an address of this node", a);
-        else if (l->reply.type != RTN_UNICAST)
+        else if (l->reply.type != RTN_UNICAST || !l->reply.oif)
                 r = asprintf(why,
                              "the route to %s is not a unicast route: not routable on "
                              "this network",
@@ -742,12 +1141,13 @@ static int unreachable_reason(const struct lookup *l, char **why)
         return r < 0 ? -ENOMEM : 0;
 }
 
-static const struct lookup *lookup_find(const struct lookup *v, size_t n, const struct pn_rt *rt)
+static const struct lookup *lookup_find(const struct lookup *v, size_t n, int family,
+                                        const uint8_t *addr)
 {
-        struct lookup key = {.family = rt->family};
+        struct lookup key = {.family = (uint8_t)family};
 
-        memcpy(key.addr, rt->gw, rt->family == AF_INET ? 4 : 16);
-        return bsearch(&key, v, n, sizeof(*v), lookup_compare);
+        memcpy(key.addr, addr, family == AF_INET ? 4 : 16);
+        return n ? bsearch(&key, v, n, sizeof(*v), lookup_compare) : NULL;
 }
 
 struct sync_state {
@@ -755,30 +1155,48 @@ struct sync_state {
         const podnet_nodes *nodes;
         podnet_sync_config cfg;
         podnet_sync_report *report;
-        struct pn_rt *want, *have;
-        size_t n_want, n_have;
+        struct pn_rt *want;
+        size_t n_want;
+        struct dump d;     /* installed: d.rt routes, d.nh nexthop objects */
+        bool nh_kernel;    /* the kernel has nexthop objects */
+        bool nh_mode;      /* routes via nexthop objects */
+        bool implicit;     /* stale routes go with their deleted nexthop */
+        struct pn_nh *nhw; /* wanted nexthops, by node then family */
+        size_t n_nhw;
+        char **nh_why; /* per wanted nexthop: unreachable reason, or NULL */
+        int *nhw_err;  /* per wanted nexthop: answer to its add or replace */
+        int *nhh_err;  /* per installed nexthop: answer to its deletion */
         struct pn_op *ops;
         size_t n_ops;
         struct lookup *lookups;
         size_t n_lookups;
-        char **why; /* per op: unreachable reason, or NULL */
-        struct nlreq *reqs;
-        size_t n_reqs;
-        size_t *req_op; /* op index of each request */
+        char **why;    /* per op: unreachable reason, or NULL */
+        int *err_del;  /* per op: answer to deleting the installed route */
+        int *err_set;  /* per op: answer to adding or replacing the wanted route */
+        size_t writes; /* requests answered */
         struct nlsk sk;
 };
+
+static void free_strv(char **v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+}
 
 static void sync_state_done(struct sync_state *st)
 {
         free(st->want);
-        free(st->have);
+        dump_done(&st->d);
+        free(st->nhw);
+        free_strv(st->nh_why, st->n_nhw);
+        free(st->nhw_err);
+        free(st->nhh_err);
         free(st->ops);
         free(st->lookups);
-        for (size_t i = 0; st->why && i < st->n_ops; i++)
-                free(st->why[i]);
-        free(st->why);
-        free(st->reqs);
-        free(st->req_op);
+        free_strv(st->why, st->n_ops);
+        free(st->err_del);
+        free(st->err_set);
         nlsk_close(&st->sk);
         podnet_sync_report_free(st->report);
 }
@@ -882,36 +1300,22 @@ oom:
         return pn_error(err, ENOMEM, 0, "Computing the desired routes");
 }
 
-/* Resolves the next hop of every route about to be written (RTM_GETROUTE per address,
- * pipelined). Routes already installed are not looked up again: the kernel checked their
- * gateway when they were added. */
-static int resolve_next_hops(struct sync_state *st, podnet_error **err)
+/* Looks up the route to each of st->lookups[0..n) (RTM_GETROUTE per address, pipelined,
+ * duplicates dropped). */
+static int lookup_all(struct sync_state *st, size_t n, podnet_error **err)
 {
         _cleanup_free_ struct nlreq *reqs = NULL;
         _cleanup_free_ struct pn_rt *hosts = NULL;
-        size_t n = 0, u = 0;
+        size_t u = 0;
         int r;
 
-        st->why = calloc(st->n_ops + 1, sizeof(*st->why));
-        st->lookups = calloc(st->n_ops + 1, sizeof(*st->lookups));
-        if (!st->why || !st->lookups)
-                return pn_error(err, ENOMEM, 0, "Resolving next hops");
-        for (size_t i = 0; i < st->n_ops; i++) {
-                const struct pn_rt *w = st->ops[i].want;
-                if (st->ops[i].kind != PN_OP_ADD && st->ops[i].kind != PN_OP_REPLACE)
-                        continue;
-                st->lookups[n].family = w->family;
-                memcpy(st->lookups[n].addr, w->gw, w->family == AF_INET ? 4 : 16);
-                n++;
-        }
-        if (n == 0)
-                return 0;
         qsort(st->lookups, n, sizeof(*st->lookups), lookup_compare);
         for (size_t i = 0; i < n; i++)
                 if (u == 0 || lookup_compare(&st->lookups[u - 1], &st->lookups[i]) != 0)
                         st->lookups[u++] = st->lookups[i];
         st->n_lookups = u;
-
+        if (u == 0)
+                return 0;
         reqs = calloc(u, sizeof(*reqs));
         hosts = calloc(u, sizeof(*hosts));
         if (!reqs || !hosts)
@@ -926,33 +1330,203 @@ static int resolve_next_hops(struct sync_state *st, podnet_error **err)
         if (r < 0)
                 return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Looking up routes to peers");
         for (size_t i = 0; i < u; i++) {
-                st->lookups[i].error = reqs[i].error;
+                st->lookups[i].error = reqs[i].answered ? reqs[i].error : -EIO;
                 st->lookups[i].reply = reqs[i].reply;
         }
+        return 0;
+}
+
+/* Plain routes: resolves the next hop of every route about to be written. Routes already
+ * installed are not looked up again: the kernel checked their gateway when they were
+ * added. */
+static int resolve_routes(struct sync_state *st, podnet_error **err)
+{
+        size_t n = 0;
+        int r;
+
+        st->lookups = calloc(st->n_ops + 1, sizeof(*st->lookups));
+        if (!st->lookups)
+                return pn_error(err, ENOMEM, 0, "Resolving next hops");
         for (size_t i = 0; i < st->n_ops; i++) {
+                const struct pn_rt *w = st->ops[i].want;
+                if (st->ops[i].kind != PN_OP_ADD && st->ops[i].kind != PN_OP_REPLACE)
+                        continue;
+                st->lookups[n].family = w->family;
+                memcpy(st->lookups[n].addr, w->gw, w->family == AF_INET ? 4 : 16);
+                n++;
+        }
+        r = lookup_all(st, n, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < st->n_ops; i++) {
+                const struct pn_rt *w = st->ops[i].want;
                 const struct lookup *l;
                 if (st->ops[i].kind != PN_OP_ADD && st->ops[i].kind != PN_OP_REPLACE)
                         continue;
-                l = lookup_find(st->lookups, st->n_lookups, st->ops[i].want);
+                l = lookup_find(st->lookups, st->n_lookups, w->family, w->gw);
                 if (l && unreachable_reason(l, &st->why[i]) < 0)
                         return pn_error(err, ENOMEM, 0, "Resolving next hops");
         }
         return 0;
 }
 
-/* Queues the writes: deletes first, then replacements, then additions. */
-static int plan_writes(struct sync_state *st, podnet_error **err)
+/* Nexthop objects: one per peer node and family; decides which are kept, replaced (the
+ * node's address changed), added or deleted; resolves the device of every one about to be
+ * written (a gateway that is not directly reachable gets none, and its node's routes are
+ * reported unreachable); then points every wanted route at its node's nexthop. */
+static int plan_nexthops(struct sync_state *st, podnet_error **err)
+{
+        size_t n = 0;
+        int r;
+
+        st->nhw = calloc(st->n_want + 1, sizeof(*st->nhw));
+        if (!st->nhw)
+                return pn_error(err, ENOMEM, 0, "Planning next hops");
+        for (size_t i = 0; st->nh_mode && i < st->n_want; i++) {
+                struct pn_nh *w = &st->nhw[st->n_nhw++];
+                w->family = st->want[i].family;
+                w->node = st->want[i].node;
+                w->name = podnet_nodes_name(st->nodes, w->node);
+                memcpy(w->gw, st->want[i].gw, 16);
+        }
+        sort_if_needed(st->nhw, st->n_nhw, sizeof(*st->nhw), nh_node_compare);
+        for (size_t k = 0; k < st->n_nhw; k++)
+                if (n == 0 || nh_node_compare(&st->nhw[n - 1], &st->nhw[k]) != 0)
+                        st->nhw[n++] = st->nhw[k];
+        st->n_nhw = n;
+        r = pn_nexthop_plan(st->nhw, st->n_nhw, st->d.nh, st->d.n_nh, st->want, st->n_want,
+                            st->d.rt, st->d.n_rt, pn_nh_base(st->cfg.protocol, st->cfg.table));
+        if (r < 0)
+                return pn_error(err, -r, 0, "Planning next hops");
+
+        st->nh_why = calloc(st->n_nhw + 1, sizeof(*st->nh_why));
+        st->nhw_err = calloc(st->n_nhw + 1, sizeof(*st->nhw_err));
+        st->nhh_err = calloc(st->d.n_nh + 1, sizeof(*st->nhh_err));
+        if (!st->nh_why || !st->nhw_err || !st->nhh_err)
+                return pn_error(err, ENOMEM, 0, "Planning next hops");
+        if (!st->nh_mode)
+                return 0; /* plain routes: our nexthops only go */
+        st->lookups = calloc(st->n_nhw + 1, sizeof(*st->lookups));
+        if (!st->lookups)
+                return pn_error(err, ENOMEM, 0, "Planning next hops");
+        n = 0;
+        for (size_t k = 0; k < st->n_nhw; k++) {
+                if (st->nhw[k].kind == PN_OP_KEEP)
+                        continue; /* installed and accepted by the kernel: nothing to resolve */
+                st->lookups[n].family = st->nhw[k].family;
+                memcpy(st->lookups[n].addr, st->nhw[k].gw, 16);
+                n++;
+        }
+        r = lookup_all(st, n, err);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < st->n_nhw; k++) {
+                struct pn_nh *w = &st->nhw[k];
+                const struct lookup *l;
+                if (w->kind == PN_OP_KEEP)
+                        continue;
+                l = lookup_find(st->lookups, st->n_lookups, w->family, w->gw);
+                if (!l)
+                        return pn_error(err, EIO, 0, "Resolving next hops");
+                if (unreachable_reason(l, &st->nh_why[k]) < 0)
+                        return pn_error(err, ENOMEM, 0, "Resolving next hops");
+                if (!st->nh_why[k]) {
+                        w->oif = l->reply.oif;
+                        continue;
+                }
+                /* unreachable: no nexthop; the one it was to take over is stale now */
+                if (w->match != SIZE_MAX) {
+                        struct pn_nh *h = &st->d.nh[w->match];
+                        h->match = SIZE_MAX;
+                        h->kind = h->ours ? PN_OP_DELETE : PN_OP_KEEP;
+                        w->match = SIZE_MAX;
+                }
+                w->id = 0;
+        }
+        for (size_t i = 0; st->nh_mode && i < st->n_want; i++) {
+                const struct pn_nh *w =
+                    pn_nh_find(st->nhw, st->n_nhw, st->want[i].node, st->want[i].family);
+                st->want[i].via_nh = true;
+                st->want[i].nhid = w ? w->id : 0;
+        }
+        return 0;
+}
+
+static struct pn_nh *nh_of_route(const struct sync_state *st, const struct pn_rt *want)
+{
+        if (!st->nh_mode || !want)
+                return NULL;
+        return pn_nh_find(st->nhw, st->n_nhw, want->node, want->family);
+}
+
+/* The installed nexthop whose deletion takes this stale route with it, or NULL. */
+static const struct pn_nh *implicit_nh(const struct sync_state *st, const struct pn_rt *have)
+{
+        const struct pn_nh *x;
+
+        if (!st->implicit || !have->nhid)
+                return NULL;
+        x = nh_by_id(st->d.nh, st->d.n_nh, have->nhid);
+        return x && x->kind == PN_OP_DELETE ? x : NULL;
+}
+
+/* Sends `n` requests and counts the answered ones as writes. */
+static int write_batch(struct sync_state *st, struct nlreq *reqs, size_t n)
+{
+        int r = nl_batch(&st->sk, reqs, n, st->cfg.protocol, st->cfg.table);
+
+        for (size_t k = 0; k < n; k++)
+                if (reqs[k].answered)
+                        st->writes++;
+        return r;
+}
+
+/* The writes, in three pipelined batches: nexthop objects added or replaced; then routes
+ * deleted, replaced, added (a route whose nexthop failed is not sent); then the nexthop
+ * objects nothing uses any more. */
+static int write_all(struct sync_state *st, podnet_error **err)
 {
         static const enum pn_op_kind order[] = {PN_OP_DELETE, PN_OP_REPLACE, PN_OP_ADD};
+        _cleanup_free_ struct nlreq *reqs = NULL;
+        _cleanup_free_ size_t *idx = NULL;
+        size_t cap = 0, n = 0;
+        int r;
 
-        st->reqs = calloc(st->n_ops + 1, sizeof(*st->reqs));
-        st->req_op = calloc(st->n_ops + 1, sizeof(*st->req_op));
-        if (!st->reqs || !st->req_op)
+        for (size_t k = 0; k < st->n_nhw; k++)
+                cap += st->nhw[k].kind != PN_OP_KEEP;
+        for (size_t i = 0; i < st->n_ops; i++)
+                cap += st->ops[i].kind != PN_OP_KEEP ? 2 : 0;
+        for (size_t j = 0; j < st->d.n_nh; j++)
+                cap += st->d.nh[j].kind == PN_OP_DELETE;
+        if (cap == 0)
+                return 0; /* in sync: no write */
+        reqs = calloc(cap, sizeof(*reqs));
+        idx = calloc(cap, sizeof(*idx));
+        if (!reqs || !idx)
                 return pn_error(err, ENOMEM, 0, "Planning route changes");
+
+        for (size_t k = 0; k < st->n_nhw; k++) {
+                const struct pn_nh *w = &st->nhw[k];
+                if (w->kind == PN_OP_KEEP || !w->id)
+                        continue;
+                reqs[n].type = RTM_NEWNEXTHOP;
+                reqs[n].flags = NLM_F_ACK | NLM_F_CREATE |
+                                (w->kind == PN_OP_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL);
+                reqs[n].nh = w;
+                idx[n++] = k;
+        }
+        r = write_batch(st, reqs, n);
+        for (size_t q = 0; q < n; q++)
+                st->nhw_err[idx[q]] = reqs[q].answered ? reqs[q].error : -EIO;
+        if (r < 0)
+                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Writing next hops");
+
+        memset(reqs, 0, n * sizeof(*reqs));
+        n = 0;
         for (size_t o = 0; o < ELEMENTSOF(order); o++)
                 for (size_t i = 0; i < st->n_ops; i++) {
                         const struct pn_op *op = &st->ops[i];
-                        struct nlreq *q = &st->reqs[st->n_reqs];
+                        const struct pn_nh *w = nh_of_route(st, op->want);
                         bool unreachable = st->why[i] != NULL;
 
                         if (op->kind == PN_OP_KEEP)
@@ -961,32 +1535,91 @@ static int plan_writes(struct sync_state *st, podnet_error **err)
                         if (order[o] == PN_OP_DELETE &&
                             (op->kind == PN_OP_DELETE ||
                              (op->kind == PN_OP_REPLACE && unreachable))) {
-                                q->type = RTM_DELROUTE;
-                                q->rt = op->have;
-                        } else if (order[o] == PN_OP_REPLACE && op->kind == PN_OP_REPLACE &&
+                                if (implicit_nh(st, op->have))
+                                        continue;
+                                reqs[n].type = RTM_DELROUTE;
+                                reqs[n].rt = op->have;
+                        } else if (order[o] == op->kind && order[o] != PN_OP_DELETE &&
                                    !unreachable) {
-                                q->type = RTM_NEWROUTE;
-                                q->flags = NLM_F_CREATE | NLM_F_REPLACE;
-                                q->rt = op->want;
-                        } else if (order[o] == PN_OP_ADD && op->kind == PN_OP_ADD && !unreachable) {
-                                q->type = RTM_NEWROUTE;
-                                q->flags = NLM_F_CREATE | NLM_F_EXCL;
-                                q->rt = op->want;
+                                if (w && st->nhw_err[w - st->nhw] < 0)
+                                        continue; /* its nexthop failed */
+                                reqs[n].type = RTM_NEWROUTE;
+                                reqs[n].flags =
+                                    NLM_F_CREATE |
+                                    (op->kind == PN_OP_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL);
+                                reqs[n].rt = op->want;
                         } else {
                                 continue;
                         }
-                        q->flags |= NLM_F_ACK;
-                        st->req_op[st->n_reqs++] = i;
+                        reqs[n].flags |= NLM_F_ACK;
+                        idx[n++] = i;
                 }
+        r = write_batch(st, reqs, n);
+        for (size_t q = 0; q < n; q++) {
+                int e = reqs[q].answered ? reqs[q].error : -EIO;
+                if (reqs[q].type == RTM_DELROUTE)
+                        st->err_del[idx[q]] = e;
+                else
+                        st->err_set[idx[q]] = e;
+        }
+        if (r < 0)
+                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Writing routes");
+
+        memset(reqs, 0, n * sizeof(*reqs));
+        n = 0;
+        for (size_t j = 0; j < st->d.n_nh; j++) {
+                if (st->d.nh[j].kind != PN_OP_DELETE)
+                        continue;
+                reqs[n].type = RTM_DELNEXTHOP;
+                reqs[n].flags = NLM_F_ACK;
+                reqs[n].nh = &st->d.nh[j];
+                idx[n++] = j;
+        }
+        r = write_batch(st, reqs, n);
+        for (size_t q = 0; q < n; q++)
+                st->nhh_err[idx[q]] = reqs[q].answered ? reqs[q].error : -EIO;
+        if (r < 0)
+                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Deleting next hops");
         return 0;
 }
 
-static int request_error_of_op(const struct sync_state *st, size_t op, bool deletion)
+static bool gone(int e)
 {
-        for (size_t k = 0; k < st->n_reqs; k++)
-                if (st->req_op[k] == op && (st->reqs[k].type == RTM_DELROUTE) == deletion)
-                        return st->reqs[k].answered ? st->reqs[k].error : -EIO;
-        return 0;
+        return e == -ESRCH || e == -ENOENT;
+}
+
+/* Reports a route that was to be added or replaced, or whose nexthop was replaced: `e` is
+ * the kernel's answer, `nh_failed` says it was about the node's nexthop. */
+static int report_set(struct sync_state *st, podnet_sync_action action, const char *node,
+                      const struct pn_rt *rt, int e, bool nh_failed, int *first_error,
+                      podnet_error **err)
+{
+        char d[PODNET_CIDR_STRLEN + 8], g[INET6_ADDRSTRLEN];
+        const char *verb = action == PODNET_SYNC_ADDED ? "Adding" : "Replacing";
+
+        fmt_rt(rt, d, sizeof(d));
+        fmt_addr(rt->family, rt->gw, g, sizeof(g));
+        if (e == -ENETUNREACH || e == -EHOSTUNREACH)
+                return report_add(st->report, PODNET_SYNC_UNREACHABLE, node, rt,
+                                  "the kernel refused gateway %s: %s", g, strerror(-e));
+        if (e == -EEXIST && !nh_failed) {
+                if (!*first_error)
+                        *first_error = pn_error_plain(err, EEXIST, PODNET_CNI_ERR_NETLINK,
+                                                      "Adding route %s via %s: a route to %s "
+                                                      "that podnet does not own exists",
+                                                      d, g, d);
+                return report_add(st->report, PODNET_SYNC_FAILED, node, rt,
+                                  "a route to %s that podnet does not own exists", d);
+        }
+        if (e < 0) {
+                if (!*first_error)
+                        *first_error =
+                            pn_error(err, -e, PODNET_CNI_ERR_NETLINK, "%s %s %s via %s", verb,
+                                     nh_failed ? "the next hop of route" : "route", d, g);
+                return report_add(st->report, PODNET_SYNC_FAILED, node, rt, "%s%s",
+                                  nh_failed ? "next hop: " : "", strerror(-e));
+        }
+        return report_add(st->report, action, node, rt, NULL);
 }
 
 static int build_report(struct sync_state *st, podnet_error **err)
@@ -998,26 +1631,29 @@ static int build_report(struct sync_state *st, podnet_error **err)
                 const struct pn_op *op = &st->ops[i];
                 const struct pn_rt *rt = op->want ? op->want : op->have;
                 const char *node = node_name_of(st, op->want);
-                char d[PODNET_CIDR_STRLEN + 8], g[INET6_ADDRSTRLEN];
+                const struct pn_nh *w = nh_of_route(st, op->want);
+                int nh_e = w ? st->nhw_err[w - st->nhw] : 0;
                 int e;
 
-                fmt_rt(rt, d, sizeof(d));
-                if (rt->has_gw)
-                        fmt_addr(rt->family, rt->gw, g, sizeof(g));
-                else
-                        snprintf(g, sizeof(g), "-");
                 if (op->kind == PN_OP_KEEP) {
-                        r = report_add(st->report, PODNET_SYNC_KEPT, node, rt, NULL);
+                        if (w && w->kind == PN_OP_REPLACE)
+                                r = report_set(st, PODNET_SYNC_REPLACED, node, rt, nh_e, true,
+                                               &first_error, err);
+                        else
+                                r = report_add(st->report, PODNET_SYNC_KEPT, node, rt, NULL);
                         continue;
                 }
                 if (op->kind == PN_OP_DELETE || (op->kind == PN_OP_REPLACE && st->why[i])) {
-                        e = st->cfg.dry_run ? 0 : request_error_of_op(st, i, true);
-                        if (e == -ESRCH || e == -ENOENT)
+                        const struct pn_nh *x = implicit_nh(st, op->have);
+                        e = x ? st->nhh_err[x - st->d.nh] : st->err_del[i];
+                        if (gone(e))
                                 e = 0; /* already gone */
                         if (e < 0) {
+                                char d[PODNET_CIDR_STRLEN + 8];
+                                fmt_rt(op->have, d, sizeof(d));
                                 if (!first_error)
                                         first_error = pn_error(err, -e, PODNET_CNI_ERR_NETLINK,
-                                                               "Deleting route %s via %s", d, g);
+                                                               "Deleting route %s", d);
                                 r = report_add(st->report, PODNET_SYNC_FAILED, node, op->have,
                                                "deleting: %s", strerror(-e));
                         } else {
@@ -1033,36 +1669,53 @@ static int build_report(struct sync_state *st, podnet_error **err)
                                        st->why[i]);
                         continue;
                 }
-                e = st->cfg.dry_run ? 0 : request_error_of_op(st, i, false);
-                if (e == -ENETUNREACH || e == -EHOSTUNREACH) {
-                        r = report_add(st->report, PODNET_SYNC_UNREACHABLE, node, rt,
-                                       "the kernel refused gateway %s: %s", g, strerror(-e));
-                } else if (e == -EEXIST) {
-                        if (!first_error)
-                                first_error = pn_error_plain(
-                                    err, EEXIST, PODNET_CNI_ERR_NETLINK,
-                                    "Adding route %s via %s: a route to %s that podnet "
-                                    "does not own exists",
-                                    d, g, d);
-                        r = report_add(st->report, PODNET_SYNC_FAILED, node, rt,
-                                       "a route to %s that podnet does not own exists", d);
-                } else if (e < 0) {
-                        if (!first_error)
-                                first_error =
-                                    pn_error(err, -e, PODNET_CNI_ERR_NETLINK, "%s route %s via %s",
-                                             op->kind == PN_OP_ADD ? "Adding" : "Replacing", d, g);
-                        r = report_add(st->report, PODNET_SYNC_FAILED, node, rt, "%s",
-                                       strerror(-e));
-                } else {
-                        r = report_add(st->report,
-                                       op->kind == PN_OP_ADD ? PODNET_SYNC_ADDED
-                                                             : PODNET_SYNC_REPLACED,
-                                       node, rt, NULL);
-                }
+                r = report_set(st, op->kind == PN_OP_ADD ? PODNET_SYNC_ADDED : PODNET_SYNC_REPLACED,
+                               node, rt, nh_e < 0 ? nh_e : st->err_set[i], nh_e < 0, &first_error,
+                               err);
         }
+        /* nexthops deleted that no reported route depended on */
+        for (size_t j = 0; j < st->d.n_nh && r >= 0 && !first_error; j++)
+                if (st->d.nh[j].kind == PN_OP_DELETE && st->nhh_err[j] < 0 && !gone(st->nhh_err[j]))
+                        first_error = pn_error(err, -st->nhh_err[j], PODNET_CNI_ERR_NETLINK,
+                                               "Deleting next hop %u", st->d.nh[j].id);
         if (r < 0)
                 return pn_error(err, -r, 0, "Reporting");
         return first_error;
+}
+
+/* PODNET_NO_NEXTHOP=1 forces plain routes (what a kernel older than 5.3 gets): for tests
+ * and for comparing both. */
+static bool nexthops_disabled(void)
+{
+        const char *v = secure_getenv("PODNET_NO_NEXTHOP");
+
+        return v && *v && strcmp(v, "0") != 0;
+}
+
+static int parse_proto_table(unsigned *protocol, unsigned *table, podnet_error **err)
+{
+        if (*protocol == 0)
+                *protocol = PODNET_ROUTE_PROTOCOL;
+        if (*table == 0)
+                *table = RT_TABLE_MAIN;
+        if (*protocol > 255)
+                return pn_error_plain(err, EINVAL, 0, "Route protocol %u is not in 1..255",
+                                      *protocol);
+        return 0;
+}
+
+static int open_and_dump(struct nlsk *sk, struct dump *d, bool *nh_kernel, podnet_error **err)
+{
+        int r = nlsk_open(sk);
+
+        if (r < 0)
+                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Opening a netlink route socket");
+        r = dump_all(sk, d, nh_kernel);
+        if (r < 0)
+                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK,
+                                "Dumping routes of protocol %u in table %u and next hops",
+                                d->protocol, d->table);
+        return 0;
 }
 
 PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
@@ -1071,19 +1724,16 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
 {
         struct sync_state st = {.ctx = ctx, .nodes = nodes, .sk = {.fd = -1}};
         struct timespec t0;
+        size_t n_del = 0;
         int r;
 
         if (!ctx || !nodes ||
             PODNET_OPTS_COPY(st.cfg, config,
                              offsetof(podnet_sync_config, dry_run) + sizeof(st.cfg.dry_run)) < 0)
                 return pn_error_plain(err, EINVAL, 0, "Invalid route sync configuration");
-        if (st.cfg.protocol == 0)
-                st.cfg.protocol = PODNET_ROUTE_PROTOCOL;
-        if (st.cfg.table == 0)
-                st.cfg.table = RT_TABLE_MAIN;
-        if (st.cfg.protocol > 255)
-                return pn_error_plain(err, EINVAL, 0, "Route protocol %u is not in 1..255",
-                                      st.cfg.protocol);
+        r = parse_proto_table(&st.cfg.protocol, &st.cfg.table, err);
+        if (r < 0)
+                return r;
         st.report = pn_sync_report_new();
         if (!st.report) {
                 r = pn_error(err, ENOMEM, 0, "Syncing routes");
@@ -1093,47 +1743,59 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
         r = pn_routes_desired(nodes, st.cfg.node_name, st.report, &st.want, &st.n_want, err);
         if (r < 0)
                 goto out;
-        r = nlsk_open(&st.sk);
-        if (r < 0) {
-                r = pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Opening a netlink route socket");
+        st.d.protocol = st.cfg.protocol;
+        st.d.table = st.cfg.table;
+        r = open_and_dump(&st.sk, &st.d, &st.nh_kernel, err);
+        if (r < 0)
                 goto out;
-        }
-        r = nl_dump(&st.sk, st.cfg.protocol, st.cfg.table, &st.have, &st.n_have);
-        if (r < 0) {
-                r = pn_error(err, -r, PODNET_CNI_ERR_NETLINK,
-                             "Dumping routes of protocol %u in table %u", st.cfg.protocol,
-                             st.cfg.table);
+        st.nh_mode = st.nh_kernel && !nexthops_disabled();
+        pn_debug(ctx, "Route sync: %zu wanted, %zu installed, %zu next hops (%s) (%.2f ms)",
+                 st.n_want, st.d.n_rt, st.d.n_nh,
+                 st.nh_mode ? "routes via next hops" : "plain routes", ms_since(&t0));
+        r = plan_nexthops(&st, err);
+        if (r < 0)
                 goto out;
-        }
-        pn_debug(ctx, "Route sync: %zu wanted, %zu installed (%.2f ms)", st.n_want, st.n_have,
-                 ms_since(&t0));
-        r = pn_route_diff(st.want, st.n_want, st.have, st.n_have, &st.ops, &st.n_ops);
+        r = pn_route_diff(st.want, st.n_want, st.d.rt, st.d.n_rt, &st.ops, &st.n_ops);
         if (r < 0) {
                 r = pn_error(err, -r, 0, "Comparing routes");
                 goto out;
         }
-        r = resolve_next_hops(&st, err);
-        if (r < 0)
+        st.why = calloc(st.n_ops + 1, sizeof(*st.why));
+        st.err_del = calloc(st.n_ops + 1, sizeof(*st.err_del));
+        st.err_set = calloc(st.n_ops + 1, sizeof(*st.err_set));
+        if (!st.why || !st.err_del || !st.err_set) {
+                r = pn_error(err, ENOMEM, 0, "Syncing routes");
                 goto out;
+        }
+        if (st.nh_mode) {
+                for (size_t i = 0; i < st.n_ops; i++) {
+                        const struct pn_nh *w = nh_of_route(&st, st.ops[i].want);
+                        const char *why = w ? st.nh_why[w - st.nhw] : NULL;
+                        if (st.ops[i].kind != PN_OP_ADD && st.ops[i].kind != PN_OP_REPLACE)
+                                continue;
+                        if (why && !(st.why[i] = strdup(why))) {
+                                r = pn_error(err, ENOMEM, 0, "Syncing routes");
+                                goto out;
+                        }
+                }
+        } else {
+                r = resolve_routes(&st, err);
+                if (r < 0)
+                        goto out;
+        }
+        for (size_t j = 0; j < st.d.n_nh; j++)
+                if (st.d.nh[j].kind == PN_OP_DELETE)
+                        n_del++;
+        st.implicit = n_del > 0 && n_del <= NH_IMPLICIT_MAX;
         pn_debug(ctx, "Route sync: diffed, %zu next hops resolved (%.2f ms)", st.n_lookups,
                  ms_since(&t0));
-        r = plan_writes(&st, err);
-        if (r < 0)
-                goto out;
-        if (!st.cfg.dry_run && st.n_reqs > 0) {
-                r = nl_batch(&st.sk, st.reqs, st.n_reqs, st.cfg.protocol, st.cfg.table);
-                for (size_t k = 0; k < st.n_reqs; k++)
-                        if (st.reqs[k].answered)
-                                st.report->writes++;
-                if (r < 0) {
-                        r = pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Writing routes");
-                        /* the report still says what happened */
-                }
-        }
-        pn_debug(ctx, "Route sync: %zu writes in chunks of %zu (%.2f ms)", st.n_reqs, st.sk.chunk,
+        if (!st.cfg.dry_run)
+                r = write_all(&st, err); /* on error the report still says what happened */
+        st.report->writes = st.writes;
+        pn_debug(ctx, "Route sync: %zu writes in chunks of %zu (%.2f ms)", st.writes, st.sk.chunk,
                  ms_since(&t0));
         {
-                int r2 = build_report(&st, err);
+                int r2 = build_report(&st, r < 0 ? NULL : err);
                 if (r >= 0)
                         r = r2;
         }
@@ -1148,57 +1810,62 @@ PODNET_EXPORT int podnet_routes_flush(podnet_ctx *ctx, unsigned protocol, unsign
                                       podnet_error **err)
 {
         struct nlsk sk = {.fd = -1};
-        _cleanup_free_ struct pn_rt *have = NULL;
+        struct dump d = {.protocol = protocol, .table = table};
         _cleanup_free_ struct nlreq *reqs = NULL;
         size_t n = 0, deleted = 0;
+        bool nh_kernel;
         int r;
 
         if (!ctx)
                 return pn_error_plain(err, EINVAL, 0, "Invalid arguments");
-        if (protocol == 0)
-                protocol = PODNET_ROUTE_PROTOCOL;
-        if (table == 0)
-                table = RT_TABLE_MAIN;
-        if (protocol > 255)
-                return pn_error_plain(err, EINVAL, 0, "Route protocol %u is not in 1..255",
-                                      protocol);
-        r = nlsk_open(&sk);
+        r = parse_proto_table(&d.protocol, &d.table, err);
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Opening a netlink route socket");
-        r = nl_dump(&sk, protocol, table, &have, &n);
+                return r;
+        r = open_and_dump(&sk, &d, &nh_kernel, err);
+        if (r >= 0)
+                r = pn_nexthop_plan(NULL, 0, d.nh, d.n_nh, NULL, 0, d.rt, d.n_rt, 0);
+        if (r >= 0 && !(reqs = calloc(d.n_rt + d.n_nh + 1, sizeof(*reqs))))
+                r = pn_error(err, ENOMEM, 0, "Flushing routes");
+        if (r < 0)
+                goto out;
+        /* the routes first, then the nexthops nothing uses any more */
+        for (size_t i = 0; i < d.n_rt; i++)
+                reqs[n++] =
+                    (struct nlreq){.type = RTM_DELROUTE, .flags = NLM_F_ACK, .rt = &d.rt[i]};
+        for (size_t j = 0; j < d.n_nh; j++)
+                if (d.nh[j].kind == PN_OP_DELETE)
+                        reqs[n++] = (struct nlreq){
+                            .type = RTM_DELNEXTHOP, .flags = NLM_F_ACK, .nh = &d.nh[j]};
+        r = nl_batch(&sk, reqs, n, d.protocol, d.table);
         if (r < 0) {
-                nlsk_close(&sk);
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK,
-                                "Dumping routes of protocol %u in table %u", protocol, table);
+                r = pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Deleting routes of protocol %u",
+                             d.protocol);
+                goto out;
         }
-        reqs = calloc(n + 1, sizeof(*reqs));
-        if (!reqs) {
-                nlsk_close(&sk);
-                return pn_error(err, ENOMEM, 0, "Flushing routes");
-        }
-        for (size_t i = 0; i < n; i++) {
-                reqs[i].type = RTM_DELROUTE;
-                reqs[i].flags = NLM_F_ACK;
-                reqs[i].rt = &have[i];
-        }
-        r = nl_batch(&sk, reqs, n, protocol, table);
-        nlsk_close(&sk);
-        if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Deleting routes of protocol %u",
-                                protocol);
-        for (size_t i = 0; i < n; i++) {
-                char d[PODNET_CIDR_STRLEN + 8];
-                if (reqs[i].error == 0) {
-                        deleted++;
+        for (size_t q = 0; q < n; q++) {
+                char what[PODNET_CIDR_STRLEN + 32];
+                if (reqs[q].answered && reqs[q].error == 0) {
+                        deleted += reqs[q].rt != NULL;
                         continue;
                 }
-                if (reqs[i].error == -ESRCH || reqs[i].error == -ENOENT)
+                if (reqs[q].answered && gone(reqs[q].error))
                         continue;
-                fmt_rt(&have[i], d, sizeof(d));
-                return pn_error(err, -reqs[i].error, PODNET_CNI_ERR_NETLINK, "Deleting route %s",
-                                d);
+                if (reqs[q].rt) {
+                        fmt_rt(reqs[q].rt, what, sizeof(what));
+                        r = pn_error(err, reqs[q].answered ? -reqs[q].error : EIO,
+                                     PODNET_CNI_ERR_NETLINK, "Deleting route %s", what);
+                } else {
+                        r = pn_error(err, reqs[q].answered ? -reqs[q].error : EIO,
+                                     PODNET_CNI_ERR_NETLINK, "Deleting next hop %u",
+                                     reqs[q].nh->id);
+                }
+                goto out;
         }
-        return (int)deleted;
+        r = (int)deleted;
+out:
+        nlsk_close(&sk);
+        dump_done(&d);
+        return r;
 }
 
 /* --- route monitor ------------------------------------------------------------------- */
@@ -1228,7 +1895,7 @@ PODNET_EXPORT int podnet_route_monitor_new(podnet_ctx *ctx, podnet_route_monitor
         struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
                                  .nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE};
         podnet_route_monitor *m;
-        int size = NL_RCVBUF;
+        int size = NL_RCVBUF, group = RTNLGRP_NEXTHOP;
 
         if (!ctx || !ret)
                 return pn_error_plain(err, EINVAL, 0, "Invalid arguments");
@@ -1251,6 +1918,9 @@ PODNET_EXPORT int podnet_route_monitor_new(podnet_ctx *ctx, podnet_route_monitor
         }
         if (setsockopt(m->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
                 (void)setsockopt(m->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        /* deleting a nexthop object silently takes its routes with it: watch nexthops too
+         * (a kernel without them refuses the group; then there is nothing to watch) */
+        (void)setsockopt(m->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group));
         m->ctx = podnet_ctx_ref(ctx);
         *ret = m;
         return 0;
@@ -1286,14 +1956,18 @@ PODNET_EXPORT int podnet_route_monitor_process(podnet_route_monitor *m, podnet_e
                 len = (int)k;
                 for (struct nlmsghdr *nlh = (struct nlmsghdr *)m->buf; NLMSG_OK(nlh, len);
                      nlh = NLMSG_NEXT(nlh, len)) {
-                        const struct rtmsg *rtm;
-                        if (nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != RTM_DELROUTE)
-                                continue;
-                        if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)))
-                                continue;
-                        rtm = NLMSG_DATA(nlh);
-                        if (rtm->rtm_protocol == m->protocol)
-                                events++;
+                        if (nlh->nlmsg_type == RTM_NEWROUTE || nlh->nlmsg_type == RTM_DELROUTE) {
+                                const struct rtmsg *rtm = NLMSG_DATA(nlh);
+                                if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*rtm)) &&
+                                    rtm->rtm_protocol == m->protocol)
+                                        events++;
+                        } else if (nlh->nlmsg_type == RTM_NEWNEXTHOP ||
+                                   nlh->nlmsg_type == RTM_DELNEXTHOP) {
+                                const struct nhmsg *nhm = NLMSG_DATA(nlh);
+                                if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*nhm)) &&
+                                    nhm->nh_protocol == m->protocol)
+                                        events++;
+                        }
                 }
         }
         return events;

@@ -38,10 +38,13 @@ struct pn_rt {
         uint8_t type; /* RTN_*; desired routes are RTN_UNICAST */
         bool has_gw;
         bool multipath;    /* existing route with RTA_MULTIPATH: never "equal" */
+        bool via_nh;       /* desired: must use nexthop object `nhid` (0: none, unreachable) */
         uint32_t priority; /* metric */
+        uint32_t nhid;     /* RTA_NH_ID, 0 for a plain route */
+        uint32_t oif;      /* RTA_OIF of a lookup's answer */
         uint8_t dst[16];
-        uint8_t gw[16];
-        size_t node; /* desired: index into the node list; SIZE_MAX for existing */
+        uint8_t gw[16]; /* for a route using a nexthop object: that object's gateway */
+        size_t node;    /* desired: index into the node list; SIZE_MAX for existing */
 };
 
 enum pn_op_kind {
@@ -57,6 +60,29 @@ struct pn_op {
         const struct pn_rt *have; /* NULL for ADD */
 };
 
+/* A kernel nexthop object (RTM_NEWNEXTHOP): one per peer node and address family. */
+struct pn_nh {
+        uint32_t id;
+        uint8_t family;
+        uint8_t protocol;
+        bool plain; /* existing: a gateway + device nexthop (no group, blackhole, fdb) */
+        bool ours;  /* existing: podnet's, so the sync may replace or delete it */
+        uint8_t gw[16];
+        uint32_t oif;
+        enum pn_op_kind kind; /* desired: KEEP, REPLACE (gateway changed), ADD;
+                               * existing: KEEP (in use or not ours), DELETE */
+        size_t node;          /* desired: index into the node list */
+        const char *name;     /* desired: node name, borrowed (hashed into the id) */
+        size_t match;         /* desired: existing index it takes over; existing: desired index
+                               * using it; SIZE_MAX for none */
+};
+
+/* podnet's nexthop ids: PN_NH_SPAN ids from pn_nh_base(protocol, table); a new node's id
+ * is base + hash(node name, family) mod PN_NH_SPAN, the next free one on collision. */
+#define PN_NH_SPAN (1u << 20)
+uint32_t pn_nh_base(unsigned protocol, unsigned table);
+uint32_t pn_nh_id_hint(uint32_t base, const char *name, int family);
+
 /* Orders routes by (family, dst, dst_len). */
 int pn_rt_compare_dst(const struct pn_rt *a, const struct pn_rt *b);
 /* Sorts both arrays in place and merges them into operations: KEEP where an existing route
@@ -65,6 +91,18 @@ int pn_rt_compare_dst(const struct pn_rt *a, const struct pn_rt *b);
  * routes with the same destination. *ret is the caller's to free(). */
 int pn_route_diff(struct pn_rt *want, size_t n_want, struct pn_rt *have, size_t n_have,
                   struct pn_op **ret, size_t *n_ret);
+
+/* Decides which nexthop object each wanted one (`want`, sorted by node then family; gw,
+ * family, node, name set) becomes: an existing one of ours with the same gateway (KEEP),
+ * else the one the node's installed routes use (REPLACE: one write moves all its routes),
+ * else a new id (ADD). Existing ones of ours left unused become DELETE; others (`ours`
+ * false) are never chosen, and their ids are never reused. `want_rt` (sorted by dst) and
+ * `have_rt` are the routes; `have_rt` and `have` are sorted in place. */
+int pn_nexthop_plan(struct pn_nh *want, size_t n_want, struct pn_nh *have, size_t n_have,
+                    const struct pn_rt *want_rt, size_t n_want_rt, struct pn_rt *have_rt,
+                    size_t n_have_rt, uint32_t base);
+/* The wanted nexthop of (node, family) in `want` sorted as above, or NULL. */
+struct pn_nh *pn_nh_find(struct pn_nh *want, size_t n_want, size_t node, int family);
 
 /* The routes this node wants: each pod CIDR of every other node via that node's address
  * of the same family. Nodes without pod CIDR or address, and CIDRs overlapping this
