@@ -1,5 +1,5 @@
 #!/bin/bash
-# podnet-routes run: restores a deleted podnet route promptly (netlink route events),
+# podnet-routes run: restores a deleted podnet route or nexthop promptly (netlink events),
 # resyncs on SIGHUP, re-runs --nodes-cmd, and exits 0 on SIGTERM leaving routes in place.
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/netns/routes-lib.sh"
@@ -35,6 +35,13 @@ ip -n node1 route del 10.1.3.0/24 proto 44
 wait_for "route deleted by hand is restored" has_route 10.1.3.0/24 192.168.1.13
 ip -n node1 route replace 10.1.2.0/24 via 192.168.1.13 proto 44
 wait_for "route changed by hand is put back" has_route 10.1.2.0/24 192.168.1.12
+nid=$(ip -n node1 -j route show 10.1.3.0/24 proto 44 | jq '.[0].nhid')
+check "node3's route uses a nexthop object" test "$nid" -gt 0
+ip -n node1 nexthop del id "$nid"
+wait_for "nexthop deleted by hand (its route went with it) is restored" \
+        has_route 10.1.3.0/24 192.168.1.13
+is "restored with its nexthop object" "$(ip -n node1 -j nexthop show id "$nid" |
+        jq -r '.[0] | "\(.gateway) \(.protocol)"')" "192.168.1.13 44"
 
 echo "node4 10.1.4.0/24 192.168.1.14" >> "$TMPDIR/live.txt"
 sleep 0.2

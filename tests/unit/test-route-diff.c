@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Desired-route computation from a node list and the diff of desired against installed
- * routes into add / replace / delete / keep. */
+/* Desired-route computation from a node list, the diff of desired against installed
+ * routes into add / replace / delete / keep, and the nexthop-object plan. */
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -172,6 +172,134 @@ static void test_desired(void)
         is_int(n, 5, "five routes then (kubenet1 v4+v6, kubenet2 v4, kubenet3, kubenet6)");
 }
 
+static struct pn_nh nh(uint32_t id, const char *gw, unsigned protocol)
+{
+        struct pn_nh x = {.id = id, .protocol = (uint8_t)protocol, .plain = true, .oif = 2};
+
+        x.family = strchr(gw, ':') ? AF_INET6 : AF_INET;
+        inet_pton(x.family, gw, x.gw);
+        x.ours = protocol == 44;
+        return x;
+}
+
+static struct pn_nh want_nh(size_t node, const char *name, const char *gw)
+{
+        struct pn_nh x = nh(0, gw, 0);
+
+        x.node = node;
+        x.name = name;
+        x.ours = false;
+        return x;
+}
+
+/* kind of the nexthop `id` in `h` (the plan sorts `h` by id), or -1 */
+static int kind_of(const struct pn_nh *h, size_t n, uint32_t id)
+{
+        for (size_t j = 0; j < n; j++)
+                if (h[j].id == id)
+                        return (int)h[j].kind;
+        return -1;
+}
+
+static void test_via_nexthop(void)
+{
+        struct pn_rt want[2], have[2];
+
+        want[0] = rt("10.1.2.0/24", "192.168.1.12");
+        want[0].via_nh = true;
+        want[0].nhid = 100;
+        have[0] = rt("10.1.2.0/24", "192.168.1.12");
+        is_str(diff(want, 1, have, 1), "~10.1.2.0/24", "plain route of an older podnet: replace");
+        have[0].nhid = 100;
+        is_str(diff(want, 1, have, 1), "=10.1.2.0/24", "same nexthop object: keep");
+        have[0].nhid = 101;
+        is_str(diff(want, 1, have, 1), "~10.1.2.0/24", "another nexthop object: replace");
+        want[0].nhid = 0;
+        have[0].nhid = 0;
+        is_str(diff(want, 1, have, 1), "~10.1.2.0/24",
+               "no nexthop (unreachable) never equals an installed route");
+        want[0] = rt("10.1.2.0/24", "192.168.1.12");
+        have[0] = rt("10.1.2.0/24", "192.168.1.12");
+        have[0].nhid = 100;
+        is_str(diff(want, 1, have, 1), "~10.1.2.0/24", "plain wanted, nexthop installed: replace");
+}
+
+static void test_nexthop_plan(void)
+{
+        uint32_t base = pn_nh_base(44, 254);
+        struct pn_nh w[4], h[4];
+        struct pn_rt wr[4], hr[4];
+        uint32_t hint;
+
+        is_int(base, (44u << 24) | (14u << 20), "id block: protocol 44, table 254");
+        hint = pn_nh_id_hint(base, "node2", AF_INET);
+        ok(hint >= base && hint - base < PN_NH_SPAN, "hinted id inside the block");
+        is_int(hint, pn_nh_id_hint(base, "node2", AF_INET), "hint is deterministic");
+        ok(hint != pn_nh_id_hint(base, "node2", AF_INET6), "one id per family");
+
+        /* cold: new ids from the node names */
+        w[0] = want_nh(1, "node2", "192.168.1.12");
+        w[1] = want_nh(2, "node3", "192.168.1.13");
+        wr[0] = rt("10.1.2.0/24", "192.168.1.12");
+        wr[0].node = 1;
+        wr[1] = rt("10.1.3.0/24", "192.168.1.13");
+        wr[1].node = 2;
+        is_int(pn_nexthop_plan(w, 2, NULL, 0, wr, 2, NULL, 0, base), 0, "cold plan");
+        ok(w[0].kind == PN_OP_ADD && w[0].id == hint, "cold: node2 added with its hinted id");
+        ok(w[1].kind == PN_OP_ADD && w[1].id != w[0].id, "cold: node3 added, another id");
+
+        /* no-op: same gateways installed (ours) under any id: kept, nothing written */
+        w[0] = want_nh(1, "node2", "192.168.1.12");
+        w[1] = want_nh(2, "node3", "192.168.1.13");
+        h[0] = nh(500, "192.168.1.13", 44);
+        h[1] = nh(400, "192.168.1.12", 44);
+        is_int(pn_nexthop_plan(w, 2, h, 2, wr, 2, NULL, 0, base), 0, "no-op plan");
+        ok(w[0].kind == PN_OP_KEEP && w[0].id == 400, "no-op: node2 keeps nexthop 400");
+        ok(w[1].kind == PN_OP_KEEP && w[1].id == 500, "no-op: node3 keeps nexthop 500");
+        ok(kind_of(h, 2, 400) == PN_OP_KEEP && kind_of(h, 2, 500) == PN_OP_KEEP,
+           "no-op: nothing deleted");
+
+        /* node3 moved to .23: it takes over the nexthop its route uses (one replace) */
+        w[0] = want_nh(1, "node2", "192.168.1.12");
+        w[1] = want_nh(2, "node3", "192.168.1.23");
+        h[0] = nh(400, "192.168.1.12", 44);
+        h[1] = nh(500, "192.168.1.13", 44);
+        hr[0] = rt("10.1.2.0/24", NULL);
+        hr[0].nhid = 400;
+        hr[1] = rt("10.1.3.0/24", NULL);
+        hr[1].nhid = 500;
+        is_int(pn_nexthop_plan(w, 2, h, 2, wr, 2, hr, 2, base), 0, "address change plan");
+        ok(w[1].kind == PN_OP_REPLACE && w[1].id == 500,
+           "address change: node3's nexthop 500 replaced in place");
+        is_int(kind_of(h, 2, 500), PN_OP_KEEP, "address change: 500 not deleted");
+
+        /* a foreign nexthop with the wanted gateway, another holding the hinted id */
+        w[0] = want_nh(1, "node2", "192.168.1.12");
+        h[0] = nh(7, "192.168.1.12", 4);
+        h[1] = nh(hint, "192.168.1.99", 4);
+        h[2] = nh(600, "192.168.1.50", 44);
+        is_int(pn_nexthop_plan(w, 1, h, 3, wr, 1, NULL, 0, base), 0, "foreign nexthops plan");
+        ok(w[0].kind == PN_OP_ADD, "a foreign nexthop with the same gateway is not taken");
+        is_int(w[0].id, base + (hint - base + 1) % PN_NH_SPAN, "hinted id taken: the next one");
+        is_int(kind_of(h, 3, 7), PN_OP_KEEP, "foreign nexthop 7 kept");
+        is_int(kind_of(h, 3, hint), PN_OP_KEEP, "foreign nexthop on the hinted id kept");
+        is_int(kind_of(h, 3, 600), PN_OP_DELETE, "our unused nexthop 600 deleted");
+
+        /* our route using a foreign nexthop: not taken over either */
+        w[0] = want_nh(1, "node2", "192.168.1.22");
+        h[0] = nh(7, "192.168.1.12", 4);
+        hr[0] = rt("10.1.2.0/24", NULL);
+        hr[0].nhid = 7;
+        is_int(pn_nexthop_plan(w, 1, h, 1, wr, 1, hr, 1, base), 0, "foreign in use plan");
+        ok(w[0].kind == PN_OP_ADD && w[0].id != 7, "route on a foreign nexthop: a new one of ours");
+
+        /* dual-stack: lookup by node and family */
+        w[0] = want_nh(1, "node2", "192.168.1.12");
+        w[1] = want_nh(1, "node2", "fd00::12");
+        ok(pn_nh_find(w, 2, 1, AF_INET6) == &w[1], "find: node 1, IPv6");
+        ok(pn_nh_find(w, 2, 2, AF_INET) == NULL, "find: unknown node");
+}
+
 static void test_names(void)
 {
         is_str(podnet_sync_action_name(PODNET_SYNC_KEPT), "kept", "kept");
@@ -186,6 +314,8 @@ static void test_names(void)
 int main(void)
 {
         test_diff();
+        test_via_nexthop();
+        test_nexthop_plan();
         test_desired();
         test_names();
         return done_testing();
