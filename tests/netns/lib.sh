@@ -1,10 +1,11 @@
 # Sourced by every test that touches networking (tests/netns/*.sh, bench/, the lab).
 #
-# Network safety: the caller is re-executed inside a fresh network and mount namespace
-# of its own (unshare --net --mount --propagation private) with tmpfs over /run,
-# /var/lib and a fresh /sys, and refuses to go on if it still shares the network
-# namespace of PID 1. Nothing it does can reach this machine's interfaces, routes or
-# firewall, and nothing can route out: the namespace starts with only `lo`.
+# Network safety: the caller is re-executed inside a fresh network, mount and PID
+# namespace of its own (unshare --net --mount --pid --propagation private) with tmpfs
+# over /run, /var/lib, a fresh /sys and /proc, and refuses to go on if it still shares
+# the network or mount namespace it was started from (or PID 1's). Nothing it does can
+# reach this machine's interfaces, routes or firewall, and nothing can route out: the
+# namespace starts with only `lo`.
 #
 # Also gives the scripts small TAP-style helpers: ok/fail/check/finish.
 
@@ -13,20 +14,31 @@ if [ "$(id -u)" != 0 ]; then
         exit 77
 fi
 if [ -z "${PODNET_PRIVATE_NS:-}" ]; then
-        if ! command -v unshare >/dev/null 2>&1; then
-                echo "SKIP: unshare(1) not found"
+        if ! command -v unshare >/dev/null 2>&1 || ! command -v timeout >/dev/null 2>&1; then
+                echo "SKIP: unshare(1) or timeout(1) not found"
                 exit 77
         fi
-        PODNET_PRIVATE_NS=$$ exec unshare --net --mount --propagation private -- \
+        # Also a PID namespace of its own: whatever the test starts (daemons, deferred
+        # teardowns) dies with it, and `timeout` bounds a hung test (PODNET_TEST_TIMEOUT
+        # seconds, default 600) so that it cannot hang the suite.
+        PODNET_INIT_NETNS=$(readlink /proc/1/ns/net) PODNET_CALLER_NETNS=$(readlink /proc/self/ns/net) \
+                PODNET_CALLER_MNTNS=$(readlink /proc/self/ns/mnt) \
+                PODNET_PRIVATE_NS=$$ exec timeout -k 5 "${PODNET_TEST_TIMEOUT:-600}" \
+                unshare --net --mount --pid --fork --kill-child --mount-proc --propagation private -- \
                 /bin/bash "$0" "$@"
-        echo "FATAL: cannot unshare network and mount namespaces" >&2
+        echo "FATAL: cannot unshare network, mount and PID namespaces" >&2
         exit 99
 fi
-if [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/1/ns/net)" ]; then
+# Recorded before the unshare (inside, /proc/1 is this script): the caller's namespace,
+# which must be known and must differ from where we are now, and the machine's PID 1's,
+# which must differ too where it can be read (some sandboxes hide it even from root).
+pn_net=$(readlink /proc/self/ns/net)
+if [ -z "${PODNET_CALLER_NETNS:-}" ] || [ "$pn_net" = "$PODNET_CALLER_NETNS" ] ||
+        { [ -n "${PODNET_INIT_NETNS:-}" ] && [ "$pn_net" = "$PODNET_INIT_NETNS" ]; }; then
         echo "FATAL: refusing to run a network test in the machine's own network namespace" >&2
         exit 99
 fi
-if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+if [ "$(readlink /proc/self/ns/mnt)" = "${PODNET_CALLER_MNTNS:-}" ]; then
         echo "FATAL: refusing to run a network test in the machine's own mount namespace" >&2
         exit 99
 fi
