@@ -9,12 +9,23 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cni-plugin.h"
 #include "cni.h"
 #include "internal.h"
 
 #define DEFAULT_MTU 1500
+
+/* Microseconds since *t0, for the debug-level stage timings of ADD. */
+static long usec_since(const struct timespec *t0)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (t.tv_sec - t0->tv_sec) * 1000000L + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+#define stage(ctx, t0, what) pn_debug(ctx, "ADD: %s (%ld us)", what, usec_since(t0))
 #define DEFAULT_DATA_DIR "/var/lib/cni/networks"
 
 static unsigned pick_mtu(podnet_ctx *ctx, const podnet_cni_conf *conf)
@@ -244,8 +255,11 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
         unsigned mtu;
         int r, br_idx, veth_idx, pod_idx;
 
+        struct timespec t0;
+
         if (!ctx || !conf || !args || !ret)
                 return -EINVAL;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
 
         r = open_pod_netns(ctx, args, &ns, err);
         if (r < 0)
@@ -275,6 +289,7 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
                                       "Interface %s already exists in %s", args->ifname,
                                       args->netns);
 
+        stage(ctx, &t0, "existing interfaces checked");
         /* IPAM first: in-process it costs microseconds, and the bridge needs the
          * gateway it hands out. */
         r = podnet_cni_ipam_add(ctx, conf, args, &res, err);
@@ -287,10 +302,13 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
                 goto fail;
         }
 
+        stage(ctx, &t0, "addresses allocated");
         mtu = pick_mtu(ctx, conf);
+        stage(ctx, &t0, "MTU chosen");
         r = ensure_bridge(ctx, conf, res, mtu, err);
         if (r < 0)
                 goto fail;
+        stage(ctx, &t0, "bridge ensured");
 
         podnet_veth_config vc = {
                 .size = sizeof(vc),
@@ -309,10 +327,12 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
                 goto fail;
         }
         veth_done = true;
+        stage(ctx, &t0, "veth created");
 
         r = configure_pod(ctx, conf, args, ns, res, mtu, err);
         if (r < 0)
                 goto fail;
+        stage(ctx, &t0, "pod addresses and routes set");
 
         if (conf->is_gateway) {
                 r = podnet_sysctl_enable_forwarding(ctx, AF_INET, err);
@@ -333,6 +353,7 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
                         goto fail;
         }
 
+        stage(ctx, &t0, "forwarding and masquerade done");
         /* The result lists every interface touched: bridge, host veth, pod end. */
         r = podnet_link_get(ctx, NULL, conf->bridge, &br, err);
         if (r < 0)
@@ -352,6 +373,7 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
                 }
         }
 
+        stage(ctx, &t0, "result built");
         *ret = steal_pointer(&res);
         return 0;
 
