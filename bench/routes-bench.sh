@@ -1,6 +1,7 @@
 #!/bin/bash
 # Route-sync benchmark (issue 3): podnet-routes with 5000 peer nodes on one node, in a private
-# namespace: cold sync, no-op resync, resync after one node's IP changed; compared in the same
+# namespace: cold sync, no-op resync, resync after one node's IP changed, from a kubectl
+# NodeList and from the static node file, and with plain routes forced; compared in the same
 # run with `ip -batch` installing the same routes. Never fails on a time.
 # Usage: bench/routes-bench.sh [-n PEERS] [-r ROUNDS] [--ip-only]
 set -u
@@ -79,10 +80,23 @@ nodes() {
 }
 nodes "$state/nodes.json"
 nodes "$state/nodes-changed.json" $((peers / 2))
+# The same nodes in the static node file format (NAME POD-CIDRS ADDRESSES, one per line).
+jq -r '.items[] | "\(.metadata.name) \(.spec.podCIDR) " +
+        (.status.addresses[] | select(.type == "InternalIP") | .address)' \
+        "$state/nodes.json" >"$state/nodes.txt"
 # The same routes as ip(8) commands.
 jq -r '.items[] | select(.metadata.name != "bench-node") | "route add \(.spec.podCIDR) via " +
         (.status.addresses[] | select(.type == "InternalIP") | .address) + " proto 44"' \
         "$state/nodes.json" >"$state/routes.batch"
+flush44() { # every nexthop object of protocol 44 (with the routes using it), every route
+        # (`ip route flush` cannot delete a route using a nexthop object: it sends both)
+        ip nexthop flush protocol 44 >/dev/null 2>&1
+        ip route flush proto 44
+        if [ "$(ip -j nexthop show | jq '[.[] | select(.protocol == "44")] | length')" != 0 ]; then
+                echo "FAIL: nexthop objects of protocol 44 left after the flush"
+                exit 1
+        fi
+}
 check_count() { # check_count WHAT: the node holds exactly PEERS routes of protocol 44
         local got
         got=$(ip -4 route show proto 44 | wc -l)
@@ -100,9 +114,10 @@ ms() {
                         m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
                         printf "%.2f\n", m / 1e6 }'
 }
-# sync TAG NODES: one timed `podnet-routes sync --json`; its output in $state/TAG.json.
+# sync TAG NODES [ENV=VALUE]: one timed `podnet-routes sync --json`; its output in
+# $state/TAG.json.
 sync() {
-        if ! "$timeit" -o "$state/$1.json" -r "$rep" -t "$1" -- "$routes" sync --json \
+        if ! env ${3:-} "$timeit" -o "$state/$1.json" -r "$rep" -t "$1" -- "$routes" sync --json \
                 --nodes "$2" --node-name bench-node --cluster-cidr 10.0.0.0/8 \
                 --no-firewall --no-cni-conf; then
                 echo "FAIL: podnet-routes sync ($1):"
@@ -121,12 +136,12 @@ writes() {
 t_start=$(date +%s)
 echo "== $peers peer nodes, $rounds rounds; every round starts from a flushed table"
 for ((r = 1; r <= rounds; r++)); do
-        ip route flush proto 44
+        flush44
         "$timeit" -i "$state/routes.batch" -r "$rep" -t ip-batch -- /usr/sbin/ip -batch - ||
                 { echo "FAIL: ip -batch"; exit 1; }
         check_count "ip -batch"
         if [ -z "$ip_only" ]; then
-                ip route flush proto 44
+                flush44
                 sync cold "$state/nodes.json"
                 check_count "podnet-routes sync (cold)"
                 for ((k = 1; k <= 5; k++)); do
@@ -135,31 +150,66 @@ for ((r = 1; r <= rounds; r++)); do
                 sync change "$state/nodes-changed.json"
                 check_count "podnet-routes sync (one node changed)"
                 sync back "$state/nodes.json"
+                # the same from the static node file
+                flush44
+                sync cold-static "$state/nodes.txt"
+                check_count "podnet-routes sync (cold, static node file)"
+                for ((k = 1; k <= 5; k++)); do
+                        sync noop-static "$state/nodes.txt"
+                done
+                # plain routes forced, as on a kernel without nexthop objects (< 5.3)
+                flush44
+                sync cold-plain "$state/nodes.txt" PODNET_NO_NEXTHOP=1
+                check_count "podnet-routes sync (cold, plain routes)"
+                sync noop-plain "$state/nodes.txt" PODNET_NO_NEXTHOP=1
         fi
 done
 echo "== Results: $(nproc) CPUs, kernel $(uname -r), $(date -u +%FT%TZ)" \
         "(medians of $rounds rounds; wall time of the whole program run, pn-timeit)"
 ipb=$(ms ip-batch)
-printf '%-36s %9s\n' "ip -batch, $peers routes (ms)" "$ipb"
+printf '%-44s %14s\n' "ip -batch, $peers routes: whole process (ms)" "$ipb"
 rc=0
 if [ -z "$ip_only" ]; then
-        cold=$(ms cold)
-        noop=$(ms noop)
-        change=$(ms change)
-        printf '%-36s %9s %9s   %-18s %s\n' "" "total" "lib sync" "" "target"
-        printf '%-36s %9s %9s   %-18s %s\n' "podnet-routes cold sync (ms)" "$cold" \
-                "$(ms cold-lib)" \
-                "$(awk -v a="$cold" -v b="$ipb" 'BEGIN { printf "%.2fx ip -batch", a / b }')" \
-                "<= 0.5x: $(awk -v a="$cold" -v b="$ipb" \
-                        'BEGIN { print a <= 0.5 * b ? "met" : "NOT met" }')"
-        printf '%-36s %9s %9s   %-18s %s\n' "podnet-routes no-op resync (ms)" "$noop" \
-                "$(ms noop-lib)" "writes $(writes noop)" "< 10 ms, 0 writes: $(awk -v a="$noop" \
-                        -v w="$(writes noop)" 'BEGIN { print a < 10 && w == "0" ? "met" : "NOT met" }')"
-        printf '%-36s %9s %9s   %-18s %s\n' "podnet-routes one node changed (ms)" "$change" \
-                "$(ms change-lib)" "writes $(writes change)" "1-2 writes: $(awk \
-                        -v w="$(writes change)" 'BEGIN { print w == "1" || w == "2" ? "met" : "NOT met" }')"
-        echo "(cold sync: $(writes cold) writes; \"total\" is the whole podnet-routes run, \"lib" \
-                "sync\" the route sync inside it as its --json output reports)"
+        # row LABEL TAG: library sync, whole process (JSON NodeList), whole process (static
+        # node file), writes
+        row() {
+                printf '%-44s %14s %14s %14s %8s\n' "$1" "$(ms "$2-lib")" "$(ms "$2")" \
+                        "$(ms "$2-static")" "$(writes "$2")"
+        }
+        ratio() { awk -v a="$1" -v b="$ipb" 'BEGIN { printf "%.2fx", a / b }'; }
+        half() { awk -v a="$1" -v b="$ipb" 'BEGIN { print a <= 0.5 * b ? "met" : "NOT met" }'; }
+        under10() { awk -v a="$1" -v w="$2" 'BEGIN { print a < 10 && w == "0" ? "met" : "NOT met" }'; }
+        printf '%-44s %14s %14s %14s %8s\n' "podnet-routes, $peers peers (ms)" "library sync" \
+                "whole process" "whole process" "writes"
+        printf '%-44s %14s %14s %14s %8s\n' "" "" "(JSON NodeList)" "(static file)" ""
+        row "cold sync" cold
+        row "no-op resync" noop
+        printf '%-44s %14s %14s %14s %8s\n' "one node changed" "$(ms change-lib)" "$(ms change)" \
+                "-" "$(writes change)"
+        printf '%-44s %14s %14s %14s %8s\n' "cold sync, plain routes (PODNET_NO_NEXTHOP=1)" \
+                "$(ms cold-plain-lib)" "-" "$(ms cold-plain)" "$(writes cold-plain)"
+        printf '%-44s %14s %14s %14s %8s\n' "no-op resync, plain routes" "$(ms noop-plain-lib)" "-" \
+                "$(ms noop-plain)" "$(writes noop-plain)"
+        echo "== Targets (issue 3)"
+        for col in lib "" static; do
+                case $col in
+                lib) what="library sync" ;;
+                "") what="whole process (JSON NodeList)" ;;
+                static) what="whole process (static node file)" ;;
+                esac
+                c=$(ms "cold${col:+-$col}")
+                n=$(ms "noop${col:+-$col}")
+                w=$(writes noop)
+                [ "$col" = static ] && w=$(writes noop-static)
+                printf '%-34s cold sync %8s ms = %s ip -batch (<= 0.5x: %s); no-op %6s ms, %s writes (< 10 ms, 0 writes: %s)\n' \
+                        "$what:" "$c" "$(ratio "$c")" "$(half "$c")" "$n" "$w" "$(under10 "$n" "$w")"
+        done
+        echo "one node changed: $(writes change) writes (1-2 writes: $(awk -v w="$(writes change)" \
+                'BEGIN { print w == "1" || w == "2" ? "met" : "NOT met" }'))"
+        echo "(\"library sync\": the route sync inside podnet-routes as its --json output reports" \
+                "(summary.routeSyncMs); \"whole process\": wall time of the podnet-routes run," \
+                "start-up and node list parsing included; a cold sync writes one nexthop object" \
+                "and one route per peer: $(writes cold) writes)"
         via=$(ip -j route show "10.$((1 + peers / 2 / 256)).$((peers / 2 % 256)).0/24" proto 44 |
                 jq -r '.[0].gateway')
         echo "(after the change and back, node$((peers / 2))'s route is via $via)"

@@ -42,6 +42,7 @@ struct pn_rt {
         uint32_t priority; /* metric */
         uint32_t nhid;     /* RTA_NH_ID, 0 for a plain route */
         uint32_t oif;      /* RTA_OIF of a lookup's answer */
+        uint32_t nh_slot;  /* desired, via a nexthop: 1 + index of it in the sync's list */
         uint8_t dst[16];
         uint8_t gw[16]; /* for a route using a nexthop object: that object's gateway */
         size_t node;    /* desired: index into the node list; SIZE_MAX for existing */
