@@ -102,6 +102,33 @@ CNI_PATH_DIRS=/run/podnet-test/bin cni ADD c3 /run/netns/p1 < <(conf 1.0.0 '.ipa
 expect_code "IPAM plugin error propagated" 11
 is "no veth after a failed IPAM" "$(ip -n p1 -o link show eth0 2>/dev/null)" ""
 
+# A delegated IPAM plugin that succeeded is called again with DEL when a later step
+# fails (the spec's rule), and with DEL on our DEL.
+cat > /run/podnet-test/bin/logging-ipam <<'IPAM'
+#!/bin/sh
+echo "$CNI_COMMAND $CNI_CONTAINERID $CNI_IFNAME" >> /run/podnet-test/ipam-calls
+cat >/dev/null
+case $CNI_COMMAND in
+ADD) echo '{"cniVersion":"1.0.0","ips":[{"address":"10.7.0.5/24","gateway":"10.7.0.1"}]}' ;;
+esac
+IPAM
+chmod +x /run/podnet-test/bin/logging-ipam
+ip link add cbr8 type veth peer name cbr8p
+CNI_PATH_DIRS=/run/podnet-test/bin cni ADD d1 /run/netns/p1 < <(conf 1.0.0 '.bridge = "cbr8" | .ipam = {"type": "logging-ipam"}')
+if [ "$CNI_RC" -ne 0 ]; then ok "ADD fails after the delegated IPAM succeeded (bridge name taken)"; else fail "ADD should fail"; fi
+is "delegated IPAM got ADD then DEL" "$(tr '\n' ';' < /run/podnet-test/ipam-calls)" "ADD d1 eth0;DEL d1 eth0;"
+is "no eth0 left in p1" "$(ip -n p1 -o link show eth0 2>/dev/null)" ""
+ip link del cbr8
+: > /run/podnet-test/ipam-calls
+CNI_PATH_DIRS=/run/podnet-test/bin cni ADD d2 /run/netns/p1 < <(conf 1.0.0 '.ipam = {"type": "logging-ipam"}')
+expect_ok "ADD with a delegated IPAM plugin"
+is "the delegated address is configured" \
+        "$(ip -n p1 -j addr show eth0 | jq -r '.[0].addr_info[] | select(.family=="inet") | .local')" 10.7.0.5
+CNI_PATH_DIRS=/run/podnet-test/bin cni DEL d2 /run/netns/p1 < <(conf 1.0.0 '.ipam = {"type": "logging-ipam"}')
+expect_ok "DEL with a delegated IPAM plugin"
+is "delegated IPAM got ADD then DEL" "$(tr '\n' ';' < /run/podnet-test/ipam-calls)" "ADD d2 eth0;DEL d2 eth0;"
+ip link del cbr0 2>/dev/null # the delegated pod's bridge holds 10.7.0.1; start clean
+
 # 100: the kernel refuses: the bridge name is taken by a non-bridge link.
 ip link add cbr9 type veth peer name cbr9p
 conf 1.0.0 '.bridge = "cbr9"' | cni ADD c4 /run/netns/p1
