@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -227,9 +228,40 @@ static int configure_pod(podnet_ctx *ctx, const podnet_cni_conf *conf, const pod
         return 0;
 }
 
+#define MASQ_LOCK_DIR "/run/podnet"
+
+/* The network's masquerade rule goes with its last lease: DEL counts leases and removes
+ * the rule, ADD (after allocating) ensures it. Without one lock around both, a DEL
+ * that counted zero could remove the rule just after a concurrent ADD ensured it. The
+ * lock lives outside the IPAM directory, whose top level host-local's GC may clean. */
+static int masq_lock(const podnet_cni_conf *conf, podnet_error **err)
+{
+        _cleanup_free_ char *path = NULL;
+        int fd;
+
+        if (mkdir(MASQ_LOCK_DIR, 0755) < 0 && errno != EEXIST)
+                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Creating %s", MASQ_LOCK_DIR);
+        if (asprintf(&path, MASQ_LOCK_DIR "/masq-%s.lock", conf->name) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening %s", path);
+        while (flock(fd, LOCK_EX) < 0)
+                if (errno != EINTR) {
+                        int e = errno;
+                        close(fd);
+                        return pn_error(err, e, PODNET_CNI_ERR_IO, "Locking %s", path);
+                }
+        return fd;
+}
+
 static int ensure_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_result *res,
                        podnet_error **err)
 {
+        _cleanup_close_ int lock = masq_lock(conf, err);
+
+        if (lock < 0)
+                return lock;
         for (size_t i = 0; i < podnet_cni_result_n_ips(res); i++) {
                 _cleanup_cidr_ podnet_cidr *subnet = NULL;
                 int r = addr_subnet(podnet_cni_result_ip_addr(res, i), &subnet);
@@ -415,10 +447,14 @@ static int count_leases(const podnet_cni_conf *conf)
 /* Removes the network's masquerade rules once its last pod is gone. */
 static int release_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_error **err)
 {
+        _cleanup_close_ int lock = -1;
         int r = 0;
 
         if (!conf->ip_masq || !conf->ipam_in_process)
                 return 0;
+        lock = masq_lock(conf, err);
+        if (lock < 0)
+                return lock;
         if (count_leases(conf) != 0)
                 return 0;
         for (size_t s = 0; s < conf->ipam.n_sets; s++)
