@@ -77,15 +77,21 @@ int main(void)
         const char *cmd;
         char *json, *text = NULL;
         size_t len;
-        int r, fds_before, fds_after, status = 0;
+        int r, fds_before, fds_after, status = 0, wstatus = 0;
 
         json = read_all(stdin, &len);
-        if (!json || podnet_ctx_new(&ctx) < 0)
-                return 2;
-        if (podnet_cni_args_new(&args, &env, &err) < 0)
-                return fail(err, NULL);
-        if (podnet_cni_conf_parse(&conf, json, len, &err) < 0)
-                return fail(err, NULL);
+        if (!json || podnet_ctx_new(&ctx) < 0) {
+                status = 2;
+                goto out;
+        }
+        if (podnet_cni_args_new(&args, &env, &err) < 0) {
+                status = fail(err, NULL);
+                goto out;
+        }
+        if (podnet_cni_conf_parse(&conf, json, len, &err) < 0) {
+                status = fail(err, NULL);
+                goto out;
+        }
         cmd = args->command;
         fds_before = count_fds();
         if (streq(cmd, "ADD"))
@@ -96,30 +102,39 @@ int main(void)
                 r = podnet_cni_ipam_check(ctx, conf, args, &err);
         else if (streq(cmd, "GC"))
                 r = podnet_cni_ipam_gc(ctx, conf, args, &err);
-        else
-                return 2;
+        else {
+                status = 2;
+                goto out;
+        }
         fds_after = count_fds();
         if (fds_before != fds_after) {
                 fprintf(stderr, "cni-ipam-run: %d descriptors before, %d after\n", fds_before,
                         fds_after);
-                return 98;
+                status = 98;
+                goto out;
         }
-        if (waitpid(-1, &status, WNOHANG) != -1 || errno != ECHILD) {
+        if (waitpid(-1, &wstatus, WNOHANG) != -1 || errno != ECHILD) {
                 fprintf(stderr, "cni-ipam-run: a child process was left behind\n");
-                return 99;
+                status = 99;
+                goto out;
         }
-        if (r < 0)
-                return fail(err, conf->cni_version);
+        if (r < 0) {
+                status = fail(err, conf->cni_version);
+                goto out;
+        }
         if (res) {
-                if (podnet_cni_result_format(res, conf->cni_version, &text, &err) < 0)
-                        return fail(err, conf->cni_version);
+                if (podnet_cni_result_format(res, conf->cni_version, &text, &err) < 0) {
+                        status = fail(err, conf->cni_version);
+                        goto out;
+                }
                 printf("%s\n", text);
         }
+out:
         free(text);
         free(json);
         podnet_cni_result_free(res);
         podnet_cni_conf_free(conf);
         podnet_cni_args_free(args);
         podnet_ctx_unref(ctx);
-        return 0;
+        return status;
 }
