@@ -86,24 +86,24 @@ static int addr_subnet(const podnet_cidr *addr, podnet_cidr **ret)
         return podnet_cidr_network(ret, addr);
 }
 
-static int ensure_bridge(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_result *ipres,
-                         unsigned mtu, podnet_error **err)
+static int ensure_bridge(podnet_ctx *ctx, const podnet_cni_conf *conf,
+                         const podnet_cni_result *ipres, unsigned mtu, podnet_error **err)
 {
         podnet_cidr *gw_addrs[8];
         size_t n_gw = 0;
         podnet_bridge_config bc = {
-                .size = sizeof(bc),
-                .name = conf->bridge,
-                .mtu = mtu,
-                .promisc = conf->promisc_mode,
-                .force_address = conf->force_address,
-                .ipv6_nodad = !conf->enable_dad,
+            .size = sizeof(bc),
+            .name = conf->bridge,
+            .mtu = mtu,
+            .promisc = conf->promisc_mode,
+            .force_address = conf->force_address,
+            .ipv6_nodad = !conf->enable_dad,
         };
         int r = 0;
 
         if (conf->is_gateway && ipres) {
-                for (size_t i = 0; i < podnet_cni_result_n_ips(ipres) && n_gw < ELEMENTSOF(gw_addrs);
-                     i++) {
+                for (size_t i = 0;
+                     i < podnet_cni_result_n_ips(ipres) && n_gw < ELEMENTSOF(gw_addrs); i++) {
                         const podnet_cidr *a = podnet_cni_result_ip_addr(ipres, i);
                         const podnet_cidr *gw = podnet_cni_result_ip_gateway(ipres, i);
                         bool dup = false;
@@ -168,11 +168,11 @@ static int configure_pod(podnet_ctx *ctx, const podnet_cni_conf *conf, const pod
                 const podnet_cidr *dst = podnet_cni_result_route_dst(res, i);
                 const podnet_cidr *gw = podnet_cni_result_route_gw(res, i);
                 podnet_route_config rc = {
-                        .size = sizeof(rc),
-                        .dst = dst,
-                        .gw = gw,
-                        .ifname = args->ifname,
-                        .scope = -1,
+                    .size = sizeof(rc),
+                    .dst = dst,
+                    .gw = gw,
+                    .ifname = args->ifname,
+                    .scope = -1,
                 };
 
                 if (!gw) {
@@ -199,10 +199,10 @@ static int configure_pod(podnet_ctx *ctx, const podnet_cni_conf *conf, const pod
                         _cleanup_cidr_ podnet_cidr *any = NULL;
                         int fam;
                         podnet_route_config rc = {
-                                .size = sizeof(rc),
-                                .gw = gw,
-                                .ifname = args->ifname,
-                                .scope = -1,
+                            .size = sizeof(rc),
+                            .gw = gw,
+                            .ifname = args->ifname,
+                            .scope = -1,
                         };
 
                         if (!gw)
@@ -343,14 +343,14 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
         stage(ctx, &t0, "bridge ensured");
 
         podnet_veth_config vc = {
-                .size = sizeof(vc),
-                .container_id = args->container_id,
-                .ifname = args->ifname,
-                .netns = ns,
-                .bridge = conf->bridge,
-                .mtu = mtu,
-                .mac = pick_mac(conf, args),
-                .hairpin = conf->hairpin_mode,
+            .size = sizeof(vc),
+            .container_id = args->container_id,
+            .ifname = args->ifname,
+            .netns = ns,
+            .bridge = conf->bridge,
+            .mtu = mtu,
+            .mac = pick_mac(conf, args),
+            .hairpin = conf->hairpin_mode,
         };
         r = podnet_veth_create(ctx, &vc, &info, err);
         if (r < 0) {
@@ -392,7 +392,8 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
                 goto fail;
         br_idx = podnet_cni_result_add_interface(res, conf->bridge, br.mac, 0, NULL);
         veth_idx = podnet_cni_result_add_interface(res, info.host_ifname, info.host_mac, 0, NULL);
-        pod_idx = podnet_cni_result_add_interface(res, args->ifname, info.pod_mac, mtu, args->netns);
+        pod_idx =
+            podnet_cni_result_add_interface(res, args->ifname, info.pod_mac, mtu, args->netns);
         if (br_idx < 0 || veth_idx < 0 || pod_idx < 0) {
                 r = pn_error(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Building the result");
                 goto fail;

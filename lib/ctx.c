@@ -17,8 +17,8 @@ PODNET_EXPORT const char *podnet_version(void)
 PODNET_EXPORT int podnet_has_feature(const char *name)
 {
         static const char *const features[] = {
-                "ipv6", "iptables", "host-local", "cni-1.1.0", "gc", "status", "route-sync",
-                "nodelist", "allocate", "conflist", "boot-id-leases",
+            "ipv6",     "iptables", "host-local", "cni-1.1.0",      "gc", "status", "route-sync",
+            "nodelist", "allocate", "conflist",   "boot-id-leases",
         };
         if (!name)
                 return 0;

@@ -44,11 +44,11 @@ static inline void fclosep(FILE **f)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Typed cleanups for the library's own objects. */
-#define DEFINE_CLEANUP(type, fn)                                                                  \
-        static inline void fn##p(type **p)                                                        \
-        {                                                                                         \
-                if (*p)                                                                           \
-                        (void)fn(*p);                                                             \
+#define DEFINE_CLEANUP(type, fn)                                                                   \
+        static inline void fn##p(type **p)                                                         \
+        {                                                                                          \
+                if (*p)                                                                            \
+                        (void)fn(*p);                                                              \
         }
 DEFINE_CLEANUP(podnet_cidr, podnet_cidr_free)
 DEFINE_CLEANUP(podnet_error, podnet_error_free)
@@ -92,16 +92,16 @@ static inline int steal_fd(int *fd)
 /* Reads an options struct of which the caller may know an older (shorter) layout:
  * copies min(size, sizeof) bytes into a zeroed local. -EINVAL if size is smaller than
  * the first release's layout (min_size). */
-#define PODNET_OPTS_COPY(dst, src, min_size)                                                      \
-        ({                                                                                        \
-                int _r = 0;                                                                       \
-                memset(&(dst), 0, sizeof(dst));                                                   \
-                if (!(src) || (src)->size < (min_size))                                           \
-                        _r = -EINVAL;                                                             \
-                else                                                                              \
-                        memcpy(&(dst), (src),                                                     \
-                               (src)->size < sizeof(dst) ? (src)->size : sizeof(dst));            \
-                _r;                                                                               \
+#define PODNET_OPTS_COPY(dst, src, min_size)                                                       \
+        ({                                                                                         \
+                int _r = 0;                                                                        \
+                memset(&(dst), 0, sizeof(dst));                                                    \
+                if (!(src) || (src)->size < (min_size))                                            \
+                        _r = -EINVAL;                                                              \
+                else                                                                               \
+                        memcpy(&(dst), (src),                                                      \
+                               (src)->size < sizeof(dst) ? (src)->size : sizeof(dst));             \
+                _r;                                                                                \
         })
 
 struct nl_sock;
@@ -139,7 +139,7 @@ struct podnet_error {
 int pn_error(podnet_error **err, int errnum, int cni_code, const char *fmt, ...) _printf_(4, 5);
 /* The same without the strerror suffix (for messages that already say it all). */
 int pn_error_plain(podnet_error **err, int errnum, int cni_code, const char *fmt, ...)
-        _printf_(4, 5);
+    _printf_(4, 5);
 /* Wraps an existing error with context: "<prefix>: <old message>". Returns -errnum. */
 int pn_error_wrap(podnet_error **err, const char *fmt, ...) _printf_(2, 3);
 /* Sets the details field of *err (no-op if err or *err is NULL). */

@@ -286,8 +286,7 @@ static int nodes_check_unique(const podnet_nodes *nodes, bool json, podnet_error
                 idx[i] = i;
         qsort_r(idx, nodes->n, sizeof(*idx), name_order, nodes->nodes);
         for (size_t k = 1; k < nodes->n; k++)
-                if (streq(nodes->nodes[idx[k - 1]].name, nodes->nodes[idx[k]].name) &&
-                    idx[k] < dup)
+                if (streq(nodes->nodes[idx[k - 1]].name, nodes->nodes[idx[k]].name) && idx[k] < dup)
                         dup = idx[k]; /* ties sort by position: idx[k] repeats an earlier one */
         if (dup == SIZE_MAX)
                 return 0;

@@ -9,6 +9,7 @@ int main()
         bool ok = podnet_ctx_new(&ctx) == 0;
         ctx = podnet_ctx_unref(ctx);
         ok = ok && ctx == nullptr;
-        std::printf("%s 1 - podnet.h compiles alone as C++ and links\n1..1\n", ok ? "ok" : "not ok");
+        std::printf("%s 1 - podnet.h compiles alone as C++ and links\n1..1\n",
+                    ok ? "ok" : "not ok");
         return ok ? 0 : 1;
 }

@@ -125,26 +125,25 @@ static void teardown_in_background(const char *container_id, const char *ifname)
 
 static void usage(FILE *f)
 {
-        fprintf(f,
-                "Usage: podnet-cni [--help | --version]\n"
-                "\n"
-                "A CNI plugin (spec 0.1.0 - 1.1.0): a kubenet-style bridge with host-local\n"
-                "IPAM. Container runtimes run it with CNI_COMMAND (ADD, DEL, CHECK, GC,\n"
-                "STATUS, VERSION), CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS and\n"
-                "CNI_PATH in the environment and the network configuration on stdin.\n"
-                "Set PODNET_LOG=debug for a trace on stderr. See podnet-cni(8).\n");
+        fprintf(f, "Usage: podnet-cni [--help | --version]\n"
+                   "\n"
+                   "A CNI plugin (spec 0.1.0 - 1.1.0): a kubenet-style bridge with host-local\n"
+                   "IPAM. Container runtimes run it with CNI_COMMAND (ADD, DEL, CHECK, GC,\n"
+                   "STATUS, VERSION), CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS and\n"
+                   "CNI_PATH in the environment and the network configuration on stdin.\n"
+                   "Set PODNET_LOG=debug for a trace on stderr. See podnet-cni(8).\n");
 }
 
 int main(int argc, char **argv)
 {
         podnet_cni_env env = {
-                .size = sizeof(env),
-                .command = getenv("CNI_COMMAND"),
-                .container_id = getenv("CNI_CONTAINERID"),
-                .netns = getenv("CNI_NETNS"),
-                .ifname = getenv("CNI_IFNAME"),
-                .args = getenv("CNI_ARGS"),
-                .path = getenv("CNI_PATH"),
+            .size = sizeof(env),
+            .command = getenv("CNI_COMMAND"),
+            .container_id = getenv("CNI_CONTAINERID"),
+            .netns = getenv("CNI_NETNS"),
+            .ifname = getenv("CNI_IFNAME"),
+            .args = getenv("CNI_ARGS"),
+            .path = getenv("CNI_PATH"),
         };
         podnet_cni_conf *conf = NULL;
         podnet_cni_args *args = NULL;
@@ -180,7 +179,8 @@ int main(int argc, char **argv)
 
         input = read_all(stdin, &len);
         if (!input)
-                return fail(version, NULL, 5, "Reading the network configuration from stdin failed");
+                return fail(version, NULL, 5,
+                            "Reading the network configuration from stdin failed");
 
         if (strcmp(env.command, "VERSION") == 0) {
                 r = podnet_cni_version(input, len, &out, &err);

@@ -60,7 +60,7 @@ int podnet_ctx_get_log_priority(const podnet_ctx *ctx);
  * and the CNI error code it maps to (spec codes 1..11, 50/51, podnet's own >= 100;
  * see PODNET_CNI_ERR_*). */
 int podnet_error_new(podnet_error **err, int errnum, int cni_code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 const char *podnet_error_message(const podnet_error *err);
 const char *podnet_error_details(const podnet_error *err); /* may be NULL */
 int podnet_error_errno(const podnet_error *err);           /* positive */
@@ -76,7 +76,7 @@ enum {
         PODNET_CNI_ERR_IO = 5,
         PODNET_CNI_ERR_DECODE = 6,
         PODNET_CNI_ERR_INVALID_CONFIG = 7,
-        PODNET_CNI_ERR_INVALID_NETNS = 8,   /* CNI_NETNS is the plugin's own namespace */
+        PODNET_CNI_ERR_INVALID_NETNS = 8, /* CNI_NETNS is the plugin's own namespace */
         PODNET_CNI_ERR_TRY_AGAIN = 11,
         PODNET_CNI_ERR_NOT_AVAILABLE = 50,
         PODNET_CNI_ERR_DEGRADED = 51,
@@ -133,7 +133,8 @@ int podnet_cidr_prev(podnet_cidr **ret, const podnet_cidr *c);
 /* Number of /new_prefixlen subnets of c; -ERANGE if more than UINT64_MAX. */
 int podnet_cidr_subnet_count(const podnet_cidr *c, unsigned new_prefixlen, uint64_t *count);
 /* The index-th /new_prefixlen subnet of c's network. */
-int podnet_cidr_subnet(podnet_cidr **ret, const podnet_cidr *c, unsigned new_prefixlen, uint64_t index);
+int podnet_cidr_subnet(podnet_cidr **ret, const podnet_cidr *c, unsigned new_prefixlen,
+                       uint64_t index);
 
 /* ------------------------------------------------------------------------- */
 /* Network namespaces                                       podnet_netns_open(3) */
@@ -159,15 +160,15 @@ int podnet_netns_run(podnet_netns *ns, int (*fn)(void *userdata), void *userdata
 /* In all functions below, `ns` NULL means the context's own namespace. */
 
 typedef struct podnet_bridge_config {
-        size_t size;                      /* sizeof(podnet_bridge_config) */
-        const char *name;                 /* e.g. "cbr0" */
-        unsigned mtu;                     /* 0: leave as is */
-        bool promisc;                     /* promiscuous mode on */
-        const podnet_cidr *const *addrs;  /* gateway addresses with prefix, e.g. 10.1.1.1/24 */
+        size_t size;                     /* sizeof(podnet_bridge_config) */
+        const char *name;                /* e.g. "cbr0" */
+        unsigned mtu;                    /* 0: leave as is */
+        bool promisc;                    /* promiscuous mode on */
+        const podnet_cidr *const *addrs; /* gateway addresses with prefix, e.g. 10.1.1.1/24 */
         size_t n_addrs;
-        bool force_address;               /* replace other addresses of the same family
-                                             in the same subnet instead of failing */
-        bool ipv6_nodad;                  /* add IPv6 gateway addresses without DAD */
+        bool force_address; /* replace other addresses of the same family
+                               in the same subnet instead of failing */
+        bool ipv6_nodad;    /* add IPv6 gateway addresses without DAD */
 } podnet_bridge_config;
 
 /* Creates the bridge if missing, sets MTU/promisc, adds missing addresses and brings
@@ -183,24 +184,24 @@ int podnet_bridge_delete(podnet_ctx *ctx, podnet_netns *ns, const char *name, po
 int podnet_veth_host_name(const char *container_id, const char *ifname, char buf[16]);
 
 typedef struct podnet_veth_config {
-        size_t size;              /* sizeof(podnet_veth_config) */
+        size_t size; /* sizeof(podnet_veth_config) */
         const char *container_id;
-        const char *ifname;       /* name inside the pod namespace, e.g. "eth0" */
-        podnet_netns *netns;      /* the pod namespace (required) */
-        const char *bridge;       /* host end is enslaved here (NULL: not enslaved) */
-        unsigned mtu;             /* 0: kernel default */
-        const char *mac;          /* pod-side MAC "aa:bb:..", NULL: kernel-chosen */
-        bool hairpin;             /* bridge port hairpin mode */
+        const char *ifname;  /* name inside the pod namespace, e.g. "eth0" */
+        podnet_netns *netns; /* the pod namespace (required) */
+        const char *bridge;  /* host end is enslaved here (NULL: not enslaved) */
+        unsigned mtu;        /* 0: kernel default */
+        const char *mac;     /* pod-side MAC "aa:bb:..", NULL: kernel-chosen */
+        bool hairpin;        /* bridge port hairpin mode */
 } podnet_veth_config;
 
 typedef struct podnet_veth_info {
-        size_t size;              /* caller sets sizeof(podnet_veth_info) */
+        size_t size; /* caller sets sizeof(podnet_veth_info) */
         char host_ifname[16];
         char host_mac[18];
         int host_ifindex;
         char pod_ifname[16];
         char pod_mac[18];
-        int pod_ifindex;          /* inside the pod namespace */
+        int pod_ifindex; /* inside the pod namespace */
 } podnet_veth_info;
 
 /* Creates the pair with the pod end made directly inside cfg->netns as cfg->ifname
@@ -221,15 +222,15 @@ int podnet_veth_detach(podnet_ctx *ctx, const char *container_id, const char *if
                        podnet_error **err);
 
 typedef struct podnet_link_info {
-        size_t size;              /* caller sets sizeof(podnet_link_info) */
+        size_t size; /* caller sets sizeof(podnet_link_info) */
         int ifindex;
         char ifname[16];
         char mac[18];
         unsigned mtu;
         bool up;
-        char kind[16];            /* "bridge", "veth", "" ... */
-        int master_ifindex;       /* 0 if none */
-        bool hairpin;             /* bridge port hairpin, if a port */
+        char kind[16];      /* "bridge", "veth", "" ... */
+        int master_ifindex; /* 0 if none */
+        bool hairpin;       /* bridge port hairpin, if a port */
         bool promisc;
 } podnet_link_info;
 
@@ -259,16 +260,16 @@ int podnet_addr_has(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, const
                     podnet_error **err);
 
 typedef struct podnet_route_config {
-        size_t size;              /* sizeof(podnet_route_config) */
-        const podnet_cidr *dst;   /* required; 0.0.0.0/0 or ::/0 for default */
-        const podnet_cidr *gw;    /* NULL: on-link */
-        const char *ifname;       /* NULL: the kernel picks from gw */
-        unsigned mtu, advmss;     /* 0: unset */
-        unsigned priority;        /* metric */
-        unsigned table;           /* 0: main */
-        int scope;                /* -1: kernel default; else RT_SCOPE_* */
-        unsigned protocol;        /* 0: boot; podnet-routes uses its own number */
-        bool replace;             /* NLM_F_REPLACE instead of failing on EEXIST */
+        size_t size;            /* sizeof(podnet_route_config) */
+        const podnet_cidr *dst; /* required; 0.0.0.0/0 or ::/0 for default */
+        const podnet_cidr *gw;  /* NULL: on-link */
+        const char *ifname;     /* NULL: the kernel picks from gw */
+        unsigned mtu, advmss;   /* 0: unset */
+        unsigned priority;      /* metric */
+        unsigned table;         /* 0: main */
+        int scope;              /* -1: kernel default; else RT_SCOPE_* */
+        unsigned protocol;      /* 0: boot; podnet-routes uses its own number */
+        bool replace;           /* NLM_F_REPLACE instead of failing on EEXIST */
 } podnet_route_config;
 
 int podnet_route_add(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config *rc,
@@ -451,8 +452,8 @@ int podnet_cni_ipam_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podn
                         podnet_cni_result **ret, podnet_error **err);
 int podnet_cni_ipam_del(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
                         podnet_error **err);
-int podnet_cni_ipam_check(podnet_ctx *ctx, const podnet_cni_conf *conf,
-                          const podnet_cni_args *args, podnet_error **err);
+int podnet_cni_ipam_check(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
+                          podnet_error **err);
 int podnet_cni_ipam_gc(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
                        podnet_error **err);
 
@@ -479,12 +480,12 @@ int podnet_fw_masq_has(podnet_ctx *ctx, const char *network, const podnet_cidr *
  * CIDRs to destinations outside every non-masquerade CIDR. Replaces the chains'
  * contents to match; one jump rule each. */
 typedef struct podnet_fw_config {
-        size_t size;                                /* sizeof(podnet_fw_config) */
+        size_t size; /* sizeof(podnet_fw_config) */
         const podnet_cidr *const *cluster_cidrs;
         size_t n_cluster_cidrs;
-        const podnet_cidr *const *non_masq_cidrs;   /* NULL/0: the cluster CIDRs */
+        const podnet_cidr *const *non_masq_cidrs; /* NULL/0: the cluster CIDRs */
         size_t n_non_masq_cidrs;
-        bool masquerade;                            /* install PODNET-POSTROUTING */
+        bool masquerade; /* install PODNET-POSTROUTING */
 } podnet_fw_config;
 
 /* Returns the number of table commits made (0 when already as wanted). */
@@ -537,11 +538,11 @@ int podnet_nodes_allocate(podnet_nodes *nodes, const podnet_cidr *const *cluster
 #define PODNET_ROUTE_PROTOCOL 44
 
 typedef struct podnet_sync_config {
-        size_t size;                 /* sizeof(podnet_sync_config) */
-        const char *node_name;       /* this node: its own CIDRs get no route */
-        unsigned protocol;           /* 0: PODNET_ROUTE_PROTOCOL */
-        unsigned table;              /* 0: main */
-        bool dry_run;                /* compute and report, change nothing */
+        size_t size;           /* sizeof(podnet_sync_config) */
+        const char *node_name; /* this node: its own CIDRs get no route */
+        unsigned protocol;     /* 0: PODNET_ROUTE_PROTOCOL */
+        unsigned table;        /* 0: main */
+        bool dry_run;          /* compute and report, change nothing */
 } podnet_sync_config;
 
 typedef struct podnet_sync_report podnet_sync_report;
@@ -592,14 +593,14 @@ podnet_route_monitor *podnet_route_monitor_free(podnet_route_monitor *m);
  * `pod_cidrs` to `path` atomically (temp file + rename) unless it already has that
  * content. Returns 1 if written, 0 if unchanged. */
 typedef struct podnet_conflist_config {
-        size_t size;                          /* sizeof(podnet_conflist_config) */
-        const char *network;                  /* "podnet" */
-        const char *bridge;                   /* "cbr0" */
+        size_t size;         /* sizeof(podnet_conflist_config) */
+        const char *network; /* "podnet" */
+        const char *bridge;  /* "cbr0" */
         const podnet_cidr *const *pod_cidrs;
         size_t n_pod_cidrs;
-        unsigned mtu;                         /* 0: omit (plugin picks the uplink's) */
-        bool ip_masq;                         /* plugin-level ipMasq */
-        const char *data_dir;                 /* NULL: host-local's default */
+        unsigned mtu;         /* 0: omit (plugin picks the uplink's) */
+        bool ip_masq;         /* plugin-level ipMasq */
+        const char *data_dir; /* NULL: host-local's default */
 } podnet_conflist_config;
 
 int podnet_conflist_render(const podnet_conflist_config *cfg, char **ret, podnet_error **err);

@@ -39,7 +39,8 @@ int main(void)
         ok(err == NULL, "free returns NULL");
         ok(podnet_error_free(NULL) == NULL, "free accepts NULL");
 
-        r = pn_error_plain(&err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG, "Key \"mtu\" must be a number");
+        r = pn_error_plain(&err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                           "Key \"mtu\" must be a number");
         is_int(r, -EINVAL, "plain returns -errno");
         is_str(podnet_error_message(err), "Key \"mtu\" must be a number", "plain has no suffix");
         is_int(podnet_error_cni_code(err), 7, "explicit CNI code kept");
