@@ -14,6 +14,8 @@
 
 #include <podnet/podnet.h>
 
+#include "read-all.h"
+
 #define FALLBACK_VERSION "1.1.0"
 #define MAX_CONFIG (16u << 20)
 
@@ -23,45 +25,6 @@ static void log_stderr(podnet_ctx *ctx, void *userdata, int prio, const char *ms
         (void)userdata;
         (void)prio;
         fprintf(stderr, "podnet-cni: %s\n", msg);
-}
-
-static char *read_all(FILE *f, size_t *len)
-{
-        size_t cap = 4096, n = 0;
-        char *buf = malloc(cap);
-
-        if (!buf)
-                return NULL;
-        for (;;) {
-                size_t got;
-                if (n + 1 >= cap) {
-                        char *nb;
-                        if (cap >= MAX_CONFIG) {
-                                free(buf);
-                                errno = EFBIG;
-                                return NULL;
-                        }
-                        nb = realloc(buf, cap * 2);
-                        if (!nb) {
-                                free(buf);
-                                return NULL;
-                        }
-                        buf = nb;
-                        cap *= 2;
-                }
-                got = fread(buf + n, 1, cap - n - 1, f);
-                n += got;
-                if (got == 0)
-                        break;
-        }
-        if (ferror(f)) {
-                free(buf);
-                errno = EIO;
-                return NULL;
-        }
-        buf[n] = '\0';
-        *len = n;
-        return buf;
 }
 
 /* Prints the CNI error object for err (or for code/msg when err is NULL) and
@@ -177,7 +140,7 @@ int main(int argc, char **argv)
                 return fail(version, NULL, 4, "CNI_COMMAND is not set");
         }
 
-        input = read_all(stdin, &len);
+        input = pn_read_all(STDIN_FILENO, MAX_CONFIG, &len);
         if (!input)
                 return fail(version, NULL, 5,
                             "Reading the network configuration from stdin failed");

@@ -28,6 +28,8 @@
 
 #include <podnet/podnet.h>
 
+#include "read-all.h"
+
 extern char **environ;
 
 enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
@@ -211,47 +213,6 @@ static double now_ms(void)
         return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static char *read_fd(int fd, size_t *len)
-{
-        size_t cap = 65536, n = 0;
-        char *buf = malloc(cap);
-
-        if (!buf)
-                return NULL;
-        for (;;) {
-                ssize_t k;
-                if (n == cap) {
-                        char *nb;
-                        if (cap >= MAX_NODE_LIST) {
-                                free(buf);
-                                errno = EFBIG;
-                                return NULL;
-                        }
-                        nb = realloc(buf, cap * 2);
-                        if (!nb) {
-                                free(buf);
-                                return NULL;
-                        }
-                        buf = nb;
-                        cap *= 2;
-                }
-                k = read(fd, buf + n, cap - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        int e = errno;
-                        free(buf);
-                        errno = e;
-                        return NULL;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t)k;
-        }
-        *len = n;
-        return buf;
-}
-
 /* Runs `sh -c cmd` with default signal handling and returns its standard output. */
 static char *run_command(const char *cmd, size_t *len)
 {
@@ -288,7 +249,7 @@ static char *run_command(const char *cmd, size_t *len)
                 errmsg("Running node list command %s: %s", cmd, strerror(r));
                 return NULL;
         }
-        out = read_fd(pipefd[0], len);
+        out = pn_read_all(pipefd[0], MAX_NODE_LIST, len);
         r = errno;
         close(pipefd[0]);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -320,14 +281,14 @@ static podnet_nodes *load_nodes(const struct opts *o)
                 text = run_command(o->nodes_cmd, &len);
                 what = o->nodes_cmd;
         } else if (strcmp(o->nodes_file, "-") == 0) {
-                text = read_fd(STDIN_FILENO, &len);
+                text = pn_read_all(STDIN_FILENO, MAX_NODE_LIST, &len);
                 what = "standard input";
                 if (!text)
                         errmsg("Reading the node list from standard input: %s", strerror(errno));
         } else {
                 int fd = open(o->nodes_file, O_RDONLY | O_CLOEXEC);
                 what = o->nodes_file;
-                text = fd < 0 ? NULL : read_fd(fd, &len);
+                text = fd < 0 ? NULL : pn_read_all(fd, MAX_NODE_LIST, &len);
                 if (!text)
                         errmsg("Reading node list %s: %s", o->nodes_file, strerror(errno));
                 if (fd >= 0)
