@@ -71,6 +71,9 @@ static void teardown_in_background(const char *container_id, const char *ifname)
         if (pid != 0)
                 return; /* parent, or fork failed: the pair stays down until the next ADD */
         setsid();
+        /* Hold nothing of the parent's: no lock may outlive its owner's exit through
+         * this child, which runs for tens of milliseconds more. */
+        closefrom(STDERR_FILENO + 1);
         /* Let go of the runtime's pipes so it sees EOF now. */
         fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (fd >= 0) {
