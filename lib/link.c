@@ -473,9 +473,15 @@ static int veth_create_msg(struct nl_msg **ret, const podnet_veth_config *cfg, c
         struct ifinfomsg peer = {.ifi_family = AF_UNSPEC};
         struct nlattr *li, *data, *pe;
 
+        /* One queue each way, asked for explicitly: without IFLA_NUM_*_QUEUES the kernel
+         * allocates one per possible CPU and then cuts the real count down to 1, which
+         * waits for an expedited RCU grace period per end (veth_init_queues()). One is
+         * what a veth uses by default either way. */
         msg = link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, host, IFF_UP, IFF_UP);
         if (!msg || (cfg->mtu && nla_put_u32(msg, IFLA_MTU, cfg->mtu) < 0) ||
-            (master && nla_put_u32(msg, IFLA_MASTER, (uint32_t)master) < 0))
+            (master && nla_put_u32(msg, IFLA_MASTER, (uint32_t)master) < 0) ||
+            nla_put_u32(msg, IFLA_NUM_TX_QUEUES, 1) < 0 ||
+            nla_put_u32(msg, IFLA_NUM_RX_QUEUES, 1) < 0)
                 return -ENOMEM;
         if (!(li = nla_nest_start(msg, IFLA_LINKINFO)) ||
             nla_put_string(msg, IFLA_INFO_KIND, "veth") < 0 ||
@@ -484,6 +490,8 @@ static int veth_create_msg(struct nl_msg **ret, const podnet_veth_config *cfg, c
             nlmsg_append(msg, &peer, sizeof(peer), NLMSG_ALIGNTO) < 0 ||
             nla_put_string(msg, IFLA_IFNAME, cfg->ifname) < 0 ||
             nla_put_u32(msg, IFLA_NET_NS_FD, (uint32_t)cfg->netns->fd) < 0 ||
+            nla_put_u32(msg, IFLA_NUM_TX_QUEUES, 1) < 0 ||
+            nla_put_u32(msg, IFLA_NUM_RX_QUEUES, 1) < 0 ||
             (cfg->mtu && nla_put_u32(msg, IFLA_MTU, cfg->mtu) < 0) ||
             (mac && nla_put(msg, IFLA_ADDRESS, 6, mac) < 0))
                 return -ENOMEM;
