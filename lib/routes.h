@@ -122,4 +122,16 @@ void pn_cidr_range(const podnet_cidr *c, pn_u128 *first, pn_u128 *last);
 /* Valid Kubernetes node name (DNS-1123 subdomain). */
 bool pn_node_name_valid(const char *name);
 
+/* The node list's building blocks, shared by its readers (and the tests' reference reader):
+ * a zeroed new entry; a pod CIDR (stored as its network, checked against the node's
+ * others); an address (InternalIP beats ExternalIP, the first of a type wins; with
+ * strict_single a second one of a family is an error); the check that names are unique
+ * (json: messages name items[origin], else Line origin). `where` prefixes messages. */
+int pn_nodes_append(podnet_nodes *nodes, struct pn_node **ret);
+int pn_node_add_pod_cidr(struct pn_node *node, const char *text, podnet_error **err,
+                         const char *where);
+int pn_node_add_address(struct pn_node *node, const char *text, enum pn_addr_type type,
+                        bool strict_single, podnet_error **err, const char *where);
+int pn_nodes_check_unique(const podnet_nodes *nodes, bool json, podnet_error **err);
+
 #endif
