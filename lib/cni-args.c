@@ -142,25 +142,6 @@ static int parse_bool(const char *s)
         return -EINVAL;
 }
 
-static int push_ip(podnet_cni_args *a, const char *text, podnet_error **err)
-{
-        podnet_cidr **v, *c;
-        int r;
-
-        r = pn_cidr_parse_checked(&c, text, strchr(text, '/') != NULL, "CNI_ARGS IP", ENV_CODE,
-                                  err);
-        if (r < 0)
-                return r;
-        v = reallocarray(a->req_ips, a->n_req_ips + 1, sizeof(*v));
-        if (!v) {
-                podnet_cidr_free(c);
-                return oom(err);
-        }
-        a->req_ips = v;
-        v[a->n_req_ips++] = c;
-        return 0;
-}
-
 static int parse_ip_list(podnet_cni_args *a, const char *value, podnet_error **err)
 {
         _cleanup_free_ char *copy = strdup(value);
@@ -175,9 +156,10 @@ static int parse_ip_list(podnet_cni_args *a, const char *value, podnet_error **e
                         tok++;
                 if (!*tok)
                         continue;
-                r = push_ip(a, tok, err);
+                r = pn_cidr_list_append(&a->req_ips, &a->n_req_ips, tok, "CNI_ARGS IP", ENV_CODE,
+                                        err);
                 if (r < 0)
-                        return r;
+                        return r == -ENOMEM ? oom(err) : r;
         }
         return 0;
 }
@@ -265,8 +247,7 @@ static int parse_cni_args(podnet_cni_args *a, podnet_error **err)
                 if (!pn_cni_mac_valid(v))
                         return pn_error_plain(err, EINVAL, ENV_CODE,
                                               "Invalid MAC address \"%s\" in CNI_ARGS", v);
-                a->req_mac = strdup(v);
-                if (!a->req_mac)
+                if (pn_strdup_replace(&a->req_mac, v) < 0)
                         return oom(err);
         }
         return 0;
@@ -280,18 +261,6 @@ static const struct {
     {"GC", false, false, false}, {"STATUS", false, false, false}, {"VERSION", false, false, false},
 };
 
-static char *dup_nonempty(const char *s, bool *failed)
-{
-        char *d;
-
-        if (isempty(s))
-                return NULL;
-        d = strdup(s);
-        if (!d)
-                *failed = true;
-        return d;
-}
-
 PODNET_EXPORT int podnet_cni_args_new(podnet_cni_args **ret, const podnet_cni_env *env,
                                       podnet_error **err)
 {
@@ -299,7 +268,6 @@ PODNET_EXPORT int podnet_cni_args_new(podnet_cni_args **ret, const podnet_cni_en
         podnet_cni_env e;
         char missing[96] = "";
         size_t c, n_missing = 0;
-        bool failed = false;
         int r;
 
         if (!ret || PODNET_OPTS_COPY(e, env, sizeof(podnet_cni_env)) < 0)
@@ -343,14 +311,17 @@ PODNET_EXPORT int podnet_cni_args_new(podnet_cni_args **ret, const podnet_cni_en
         a = calloc(1, sizeof(*a));
         if (!a)
                 return oom(err);
-        a->command = dup_nonempty(e.command, &failed);
-        a->container_id = dup_nonempty(e.container_id, &failed);
-        a->netns = dup_nonempty(e.netns, &failed);
-        a->ifname = dup_nonempty(e.ifname, &failed);
-        a->path = dup_nonempty(e.path, &failed);
-        a->args = dup_nonempty(e.args, &failed);
-        if (failed)
-                return oom(err);
+        const struct {
+                char **dst;
+                const char *src;
+        } strs[] = {
+            {&a->command, e.command}, {&a->container_id, e.container_id},
+            {&a->netns, e.netns},     {&a->ifname, e.ifname},
+            {&a->path, e.path},       {&a->args, e.args},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(strs); i++)
+                if (!isempty(strs[i].src) && pn_strdup_replace(strs[i].dst, strs[i].src) < 0)
+                        return oom(err);
         r = parse_cni_args(a, err);
         if (r < 0)
                 return r;

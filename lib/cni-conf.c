@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 
+#include "cidr.h"
 #include "cni.h"
 
 #define CODE PODNET_CNI_ERR_INVALID_CONFIG
@@ -67,64 +68,34 @@ static int oom(podnet_error **err)
 
 static int strdup_opt(char **dst, const char *src, podnet_error **err)
 {
-        if (!src)
-                return 0;
-        free(*dst);
-        *dst = strdup(src);
-        return *dst ? 0 : oom(err);
+        return pn_strdup_replace(dst, src) < 0 ? oom(err) : 0;
 }
 
-static size_t addr_len(const podnet_cidr *c)
+/* The first and last address host-local allocates from in `r`, as numbers (its
+ * defaults when rangeStart/rangeEnd are absent: network + 1 .. broadcast - 1 for IPv4,
+ * the last address for IPv6). The subnet leaves at least two host bits. */
+static void range_bounds(const struct pn_ipam_range *r, pn_addr128 *first, pn_addr128 *last)
 {
-        return podnet_cidr_family(c) == AF_INET ? 4 : 16;
-}
+        pn_addr128 net = pn_cidr_a128(r->subnet), one = pn_a128_make(0, 1);
 
-static int addr_cmp(const podnet_cidr *a, const podnet_cidr *b)
-{
-        return memcmp(podnet_cidr_addr(a), podnet_cidr_addr(b), addr_len(a));
-}
-
-/* The first and last address host-local allocates from in `r` (its defaults when
- * rangeStart/rangeEnd are absent: network + 1 .. broadcast - 1 for IPv4, the last
- * address for IPv6). */
-static int range_bounds(const struct pn_ipam_range *r, podnet_cidr **first, podnet_cidr **last)
-{
-        _cleanup_cidr_ podnet_cidr *f = NULL, *l = NULL;
-        int ret;
-
-        if (r->range_start)
-                ret = podnet_cidr_dup(&f, r->range_start);
+        *first = r->range_start ? pn_cidr_a128(r->range_start) : pn_a128_add(net, one, NULL);
+        if (r->range_end)
+                *last = pn_cidr_a128(r->range_end);
+        else if (r->subnet->family == AF_INET)
+                *last = pn_a128_sub(pn_a128_or(net, pn_cidr_hostmask(r->subnet)), one, NULL);
         else
-                ret = podnet_cidr_nth(&f, r->subnet, 1);
-        if (ret < 0)
-                return ret;
-        if (r->range_end) {
-                ret = podnet_cidr_dup(&l, r->range_end);
-        } else {
-                _cleanup_cidr_ podnet_cidr *bcast = NULL;
-
-                ret = podnet_cidr_last(&bcast, r->subnet);
-                if (ret >= 0 && podnet_cidr_family(r->subnet) == AF_INET)
-                        ret = podnet_cidr_prev(&l, bcast);
-                else if (ret >= 0)
-                        l = steal_pointer(&bcast);
-        }
-        if (ret < 0)
-                return ret;
-        *first = steal_pointer(&f);
-        *last = steal_pointer(&l);
-        return 0;
+                *last = pn_a128_or(net, pn_cidr_hostmask(r->subnet));
 }
 
-static int ranges_overlap(const struct pn_ipam_range *a, const struct pn_ipam_range *b)
+static bool ranges_overlap(const struct pn_ipam_range *a, const struct pn_ipam_range *b)
 {
-        _cleanup_cidr_ podnet_cidr *af = NULL, *al = NULL, *bf = NULL, *bl = NULL;
+        pn_addr128 af, al, bf, bl;
 
-        if (podnet_cidr_family(a->subnet) != podnet_cidr_family(b->subnet))
-                return 0;
-        if (range_bounds(a, &af, &al) < 0 || range_bounds(b, &bf, &bl) < 0)
-                return -ENOMEM;
-        return addr_cmp(af, bl) <= 0 && addr_cmp(bf, al) <= 0;
+        if (a->subnet->family != b->subnet->family)
+                return false;
+        range_bounds(a, &af, &al);
+        range_bounds(b, &bf, &bl);
+        return pn_a128_cmp(af, bl) <= 0 && pn_a128_cmp(bf, al) <= 0;
 }
 
 /* One {subnet, rangeStart, rangeEnd, gateway} object; `path` names it. */
@@ -140,7 +111,6 @@ static int parse_range(json_t *o, const char *path, struct pn_ipam_range *r, pod
             {"rangeEnd", &r->range_end},
             {"gateway", &r->gateway},
         };
-        unsigned bits;
         int ret;
 
         if (!json_is_object(o))
@@ -152,8 +122,7 @@ static int parse_range(json_t *o, const char *path, struct pn_ipam_range *r, pod
                 return ret;
         if (podnet_cidr_network(&r->subnet, subnet) < 0)
                 return oom(err);
-        bits = podnet_cidr_family(subnet) == AF_INET ? 32 : 128;
-        if (podnet_cidr_prefixlen(subnet) > bits - 2) {
+        if (subnet->prefixlen > pn_cidr_bits(subnet) - 2) {
                 podnet_cidr_format(subnet, buf, sizeof(buf));
                 return pn_error_plain(err, EINVAL, CODE,
                                       "Network %s in %s.subnet is too small to allocate from", buf,
@@ -171,7 +140,7 @@ static int parse_range(json_t *o, const char *path, struct pn_ipam_range *r, pod
                                               addrs[i].key, buf);
                 }
         }
-        if (r->range_start && r->range_end && addr_cmp(r->range_start, r->range_end) > 0)
+        if (r->range_start && r->range_end && pn_cidr_addr_cmp(r->range_start, r->range_end) > 0)
                 return pn_error_plain(err, EINVAL, CODE,
                                       "Key \"%s.rangeStart\" is after %s.rangeEnd", path, path);
         return 0;
@@ -212,42 +181,38 @@ static char *range_path(bool deprecated_first, size_t i, size_t j)
         return p;
 }
 
+/* Range j of set i: one address family per set, no overlap with any earlier range (in
+ * this set or an earlier one). */
+static int validate_range(const struct pn_ipam_conf *ipam, bool dep, size_t i, size_t j,
+                          podnet_error **err)
+{
+        const struct pn_ipam_range *r = &ipam->sets[i].ranges[j];
+
+        if (r->subnet->family != ipam->sets[i].ranges[0].subnet->family) {
+                _cleanup_free_ char *p = range_path(dep, i, j);
+                return pn_error_plain(err, EINVAL, CODE,
+                                      "Key \"%s.subnet\": a range set mixes address families",
+                                      p ? p : "ipam");
+        }
+        for (size_t k = 0; k <= i; k++)
+                for (size_t l = 0; l < (k == i ? j : ipam->sets[k].n_ranges); l++)
+                        if (ranges_overlap(r, &ipam->sets[k].ranges[l])) {
+                                _cleanup_free_ char *p = range_path(dep, i, j);
+                                _cleanup_free_ char *q = range_path(dep, k, l);
+                                return pn_error_plain(err, EINVAL, CODE, "Ranges %s and %s overlap",
+                                                      q ? q : "ipam", p ? p : "ipam");
+                        }
+        return 0;
+}
+
 static int validate_sets(const struct pn_ipam_conf *ipam, bool dep, podnet_error **err)
 {
-        for (size_t i = 0; i < ipam->n_sets; i++) {
-                const struct pn_ipam_range_set *s = &ipam->sets[i];
-
-                for (size_t j = 0; j < s->n_ranges; j++) {
-                        const struct pn_ipam_range *r = &s->ranges[j];
-
-                        if (podnet_cidr_family(r->subnet) !=
-                            podnet_cidr_family(s->ranges[0].subnet)) {
-                                _cleanup_free_ char *p = range_path(dep, i, j);
-                                return pn_error_plain(err, EINVAL, CODE,
-                                                      "Key \"%s.subnet\": a range set mixes "
-                                                      "address families",
-                                                      p ? p : "ipam");
-                        }
-                        /* Every earlier range, in this set and in earlier sets. */
-                        for (size_t k = 0; k <= i; k++) {
-                                const struct pn_ipam_range_set *t = &ipam->sets[k];
-
-                                for (size_t l = 0; l < (k == i ? j : t->n_ranges); l++) {
-                                        int o = ranges_overlap(r, &t->ranges[l]);
-
-                                        if (o < 0)
-                                                return oom(err);
-                                        if (o) {
-                                                _cleanup_free_ char *p = range_path(dep, i, j);
-                                                _cleanup_free_ char *q = range_path(dep, k, l);
-                                                return pn_error_plain(
-                                                    err, EINVAL, CODE, "Ranges %s and %s overlap",
-                                                    q ? q : "ipam", p ? p : "ipam");
-                                        }
-                                }
-                        }
+        for (size_t i = 0; i < ipam->n_sets; i++)
+                for (size_t j = 0; j < ipam->sets[i].n_ranges; j++) {
+                        int r = validate_range(ipam, dep, i, j, err);
+                        if (r < 0)
+                                return r;
                 }
-        }
         return 0;
 }
 
@@ -380,24 +345,15 @@ static int parse_requests(podnet_cni_conf *conf, json_t *obj, const char *path, 
                 return r;
         for (i = 0; i < json_array_size(ips) && (item = json_array_get(ips, i)); i++) {
                 char where[64];
-                podnet_cidr **v, *c;
 
                 snprintf(where, sizeof(where), "%s.ips[%zu]", path, i);
                 if (!json_is_string(item))
                         return pn_error_plain(err, EINVAL, CODE, "Key \"%s\" must be a string",
                                               where);
-                r = pn_cidr_parse_checked(&c, json_string_value(item),
-                                          strchr(json_string_value(item), '/') != NULL, where, CODE,
-                                          err);
+                r = pn_cidr_list_append(&conf->req_ips, &conf->n_req_ips, json_string_value(item),
+                                        where, CODE, err);
                 if (r < 0)
-                        return r;
-                v = reallocarray(conf->req_ips, conf->n_req_ips + 1, sizeof(*v));
-                if (!v) {
-                        podnet_cidr_free(c);
-                        return oom(err);
-                }
-                conf->req_ips = v;
-                v[conf->n_req_ips++] = c;
+                        return r == -ENOMEM ? oom(err) : r;
         }
         r = pn_json_string(obj, path, "mac", &mac, CODE, err);
         if (r <= 0 || isempty(mac))

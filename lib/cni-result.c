@@ -77,15 +77,6 @@ PODNET_EXPORT podnet_cni_result *podnet_cni_result_free(podnet_cni_result *res)
         return NULL;
 }
 
-static int dup_opt(char **dst, const char *src)
-{
-        *dst = NULL;
-        if (!src)
-                return 0;
-        *dst = strdup(src);
-        return *dst ? 0 : -ENOMEM;
-}
-
 /* Appends an interface with the 1.x-only fields too. */
 static int add_iface_full(podnet_cni_result *res, const char *name, const char *mac, unsigned mtu,
                           const char *sandbox, const char *socket_path, const char *pci_id)
@@ -96,10 +87,11 @@ static int add_iface_full(podnet_cni_result *res, const char *name, const char *
                 return -EINVAL;
         if (res->n_ifaces >= INT32_MAX)
                 return -E2BIG;
-        if (dup_opt(&iface.name, name) < 0 || dup_opt(&iface.mac, isempty(mac) ? NULL : mac) < 0 ||
-            dup_opt(&iface.sandbox, isempty(sandbox) ? NULL : sandbox) < 0 ||
-            dup_opt(&iface.socket_path, isempty(socket_path) ? NULL : socket_path) < 0 ||
-            dup_opt(&iface.pci_id, isempty(pci_id) ? NULL : pci_id) < 0)
+        if (pn_strdup_replace(&iface.name, name) < 0 ||
+            pn_strdup_replace(&iface.mac, isempty(mac) ? NULL : mac) < 0 ||
+            pn_strdup_replace(&iface.sandbox, isempty(sandbox) ? NULL : sandbox) < 0 ||
+            pn_strdup_replace(&iface.socket_path, isempty(socket_path) ? NULL : socket_path) < 0 ||
+            pn_strdup_replace(&iface.pci_id, isempty(pci_id) ? NULL : pci_id) < 0)
                 goto oom;
         v = reallocarray(res->ifaces, res->n_ifaces + 1, sizeof(*v));
         if (!v)
@@ -448,7 +440,6 @@ PODNET_EXPORT int podnet_cni_result_format(const podnet_cni_result *res, const c
                                            char **ret, podnet_error **err)
 {
         json_t *root;
-        char *text;
         int vidx, r;
 
         if (!res || !ret)
@@ -460,21 +451,15 @@ PODNET_EXPORT int podnet_cni_result_format(const podnet_cni_result *res, const c
                 return pn_error_plain(err, ENOTSUP, PODNET_CNI_ERR_INCOMPATIBLE_VERSION,
                                       "Unsupported CNI version \"%s\"", version ? version : "");
         root = json_object();
-        if (!root || set_new(root, "cniVersion", json_string(version)) < 0) {
+        if (!root || set_new(root, "cniVersion", json_string(version)) < 0)
                 r = -ENOMEM;
-                goto out;
-        }
-        r = vidx >= IDX_0_3_0 ? encode_current(res, vidx, root) : encode_legacy(res, root, err);
+        else
+                r = vidx >= IDX_0_3_0 ? encode_current(res, vidx, root)
+                                      : encode_legacy(res, root, err);
         if (r < 0)
-                goto out;
-        text = json_dumps(root, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-        if (!text) {
-                r = -ENOMEM;
-                goto out;
-        }
-        *ret = text;
-out:
-        json_decref(root);
+                json_decref(root);
+        else
+                r = pn_json_dump(root, ret);
         if (r == -ENOMEM)
                 pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL,
                                "Formatting a CNI result: out of memory");
@@ -709,12 +694,8 @@ int pn_cni_result_from_json(podnet_cni_result **ret, json_t *obj, const char *ve
                                       isempty(path) ? "the result" : ".cniVersion");
         if (podnet_cni_result_new(&res) < 0)
                 return pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Out of memory");
-        if (own || version) {
-                res->cni_version = strdup(own ? own : version);
-                if (!res->cni_version)
-                        return pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL,
-                                              "Out of memory");
-        }
+        if (pn_strdup_replace(&res->cni_version, own ? own : version) < 0)
+                return pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Out of memory");
         if (json_object_get(obj, "ip4") || json_object_get(obj, "ip6")) {
                 r = dec_legacy_ip(&d, res, obj, path, "ip4", AF_INET);
                 if (r >= 0)

@@ -76,8 +76,7 @@ PODNET_EXPORT int podnet_cni_version_compare(const char *a, const char *b)
         return 0;
 }
 
-/* Serialises and frees `root`; *ret gets the text. */
-static int dump_json(json_t *root, char **ret)
+int pn_json_dump(json_t *root, char **ret)
 {
         char *text;
 
@@ -112,7 +111,7 @@ PODNET_EXPORT int podnet_cni_version_format(const char *version, char **ret)
                 list = NULL;
                 goto oom;
         }
-        return dump_json(root, ret);
+        return pn_json_dump(root, ret);
 oom:
         json_decref(list);
         json_decref(root);
@@ -141,7 +140,7 @@ PODNET_EXPORT int podnet_cni_error_format(const podnet_error *error, const char 
                 json_decref(root);
                 return -ENOMEM;
         }
-        return dump_json(root, ret);
+        return pn_json_dump(root, ret);
 }
 
 /* JSON helpers shared by the configuration and result parsers. */
@@ -292,6 +291,25 @@ int pn_cidr_parse_checked(podnet_cidr **ret, const char *text, bool want_prefix,
         return 0;
 }
 
+int pn_cidr_list_append(podnet_cidr ***v, size_t *n, const char *text, const char *where, int code,
+                        podnet_error **err)
+{
+        podnet_cidr **nv, *c;
+        int r;
+
+        r = pn_cidr_parse_checked(&c, text, strchr(text, '/') != NULL, where, code, err);
+        if (r < 0)
+                return r;
+        nv = reallocarray(*v, *n + 1, sizeof(*nv));
+        if (!nv) {
+                podnet_cidr_free(c);
+                return -ENOMEM;
+        }
+        nv[(*n)++] = c;
+        *v = nv;
+        return 0;
+}
+
 int pn_json_cidr(json_t *obj, const char *path, const char *key, bool want_prefix,
                  podnet_cidr **ret, int code, podnet_error **err)
 {
@@ -338,22 +356,25 @@ static size_t utf8_seq(const unsigned char *s)
 json_t *pn_json_string_new(const char *s)
 {
         _cleanup_free_ char *copy = NULL;
-        size_t len;
+        size_t len, i, n;
 
         if (!s)
                 return NULL;
         len = strlen(s);
+        /* Valid text (nearly always) goes to jansson as it is; only a bad byte costs a copy. */
+        for (i = 0; i < len && (n = utf8_seq((const unsigned char *)s + i)) > 0; i += n)
+                ;
+        if (i == len)
+                return json_stringn(s, len);
         copy = strdup(s);
         if (!copy)
                 return NULL;
-        for (size_t i = 0; i < len;) {
-                size_t n = utf8_seq((const unsigned char *)copy + i);
-
-                if (n == 0) {
+        while (i < len) {
+                n = utf8_seq((const unsigned char *)copy + i);
+                if (n == 0)
                         copy[i++] = '?';
-                        continue;
-                }
-                i += n;
+                else
+                        i += n;
         }
         return json_stringn(copy, len);
 }

@@ -173,8 +173,27 @@ int pn_json_cidr(struct json_t *obj, const char *path, const char *key, bool wan
 /* Parses text as a CIDR (want_prefix) or bare address; message names `where`. */
 int pn_cidr_parse_checked(podnet_cidr **ret, const char *text, bool want_prefix, const char *where,
                           int code, podnet_error **err);
+/* A requested IP (CIDR or bare address) appended to (*v, *n): -EINVAL with *err naming
+ * `where`, or -ENOMEM with *err left to the caller. */
+int pn_cidr_list_append(podnet_cidr ***v, size_t *n, const char *text, const char *where, int code,
+                        podnet_error **err);
 /* A JSON string of s with invalid UTF-8 bytes replaced by '?'. */
 struct json_t *pn_json_string_new(const char *s);
+/* The text of a CNI answer (indented by 4, keys in insertion order) into *ret; consumes
+ * root (NULL: -ENOMEM). */
+int pn_json_dump(struct json_t *root, char **ret);
+
+/* Replaces *dst (freed) with a copy of src, NULL if src is NULL. 0 or -ENOMEM. */
+static inline int pn_strdup_replace(char **dst, const char *src)
+{
+        char *copy = NULL;
+
+        if (src && !(copy = strdup(src)))
+                return -ENOMEM;
+        free(*dst);
+        *dst = copy;
+        return 0;
+}
 
 /* Decodes a result from a parsed JSON value in any supported shape (the 0.1/0.2
  * ip4/ip6 form is recognised by its keys). `version` must be supported (code 1);
