@@ -15,6 +15,7 @@
 #include "cni-plugin.h"
 #include "cni.h"
 #include "internal.h"
+#include "ipam.h"
 
 #define DEFAULT_MTU 1500
 
@@ -27,7 +28,6 @@ static long usec_since(const struct timespec *t0)
         return (t.tv_sec - t0->tv_sec) * 1000000L + (t.tv_nsec - t0->tv_nsec) / 1000;
 }
 #define stage(ctx, t0, what) pn_debug(ctx, "ADD: %s (%ld us)", what, usec_since(t0))
-#define DEFAULT_DATA_DIR "/var/lib/cni/networks"
 
 static unsigned pick_mtu(podnet_ctx *ctx, const podnet_cni_conf *conf)
 {
@@ -80,12 +80,6 @@ static int open_pod_netns(podnet_ctx *ctx, const podnet_cni_args *args, podnet_n
         return 0;
 }
 
-/* The network an address sits in: the masquerade rule's subnet. */
-static int addr_subnet(const podnet_cidr *addr, podnet_cidr **ret)
-{
-        return podnet_cidr_network(ret, addr);
-}
-
 static int ensure_bridge(podnet_ctx *ctx, const podnet_cni_conf *conf,
                          const podnet_cni_result *ipres, unsigned mtu, podnet_error **err)
 {
@@ -126,19 +120,8 @@ static int ensure_bridge(podnet_ctx *ctx, const podnet_cni_conf *conf,
         }
         bc.addrs = (const podnet_cidr *const *)gw_addrs;
         bc.n_addrs = n_gw;
+        /* A concurrent ADD creating the same bridge is handled by podnet_bridge_ensure. */
         r = podnet_bridge_ensure(ctx, NULL, &bc, err);
-        if (r == -EEXIST && err && *err) {
-                /* Another ADD may have created the bridge between our look and our
-                 * create (kubelet runs ADDs in parallel): look again once. */
-                podnet_error *e2 = NULL;
-                int r2 = podnet_bridge_ensure(ctx, NULL, &bc, &e2);
-                if (r2 >= 0) {
-                        *err = podnet_error_free(*err);
-                        r = r2;
-                } else {
-                        podnet_error_free(e2);
-                }
-        }
 out:
         for (size_t i = 0; i < n_gw; i++)
                 podnet_cidr_free(gw_addrs[i]);
@@ -146,7 +129,7 @@ out:
 }
 
 static int configure_pod(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
-                         podnet_netns *ns, podnet_cni_result *res, unsigned mtu, podnet_error **err)
+                         podnet_netns *ns, podnet_cni_result *res, podnet_error **err)
 {
         bool have_default[2] = {false, false};
         size_t n_ips = podnet_cni_result_n_ips(res);
@@ -224,7 +207,6 @@ static int configure_pod(podnet_ctx *ctx, const podnet_cni_conf *conf, const pod
                         have_default[fam == AF_INET6] = true;
                 }
         }
-        (void)mtu;
         return 0;
 }
 
@@ -264,7 +246,7 @@ static int ensure_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, const podne
                 return lock;
         for (size_t i = 0; i < podnet_cni_result_n_ips(res); i++) {
                 _cleanup_cidr_ podnet_cidr *subnet = NULL;
-                int r = addr_subnet(podnet_cni_result_ip_addr(res, i), &subnet);
+                int r = podnet_cidr_network(&subnet, podnet_cni_result_ip_addr(res, i));
                 if (r < 0)
                         return r;
                 r = podnet_fw_masq_ensure(ctx, conf->name, subnet, err);
@@ -286,7 +268,6 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
         char host_name[16];
         unsigned mtu;
         int r, br_idx, veth_idx, pod_idx;
-
         struct timespec t0;
 
         if (!ctx || !conf || !args || !ret)
@@ -353,15 +334,12 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
             .hairpin = conf->hairpin_mode,
         };
         r = podnet_veth_create(ctx, &vc, &info, err);
-        if (r < 0) {
-                if (r == -EEXIST && err && *err)
-                        (*err)->cni_code = PODNET_CNI_ERR_IFACE_EXISTS;
+        if (r < 0)
                 goto fail;
-        }
         veth_done = true;
         stage(ctx, &t0, "veth created");
 
-        r = configure_pod(ctx, conf, args, ns, res, mtu, err);
+        r = configure_pod(ctx, conf, args, ns, res, err);
         if (r < 0)
                 goto fail;
         stage(ctx, &t0, "pod addresses and routes set");
@@ -429,7 +407,8 @@ static int count_leases(const podnet_cni_conf *conf)
         DIR *d;
         int n = 0;
 
-        if (asprintf(&dir, "%s/%s", conf->ipam.data_dir ? conf->ipam.data_dir : DEFAULT_DATA_DIR,
+        if (asprintf(&dir, "%s/%s",
+                     conf->ipam.data_dir ? conf->ipam.data_dir : PN_IPAM_DEFAULT_DATA_DIR,
                      conf->name) < 0)
                 return -ENOMEM;
         d = opendir(dir);
@@ -626,7 +605,7 @@ PODNET_EXPORT int podnet_cni_check(podnet_ctx *ctx, const podnet_cni_conf *conf,
         if (conf->ip_masq)
                 for (size_t i = 0; i < podnet_cni_result_n_ips(prev); i++) {
                         _cleanup_cidr_ podnet_cidr *subnet = NULL;
-                        r = addr_subnet(podnet_cni_result_ip_addr(prev, i), &subnet);
+                        r = podnet_cidr_network(&subnet, podnet_cni_result_ip_addr(prev, i));
                         if (r < 0)
                                 return r;
                         r = podnet_fw_masq_has(ctx, conf->name, subnet, err);
@@ -688,7 +667,8 @@ PODNET_EXPORT int podnet_cni_status(podnet_ctx *ctx, const podnet_cni_conf *conf
         if (!ctx || !conf || !args)
                 return -EINVAL;
         if (conf->ipam_in_process) {
-                const char *dd = conf->ipam.data_dir ? conf->ipam.data_dir : DEFAULT_DATA_DIR;
+                const char *dd =
+                    conf->ipam.data_dir ? conf->ipam.data_dir : PN_IPAM_DEFAULT_DATA_DIR;
                 r = writable_dir(dd);
                 if (r < 0)
                         return pn_error(err, -r, PODNET_CNI_ERR_NOT_AVAILABLE,

@@ -103,6 +103,29 @@ static int default_route(const struct route_seen *r, void *userdata)
         return 0;
 }
 
+/* Asks the kernel which FIB entry a documentation address (RFC 5737 / RFC 3849, never
+ * routed in practice) would use: the default route if there is one. A lookup only, no
+ * packet. One reply, where a dump walks every route of the table (podnet-routes may have
+ * installed thousands, and ADD asks on every pod start). The unspecified address itself
+ * cannot be asked: IPv4 treats it as local. */
+static int default_route_lookup(struct nl_sock *sk, int family, struct default_pick *p)
+{
+        static const uint8_t probe4[4] = {198, 51, 100, 1};
+        static const uint8_t probe6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+        struct rtmsg rtm = {.rtm_family = (uint8_t)family,
+                            .rtm_dst_len = family == AF_INET ? 32 : 128,
+                            .rtm_flags = RTM_F_FIB_MATCH};
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        struct route_walk w = {default_route, p};
+
+        msg = nlmsg_alloc_simple(RTM_GETROUTE, 0);
+        if (!msg || nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+            nla_put(msg, RTA_DST, family == AF_INET ? 4 : 16,
+                    family == AF_INET ? probe4 : probe6) < 0)
+                return -ENOMEM;
+        return pn_net_request(sk, msg, route_reply, &w);
+}
+
 PODNET_EXPORT int podnet_default_route_mtu(podnet_ctx *ctx, int family, unsigned *mtu)
 {
         struct default_pick p = {0};
@@ -115,9 +138,17 @@ PODNET_EXPORT int podnet_default_route_mtu(podnet_ctx *ctx, int family, unsigned
         sk = pn_net_sock(ctx, NULL);
         if (!sk)
                 return -errno;
-        r = route_dump(sk, family, default_route, &p);
-        if (r < 0)
-                return r;
+        r = default_route_lookup(sk, family, &p);
+        if (r == -ENETUNREACH || r == -EHOSTUNREACH)
+                return -ENOENT;
+        /* The match may be another table's (policy routing) or a route covering the
+         * probe; then pick from the main table as a dump shows it. */
+        if (r < 0 || !p.oif) {
+                p = (struct default_pick){0};
+                r = route_dump(sk, family, default_route, &p);
+                if (r < 0)
+                        return r;
+        }
         if (!p.oif)
                 return -ENOENT;
         r = pn_link_query(sk, NULL, p.oif, &l);

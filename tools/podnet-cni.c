@@ -34,23 +34,15 @@ static int fail(const char *version, podnet_error *err, int code, const char *ms
         podnet_error *tmp = NULL;
         char *out = NULL;
 
-        if (!err) {
-                if (podnet_error_new(&tmp, EINVAL, code, "%s", msg) < 0) {
-                        printf("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":\"Out of memory\"}\n",
-                               version, 999);
-                        return 1;
-                }
+        if (!err && podnet_error_new(&tmp, EINVAL, code, "%s", msg) == 0)
                 err = tmp;
-        }
-        if (podnet_cni_error_format(err, version, &out) == 0) {
-                fputs(out, stdout);
-                fputc('\n', stdout);
+        if (err && podnet_cni_error_format(err, version, &out) == 0) {
+                puts(out);
                 free(out);
+                fprintf(stderr, "podnet-cni: %s\n", podnet_error_message(err));
         } else {
-                printf("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":\"Out of memory\"}\n", version,
-                       999);
+                printf("{\"cniVersion\":\"%s\",\"code\":999,\"msg\":\"Out of memory\"}\n", version);
         }
-        fprintf(stderr, "podnet-cni: %s\n", podnet_error_message(err));
         podnet_error_free(tmp);
         return 1;
 }

@@ -207,7 +207,26 @@ ip addr add 192.168.50.2/24 dev up0
 ip route add default via 192.168.50.1 dev up0
 is "default-mtu 4 = the uplink's MTU" "$($T default-mtu 4)" 1450
 check_fails "default-mtu 6 with no IPv6 default route" $T default-mtu 6
+# Two defaults: the lowest metric wins; found by one lookup however many routes exist,
+# and by the table dump when a more specific route covers the lookup's probe address.
+ip link add up1 mtu 1300 type veth peer name up1-p
+ip link set up1 up
+ip link set up1-p up
+ip addr add 192.168.60.2/24 dev up1
 ip route del default
+ip route add default via 192.168.50.1 dev up0 metric 100
+ip route add default via 192.168.60.1 dev up1 metric 50
+for i in $(seq 1 2000); do echo "route add 10.$((i / 250)).$((i % 250)).0/24 via 192.168.50.$((2 + i % 200))"; done | ip -batch -
+is "default-mtu 4 = the lowest-metric default's link (2000 other routes)" "$($T default-mtu 4)" 1300
+ip route add 198.51.100.0/24 via 192.168.50.1 dev up0
+is "default-mtu 4 when a route covers the probe address (table walk)" "$($T default-mtu 4)" 1300
+ip route del default via 192.168.60.1 dev up1
+is "default-mtu 4 after the metric-50 default is gone" "$($T default-mtu 4)" 1450
+ip -6 addr add fd00:50::2/64 dev up0 nodad
+ip -6 route add default via fd00:50::1 dev up0
+is "default-mtu 6 = the IPv6 default's link" "$($T default-mtu 6)" 1450
+ip link del up1
+ip route del default via 192.168.50.1 dev up0 metric 100
 ip link del up0
 
 # ---- delete ----
