@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "cidr.h"
 #include "cni.h"
 #include "ipam.h"
 
@@ -101,13 +102,6 @@ static int set_of(const podnet_cni_conf *conf, const podnet_cidr *ip)
         return -1;
 }
 
-static int same_addr(const podnet_cidr *a, const podnet_cidr *b)
-{
-        return podnet_cidr_family(a) == podnet_cidr_family(b) &&
-               memcmp(podnet_cidr_addr(a), podnet_cidr_addr(b),
-                      podnet_cidr_family(a) == AF_INET ? 4 : 16) == 0;
-}
-
 /* Requested addresses (CNI_ARGS IP=, then args.cni.ips and runtimeConfig.ips) by
  * range set: want[s] borrowed, NULL where none was asked for. */
 static int requested_by_set(const podnet_cni_conf *conf, const podnet_cni_args *args,
@@ -134,7 +128,7 @@ static int requested_by_set(const podnet_cni_conf *conf, const podnet_cni_args *
                                                       "Requested address %s (%s) is in no range "
                                                       "of network %s",
                                                       buf, lists[l].from, conf->name);
-                        if (want[s] && !same_addr(want[s], ip))
+                        if (want[s] && !pn_cidr_addr_eq(want[s], ip))
                                 return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
                                                       "Requested address %s (%s) is a second "
                                                       "request in range set %d of network %s",
@@ -151,7 +145,7 @@ static int local_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_
         _cleanup_ipam_ podnet_ipam *ipam = NULL;
         _cleanup_free_ const podnet_cidr **want = NULL;
         bool allocated = false;
-        int r, n_held;
+        int r, n_held = 0;
 
         if ((r = need_attachment(args, "ADD", err)) < 0)
                 return r;
@@ -176,18 +170,14 @@ static int local_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_
         /* One lock over all sets: the attachment gets all its addresses or none. */
         if ((r = podnet_ipam_lock(ipam, err)) < 0)
                 return r;
-        /* From the attachment's index entry: unlike podnet_ipam_lookup(), never a scan of
-         * every lease, so an ADD costs the same with 5 or 500 pods on the node. */
-        n_held = pn_ipam_held(ipam, args->container_id, args->ifname, err);
-        if (n_held < 0) {
-                podnet_ipam_unlock(ipam);
-                return n_held;
-        }
         for (size_t s = 0; s < conf->ipam.n_sets; s++) {
                 _cleanup_cidr_ podnet_cidr *addr = NULL, *gw = NULL;
 
-                r = podnet_ipam_allocate(ipam, (unsigned)s, args->container_id, args->ifname,
-                                         want[s], &addr, &gw, err);
+                /* The first set's allocation also says how many leases the attachment
+                 * held before this ADD, from the index entry it reads anyway (never a
+                 * scan of every lease: an ADD costs the same with 5 or 500 pods). */
+                r = pn_ipam_allocate(ipam, (unsigned)s, args->container_id, args->ifname, want[s],
+                                     &addr, &gw, s == 0 ? &n_held : NULL, err);
                 allocated |= r >= 0;
                 if (r >= 0 && podnet_cni_result_add_ip(res, -1, addr, gw) < 0)
                         r = pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Out of memory");
@@ -251,7 +241,7 @@ static int local_check(podnet_ctx *ctx, const podnet_cni_conf *conf, const podne
                 if (set_of(conf, a) < 0)
                         continue;
                 for (int j = 0; j < n && !found; j++)
-                        found = same_addr(held[j], a);
+                        found = pn_cidr_addr_eq(held[j], a);
                 if (!found) {
                         podnet_cidr_format_addr(a, buf, sizeof(buf));
                         r = pn_error_plain(err, ENOENT, PODNET_CNI_ERR_CHECK_FAILED,

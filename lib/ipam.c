@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "cidr.h"
-#include "internal.h"
+#include "cni.h"
 #include "ipam.h"
 
 /* A lease file holds "<id>\r\n<ifname>" (or "<id>" from old host-local versions);
@@ -55,38 +55,16 @@ struct podnet_ipam {
 
 /* ---- validation ---------------------------------------------------------- */
 
-bool pn_ipam_valid_name(const char *s, size_t max)
-{
-        size_t n;
-
-        if (isempty(s) || !isalnum((unsigned char)s[0]))
-                return false;
-        for (n = 1; s[n]; n++)
-                if (!isalnum((unsigned char)s[n]) && !strchr("_.-", s[n]))
-                        return false;
-        return n <= max;
-}
-
-bool pn_ipam_valid_ifname(const char *s)
-{
-        size_t n;
-
-        if (isempty(s) || streq(s, ".") || streq(s, ".."))
-                return false;
-        for (n = 0; s[n]; n++)
-                if (s[n] == '/' || s[n] == ':' || isspace((unsigned char)s[n]))
-                        return false;
-        return n <= 15;
-}
-
+/* libcni's rules, as cni-args.c applies them to CNI_CONTAINERID and CNI_IFNAME, with
+ * this API's own messages and a bound on the id's length. */
 static int check_attachment(const char *id, const char *ifname, podnet_error **err)
 {
-        if (!pn_ipam_valid_name(id, PN_IPAM_ID_MAX))
+        if (pn_cni_validate_container_id(id, NULL) < 0 || strlen(id) > PN_IPAM_ID_MAX)
                 return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_ENV,
                                       "Invalid container id '%s': must match "
                                       "^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$",
                                       id ? id : "(null)");
-        if (!pn_ipam_valid_ifname(ifname))
+        if (pn_cni_validate_ifname(ifname, NULL) < 0)
                 return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_ENV,
                                       "Invalid interface name '%s'", ifname ? ifname : "(null)");
         return 0;
@@ -397,7 +375,7 @@ PODNET_EXPORT int podnet_ipam_open(podnet_ctx *ctx, podnet_ipam **ret, const cha
 
         if (!ret)
                 return -EINVAL;
-        if (!pn_ipam_valid_name(network, 255))
+        if (pn_cni_validate_network_name(network, NULL) < 0 || strlen(network) > 255)
                 return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
                                       "Invalid network name '%s': must match "
                                       "^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$",
@@ -976,13 +954,16 @@ static int index_store(podnet_ipam *ipam, const struct index_ref *ref, const cha
         return r;
 }
 
-/* Validates the attachment, then begin_op() without creating the store (-ENOENT,
+/* Validates the arguments, then begin_op() without creating the store (-ENOENT,
  * without a message, if it does not exist). */
 static int begin_attachment_op(podnet_ipam *ipam, const char *id, const char *ifname,
                                podnet_error **err)
 {
-        int r = check_attachment(id, ifname, err);
+        int r;
 
+        if (!ipam)
+                return -EINVAL;
+        r = check_attachment(id, ifname, err);
         return r < 0 ? r : begin_op(ipam, false, err);
 }
 
@@ -993,13 +974,9 @@ int pn_ipam_held(podnet_ipam *ipam, const char *container_id, const char *ifname
         struct index_ref ref;
         int taken, r;
 
-        if (!ipam)
-                return -EINVAL;
         taken = begin_attachment_op(ipam, container_id, ifname, err);
-        if (taken == -ENOENT)
-                return 0;
         if (taken < 0)
-                return taken;
+                return taken == -ENOENT ? 0 : taken;
         r = index_find(ipam, container_id, ifname, &ref, &held);
         end_op(ipam, taken);
         free(held.v);
@@ -1127,6 +1104,7 @@ static void iter_init(struct range_iter *it, podnet_ipam *ipam, unsigned set)
 {
         char buf[PN_ADDR_STRLEN + 16], name[sizeof(PN_IPAM_LAST_IP_PREFIX) + 12];
         const struct ipam_set *s = &ipam->sets[set];
+        const struct ipam_range *r;
         podnet_cidr last;
         const char *t;
         size_t len;
@@ -1134,15 +1112,12 @@ static void iter_init(struct range_iter *it, podnet_ipam *ipam, unsigned set)
         *it = (struct range_iter){.set = s};
         snprintf(name, sizeof(name), "%s%u", PN_IPAM_LAST_IP_PREFIX, set);
         t = read_trimmed(ipam, name, buf, sizeof(buf), &len);
-        if (t) {
-                if (parse_lease_name(t, &last))
-                        for (size_t i = 0; i < s->n; i++)
-                                if (range_contains(&s->ranges[i], &last)) {
-                                        it->idx = i;
-                                        it->cur = pn_cidr_a128(&last);
-                                        it->has_cur = true;
-                                        return;
-                                }
+        r = t && parse_lease_name(t, &last) ? set_range_for(s, &last) : NULL;
+        if (r) {
+                it->idx = (size_t)(r - s->ranges);
+                it->cur = pn_cidr_a128(&last);
+                it->has_cur = true;
+                return;
         }
         it->start = pn_cidr_a128(&s->ranges[0].start);
         it->has_start = true;
@@ -1217,10 +1192,9 @@ static int index_add(podnet_ipam *ipam, const struct index_ref *ref, const char 
                         ifname, ipam->dir, PN_IPAM_BOOT_DIR);
 }
 
-PODNET_EXPORT int podnet_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id,
-                                       const char *ifname, const podnet_cidr *requested,
-                                       podnet_cidr **ret_addr, podnet_cidr **ret_gw,
-                                       podnet_error **err)
+int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, const char *ifname,
+                     const podnet_cidr *requested, podnet_cidr **ret_addr, podnet_cidr **ret_gw,
+                     int *n_held, podnet_error **err)
 {
         _cleanup_free_ podnet_cidr *addr = NULL, *gw = NULL;
         char a[PN_ADDR_STRLEN], setbuf[512];
@@ -1274,11 +1248,15 @@ PODNET_EXPORT int podnet_ipam_allocate(podnet_ipam *ipam, unsigned set, const ch
                              container_id, ifname, ipam->dir);
                 goto out;
         }
+        if (n_held)
+                *n_held = (int)held.n;
         for (size_t i = 0; i < held.n; i++) {
-                if (!set_range_for(s, &held.v[i].ip))
+                const struct ipam_range *hr = set_range_for(s, &held.v[i].ip);
+
+                if (!hr)
                         continue;
                 ip = held.v[i].ip;
-                range = set_range_for(s, &ip);
+                range = hr;
                 if (requested && !pn_cidr_addr_eq(requested, &ip)) {
                         char h[PN_ADDR_STRLEN];
                         podnet_cidr_format_addr(&ip, h, sizeof(h));
@@ -1338,6 +1316,15 @@ out:
         return 0;
 }
 
+PODNET_EXPORT int podnet_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id,
+                                       const char *ifname, const podnet_cidr *requested,
+                                       podnet_cidr **ret_addr, podnet_cidr **ret_gw,
+                                       podnet_error **err)
+{
+        return pn_ipam_allocate(ipam, set, container_id, ifname, requested, ret_addr, ret_gw, NULL,
+                                err);
+}
+
 /* Removes the collected leases (and their sidecars); returns how many, or the
  * first error after trying them all. */
 static int remove_leases(podnet_ipam *ipam, const struct lease_list *l, enum lease_match only,
@@ -1391,13 +1378,9 @@ PODNET_EXPORT int podnet_ipam_release(podnet_ipam *ipam, const char *container_i
         bool any_new = false;
         int taken, r, k;
 
-        if (!ipam)
-                return -EINVAL;
         taken = begin_attachment_op(ipam, container_id, ifname, err);
-        if (taken == -ENOENT)
-                return 0;
         if (taken < 0)
-                return taken;
+                return taken == -ENOENT ? 0 : taken;
         r = find_attachment(ipam, container_id, ifname, &ref, &l, err);
         if (r >= 0) {
                 /* Like host-local: leases of the old format (id alone) are released only
@@ -1418,13 +1401,27 @@ PODNET_EXPORT int podnet_ipam_release(podnet_ipam *ipam, const char *container_i
         return r;
 }
 
-static int lease_order(const podnet_ipam *ipam, const podnet_cidr *ip)
+/* The first range (in set order) whose subnet holds ip, its set in *set; NULL and
+ * n_sets if none. */
+static const struct ipam_range *subnet_of(const podnet_ipam *ipam, const podnet_cidr *ip,
+                                          unsigned *set)
 {
         for (unsigned i = 0; i < ipam->n_sets; i++)
                 for (size_t j = 0; j < ipam->sets[i].n; j++)
-                        if (pn_cidr_contains_addr(&ipam->sets[i].ranges[j].subnet, ip))
-                                return (int)i;
-        return (int)ipam->n_sets;
+                        if (pn_cidr_contains_addr(&ipam->sets[i].ranges[j].subnet, ip)) {
+                                *set = i;
+                                return &ipam->sets[i].ranges[j];
+                        }
+        *set = ipam->n_sets;
+        return NULL;
+}
+
+static unsigned lease_order(const podnet_ipam *ipam, const podnet_cidr *ip)
+{
+        unsigned set;
+
+        (void)subnet_of(ipam, ip, &set);
+        return set;
 }
 
 PODNET_EXPORT int podnet_ipam_lookup(podnet_ipam *ipam, const char *container_id,
@@ -1435,7 +1432,7 @@ PODNET_EXPORT int podnet_ipam_lookup(podnet_ipam *ipam, const char *container_id
         podnet_cidr **v = NULL;
         int taken, r;
 
-        if (!ipam || !ret)
+        if (!ret)
                 return -EINVAL;
         taken = begin_attachment_op(ipam, container_id, ifname, err);
         if (taken < 0 && taken != -ENOENT)
@@ -1451,7 +1448,7 @@ PODNET_EXPORT int podnet_ipam_lookup(podnet_ipam *ipam, const char *container_id
         for (size_t i = 1; i < l.n; i++)
                 for (size_t j = i; j > 0; j--) {
                         struct lease *x = &l.v[j - 1], *y = &l.v[j], t;
-                        int ox = lease_order(ipam, &x->ip), oy = lease_order(ipam, &y->ip);
+                        unsigned ox = lease_order(ipam, &x->ip), oy = lease_order(ipam, &y->ip);
                         if (ox < oy || (ox == oy && podnet_cidr_compare(&x->ip, &y->ip) <= 0))
                                 break;
                         t = *x, *x = *y, *y = t;
@@ -1464,13 +1461,12 @@ PODNET_EXPORT int podnet_ipam_lookup(podnet_ipam *ipam, const char *container_id
         }
         for (size_t i = 0; i < l.n; i++) {
                 podnet_cidr c = l.v[i].ip;
-                int o = lease_order(ipam, &c);
-                if (o < (int)ipam->n_sets)
-                        for (size_t j = 0; j < ipam->sets[o].n; j++)
-                                if (pn_cidr_contains_addr(&ipam->sets[o].ranges[j].subnet, &c)) {
-                                        c.prefixlen = ipam->sets[o].ranges[j].subnet.prefixlen;
-                                        break;
-                                }
+                const struct ipam_range *rg;
+                unsigned set;
+
+                rg = subnet_of(ipam, &c, &set);
+                if (rg)
+                        c.prefixlen = rg->subnet.prefixlen;
                 r = podnet_cidr_dup(&v[i], &c);
                 if (r < 0) {
                         podnet_cidr_array_free(v);

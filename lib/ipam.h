@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Private to libpodnet: the host-local compatible IPAM store's on-disk names, the
- * input validators it applies, the attachment index query ADD uses, and test hooks.
+ * allocation ADD uses (it reports what the attachment held before), and test hooks.
  */
 #ifndef PODNET_IPAM_H
 #define PODNET_IPAM_H
@@ -23,14 +23,17 @@
 /* Longest container id accepted (bytes). */
 #define PN_IPAM_ID_MAX 1024
 
-/* `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$` (libcni's rule), at most `max` bytes. */
-bool pn_ipam_valid_name(const char *s, size_t max);
-/* Interface names: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
-bool pn_ipam_valid_ifname(const char *s);
+/* podnet_ipam_allocate(), also setting *n_held (if not NULL) to what pn_ipam_held()
+ * would have returned just before: ADD learns whether the attachment held anything
+ * from the one index read the allocation makes anyway. *n_held is left alone when the
+ * call fails before reading the index. */
+int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, const char *ifname,
+                     const podnet_cidr *requested, podnet_cidr **ret_addr, podnet_cidr **ret_gw,
+                     int *n_held, podnet_error **err);
 
-/* Number of leases the attachment's index entry lists and that still hold it: what
- * ADD needs to know ("did this attachment hold anything before?") without scanning the
- * directory. Leases host-local wrote for the attachment are not counted. */
+/* For tests: the number of leases the attachment's index entry lists and that still
+ * hold it, found without scanning the directory (so leases host-local wrote for the
+ * attachment are not counted). */
 int pn_ipam_held(podnet_ipam *ipam, const char *container_id, const char *ifname,
                  podnet_error **err);
 
