@@ -78,8 +78,9 @@ struct xt_family {
         /* Writes addresses, flags and offsets of r into the entry header at e. */
         void (*fill_header)(void *e, const struct xt_rule *r, size_t target_offset,
                             size_t next_offset);
-        /* Reads them back; returns the target offset. */
-        size_t (*read_header)(const void *e, struct xt_rule *r);
+        /* Reads them back, with the interfaces, protocol and flags; returns the target
+         * offset. */
+        size_t (*read_header)(const void *e, struct xt_rule *r, uint8_t *flags);
         void (*fill_masq)(void *data);
 };
 
@@ -122,7 +123,7 @@ static void xt4_fill_header(void *p, const struct xt_rule *r, size_t target_offs
         e->next_offset = next_offset;
 }
 
-static size_t xt4_read_header(const void *p, struct xt_rule *r)
+static size_t xt4_read_header(const void *p, struct xt_rule *r, uint8_t *flags)
 {
         const struct ipt_entry *e = p;
 
@@ -134,10 +135,7 @@ static size_t xt4_read_header(const void *p, struct xt_rule *r)
         r->proto = e->ip.proto;
         memcpy(r->iniface, e->ip.iniface, IFNAMSIZ);
         memcpy(r->outiface, e->ip.outiface, IFNAMSIZ);
-        r->iniface[IFNAMSIZ - 1] = r->outiface[IFNAMSIZ - 1] = 0;
-        if (e->ip.flags != 0 || r->proto != 0 || r->iniface[0] || r->outiface[0] ||
-            (r->invflags & ~(XT_INV_SRC | XT_INV_DST)))
-                r->foreign = true;
+        *flags = e->ip.flags;
         return e->target_offset;
 }
 
@@ -162,7 +160,7 @@ static void xt6_fill_header(void *p, const struct xt_rule *r, size_t target_offs
         e->next_offset = next_offset;
 }
 
-static size_t xt6_read_header(const void *p, struct xt_rule *r)
+static size_t xt6_read_header(const void *p, struct xt_rule *r, uint8_t *flags)
 {
         const struct ip6t_entry *e = p;
 
@@ -174,10 +172,7 @@ static size_t xt6_read_header(const void *p, struct xt_rule *r)
         r->proto = e->ipv6.proto;
         memcpy(r->iniface, e->ipv6.iniface, IFNAMSIZ);
         memcpy(r->outiface, e->ipv6.outiface, IFNAMSIZ);
-        r->iniface[IFNAMSIZ - 1] = r->outiface[IFNAMSIZ - 1] = 0;
-        if (e->ipv6.flags != 0 || r->proto != 0 || r->iniface[0] || r->outiface[0] ||
-            (r->invflags & ~(XT_INV_SRC | XT_INV_DST)))
-                r->foreign = true;
+        *flags = e->ipv6.flags;
         return e->target_offset;
 }
 
@@ -186,6 +181,10 @@ static void xt6_fill_masq(void *data)
         /* ip6t_MASQUERADE revision 0 takes a struct nf_nat_range; all zero: no options. */
         (void)data;
 }
+
+/* xt_rule_parse compares a MASQUERADE target's data in a buffer of the larger size. */
+_Static_assert(sizeof(struct nf_nat_ipv4_multi_range_compat) <= sizeof(struct nf_nat_range),
+               "MASQUERADE data sizes");
 
 static const struct xt_family xt_families[] = {
     {
@@ -326,9 +325,14 @@ static void xt_rule_parse(const struct xt_family *f, struct xtc_handle *h, const
         size_t off, toff;
         const char *target;
         int n_comments = 0;
+        uint8_t flags;
 
         memset(r, 0, sizeof(*r));
-        toff = f->read_header(e, r);
+        toff = f->read_header(e, r, &flags);
+        r->iniface[IFNAMSIZ - 1] = r->outiface[IFNAMSIZ - 1] = 0;
+        if (flags != 0 || r->proto != 0 || r->iniface[0] || r->outiface[0] ||
+            (r->invflags & ~(XT_INV_SRC | XT_INV_DST)))
+                r->foreign = true;
         for (off = f->entry_size; off + sizeof(struct xt_entry_match) <= toff;) {
                 const struct xt_entry_match *m = (const void *)(base + off);
                 size_t msize = m->u.match_size;
@@ -353,7 +357,7 @@ static void xt_rule_parse(const struct xt_family *f, struct xtc_handle *h, const
         if (streq(r->target, XT_TARGET_MASQUERADE)) {
                 /* Ours carries no options: compare with what we would write. */
                 const struct xt_entry_target *t = (const void *)(base + toff);
-                uint8_t want[sizeof(struct nf_nat_range) + sizeof(struct nf_nat_range)] = {0};
+                uint8_t want[sizeof(struct nf_nat_range)] = {0};
 
                 f->fill_masq(want);
                 if (t->u.target_size < sizeof(*t) + f->masq_size ||
@@ -648,22 +652,30 @@ static int xt_create_chain(struct xt_txn *t, const char *chain, podnet_error **e
         return 0;
 }
 
+/* true if `jump` is the only rule of the builtin chain `rs` that jumps to jump->target,
+ * and the chain's first rule if `first`. */
+static bool xt_jump_ok(const struct xt_rules *rs, const struct xt_rule *jump, bool first)
+{
+        size_t n_jumps = 0, pos = 0;
+
+        for (size_t i = 0; i < rs->n; i++)
+                if (streq(rs->v[i].target, jump->target) && n_jumps++ == 0)
+                        pos = i;
+        return n_jumps == 1 && xt_rule_eq(&rs->v[pos], jump) && (!first || pos == 0);
+}
+
 /* Makes `jump` the only rule of builtin chain `builtin` that jumps to jump->target,
  * first in the chain if `first` (ahead of e.g. Docker's DROP rules). */
 static int xt_jump_ensure(struct xt_txn *t, const char *builtin, const struct xt_rule *jump,
                           bool first, podnet_error **err)
 {
         _cleanup_rules_ struct xt_rules rs = {0};
-        size_t n_jumps = 0, pos = 0;
         int r;
 
         r = xt_chain_read(t, builtin, &rs, err);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < rs.n; i++)
-                if (streq(rs.v[i].target, jump->target) && n_jumps++ == 0)
-                        pos = i;
-        if (n_jumps == 1 && xt_rule_eq(&rs.v[pos], jump) && (!first || pos == 0))
+        if (xt_jump_ok(&rs, jump, first))
                 return 0;
         for (size_t i = rs.n; i-- > 0;)
                 if (streq(rs.v[i].target, jump->target)) {
@@ -747,13 +759,106 @@ static void xt_masq_rule(const struct xt_family *f, struct xt_rule *r, const cha
         r->invflags = XT_INV_DST;
 }
 
+/* Opens the nat table (locked with lock_opts, see xt_txn_begin) and reads PODNET-MASQ
+ * into rs, counting the copies of `want` there. */
+static int xt_masq_begin(podnet_ctx *ctx, struct xt_txn *t, const struct xt_family *f,
+                         const struct pn_fw_opts *lock_opts, const struct xt_rule *want,
+                         struct xt_rules *rs, size_t *found, podnet_error **err)
+{
+        int r;
+
+        r = xt_txn_begin(ctx, t, f, "nat", lock_opts, err);
+        if (r < 0)
+                return r;
+        r = xt_chain_read(t, PN_FW_CHAIN_MASQ, rs, err);
+        if (r < 0)
+                return r;
+        *found = 0;
+        for (size_t i = 0; i < rs->n; i++)
+                *found += xt_rule_eq(&rs->v[i], want);
+        return 0;
+}
+
+/* How many copies of `want` PODNET-MASQ holds and, if jump_ok is non-NULL, whether
+ * POSTROUTING's jump is in place. Read without the xtables lock: libiptc's snapshot is
+ * consistent by itself, and nothing is written. */
+static int xt_masq_look(podnet_ctx *ctx, const struct xt_family *f, const struct xt_rule *want,
+                        const struct xt_rule *jump, size_t *found, bool *jump_ok,
+                        podnet_error **err)
+{
+        _cleanup_txn_ struct xt_txn t = {.lock_fd = -1};
+        _cleanup_rules_ struct xt_rules rs = {0}, jumps = {0};
+        int r;
+
+        r = xt_masq_begin(ctx, &t, f, NULL, want, &rs, found, err);
+        if (r < 0 || !jump_ok)
+                return r;
+        r = xt_chain_read(&t, "POSTROUTING", &jumps, err);
+        if (r < 0)
+                return r;
+        *jump_ok = xt_jump_ok(&jumps, jump, false);
+        return 0;
+}
+
+/* ENSURE or REMOVE under the xtables lock, from a fresh read. */
+static int xt_masq_write(podnet_ctx *ctx, const struct pn_fw_opts *opts, const struct xt_family *f,
+                         enum pn_fw_masq_op op, const struct xt_rule *want,
+                         const struct xt_rule *jump, podnet_error **err)
+{
+        _cleanup_txn_ struct xt_txn t = {.lock_fd = -1};
+        _cleanup_rules_ struct xt_rules rs = {0};
+        size_t found;
+        int r;
+
+        r = xt_masq_begin(ctx, &t, f, opts, want, &rs, &found, err);
+        if (r < 0)
+                return r;
+        if (op == PN_FW_MASQ_ENSURE) {
+                r = xt_create_chain(&t, PN_FW_CHAIN_MASQ, err);
+                if (r < 0)
+                        return r;
+                r = xt_jump_ensure(&t, "POSTROUTING", jump, false, err);
+                if (r < 0)
+                        return r;
+                /* Duplicates (from older tools or races without the lock) go, the first
+                 * stays. */
+                for (size_t i = rs.n; found > 1 && i-- > 0;)
+                        if (xt_rule_eq(&rs.v[i], want)) {
+                                r = xt_delete_num(&t, PN_FW_CHAIN_MASQ, i, err);
+                                if (r < 0)
+                                        return r;
+                                found--;
+                        }
+                if (found == 0) {
+                        r = xt_add(&t, PN_FW_CHAIN_MASQ, want, false, err);
+                        if (r < 0)
+                                return r;
+                }
+                r = xt_txn_commit(ctx, &t, err);
+                return r < 0 ? r : found == 0;
+        }
+
+        for (size_t i = rs.n; i-- > 0;)
+                if (xt_rule_eq(&rs.v[i], want)) {
+                        r = xt_delete_num(&t, PN_FW_CHAIN_MASQ, i, err);
+                        if (r < 0)
+                                return r;
+                }
+        if (t.f->is_chain(PN_FW_CHAIN_MASQ, t.h) && rs.n == found) {
+                r = xt_chain_remove(&t, "POSTROUTING", PN_FW_CHAIN_MASQ, err);
+                if (r < 0)
+                        return r;
+        }
+        r = xt_txn_commit(ctx, &t, err);
+        return r < 0 ? r : found > 0;
+}
+
 static int ipt_masq(podnet_ctx *ctx, const struct pn_fw_opts *opts, enum pn_fw_masq_op op,
                     const char *network, const podnet_cidr *subnet, podnet_error **err)
 {
         const struct xt_family *f = xt_family_get(podnet_cidr_family(subnet));
-        _cleanup_txn_ struct xt_txn t = {.lock_fd = -1};
-        _cleanup_rules_ struct xt_rules rs = {0};
         struct xt_rule want, jump;
+        bool jump_ok = false;
         size_t found = 0;
         int r;
 
@@ -761,57 +866,21 @@ static int ipt_masq(podnet_ctx *ctx, const struct pn_fw_opts *opts, enum pn_fw_m
         xt_rule_init(&jump, PN_FW_CHAIN_MASQ, PN_FW_COMMENT_MASQ_JUMP);
         if (op != PN_FW_MASQ_ENSURE && !xt_table_loaded(f, "nat"))
                 return 0;
-        r = xt_txn_begin(ctx, &t, f, "nat", op == PN_FW_MASQ_HAS ? NULL : opts, err);
-        if (r < 0)
-                return r;
-        r = xt_chain_read(&t, PN_FW_CHAIN_MASQ, &rs, err);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < rs.n; i++)
-                found += xt_rule_eq(&rs.v[i], &want);
+        if (op == PN_FW_MASQ_REMOVE)
+                return xt_masq_write(ctx, opts, f, op, &want, &jump, err);
 
-        switch (op) {
-        case PN_FW_MASQ_HAS:
+        /* ENSURE runs on every pod start and nearly always finds everything in place:
+         * then it need not wait for the xtables lock, which kube-proxy or Docker may be
+         * holding for seconds. Anything to change is decided again under the lock. */
+        r = xt_masq_look(ctx, f, &want, &jump, &found, op == PN_FW_MASQ_ENSURE ? &jump_ok : NULL,
+                         err);
+        if (r < 0)
+                return r;
+        if (op == PN_FW_MASQ_HAS)
                 return found > 0;
-        case PN_FW_MASQ_ENSURE:
-                r = xt_create_chain(&t, PN_FW_CHAIN_MASQ, err);
-                if (r < 0)
-                        return r;
-                r = xt_jump_ensure(&t, "POSTROUTING", &jump, false, err);
-                if (r < 0)
-                        return r;
-                /* Duplicates (from older tools or races without the lock) go, the first
-                 * stays. */
-                for (size_t i = rs.n; found > 1 && i-- > 0;)
-                        if (xt_rule_eq(&rs.v[i], &want)) {
-                                r = xt_delete_num(&t, PN_FW_CHAIN_MASQ, i, err);
-                                if (r < 0)
-                                        return r;
-                                found--;
-                        }
-                if (found == 0) {
-                        r = xt_add(&t, PN_FW_CHAIN_MASQ, &want, false, err);
-                        if (r < 0)
-                                return r;
-                }
-                r = xt_txn_commit(ctx, &t, err);
-                return r < 0 ? r : found == 0;
-        case PN_FW_MASQ_REMOVE:
-                for (size_t i = rs.n; i-- > 0;)
-                        if (xt_rule_eq(&rs.v[i], &want)) {
-                                r = xt_delete_num(&t, PN_FW_CHAIN_MASQ, i, err);
-                                if (r < 0)
-                                        return r;
-                        }
-                if (t.f->is_chain(PN_FW_CHAIN_MASQ, t.h) && rs.n == found) {
-                        r = xt_chain_remove(&t, "POSTROUTING", PN_FW_CHAIN_MASQ, err);
-                        if (r < 0)
-                                return r;
-                }
-                r = xt_txn_commit(ctx, &t, err);
-                return r < 0 ? r : found > 0;
-        }
-        return -EINVAL;
+        if (found == 1 && jump_ok)
+                return 0;
+        return xt_masq_write(ctx, opts, f, op, &want, &jump, err);
 }
 
 /* ---- node-wide chains ---- */
@@ -971,6 +1040,14 @@ static int ipt_node_teardown(podnet_ctx *ctx, const struct pn_fw_opts *opts, pod
 
 /* ---- listing ---- */
 
+/* "# iptables -t nat" before a table's first line. */
+static void xt_dump_header(FILE *out, const struct xt_family *f, const char *table, bool *done)
+{
+        if (!*done)
+                fprintf(out, "# %s -t %s\n", f->cmd, table);
+        *done = true;
+}
+
 static int xt_dump_table(podnet_ctx *ctx, FILE *out, const struct xt_family *f, const char *table,
                          const char *builtin, const char *const *chains, size_t n_chains,
                          podnet_error **err)
@@ -988,20 +1065,15 @@ static int xt_dump_table(podnet_ctx *ctx, FILE *out, const struct xt_family *f, 
         r = xt_chain_read(&t, builtin, &jumps, err);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n_chains; i++) {
-                if (!f->is_chain(chains[i], t.h))
-                        continue;
-                if (!header)
-                        fprintf(out, "# %s -t %s\n", f->cmd, table);
-                header = true;
-                fprintf(out, "-N %s\n", chains[i]);
-        }
+        for (size_t i = 0; i < n_chains; i++)
+                if (f->is_chain(chains[i], t.h)) {
+                        xt_dump_header(out, f, table, &header);
+                        fprintf(out, "-N %s\n", chains[i]);
+                }
         for (size_t i = 0; i < jumps.n; i++)
                 for (size_t j = 0; j < n_chains; j++)
                         if (streq(jumps.v[i].target, chains[j])) {
-                                if (!header)
-                                        fprintf(out, "# %s -t %s\n", f->cmd, table);
-                                header = true;
+                                xt_dump_header(out, f, table, &header);
                                 xt_rule_print(out, f, builtin, &jumps.v[i]);
                         }
         for (size_t i = 0; i < n_chains; i++) {
