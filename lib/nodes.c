@@ -10,53 +10,8 @@
 #include <math.h>
 #include <sys/socket.h>
 
+#include "cidr.h"
 #include "routes.h"
-
-/* --- 128-bit address arithmetic ---------------------------------------------------- */
-
-pn_u128 pn_bytes_to_u128(int family, const void *bytes)
-{
-        const uint8_t *b = bytes;
-        size_t n = family == AF_INET ? 4 : 16;
-        pn_u128 v = 0;
-
-        for (size_t i = 0; i < n; i++)
-                v = (v << 8) | b[i];
-        return v;
-}
-
-void pn_u128_to_bytes(int family, pn_u128 v, void *bytes)
-{
-        uint8_t *b = bytes;
-        size_t n = family == AF_INET ? 4 : 16;
-
-        for (size_t i = n; i > 0; i--) {
-                b[i - 1] = (uint8_t)(v & 0xff);
-                v >>= 8;
-        }
-}
-
-static pn_u128 host_mask(int family, unsigned prefixlen)
-{
-        unsigned bits = family == AF_INET ? 32 : 128;
-        unsigned host = bits - prefixlen;
-
-        if (host == 0)
-                return 0;
-        if (host >= 128)
-                return ~(pn_u128)0;
-        return ((pn_u128)1 << host) - 1;
-}
-
-void pn_cidr_range(const podnet_cidr *c, pn_u128 *first, pn_u128 *last)
-{
-        int family = podnet_cidr_family(c);
-        pn_u128 m = host_mask(family, podnet_cidr_prefixlen(c));
-        pn_u128 v = pn_bytes_to_u128(family, podnet_cidr_addr(c));
-
-        *first = v & ~m;
-        *last = v | m;
-}
 
 /* --- node list basics ---------------------------------------------------------------- */
 
@@ -1627,16 +1582,58 @@ oom:
 /* --- allocation ----------------------------------------------------------------------- */
 
 struct range {
-        pn_u128 first, last;
+        pn_addr128 first, last;
 };
+
+/* First and last address of c's network. */
+static struct range cidr_range(const podnet_cidr *c)
+{
+        pn_addr128 v = pn_cidr_a128(c), m = pn_cidr_hostmask(c);
+
+        return (struct range){pn_a128_and(v, pn_a128_not(m)), pn_a128_or(v, m)};
+}
 
 static int range_compare(const void *a, const void *b)
 {
         const struct range *x = a, *y = b;
 
-        if (x->first != y->first)
-                return x->first < y->first ? -1 : 1;
-        return 0;
+        return pn_a128_cmp(x->first, y->first);
+}
+
+/* Moves *cand (a subnet start; `sub` its host bits) to the lowest subnet at or after it that
+ * lies inside `cluster` and overlaps no range of taken[*t..n_taken) (sorted by start; *t
+ * moves past those wholly below *cand). false when there is none. */
+static bool next_free(pn_addr128 *cand, const struct range *cluster, pn_addr128 sub,
+                      const struct range *taken, size_t n_taken, size_t *t)
+{
+        pn_addr128 step = pn_a128_add(sub, pn_a128_make(0, 1), NULL);
+
+        for (;;) {
+                pn_addr128 last = pn_a128_add(*cand, sub, NULL), skip_to = *cand, next;
+                bool clash = false;
+
+                if (pn_a128_cmp(last, *cand) < 0 || pn_a128_cmp(last, cluster->last) > 0 ||
+                    pn_a128_cmp(*cand, cluster->first) < 0)
+                        return false;
+                while (*t < n_taken && pn_a128_cmp(taken[*t].last, *cand) < 0)
+                        (*t)++;
+                /* ranges may nest: look at every one starting before the candidate ends */
+                for (size_t u = *t; u < n_taken && pn_a128_cmp(taken[u].first, last) <= 0; u++)
+                        if (pn_a128_cmp(taken[u].last, *cand) >= 0) {
+                                clash = true;
+                                if (pn_a128_cmp(taken[u].last, skip_to) > 0)
+                                        skip_to = taken[u].last;
+                        }
+                if (!clash)
+                        return true;
+                /* the next subnet boundary after skip_to: subnets are aligned to their size
+                 * (the cluster's start is one), so masking finds it; a wrap (or the one
+                 * subnet of the whole space) ends the search */
+                next = pn_a128_add(pn_a128_and(skip_to, pn_a128_not(sub)), step, NULL);
+                if (pn_a128_cmp(next, *cand) <= 0)
+                        return false;
+                *cand = next;
+        }
 }
 
 static int name_index_compare(const void *a, const void *b, void *userdata)
@@ -1669,7 +1666,7 @@ PODNET_EXPORT int podnet_nodes_allocate(podnet_nodes *nodes,
                 if (!cluster_cidrs[c])
                         return pn_error_plain(err, EINVAL, 0, "Invalid arguments");
                 family = podnet_cidr_family(cluster_cidrs[c]);
-                bits = family == AF_INET ? 32 : 128;
+                bits = pn_cidr_bits(cluster_cidrs[c]);
                 podnet_cidr_format(cluster_cidrs[c], buf, sizeof(buf));
                 if (mask_sizes[c] < podnet_cidr_prefixlen(cluster_cidrs[c]) || mask_sizes[c] > bits)
                         return pn_error_plain(err, EINVAL, 0,
@@ -1704,11 +1701,12 @@ PODNET_EXPORT int podnet_nodes_allocate(podnet_nodes *nodes,
                 int family = podnet_cidr_family(cluster);
                 _cleanup_free_ struct range *taken = NULL;
                 size_t n_taken = 0, t = 0;
-                pn_u128 cfirst, clast, step, cand;
+                struct range cr = cidr_range(cluster);
+                /* host bits of one subnet; the step is 0 for the whole IPv6 space */
+                pn_addr128 sub = pn_a128_lowmask(pn_cidr_bits(cluster) - mask_sizes[c]);
+                pn_addr128 step = pn_a128_add(sub, pn_a128_make(0, 1), NULL), cand = cr.first;
                 bool exhausted = false;
 
-                pn_cidr_range(cluster, &cfirst, &clast);
-                step = host_mask(family, mask_sizes[c]) + 1;
                 for (size_t i = 0; i < nodes->n; i++)
                         n_taken += nodes->nodes[i].n_pod_cidrs;
                 taken = calloc(n_taken + 1, sizeof(*taken));
@@ -1720,66 +1718,32 @@ PODNET_EXPORT int podnet_nodes_allocate(podnet_nodes *nodes,
                 for (size_t i = 0; i < nodes->n; i++)
                         for (size_t j = 0; j < nodes->nodes[i].n_pod_cidrs; j++) {
                                 const podnet_cidr *p = nodes->nodes[i].pod_cidrs[j];
-                                if (podnet_cidr_family(p) != family)
-                                        continue;
-                                pn_cidr_range(p, &taken[n_taken].first, &taken[n_taken].last);
-                                n_taken++;
+                                if (podnet_cidr_family(p) == family)
+                                        taken[n_taken++] = cidr_range(p);
                         }
                 qsort(taken, n_taken, sizeof(*taken), range_compare);
 
                 /* Candidates only move forward, so one merge walk over the sorted taken
                  * ranges finds the lowest free subnet for each node in turn. */
-                cand = cfirst;
                 for (size_t k = 0; k < n_need; k++) {
-                        uint8_t bytes[16];
-                        for (;;) {
-                                pn_u128 cand_last = cand + (step - 1);
-                                /* step 0 means the whole 128-bit space: one subnet */
-                                if (exhausted || cand_last < cand || cand_last > clast ||
-                                    cand < cfirst) {
-                                        exhausted = true;
-                                        break;
-                                }
-                                while (t < n_taken && taken[t].last < cand)
-                                        t++;
-                                /* ranges may nest: look at every one starting before us */
-                                size_t u = t;
-                                bool clash = false;
-                                pn_u128 skip_to = cand;
-                                while (u < n_taken && taken[u].first <= cand_last) {
-                                        if (taken[u].last >= cand) {
-                                                clash = true;
-                                                if (taken[u].last > skip_to)
-                                                        skip_to = taken[u].last;
-                                        }
-                                        u++;
-                                }
-                                if (!clash)
-                                        break;
-                                /* next subnet boundary after skip_to */
-                                pn_u128 next = ((skip_to - cfirst) / step + 1) * step + cfirst;
-                                if (next <= cand) {
-                                        exhausted = true;
-                                        break;
-                                }
-                                cand = next;
-                        }
-                        if (exhausted) {
+                        podnet_cidr net = {.family = family};
+
+                        if (exhausted || !next_free(&cand, &cr, sub, taken, n_taken, &t)) {
                                 char buf[PODNET_CIDR_STRLEN] = "?";
                                 podnet_cidr_format(cluster, buf, sizeof(buf));
                                 r = pn_error_plain(err, ENOSPC, 0, "Cluster CIDR %s is exhausted",
                                                    buf);
                                 break;
                         }
-                        pn_u128_to_bytes(family, cand, bytes);
-                        r = podnet_cidr_new(&fresh[k * n_cluster_cidrs + c], family, bytes,
+                        pn_cidr_set_a128(&net, cand);
+                        r = podnet_cidr_new(&fresh[k * n_cluster_cidrs + c], family, net.addr.b,
                                             mask_sizes[c]);
                         if (r < 0) {
                                 r = pn_error(err, -r, 0, "Allocating pod CIDRs");
                                 break;
                         }
-                        cand += step;
-                        if (cand == 0) /* wrapped past the end of the space */
+                        cand = pn_a128_add(cand, step, NULL);
+                        if (pn_a128_eq(cand, pn_a128_make(0, 0))) /* wrapped past the end */
                                 exhausted = true;
                 }
         }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Private to the podnet-routes modules (nodes.c, route-sync.c, conflist.c): the node list's
- * layout, the compact route form the sync diffs, and 128-bit address arithmetic.
+ * layout, the compact route form the sync diffs, and the nexthop plan. Address arithmetic
+ * is cidr.h's.
  */
 #ifndef PODNET_ROUTES_H
 #define PODNET_ROUTES_H
@@ -111,13 +112,6 @@ struct pn_nh *pn_nh_find(struct pn_nh *want, size_t n_want, size_t node, int fam
 int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, podnet_sync_report *report,
                       struct pn_rt **ret, size_t *n_ret, podnet_error **err);
 podnet_sync_report *pn_sync_report_new(void);
-
-/* Addresses as host-order 128-bit integers (IPv4 in the low 32 bits). */
-typedef unsigned __int128 pn_u128;
-pn_u128 pn_bytes_to_u128(int family, const void *bytes);
-void pn_u128_to_bytes(int family, pn_u128 v, void *bytes);
-/* First and last address of c's network. */
-void pn_cidr_range(const podnet_cidr *c, pn_u128 *first, pn_u128 *last);
 
 /* Valid Kubernetes node name (DNS-1123 subdomain). */
 bool pn_node_name_valid(const char *name);
