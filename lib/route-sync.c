@@ -38,6 +38,12 @@
 #define NL_SLOT_SIZE 1024
 #define NL_DUMP_BUF (64 * 1024)
 
+/* Address bytes of an address family: 4, 16, or 0 for any other. */
+static inline size_t alen(int family)
+{
+        return pn_family_bits(family) / 8;
+}
+
 /* --- report ------------------------------------------------------------------------- */
 
 struct report_entry {
@@ -163,8 +169,7 @@ static int report_add(podnet_sync_report *r, podnet_sync_action action, const ch
                         return ret;
                 e->has_dst = true;
                 if (rt->has_gw) {
-                        ret = pn_cidr_init(&e->via, rt->family, rt->gw,
-                                           rt->family == AF_INET ? 32 : 128);
+                        ret = pn_cidr_init(&e->via, rt->family, rt->gw, pn_family_bits(rt->family));
                         if (ret < 0)
                                 return ret;
                         e->has_via = true;
@@ -204,7 +209,7 @@ int pn_rt_compare_dst(const struct pn_rt *a, const struct pn_rt *b)
 
         if (a->family != b->family)
                 return a->family < b->family ? -1 : 1;
-        r = memcmp(a->dst, b->dst, a->family == AF_INET ? 4 : 16);
+        r = memcmp(a->dst, b->dst, alen(a->family));
         if (r != 0)
                 return r;
         if (a->dst_len != b->dst_len)
@@ -237,8 +242,6 @@ static int rt_node_compare(const void *a, const void *b)
 
 static bool rt_equal(const struct pn_rt *want, const struct pn_rt *have)
 {
-        size_t alen = want->family == AF_INET ? 4 : 16;
-
         if (have->type != RTN_UNICAST || have->multipath || have->priority != want->priority)
                 return false;
         /* via a nexthop object: the object's id is all that counts (its gateway is the
@@ -246,7 +249,7 @@ static bool rt_equal(const struct pn_rt *want, const struct pn_rt *have)
         if (want->via_nh)
                 return want->nhid != 0 && have->nhid == want->nhid;
         return have->nhid == 0 && have->has_gw == want->has_gw &&
-               (!want->has_gw || memcmp(have->gw, want->gw, alen) == 0);
+               (!want->has_gw || memcmp(have->gw, want->gw, alen(want->family)) == 0);
 }
 
 int pn_route_diff(struct pn_rt *want, size_t n_want, struct pn_rt *have, size_t n_have,
@@ -356,7 +359,7 @@ static int nh_gw_compare(const struct pn_nh *x, const struct pn_nh *y)
 {
         if (x->family != y->family)
                 return x->family < y->family ? -1 : 1;
-        return memcmp(x->gw, y->gw, x->family == AF_INET ? 4 : 16);
+        return memcmp(x->gw, y->gw, alen(x->family));
 }
 
 struct pn_nh *pn_nh_find(struct pn_nh *want, size_t n_want, size_t node, int family)
@@ -659,7 +662,7 @@ static int msg_attr(struct msgbuf *b, struct nlmsghdr *nlh, uint16_t type, const
 static int msg_route(struct msgbuf *b, uint16_t type, uint16_t flags, uint32_t seq,
                      const struct pn_rt *rt, unsigned protocol, unsigned table)
 {
-        size_t off = b->len, alen = rt->family == AF_INET ? 4 : 16;
+        size_t off = b->len, len = alen(rt->family);
         struct nlmsghdr *nlh = msgbuf_put(b, NLMSG_LENGTH(sizeof(struct rtmsg)));
         struct rtmsg *rtm;
         uint32_t t32 = table;
@@ -674,22 +677,22 @@ static int msg_route(struct msgbuf *b, uint16_t type, uint16_t flags, uint32_t s
         rtm = NLMSG_DATA(nlh);
         rtm->rtm_family = rt->family;
         if (type == RTM_GETROUTE) {
-                rtm->rtm_dst_len = (unsigned char)(alen * 8);
-                return msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_DST, rt->dst, alen);
+                rtm->rtm_dst_len = (unsigned char)pn_family_bits(rt->family);
+                return msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_DST, rt->dst, len);
         }
         rtm->rtm_dst_len = rt->dst_len;
         rtm->rtm_table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC;
         rtm->rtm_protocol = (unsigned char)protocol;
         rtm->rtm_scope = RT_SCOPE_UNIVERSE;
         rtm->rtm_type = type == RTM_DELROUTE ? rt->type : RTN_UNICAST;
-        r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_DST, rt->dst, alen);
+        r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_DST, rt->dst, len);
         if (r >= 0)
                 r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_TABLE, &t32, sizeof(t32));
         if (r >= 0 && rt->nhid)
                 r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_NH_ID, &rt->nhid,
                              sizeof(rt->nhid));
         else if (r >= 0 && rt->has_gw)
-                r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_GATEWAY, rt->gw, alen);
+                r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_GATEWAY, rt->gw, len);
         if (r >= 0 && rt->priority)
                 r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), RTA_PRIORITY, &rt->priority,
                              sizeof(rt->priority));
@@ -721,7 +724,7 @@ static int msg_nexthop(struct msgbuf *b, uint16_t type, uint16_t flags, uint32_t
         r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), NHA_OIF, &nh->oif, sizeof(nh->oif));
         if (r >= 0)
                 r = msg_attr(b, (struct nlmsghdr *)(b->buf + off), NHA_GATEWAY, nh->gw,
-                             nh->family == AF_INET ? 4 : 16);
+                             alen(nh->family));
         return r;
 }
 
@@ -731,11 +734,10 @@ static bool parse_route(const struct nlmsghdr *nlh, struct pn_rt *rt, unsigned *
 {
         const struct rtmsg *rtm = NLMSG_DATA(nlh);
         int len = (int)nlh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*rtm));
-        size_t alen;
+        size_t n = alen(rtm->rtm_family);
 
-        if (len < 0 || (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6))
+        if (len < 0 || n == 0)
                 return false;
-        alen = rtm->rtm_family == AF_INET ? 4 : 16;
         memset(rt, 0, sizeof(*rt));
         rt->family = rtm->rtm_family;
         rt->dst_len = rtm->rtm_dst_len;
@@ -747,12 +749,12 @@ static bool parse_route(const struct nlmsghdr *nlh, struct pn_rt *rt, unsigned *
                 size_t plen = RTA_PAYLOAD(rta);
                 switch (rta->rta_type) {
                 case RTA_DST:
-                        if (plen == alen)
-                                memcpy(rt->dst, RTA_DATA(rta), alen);
+                        if (plen == n)
+                                memcpy(rt->dst, RTA_DATA(rta), n);
                         break;
                 case RTA_GATEWAY:
-                        if (plen == alen) {
-                                memcpy(rt->gw, RTA_DATA(rta), alen);
+                        if (plen == n) {
+                                memcpy(rt->gw, RTA_DATA(rta), n);
                                 rt->has_gw = true;
                         }
                         break;
@@ -810,7 +812,7 @@ static bool parse_nexthop(const struct nlmsghdr *nlh, struct pn_nh *nh)
                 case NHA_GATEWAY:
                         if (plen == 4 || plen == 16) {
                                 memcpy(nh->gw, RTA_DATA(rta), plen);
-                                has_gw = plen == (nh->family == AF_INET ? 4u : 16u);
+                                has_gw = plen == alen(nh->family);
                         }
                         break;
                 case NHA_GROUP:
@@ -933,13 +935,10 @@ static int nl_dump(struct nlsk *s, uint16_t type, struct dump *d)
                         req.rtm.rtm_family = AF_UNSPEC;
                         /* kernel-side filter (strict checking, >= 4.20); we filter too */
                         req.rtm.rtm_protocol = (unsigned char)d->protocol;
+                        d->n_rt = d->n_other = 0;
                 } else {
                         req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(struct nhmsg));
                         req.nhm.nh_family = AF_UNSPEC;
-                }
-                if (type == RTM_GETROUTE) {
-                        d->n_rt = d->n_other = 0;
-                } else {
                         d->n_nh = 0;
                 }
                 r = nl_send(s->fd, &req, req.nlh.nlmsg_len);
@@ -1150,6 +1149,7 @@ struct lookup {
         uint8_t addr[16];
         int error;
         struct pn_rt reply;
+        char *why; /* unreachable reason, or NULL: the only owner of reason strings */
 };
 
 static int lookup_compare(const void *a, const void *b)
@@ -1194,7 +1194,7 @@ static const struct lookup *lookup_find(const struct lookup *v, size_t n, int fa
 {
         struct lookup key = {.family = (uint8_t)family};
 
-        memcpy(key.addr, addr, family == AF_INET ? 4 : 16);
+        memcpy(key.addr, addr, alen(family));
         return n ? bsearch(&key, v, n, sizeof(*v), lookup_compare) : NULL;
 }
 
@@ -1211,38 +1211,33 @@ struct sync_state {
         bool implicit;     /* stale routes go with their deleted nexthop */
         struct pn_nh *nhw; /* wanted nexthops, by node then family */
         size_t n_nhw;
-        char **nh_why; /* per wanted nexthop: unreachable reason, or NULL */
-        int *nhw_err;  /* per wanted nexthop: answer to its add or replace */
-        int *nhh_err;  /* per installed nexthop: answer to its deletion */
+        const char **nh_why; /* per wanted nexthop: its lookup's reason, or NULL */
+        int *nhw_err;        /* per wanted nexthop: answer to its add or replace */
+        int *nhh_err;        /* per installed nexthop: answer to its deletion */
         struct pn_op *ops;
         size_t n_ops;
         struct lookup *lookups;
         size_t n_lookups;
-        char **why;    /* per op: unreachable reason, or NULL */
-        int *err_del;  /* per op: answer to deleting the installed route */
-        int *err_set;  /* per op: answer to adding or replacing the wanted route */
-        size_t writes; /* requests answered */
+        const char **why; /* per op: its lookup's reason, or NULL */
+        int *err_del;     /* per op: answer to deleting the installed route */
+        int *err_set;     /* per op: answer to adding or replacing the wanted route */
+        size_t writes;    /* requests answered */
         struct nlsk sk;
 };
-
-static void free_strv(char **v, size_t n)
-{
-        for (size_t i = 0; v && i < n; i++)
-                free(v[i]);
-        free(v);
-}
 
 static void sync_state_done(struct sync_state *st)
 {
         free(st->want);
         dump_done(&st->d);
         free(st->nhw);
-        free_strv(st->nh_why, st->n_nhw);
+        free(st->nh_why);
         free(st->nhw_err);
         free(st->nhh_err);
         free(st->ops);
+        for (size_t i = 0; i < st->n_lookups; i++)
+                free(st->lookups[i].why);
         free(st->lookups);
-        free_strv(st->why, st->n_ops);
+        free(st->why);
         free(st->err_del);
         free(st->err_set);
         nlsk_close(&st->sk);
@@ -1294,7 +1289,7 @@ int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, podnet_s
                         const char *clash = NULL;
 
                         rt.dst_len = (uint8_t)podnet_cidr_prefixlen(c);
-                        memcpy(rt.dst, podnet_cidr_addr(c), family == AF_INET ? 4 : 16);
+                        memcpy(rt.dst, podnet_cidr_addr(c), alen(family));
                         rt.priority = default_priority(family);
                         if (!via) {
                                 r = report_add(report, PODNET_SYNC_SKIPPED, name, &rt,
@@ -1305,7 +1300,7 @@ int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, podnet_s
                                 continue;
                         }
                         rt.has_gw = true;
-                        memcpy(rt.gw, podnet_cidr_addr(via), family == AF_INET ? 4 : 16);
+                        memcpy(rt.gw, podnet_cidr_addr(via), alen(family));
                         if (self >= 0)
                                 for (size_t k = 0; k < podnet_nodes_n_pod_cidrs(nodes, self); k++)
                                         if (podnet_cidr_overlaps(
@@ -1349,7 +1344,7 @@ oom:
 }
 
 /* Looks up the route to each of st->lookups[0..n) (RTM_GETROUTE per address, pipelined,
- * duplicates dropped). */
+ * duplicates dropped) and words once per address why it is unusable, if it is. */
 static int lookup_all(struct sync_state *st, size_t n, podnet_error **err)
 {
         _cleanup_free_ struct nlreq *reqs = NULL;
@@ -1380,6 +1375,8 @@ static int lookup_all(struct sync_state *st, size_t n, podnet_error **err)
         for (size_t i = 0; i < u; i++) {
                 st->lookups[i].error = reqs[i].answered ? reqs[i].error : -EIO;
                 st->lookups[i].reply = reqs[i].reply;
+                if (unreachable_reason(&st->lookups[i], &st->lookups[i].why) < 0)
+                        return pn_error(err, ENOMEM, 0, "Resolving next hops");
         }
         return 0;
 }
@@ -1400,7 +1397,7 @@ static int resolve_routes(struct sync_state *st, podnet_error **err)
                 if (st->ops[i].kind != PN_OP_ADD && st->ops[i].kind != PN_OP_REPLACE)
                         continue;
                 st->lookups[n].family = w->family;
-                memcpy(st->lookups[n].addr, w->gw, w->family == AF_INET ? 4 : 16);
+                memcpy(st->lookups[n].addr, w->gw, alen(w->family));
                 n++;
         }
         r = lookup_all(st, n, err);
@@ -1412,8 +1409,7 @@ static int resolve_routes(struct sync_state *st, podnet_error **err)
                 if (st->ops[i].kind != PN_OP_ADD && st->ops[i].kind != PN_OP_REPLACE)
                         continue;
                 l = lookup_find(st->lookups, st->n_lookups, w->family, w->gw);
-                if (l && unreachable_reason(l, &st->why[i]) < 0)
-                        return pn_error(err, ENOMEM, 0, "Resolving next hops");
+                st->why[i] = l ? l->why : NULL;
         }
         return 0;
 }
@@ -1497,9 +1493,8 @@ static int plan_nexthops(struct sync_state *st, podnet_error **err)
                 l = lookup_find(st->lookups, st->n_lookups, w->family, w->gw);
                 if (!l)
                         return pn_error(err, EIO, 0, "Resolving next hops");
-                if (unreachable_reason(l, &st->nh_why[k]) < 0)
-                        return pn_error(err, ENOMEM, 0, "Resolving next hops");
-                if (!st->nh_why[k]) {
+                st->nh_why[k] = l->why;
+                if (!l->why) {
                         w->oif = l->reply.oif;
                         continue;
                 }
@@ -1759,16 +1754,22 @@ static bool nexthops_disabled(void)
         return v && *v && strcmp(v, "0") != 0;
 }
 
-static int parse_proto_table(unsigned *protocol, unsigned *table, podnet_error **err)
+/* 0 means podnet's protocol; sync, flush and the monitor accept the same ones. */
+static int check_protocol(unsigned *protocol, podnet_error **err)
 {
         if (*protocol == 0)
                 *protocol = PODNET_ROUTE_PROTOCOL;
-        if (*table == 0)
-                *table = RT_TABLE_MAIN;
         if (*protocol > 255)
                 return pn_error_plain(err, EINVAL, 0, "Route protocol %u is not in 1..255",
                                       *protocol);
         return 0;
+}
+
+static int parse_proto_table(unsigned *protocol, unsigned *table, podnet_error **err)
+{
+        if (*table == 0)
+                *table = RT_TABLE_MAIN;
+        return check_protocol(protocol, err);
 }
 
 static int open_and_dump(struct nlsk *sk, struct dump *d, bool *nh_kernel, podnet_error **err)
@@ -1837,13 +1838,8 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
         if (st.nh_mode) {
                 for (size_t i = 0; i < st.n_ops; i++) {
                         const struct pn_nh *w = nh_of_route(&st, st.ops[i].want);
-                        const char *why = w ? st.nh_why[w - st.nhw] : NULL;
-                        if (st.ops[i].kind != PN_OP_ADD && st.ops[i].kind != PN_OP_REPLACE)
-                                continue;
-                        if (why && !(st.why[i] = strdup(why))) {
-                                r = pn_error(err, ENOMEM, 0, "Syncing routes");
-                                goto out;
-                        }
+                        if (w && (st.ops[i].kind == PN_OP_ADD || st.ops[i].kind == PN_OP_REPLACE))
+                                st.why[i] = st.nh_why[w - st.nhw];
                 }
         } else {
                 r = resolve_routes(&st, err);
@@ -1962,15 +1958,13 @@ PODNET_EXPORT int podnet_route_monitor_new(podnet_ctx *ctx, podnet_route_monitor
         struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
                                  .nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE};
         podnet_route_monitor *m;
-        int size = NL_RCVBUF, group = RTNLGRP_NEXTHOP;
+        int size = NL_RCVBUF, group = RTNLGRP_NEXTHOP, r;
 
         if (!ctx || !ret)
                 return pn_error_plain(err, EINVAL, 0, "Invalid arguments");
-        if (protocol == 0)
-                protocol = PODNET_ROUTE_PROTOCOL;
-        if (protocol > 255)
-                return pn_error_plain(err, EINVAL, 0, "Route protocol %u is not in 1..255",
-                                      protocol);
+        r = check_protocol(&protocol, err);
+        if (r < 0)
+                return r;
         m = calloc(1, sizeof(*m));
         if (!m)
                 return pn_error(err, ENOMEM, 0, "Creating a route monitor");
