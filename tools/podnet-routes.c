@@ -490,14 +490,20 @@ static void print_report_json(const podnet_sync_report *rep, const struct node_r
         printf(",\"written\":%s}}\n", res->conf < 0 ? "null" : res->conf ? "true" : "false");
 }
 
+/* The route sync's configuration: sync, run and status differ only in dry_run. */
+static podnet_sync_config sync_config(const struct opts *o, bool dry_run)
+{
+        return (podnet_sync_config){.size = sizeof(podnet_sync_config),
+                                    .node_name = o->node_name,
+                                    .protocol = o->protocol,
+                                    .table = o->table,
+                                    .dry_run = dry_run};
+}
+
 /* One full pass. Returns the exit status: 0, 1 or 3. */
 static int do_sync(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *nodes, bool quiet)
 {
-        podnet_sync_config sc = {.size = sizeof(sc),
-                                 .node_name = o->node_name,
-                                 .protocol = o->protocol,
-                                 .table = o->table,
-                                 .dry_run = o->dry_run};
+        podnet_sync_config sc = sync_config(o, o->dry_run);
         podnet_sync_report *rep = NULL;
         podnet_error *err = NULL;
         struct node_result res = {.fw_commits = -1, .conf = -1};
@@ -634,10 +640,7 @@ static int cmd_run(podnet_ctx *ctx, const struct opts *o)
                         }
                 }
                 if (routes_only && nodes) {
-                        podnet_sync_config sc = {.size = sizeof(sc),
-                                                 .node_name = o->node_name,
-                                                 .protocol = o->protocol,
-                                                 .table = o->table};
+                        podnet_sync_config sc = sync_config(o, false);
                         podnet_sync_report *rep = NULL;
                         r = podnet_routes_sync(ctx, nodes, &sc, &rep, &err);
                         if (r < 0) {
@@ -716,11 +719,7 @@ static int cmd_status(podnet_ctx *ctx, const struct opts *o)
                 errmsg("Out of memory");
                 return EXIT_FAILURE;
         }
-        podnet_sync_config sc = {.size = sizeof(sc),
-                                 .node_name = o->node_name,
-                                 .protocol = o->protocol,
-                                 .table = o->table,
-                                 .dry_run = true};
+        podnet_sync_config sc = sync_config(o, true);
         r = podnet_routes_sync(ctx, nodes, &sc, &rep, &err);
         if (r < 0) {
                 podnet_sync_report_free(rep);
