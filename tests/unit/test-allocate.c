@@ -94,6 +94,17 @@ static void test_exhausted(void)
         _cleanup_nodes_ podnet_nodes *two = parse("a - -\nb - -\n");
         is_int(alloc(two, "10.3.0.0/24", 25, NULL, 0, NULL), 2, "exactly enough: both allocated");
         is_str(cidr_of(two, "b", 0), "10.3.0.128/25", "b gets the last subnet");
+
+        /* A whole-space cluster CIDR cut into one subnet (mask 0) while a node holds part
+         * of it: the subnet size does not fit the arithmetic's width, which once divided
+         * by zero here. */
+        _cleanup_nodes_ podnet_nodes *v6 = parse("a fd00::/64 -\nb - -\n");
+        _cleanup_error_ podnet_error *err6 = NULL;
+        is_int(alloc(v6, "::/0", 0, NULL, 0, &err6), -ENOSPC,
+               "::/0 into /0 with one taken: -ENOSPC");
+        is_str(err6 ? podnet_error_message(err6) : NULL, "Cluster CIDR ::/0 is exhausted",
+               "::/0 exhaustion message");
+        is_int(podnet_nodes_n_pod_cidrs(v6, 1), 0, "b not changed");
 }
 
 static void test_dualstack(void)
