@@ -280,6 +280,14 @@ else
 fi
 wait "$holder"
 
+# A rule already in place is confirmed without the lock: no wait, no timeout.
+flock /run/xtables.lock sleep 3 &
+holder=$!
+sleep 0.3
+run --lock-timeout 200 masq-ensure net4 10.4.0.0/16
+is "lock held, rule in place: ensure succeeds without waiting" "$RC:$(cat "$OUT")" "0:0"
+wait "$holder"
+
 flock /run/xtables.lock sleep 3 &
 holder=$!
 sleep 0.3
