@@ -146,20 +146,6 @@ static int read_small_file(const char *path, char **ret, size_t *len)
         return 0;
 }
 
-static int write_all(int fd, const char *s, size_t len)
-{
-        while (len > 0) {
-                ssize_t k = write(fd, s, len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                s += k;
-                len -= (size_t)k;
-        }
-        return 0;
-}
-
 PODNET_EXPORT int podnet_conflist_write(const podnet_conflist_config *cfg, const char *path,
                                         podnet_error **err)
 {
@@ -191,7 +177,7 @@ PODNET_EXPORT int podnet_conflist_write(const podnet_conflist_config *cfg, const
                                 path);
         r = fchmod(fd, 0644) < 0 ? -errno : 0;
         if (r >= 0)
-                r = write_all(fd, text, len);
+                r = pn_write_all(fd, text, len);
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && rename(tmp, path) < 0)

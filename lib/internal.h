@@ -85,6 +85,24 @@ static inline int steal_fd(int *fd)
         return v;
 }
 
+/* Writes all of buf to fd, retrying after EINTR and short writes. 0 or -errno. */
+static inline int pn_write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t k = write(fd, p, len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                len -= (size_t)k;
+        }
+        return 0;
+}
+
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define isempty(s) (!(s) || !*(s))

@@ -134,21 +134,6 @@ static const char *read_trimmed(podnet_ipam *ipam, const char *name, char *buf, 
         return s;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t k = write(fd, buf, len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                buf += k;
-                len -= (size_t)k;
-        }
-        return 0;
-}
-
 /* Replaces dir_fd/name with text (os.WriteFile's semantics: create or truncate). */
 static int write_file(podnet_ipam *ipam, int dir_fd, const char *name, const char *text)
 {
@@ -159,7 +144,7 @@ static int write_file(podnet_ipam *ipam, int dir_fd, const char *name, const cha
                          0644);
         if (fd < 0)
                 return -errno;
-        r = write_all(fd, text, strlen(text));
+        r = pn_write_all(fd, text, strlen(text));
         if (r < 0)
                 return r;
         if (close(steal_fd(&fd)) < 0)
@@ -1052,7 +1037,7 @@ static int reserve(podnet_ipam *ipam, unsigned set, const podnet_cidr *ip, const
                 return pn_error(err, errno, PODNET_CNI_ERR_IO, "Creating lease %s/%s", ipam->dir,
                                 name);
         }
-        r = write_all(fd, content, strlen(content));
+        r = pn_write_all(fd, content, strlen(content));
         if (r >= 0 && close(steal_fd(&fd)) < 0)
                 r = -errno;
         if (r < 0) {
