@@ -129,6 +129,7 @@ PODNET_EXPORT const char *podnet_sync_action_name(podnet_sync_action action)
             [PODNET_SYNC_UNREACHABLE] = "unreachable",
             [PODNET_SYNC_SKIPPED] = "skipped",
             [PODNET_SYNC_FAILED] = "failed",
+            [PODNET_SYNC_REFUSED] = "refused",
         };
         if ((unsigned)action >= ELEMENTSOF(names))
                 return NULL;
@@ -140,11 +141,8 @@ podnet_sync_report *pn_sync_report_new(void)
         return calloc(1, sizeof(podnet_sync_report));
 }
 
-static int report_add(podnet_sync_report *r, podnet_sync_action action, const char *node,
-                      const struct pn_rt *rt, const char *reason_fmt, ...) _printf_(5, 6);
-
-static int report_add(podnet_sync_report *r, podnet_sync_action action, const char *node,
-                      const struct pn_rt *rt, const char *reason_fmt, ...)
+int pn_sync_report_add(podnet_sync_report *r, podnet_sync_action action, const char *node,
+                       const struct pn_rt *rt, const char *reason_fmt, ...)
 {
         struct report_entry *e;
         int ret;
@@ -228,16 +226,6 @@ static int rt_qsort_compare(const void *a, const void *b)
         if (x->priority != y->priority)
                 return x->priority < y->priority ? -1 : 1;
         return 0;
-}
-
-static int rt_node_compare(const void *a, const void *b)
-{
-        int r = pn_rt_compare_dst(a, b);
-        const struct pn_rt *x = a, *y = b;
-
-        if (r != 0)
-                return r;
-        return x->node < y->node ? -1 : x->node > y->node;
 }
 
 static bool rt_equal(const struct pn_rt *want, const struct pn_rt *have)
@@ -858,15 +846,24 @@ static int grow(void *pv, size_t *cap, size_t n, size_t size)
 }
 
 /* What a dump collects: the routes of `protocol` in `table`, the nexthop ids routes of
- * `protocol` in other tables use, and every nexthop object. */
+ * `protocol` in other tables use, and every nexthop object; with `facts`, also the routes
+ * podnet does not own in `table`, main and local, and their gateways (what a node list is
+ * judged against, see route-trust.c). */
 struct dump {
         unsigned protocol, table;
+        bool facts;
         struct pn_rt *rt;
         size_t n_rt, cap_rt;
         uint32_t *other; /* nexthop ids used in other tables */
         size_t n_other, cap_other;
         struct pn_nh *nh;
         size_t n_nh, cap_nh;
+        struct pn_rt *foreign; /* not podnet's (local, broadcast, ... included) */
+        size_t n_foreign, cap_foreign;
+        struct pn_rt *gw; /* their gateways, as host prefixes */
+        size_t n_gw, cap_gw;
+        struct pn_rt *local, *onlink; /* sorted out of `foreign` by dump_facts() */
+        size_t n_local, n_onlink;
 };
 
 static void dump_done(struct dump *d)
@@ -874,10 +871,59 @@ static void dump_done(struct dump *d)
         free(d->rt);
         free(d->other);
         free(d->nh);
-        d->rt = NULL;
-        d->other = NULL;
-        d->nh = NULL;
-        d->n_rt = d->cap_rt = d->n_other = d->cap_other = d->n_nh = d->cap_nh = 0;
+        free(d->foreign);
+        free(d->gw);
+        free(d->local);
+        free(d->onlink);
+        *d = (struct dump){.protocol = d->protocol, .table = d->table, .facts = d->facts};
+}
+
+static int add_gateway(struct dump *d, int family, const void *addr)
+{
+        struct pn_rt *g;
+
+        if (grow(&d->gw, &d->cap_gw, d->n_gw, sizeof(*d->gw)) < 0)
+                return -ENOMEM;
+        g = &d->gw[d->n_gw++];
+        memset(g, 0, sizeof(*g));
+        g->family = (uint8_t)family;
+        g->dst_len = (uint8_t)pn_family_bits(family);
+        memcpy(g->dst, addr, alen(family));
+        return 0;
+}
+
+/* A route podnet does not own: kept with its gateways, those of a multipath route too. */
+static int dump_foreign(struct dump *d, const struct nlmsghdr *nlh, const struct pn_rt *rt)
+{
+        const struct rtmsg *rtm = NLMSG_DATA(nlh);
+        int len = (int)nlh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*rtm));
+        size_t n = alen(rt->family);
+
+        if (grow(&d->foreign, &d->cap_foreign, d->n_foreign, sizeof(*d->foreign)) < 0)
+                return -ENOMEM;
+        d->foreign[d->n_foreign++] = *rt;
+        if (rt->has_gw && add_gateway(d, rt->family, rt->gw) < 0)
+                return -ENOMEM;
+        for (const struct rtattr *rta = RTM_RTA(rtm); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+                const struct rtnexthop *nh = RTA_DATA(rta);
+                int left = (int)RTA_PAYLOAD(rta);
+
+                if (rta->rta_type != RTA_MULTIPATH)
+                        continue;
+                for (; left >= (int)sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) &&
+                       nh->rtnh_len <= left;
+                     left -= NLMSG_ALIGN(nh->rtnh_len),
+                     nh =
+                         (const struct rtnexthop *)((const char *)nh + NLMSG_ALIGN(nh->rtnh_len))) {
+                        int alen_nh = nh->rtnh_len - (int)sizeof(*nh);
+                        for (const struct rtattr *a = RTNH_DATA(nh); RTA_OK(a, alen_nh);
+                             a = RTA_NEXT(a, alen_nh))
+                                if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) == n &&
+                                    add_gateway(d, rt->family, RTA_DATA(a)) < 0)
+                                        return -ENOMEM;
+                }
+        }
+        return 0;
 }
 
 static int dump_msg(struct dump *d, const struct nlmsghdr *nlh)
@@ -886,8 +932,14 @@ static int dump_msg(struct dump *d, const struct nlmsghdr *nlh)
                 struct pn_rt rt;
                 unsigned proto, tbl;
 
-                if (!parse_route(nlh, &rt, &proto, &tbl) || proto != d->protocol)
+                if (!parse_route(nlh, &rt, &proto, &tbl))
                         return 0;
+                if (proto != d->protocol) {
+                        if (d->facts &&
+                            (tbl == d->table || tbl == RT_TABLE_MAIN || tbl == RT_TABLE_LOCAL))
+                                return dump_foreign(d, nlh, &rt);
+                        return 0;
+                }
                 if (tbl != d->table) {
                         if (!rt.nhid)
                                 return 0;
@@ -934,8 +986,9 @@ static int nl_dump(struct nlsk *s, uint16_t type, struct dump *d)
                         req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
                         req.rtm.rtm_family = AF_UNSPEC;
                         /* kernel-side filter (strict checking, >= 4.20); we filter too */
-                        req.rtm.rtm_protocol = (unsigned char)d->protocol;
-                        d->n_rt = d->n_other = 0;
+                        if (!d->facts)
+                                req.rtm.rtm_protocol = (unsigned char)d->protocol;
+                        d->n_rt = d->n_other = d->n_foreign = d->n_gw = 0;
                 } else {
                         req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof(struct nhmsg));
                         req.nhm.nh_family = AF_UNSPEC;
@@ -982,6 +1035,30 @@ static int nl_dump(struct nlsk *s, uint16_t type, struct dump *d)
         return -EAGAIN;
 }
 
+/* Sorts the routes podnet does not own into this node's addresses (local routes) and its
+ * on-link prefixes (unicast, no gateway), and adds the gateways of those using a nexthop
+ * object. */
+static int dump_facts(struct dump *d)
+{
+        d->local = calloc(d->n_foreign + 1, sizeof(*d->local));
+        d->onlink = calloc(d->n_foreign + 1, sizeof(*d->onlink));
+        if (!d->local || !d->onlink)
+                return -ENOMEM;
+        for (size_t i = 0; i < d->n_foreign; i++) {
+                const struct pn_rt *rt = &d->foreign[i];
+                const struct pn_nh *x = rt->nhid ? nh_by_id(d->nh, d->n_nh, rt->nhid) : NULL;
+
+                if (x && x->plain && add_gateway(d, x->family, x->gw) < 0)
+                        return -ENOMEM;
+                if (rt->type == RTN_LOCAL)
+                        d->local[d->n_local++] = *rt;
+                else if (rt->type == RTN_UNICAST && !rt->has_gw && !rt->nhid && !rt->multipath &&
+                         rt->oif && rt->dst_len > 0)
+                        d->onlink[d->n_onlink++] = *rt;
+        }
+        return 0;
+}
+
 /* Dumps the nexthop objects, then our routes; gives each route using a nexthop object
  * that object's gateway and marks which nexthops are ours: our protocol, used by none of
  * our protocol's routes in another table, and either in our id block or used by our
@@ -1020,7 +1097,7 @@ static int dump_all(struct nlsk *s, struct dump *d, bool *nh_kernel)
                 if (x)
                         x->ours = false;
         }
-        return 0;
+        return d->facts ? dump_facts(d) : 0;
 }
 
 struct nlreq {
@@ -1138,12 +1215,6 @@ static void fmt_rt(const struct pn_rt *rt, char *buf, size_t size)
         snprintf(buf, size, "%s/%u", a, rt->dst_len);
 }
 
-static uint32_t default_priority(int family)
-{
-        /* what the kernel records for a route added without a metric */
-        return family == AF_INET6 ? 1024 : 0;
-}
-
 struct lookup {
         uint8_t family;
         uint8_t addr[16];
@@ -1249,98 +1320,6 @@ static const char *node_name_of(const struct sync_state *st, const struct pn_rt 
         if (!rt || rt->node == SIZE_MAX)
                 return NULL;
         return podnet_nodes_name(st->nodes, rt->node);
-}
-
-/* The desired routes; nodes that get none are reported SKIPPED here. */
-int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, podnet_sync_report *report,
-                      struct pn_rt **ret, size_t *n_ret, podnet_error **err)
-{
-        struct pn_rt *want = NULL;
-        size_t total = 0, n_want = 0;
-        int self = -1;
-        int r;
-
-        if (node_name)
-                self = podnet_nodes_find(nodes, node_name);
-        for (size_t i = 0; i < podnet_nodes_count(nodes); i++)
-                total += podnet_nodes_n_pod_cidrs(nodes, i);
-        want = calloc(total + 1, sizeof(*want));
-        if (!want)
-                goto oom;
-
-        for (size_t i = 0; i < podnet_nodes_count(nodes); i++) {
-                const char *name = podnet_nodes_name(nodes, i);
-                size_t n = podnet_nodes_n_pod_cidrs(nodes, i);
-
-                if (self >= 0 && (size_t)self == i)
-                        continue;
-                if (n == 0) {
-                        r = report_add(report, PODNET_SYNC_SKIPPED, name, NULL, "no pod CIDR");
-                        if (r < 0)
-                                goto oom;
-                        continue;
-                }
-                for (size_t j = 0; j < n; j++) {
-                        const podnet_cidr *c = podnet_nodes_pod_cidr(nodes, i, j);
-                        int family = podnet_cidr_family(c);
-                        const podnet_cidr *via = podnet_nodes_address(nodes, i, family);
-                        struct pn_rt rt = {
-                            .family = (uint8_t)family, .type = RTN_UNICAST, .node = i};
-                        const char *clash = NULL;
-
-                        rt.dst_len = (uint8_t)podnet_cidr_prefixlen(c);
-                        memcpy(rt.dst, podnet_cidr_addr(c), alen(family));
-                        rt.priority = default_priority(family);
-                        if (!via) {
-                                r = report_add(report, PODNET_SYNC_SKIPPED, name, &rt,
-                                               "node %s has no %s address", name,
-                                               family == AF_INET ? "IPv4" : "IPv6");
-                                if (r < 0)
-                                        goto oom;
-                                continue;
-                        }
-                        rt.has_gw = true;
-                        memcpy(rt.gw, podnet_cidr_addr(via), alen(family));
-                        if (self >= 0)
-                                for (size_t k = 0; k < podnet_nodes_n_pod_cidrs(nodes, self); k++)
-                                        if (podnet_cidr_overlaps(
-                                                podnet_nodes_pod_cidr(nodes, self, k), c) > 0)
-                                                clash = node_name;
-                        if (clash) {
-                                char d[PODNET_CIDR_STRLEN + 8];
-                                fmt_rt(&rt, d, sizeof(d));
-                                r = report_add(report, PODNET_SYNC_SKIPPED, name, &rt,
-                                               "pod CIDR %s is also claimed by node %s", d, clash);
-                                if (r < 0)
-                                        goto oom;
-                                continue;
-                        }
-                        want[n_want++] = rt;
-                }
-        }
-        /* a CIDR claimed by two peers: the first in list order keeps it */
-        qsort(want, n_want, sizeof(*want), rt_node_compare);
-        size_t kept = 0;
-        for (size_t k = 0; k < n_want; k++) {
-                if (kept > 0 && pn_rt_compare_dst(&want[kept - 1], &want[k]) == 0) {
-                        char d[PODNET_CIDR_STRLEN + 8];
-                        const char *name = podnet_nodes_name(nodes, want[k].node);
-                        fmt_rt(&want[k], d, sizeof(d));
-                        r = report_add(report, PODNET_SYNC_SKIPPED, name, &want[k],
-                                       "pod CIDR %s is also claimed by node %s", d,
-                                       podnet_nodes_name(nodes, want[kept - 1].node));
-                        if (r < 0)
-                                goto oom;
-                        continue;
-                }
-                want[kept++] = want[k];
-        }
-        *ret = want;
-        *n_ret = kept;
-        return 0;
-oom:
-        free(want);
-        return pn_error(err, ENOMEM, 0, "Computing the desired routes");
 }
 
 /* Looks up the route to each of st->lookups[0..n) (RTM_GETROUTE per address, pipelined,
@@ -1662,26 +1641,26 @@ static int report_set(struct sync_state *st, podnet_sync_action action, const ch
         fmt_rt(rt, d, sizeof(d));
         fmt_addr(rt->family, rt->gw, g, sizeof(g));
         if (e == -ENETUNREACH || e == -EHOSTUNREACH)
-                return report_add(st->report, PODNET_SYNC_UNREACHABLE, node, rt,
-                                  "the kernel refused gateway %s: %s", g, strerror(-e));
+                return pn_sync_report_add(st->report, PODNET_SYNC_UNREACHABLE, node, rt,
+                                          "the kernel refused gateway %s: %s", g, strerror(-e));
         if (e == -EEXIST && !nh_failed) {
                 if (!*first_error)
                         *first_error = pn_error_plain(err, EEXIST, PODNET_CNI_ERR_NETLINK,
                                                       "Adding route %s via %s: a route to %s "
                                                       "that podnet does not own exists",
                                                       d, g, d);
-                return report_add(st->report, PODNET_SYNC_FAILED, node, rt,
-                                  "a route to %s that podnet does not own exists", d);
+                return pn_sync_report_add(st->report, PODNET_SYNC_FAILED, node, rt,
+                                          "a route to %s that podnet does not own exists", d);
         }
         if (e < 0) {
                 if (!*first_error)
                         *first_error =
                             pn_error(err, -e, PODNET_CNI_ERR_NETLINK, "%s %s %s via %s", verb,
                                      nh_failed ? "the next hop of route" : "route", d, g);
-                return report_add(st->report, PODNET_SYNC_FAILED, node, rt, "%s%s",
-                                  nh_failed ? "next hop: " : "", strerror(-e));
+                return pn_sync_report_add(st->report, PODNET_SYNC_FAILED, node, rt, "%s%s",
+                                          nh_failed ? "next hop: " : "", strerror(-e));
         }
-        return report_add(st->report, action, node, rt, NULL);
+        return pn_sync_report_add(st->report, action, node, rt, NULL);
 }
 
 static int build_report(struct sync_state *st, podnet_error **err)
@@ -1702,7 +1681,8 @@ static int build_report(struct sync_state *st, podnet_error **err)
                                 r = report_set(st, PODNET_SYNC_REPLACED, node, rt, nh_e, true,
                                                &first_error, err);
                         else
-                                r = report_add(st->report, PODNET_SYNC_KEPT, node, rt, NULL);
+                                r = pn_sync_report_add(st->report, PODNET_SYNC_KEPT, node, rt,
+                                                       NULL);
                         continue;
                 }
                 if (op->kind == PN_OP_DELETE || (op->kind == PN_OP_REPLACE && st->why[i])) {
@@ -1716,19 +1696,19 @@ static int build_report(struct sync_state *st, podnet_error **err)
                                 if (!first_error)
                                         first_error = pn_error(err, -e, PODNET_CNI_ERR_NETLINK,
                                                                "Deleting route %s", d);
-                                r = report_add(st->report, PODNET_SYNC_FAILED, node, op->have,
-                                               "deleting: %s", strerror(-e));
+                                r = pn_sync_report_add(st->report, PODNET_SYNC_FAILED, node,
+                                                       op->have, "deleting: %s", strerror(-e));
                         } else {
-                                r = report_add(st->report, PODNET_SYNC_DELETED, node, op->have,
-                                               op->kind == PN_OP_DELETE ? "stale"
-                                                                        : "peer address changed");
+                                r = pn_sync_report_add(
+                                    st->report, PODNET_SYNC_DELETED, node, op->have,
+                                    op->kind == PN_OP_DELETE ? "stale" : "peer address changed");
                         }
                         if (r < 0 || op->kind == PN_OP_DELETE)
                                 continue;
                 }
                 if (st->why[i]) {
-                        r = report_add(st->report, PODNET_SYNC_UNREACHABLE, node, rt, "%s",
-                                       st->why[i]);
+                        r = pn_sync_report_add(st->report, PODNET_SYNC_UNREACHABLE, node, rt, "%s",
+                                               st->why[i]);
                         continue;
                 }
                 r = report_set(st, op->kind == PN_OP_ADD ? PODNET_SYNC_ADDED : PODNET_SYNC_REPLACED,
@@ -1802,18 +1782,33 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
         r = parse_proto_table(&st.cfg.protocol, &st.cfg.table, err);
         if (r < 0)
                 return r;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        st.d.protocol = st.cfg.protocol;
+        st.d.table = st.cfg.table;
+        st.d.facts = true;
+        r = open_and_dump(&st.sk, &st.d, &st.nh_kernel, err);
+        if (r < 0)
+                goto out;
+        /* the node list is judged against what the dump says about this node; the report
+         * exists from here on, so a caller that gets one knows the list was judged */
         st.report = pn_sync_report_new();
         if (!st.report) {
                 r = pn_error(err, ENOMEM, 0, "Syncing routes");
                 goto out;
         }
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = pn_routes_desired(nodes, st.cfg.node_name, st.report, &st.want, &st.n_want, err);
-        if (r < 0)
-                goto out;
-        st.d.protocol = st.cfg.protocol;
-        st.d.table = st.cfg.table;
-        r = open_and_dump(&st.sk, &st.d, &st.nh_kernel, err);
+        struct pn_underlay u = {
+            .cluster = st.cfg.cluster_cidrs,
+            .n_cluster = st.cfg.cluster_cidrs ? st.cfg.n_cluster_cidrs : 0,
+            .local = st.d.local,
+            .n_local = st.d.n_local,
+            .onlink = st.d.onlink,
+            .n_onlink = st.d.n_onlink,
+            .foreign = st.d.foreign,
+            .n_foreign = st.d.n_foreign,
+            .gateway = st.d.gw,
+            .n_gateway = st.d.n_gw,
+        };
+        r = pn_routes_desired(nodes, st.cfg.node_name, &u, st.report, &st.want, &st.n_want, err);
         if (r < 0)
                 goto out;
         st.nh_mode = st.nh_kernel && !nexthops_disabled();

@@ -106,12 +106,35 @@ int pn_nexthop_plan(struct pn_nh *want, size_t n_want, struct pn_nh *have, size_
 /* The wanted nexthop of (node, family) in `want` sorted as above, or NULL. */
 struct pn_nh *pn_nh_find(struct pn_nh *want, size_t n_want, size_t node, int family);
 
+/* What this node knows that a node list must agree with (route-sync.c fills it from its
+ * route dump; tests by hand). Prefixes are pn_rt (family, dst, dst_len); NULL arrays with
+ * zero counts are fine. */
+struct pn_underlay {
+        const podnet_cidr *const *cluster; /* cluster CIDRs (any family mix) */
+        size_t n_cluster;
+        const struct pn_rt *local; /* RTN_LOCAL routes: this node's addresses */
+        size_t n_local;
+        const struct pn_rt *onlink; /* connected prefixes: no gateway, not podnet's */
+        size_t n_onlink;
+        const struct pn_rt *foreign; /* every route podnet does not own */
+        size_t n_foreign;
+        const struct pn_rt *gateway; /* gateways of those, as host prefixes */
+        size_t n_gateway;
+};
+
 /* The routes this node wants: each pod CIDR of every other node via that node's address
- * of the same family. Nodes without pod CIDR or address, and CIDRs overlapping this
- * node's or claimed twice, are reported SKIPPED in `report`. *ret is the caller's. */
-int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, podnet_sync_report *report,
-                      struct pn_rt **ret, size_t *n_ret, podnet_error **err);
+ * of the same family. Nodes without pod CIDR or address are reported SKIPPED; claims
+ * that the node list or `u` contradict (see podnet_routes_sync(3): outside the cluster
+ * CIDRs, covering the underlay, overlapping another claim, a peer address inside a pod
+ * CIDR, ...) are reported REFUSED, this node's own too (node_name, no route either way).
+ * `u` may be NULL. *ret is the caller's. */
+int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, const struct pn_underlay *u,
+                      podnet_sync_report *report, struct pn_rt **ret, size_t *n_ret,
+                      podnet_error **err);
 podnet_sync_report *pn_sync_report_new(void);
+/* Appends an entry (node, rt's destination and gateway, and a reason, each optional). */
+int pn_sync_report_add(podnet_sync_report *r, podnet_sync_action action, const char *node,
+                       const struct pn_rt *rt, const char *reason_fmt, ...) _printf_(5, 6);
 
 /* Valid Kubernetes node name (DNS-1123 subdomain). */
 bool pn_node_name_valid(const char *name);

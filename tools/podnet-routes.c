@@ -101,7 +101,8 @@ static void usage(FILE *f)
               "  --nodes-cmd CMD              command printing the node list (sh -c), re-run\n"
               "                               every interval, e.g. 'kubectl get nodes -o json'\n"
               "  --node-name NAME             this node (default: the host name)\n"
-              "  --cluster-cidr CIDR[,CIDR]   cluster CIDRs (firewall, allocate)\n"
+              "  --cluster-cidr CIDR[,CIDR]   cluster CIDRs (firewall, allocate; pod CIDRs\n"
+              "                               outside them get no route)\n"
               "  --non-masquerade-cidr CIDR[,CIDR]  not masqueraded (default: cluster CIDRs)\n"
               "  --no-masquerade              no PODNET-POSTROUTING chain\n"
               "  --no-firewall                leave iptables alone\n"
@@ -126,7 +127,8 @@ static void usage(FILE *f)
               "  -h, --help                   this help\n"
               "  -V, --version                version\n"
               "\n"
-              "Exit status: 0 done, 1 error, 2 usage error, 3 done but some peers unreachable.\n"
+              "Exit status: 0 done, 1 error, 2 usage error, 3 done but some peers unreachable\n"
+              "or refused.\n"
               "See podnet-routes(8).\n",
               f);
 }
@@ -327,13 +329,12 @@ struct node_result {
         double route_ms;
 };
 
-/* Forwarding, firewall and CNI conflist: everything but routes. 0 or -1 after a message. */
+/* Forwarding and firewall. 0 or -1 after a message. */
 static int sync_node_side(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *nodes,
                           struct node_result *res)
 {
         podnet_error *err = NULL;
-        int r, self;
-        char path[PATH_MAX];
+        int r;
 
         res->fw_commits = -1;
         res->conf = -1;
@@ -370,8 +371,48 @@ static int sync_node_side(podnet_ctx *ctx, const struct opts *o, const podnet_no
                         return fail_err(err, r, "Installing firewall chains"), -1;
                 res->fw_commits = r;
         }
-        if (!o->cni_conf)
+        return 0;
+}
+
+/* The refusal of this node's own pod CIDR in the report, or -1. */
+static ssize_t own_refusal(const podnet_sync_report *rep, const char *node_name)
+{
+        for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
+                const char *n = podnet_sync_report_node(rep, i);
+                if (podnet_sync_report_action(rep, i) == PODNET_SYNC_REFUSED && n &&
+                    strcmp(n, node_name) == 0)
+                        return (ssize_t)i;
+        }
+        return -1;
+}
+
+/* The CNI conflist with this node's pod CIDR(s), once the route sync has judged them
+ * (`rep`, NULL when it could not): a pod CIDR the library refused (0.0.0.0/0, outside the
+ * cluster CIDRs, covering this node's addresses) would become the bridge's on-link
+ * prefix, so the old file is kept. 0 or -1 after a message. */
+static int sync_cni_conf(const struct opts *o, const podnet_nodes *nodes,
+                         const podnet_sync_report *rep, struct node_result *res)
+{
+        podnet_error *err = NULL;
+        char path[PATH_MAX], d[PODNET_CIDR_STRLEN];
+        ssize_t refused;
+        int r, self;
+
+        if (o->dry_run || !o->cni_conf)
                 return 0;
+        if (!rep) {
+                errmsg("Not writing the CNI configuration: the node list could not be checked");
+                return -1;
+        }
+        refused = own_refusal(rep, o->node_name);
+        if (refused >= 0) {
+                conf_path(o, path, sizeof(path));
+                const char *dst =
+                    cidr_str(podnet_sync_report_dst(rep, (size_t)refused), d, sizeof(d));
+                errmsg("Refusing this node's pod CIDR %s: %s; %s left as it was", dst ? dst : "?",
+                       podnet_sync_report_reason(rep, (size_t)refused), path);
+                return -1;
+        }
         self = podnet_nodes_find(nodes, o->node_name);
         if (self < 0 || podnet_nodes_n_pod_cidrs(nodes, (size_t)self) == 0) {
                 static bool warned;
@@ -432,7 +473,7 @@ static void print_summary_text(const podnet_sync_report *rep, const struct node_
                                const struct opts *o)
 {
         printf("%s%zu added, %zu replaced, %zu deleted, %zu kept, %zu unreachable, %zu skipped, "
-               "%zu failed; %zu route writes",
+               "%zu refused, %zu failed; %zu route writes",
                o->dry_run ? "dry run: " : "",
                podnet_sync_report_count_action(rep, PODNET_SYNC_ADDED),
                podnet_sync_report_count_action(rep, PODNET_SYNC_REPLACED),
@@ -440,6 +481,7 @@ static void print_summary_text(const podnet_sync_report *rep, const struct node_
                podnet_sync_report_count_action(rep, PODNET_SYNC_KEPT),
                podnet_sync_report_count_action(rep, PODNET_SYNC_UNREACHABLE),
                podnet_sync_report_count_action(rep, PODNET_SYNC_SKIPPED),
+               podnet_sync_report_count_action(rep, PODNET_SYNC_REFUSED),
                podnet_sync_report_count_action(rep, PODNET_SYNC_FAILED),
                podnet_sync_report_writes(rep));
         if (res->fw_commits >= 0)
@@ -454,7 +496,7 @@ static void print_report_json(const podnet_sync_report *rep, const struct node_r
 {
         static const podnet_sync_action actions[] = {
             PODNET_SYNC_ADDED,       PODNET_SYNC_REPLACED, PODNET_SYNC_DELETED, PODNET_SYNC_KEPT,
-            PODNET_SYNC_UNREACHABLE, PODNET_SYNC_SKIPPED,  PODNET_SYNC_FAILED,
+            PODNET_SYNC_UNREACHABLE, PODNET_SYNC_SKIPPED,  PODNET_SYNC_REFUSED, PODNET_SYNC_FAILED,
         };
         char path[PATH_MAX];
 
@@ -497,7 +539,9 @@ static podnet_sync_config sync_config(const struct opts *o, bool dry_run)
                                     .node_name = o->node_name,
                                     .protocol = o->protocol,
                                     .table = o->table,
-                                    .dry_run = dry_run};
+                                    .dry_run = dry_run,
+                                    .cluster_cidrs = (const podnet_cidr *const *)o->cluster,
+                                    .n_cluster_cidrs = o->n_cluster};
 }
 
 /* One full pass. Returns the exit status: 0, 1 or 3. */
@@ -519,6 +563,9 @@ static int do_sync(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *no
                 fail_err(err, r, "Syncing routes");
                 status = EXIT_FAILURE;
         }
+        /* after the routes: the sync is what judges this node's own pod CIDR */
+        if (sync_cni_conf(o, nodes, rep, &res) < 0)
+                status = EXIT_FAILURE;
         if (rep) {
                 bool changed =
                     podnet_sync_report_writes(rep) > 0 || res.conf == 1 || res.fw_commits > 0;
@@ -529,7 +576,8 @@ static int do_sync(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *no
                         print_summary_text(rep, &res, o);
                 }
                 fflush(stdout);
-                if (status == 0 && podnet_sync_report_count_action(rep, PODNET_SYNC_UNREACHABLE))
+                if (status == 0 && (podnet_sync_report_count_action(rep, PODNET_SYNC_UNREACHABLE) ||
+                                    podnet_sync_report_count_action(rep, PODNET_SYNC_REFUSED)))
                         status = EXIT_PARTIAL;
         }
         podnet_sync_report_free(rep);
@@ -679,27 +727,32 @@ static const char *state_name(podnet_sync_action a, bool have_nodes)
                 return "unreachable";
         case PODNET_SYNC_SKIPPED:
                 return "skipped";
+        case PODNET_SYNC_REFUSED:
+                return "refused";
         default:
                 return "failed";
         }
 }
 
-/* A peer's state: the worst of its routes' states. */
-static const char *peer_state(const podnet_sync_report *rep, const char *name, bool self)
+/* A peer's state: the worst of its routes' states, and that entry's reason (*why, may be
+ * NULL). This node is "self", or "refused" when its own pod CIDR is. */
+static const char *peer_state(const podnet_sync_report *rep, const char *name, bool self,
+                              const char **why)
 {
-        static const podnet_sync_action worst[] = {PODNET_SYNC_FAILED,  PODNET_SYNC_UNREACHABLE,
-                                                   PODNET_SYNC_SKIPPED, PODNET_SYNC_REPLACED,
-                                                   PODNET_SYNC_ADDED,   PODNET_SYNC_KEPT};
-        if (self)
-                return "self";
+        static const podnet_sync_action worst[] = {
+            PODNET_SYNC_REFUSED,  PODNET_SYNC_FAILED, PODNET_SYNC_UNREACHABLE, PODNET_SYNC_SKIPPED,
+            PODNET_SYNC_REPLACED, PODNET_SYNC_ADDED,  PODNET_SYNC_KEPT};
+        *why = NULL;
         for (size_t k = 0; k < sizeof(worst) / sizeof(worst[0]); k++)
                 for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
                         const char *n = podnet_sync_report_node(rep, i);
-                        if (n && strcmp(n, name) == 0 &&
-                            podnet_sync_report_action(rep, i) == worst[k])
-                                return state_name(worst[k], true);
+                        if (!n || strcmp(n, name) != 0 ||
+                            podnet_sync_report_action(rep, i) != worst[k])
+                                continue;
+                        *why = podnet_sync_report_reason(rep, i);
+                        return state_name(worst[k], true);
                 }
-        return "unknown";
+        return self ? "self" : "unknown";
 }
 
 static int cmd_status(podnet_ctx *ctx, const struct opts *o)
@@ -778,8 +831,12 @@ static int cmd_status(podnet_ctx *ctx, const struct opts *o)
                                 f2 = false;
                                 json_str(stdout, s);
                         }
+                        const char *why;
                         printf("],\"state\":");
-                        json_str(stdout, peer_state(rep, name, strcmp(name, o->node_name) == 0));
+                        json_str(stdout,
+                                 peer_state(rep, name, strcmp(name, o->node_name) == 0, &why));
+                        printf(",\"reason\":");
+                        json_str(stdout, why);
                         printf("}");
                 }
                 printf("],\"firewall\":");
@@ -799,7 +856,7 @@ static int cmd_status(podnet_ctx *ctx, const struct opts *o)
                                 continue;
                         printf("%-24s %-26s %-20s %s", dst, via ? via : "-", node ? node : "-",
                                state_name(a, have_nodes));
-                        if (why && a == PODNET_SYNC_UNREACHABLE)
+                        if (why && (a == PODNET_SYNC_UNREACHABLE || a == PODNET_SYNC_REFUSED))
                                 printf(" (%s)", why);
                         putchar('\n');
                 }
@@ -823,9 +880,14 @@ static int cmd_status(podnet_ctx *ctx, const struct opts *o)
                                 if (!ad)
                                         ad = addr_str(podnet_nodes_address(nodes, i, AF_INET6), a,
                                                       sizeof(a));
-                                printf("%-20s %-34s %-26s %s\n", name, *cidrs ? cidrs : "-",
-                                       ad ? ad : "-",
-                                       peer_state(rep, name, strcmp(name, o->node_name) == 0));
+                                const char *why,
+                                    *state = peer_state(rep, name, strcmp(name, o->node_name) == 0,
+                                                        &why);
+                                printf("%-20s %-34s %-26s %s", name, *cidrs ? cidrs : "-",
+                                       ad ? ad : "-", state);
+                                if (why && strcmp(state, "refused") == 0)
+                                        printf(" (%s)", why);
+                                putchar('\n');
                         }
                 }
                 if (o->firewall)

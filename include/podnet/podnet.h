@@ -543,6 +543,11 @@ typedef struct podnet_sync_config {
         unsigned protocol;     /* 0: PODNET_ROUTE_PROTOCOL */
         unsigned table;        /* 0: main */
         bool dry_run;          /* compute and report, change nothing */
+        /* Appended (read only when size covers them): a pod CIDR must lie inside one of
+         * these of its family; for a family without one, the private address ranges and
+         * the stricter rules of podnet_routes_sync(3) apply. */
+        const podnet_cidr *const *cluster_cidrs;
+        size_t n_cluster_cidrs;
 } podnet_sync_config;
 
 typedef struct podnet_sync_report podnet_sync_report;
@@ -565,6 +570,7 @@ typedef enum podnet_sync_action {
         PODNET_SYNC_UNREACHABLE, /* peer not directly reachable: no route installed */
         PODNET_SYNC_SKIPPED,     /* node without pod CIDR or address */
         PODNET_SYNC_FAILED,
+        PODNET_SYNC_REFUSED, /* claim inconsistent with the cluster or this node: no route */
 } podnet_sync_action;
 
 size_t podnet_sync_report_count(const podnet_sync_report *r);

@@ -135,41 +135,429 @@ static void test_desired(void)
 
         if (!ok(podnet_nodes_parse(&nodes, text, strlen(text), NULL) == 0, "node list parses"))
                 return;
-        is_int(pn_routes_desired(nodes, "kubenet1", report, &want, &n, NULL), 0,
+        is_int(pn_routes_desired(nodes, "kubenet1", NULL, report, &want, &n, NULL), 0,
                "desired routes computed");
-        is_int(n, 2, "two routes: kubenet2 IPv4 and kubenet3");
+        is_int(n, 1, "one route: kubenet2 IPv4 (kubenet3 and kubenet7 claim the same CIDR)");
         inet_ntop(AF_INET, want[0].gw, a, sizeof(a));
         is_str(a, "192.168.1.12", "kubenet2 via its InternalIP");
         is_int(want[0].node, 1, "route tagged with its node");
         is_int(want[0].dst_len, 24, "prefix length");
-        inet_ntop(AF_INET, want[1].gw, a, sizeof(a));
-        is_str(a, "192.168.1.13", "kubenet3 via its InternalIP");
 
-        is_int(podnet_sync_report_count(report), 5, "five skipped entries");
-        is_int(podnet_sync_report_count_action(report, PODNET_SYNC_SKIPPED), 5, "all skipped");
+        is_int(podnet_sync_report_count(report), 6, "six entries");
+        is_int(podnet_sync_report_count_action(report, PODNET_SYNC_SKIPPED), 3, "three skipped");
+        is_int(podnet_sync_report_count_action(report, PODNET_SYNC_REFUSED), 3, "three refused");
         is_str(podnet_sync_report_node(report, 0), "kubenet2", "kubenet2's IPv6 CIDR skipped");
         is_str(podnet_sync_report_reason(report, 0), "node kubenet2 has no IPv6 address",
                "reason: no IPv6 address");
-        is_str(podnet_sync_report_reason(report, 1), "no pod CIDR", "kubenet4: no pod CIDR");
-        ok(podnet_sync_report_dst(report, 1) == NULL, "no destination for it");
-        is_str(podnet_sync_report_reason(report, 2), "node kubenet5 has no IPv4 address",
+        is_str(podnet_sync_report_reason(report, 1),
+               "pod CIDR 10.1.3.0/24 overlaps pod CIDR 10.1.3.0/24 of node kubenet7",
+               "kubenet3 refused: kubenet7 claims the same CIDR (not resolved by order)");
+        is_str(podnet_sync_report_reason(report, 2), "no pod CIDR", "kubenet4: no pod CIDR");
+        ok(podnet_sync_report_dst(report, 2) == NULL, "no destination for it");
+        is_str(podnet_sync_report_reason(report, 3), "node kubenet5 has no IPv4 address",
                "kubenet5: no address");
-        is_str(podnet_sync_report_reason(report, 3),
-               "pod CIDR 10.1.1.128/25 is also claimed by node kubenet1",
-               "kubenet6 overlaps this node's CIDR");
         is_str(podnet_sync_report_reason(report, 4),
-               "pod CIDR 10.1.3.0/24 is also claimed by node kubenet3",
-               "kubenet7 duplicates kubenet3's CIDR");
-        is_str(podnet_sync_action_name(podnet_sync_report_action(report, 4)), "skipped",
+               "pod CIDR 10.1.1.128/25 overlaps this node's pod CIDR 10.1.1.0/24",
+               "kubenet6 overlaps this node's CIDR");
+        is_str(podnet_sync_report_reason(report, 5),
+               "pod CIDR 10.1.3.0/24 overlaps pod CIDR 10.1.3.0/24 of node kubenet3",
+               "kubenet7 refused too, naming kubenet3");
+        is_str(podnet_sync_action_name(podnet_sync_report_action(report, 5)), "refused",
                "action name");
 
         free(want);
         want = NULL;
         podnet_sync_report_free(report);
         report = pn_sync_report_new();
-        is_int(pn_routes_desired(nodes, "not-in-list", report, &want, &n, NULL), 0,
+        is_int(pn_routes_desired(nodes, "not-in-list", NULL, report, &want, &n, NULL), 0,
                "node not in the list: every node is a peer");
-        is_int(n, 5, "five routes then (kubenet1 v4+v6, kubenet2 v4, kubenet3, kubenet6)");
+        is_int(n, 2,
+               "two routes then (kubenet1 IPv6, kubenet2 IPv4): kubenet1 and kubenet6 "
+               "overlap, kubenet3 and kubenet7 too");
+}
+
+/* --- trust: what a node list may claim ----------------------------------------------- */
+
+/* This node ("self", 192.168.1.11/24 and fd00::11/64 on eth0, its pod CIDR 10.1.1.0/24 on
+ * cbr0 with 10.1.1.1) as the kernel describes it: local addresses, on-link prefixes, the
+ * routes podnet does not own (the default route via 192.168.1.1 is not among them: a
+ * default route is never a prefix to protect, see route-sync.c) and their gateways. */
+static struct pn_rt u_local[8], u_onlink[5], u_foreign[16], u_gw[2];
+
+static struct pn_underlay underlay(const char *cluster_text, podnet_cidr **cluster,
+                                   size_t *n_cluster)
+{
+        static const char *const local[] = {"127.0.0.0/8", "127.0.0.1/32", "192.168.1.11/32",
+                                            "10.1.1.1/32", "::1/128",      "fd00::11/128",
+                                            "fe80::11/128"};
+        static const char *const onlink[] = {"192.168.1.0/24", "10.1.1.0/24", "fd00::/64",
+                                             "fe80::/64"};
+        static const char *const extra[] = {"172.16.5.0/24", "ff00::/8"};
+        struct pn_underlay u = {0};
+        size_t nf = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(local); i++)
+                u_foreign[nf++] = u_local[i] = rt(local[i], NULL);
+        for (size_t i = 0; i < ELEMENTSOF(onlink); i++)
+                u_foreign[nf++] = u_onlink[i] = rt(onlink[i], NULL);
+        for (size_t i = 0; i < ELEMENTSOF(extra); i++)
+                u_foreign[nf++] = rt(extra[i], "192.168.1.1");
+        u_gw[0] = rt("192.168.1.1/32", NULL);
+        u_gw[1] = rt("fd00::1/128", NULL);
+        u = (struct pn_underlay){.local = u_local,
+                                 .n_local = ELEMENTSOF(local),
+                                 .onlink = u_onlink,
+                                 .n_onlink = ELEMENTSOF(onlink),
+                                 .foreign = u_foreign,
+                                 .n_foreign = nf,
+                                 .gateway = u_gw,
+                                 .n_gateway = 2};
+        *n_cluster = 0;
+        if (cluster_text) {
+                _cleanup_free_ char *copy = strdup(cluster_text);
+                char *save = NULL;
+                for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                        podnet_cidr_parse(&cluster[(*n_cluster)++], t);
+        }
+        u.cluster = (const podnet_cidr *const *)cluster;
+        u.n_cluster = *n_cluster;
+        return u;
+}
+
+struct judged {
+        podnet_sync_report *report;
+        char routes[1024]; /* "10.1.2.0/24 fd00:10:1:2::/64" */
+};
+
+/* Runs pn_routes_desired() on `text` as node `self` with the underlay above and cluster
+ * CIDRs `cluster` (comma-separated, or NULL). */
+static int judge(struct judged *j, const char *text, const char *self, const char *cluster)
+{
+        _cleanup_nodes_ podnet_nodes *nodes = NULL;
+        _cleanup_free_ struct pn_rt *want = NULL;
+        podnet_cidr *cl[4] = {NULL};
+        size_t n = 0, n_cl, len = 0;
+        struct pn_underlay u = underlay(cluster, cl, &n_cl);
+        int r;
+
+        memset(j, 0, sizeof(*j));
+        r = podnet_nodes_parse(&nodes, text, strlen(text), NULL);
+        if (r < 0)
+                return r;
+        j->report = pn_sync_report_new();
+        r = pn_routes_desired(nodes, self, &u, j->report, &want, &n, NULL);
+        for (size_t i = 0; i < n_cl; i++)
+                podnet_cidr_free(cl[i]);
+        if (r < 0)
+                return r;
+        qsort(want, n, sizeof(*want), (int (*)(const void *, const void *))pn_rt_compare_dst);
+        for (size_t i = 0; i < n; i++) {
+                char a[INET6_ADDRSTRLEN];
+                inet_ntop(want[i].family, want[i].dst, a, sizeof(a));
+                len += (size_t)snprintf(j->routes + len, sizeof(j->routes) - len, "%s%s/%u",
+                                        i ? " " : "", a, want[i].dst_len);
+        }
+        return 0;
+}
+
+/* "action: reason" of the report entry of `node` for destination `dst`, or "none". */
+static const char *entry(const struct judged *j, const char *node, const char *dst)
+{
+        static char buf[512];
+
+        for (size_t i = 0; i < podnet_sync_report_count(j->report); i++) {
+                const char *n = podnet_sync_report_node(j->report, i);
+                const char *why = podnet_sync_report_reason(j->report, i);
+                char d[PODNET_CIDR_STRLEN] = "";
+                if (podnet_sync_report_dst(j->report, i))
+                        podnet_cidr_format(podnet_sync_report_dst(j->report, i), d, sizeof(d));
+                if (!n || strcmp(n, node) != 0 || strcmp(d, dst) != 0)
+                        continue;
+                snprintf(buf, sizeof(buf), "%s: %s",
+                         podnet_sync_action_name(podnet_sync_report_action(j->report, i)),
+                         why ? why : "");
+                return buf;
+        }
+        return "none";
+}
+
+static const char *const attack_list = "self 10.1.1.0/24,fd00:10:1:1::/64 192.168.1.11,fd00::11\n"
+                                       "good 10.1.2.0/24,fd00:10:1:2::/64 192.168.1.12,fd00::12\n"
+                                       "evil1 0.0.0.0/0 192.168.1.66\n"
+                                       "evil2 172.16.5.0/24 192.168.1.67\n"
+                                       "evil3 128.0.0.0/1 192.168.1.68\n"
+                                       "evil4 8.0.0.0/8 192.168.1.69\n"
+                                       "evil5 192.168.1.12/32 192.168.1.70\n"
+                                       "evil6 192.168.1.1/32 192.168.1.71\n"
+                                       "evil7 ::/0 fd00::77\n"
+                                       "evil8 ::/1,8000::/1 fd00::78\n";
+
+static void test_attacks_cluster(void)
+{
+        struct judged j;
+
+        if (!ok(judge(&j, attack_list, "self", "10.1.0.0/16,fd00:10:1::/48") == 0,
+                "attack list judged with --cluster-cidr 10.1.0.0/16,fd00:10:1::/48"))
+                return;
+        is_str(j.routes, "10.1.2.0/24 fd00:10:1:2::/64", "only the legitimate peer is routed");
+        is_int(podnet_sync_report_count_action(j.report, PODNET_SYNC_REFUSED), 9,
+               "every hostile claim refused (nine)");
+        is_str(entry(&j, "evil1", "0.0.0.0/0"), "refused: pod CIDR 0.0.0.0/0 is a default route",
+               "0.0.0.0/0 refused");
+        is_str(entry(&j, "evil2", "172.16.5.0/24"),
+               "refused: pod CIDR 172.16.5.0/24 is outside the cluster CIDR 10.1.0.0/16",
+               "172.16.5.0/24 refused");
+        is_str(entry(&j, "evil3", "128.0.0.0/1"),
+               "refused: pod CIDR 128.0.0.0/1 is outside the cluster CIDR 10.1.0.0/16",
+               "128.0.0.0/1 refused");
+        is_str(entry(&j, "evil4", "8.0.0.0/8"),
+               "refused: pod CIDR 8.0.0.0/8 is outside the cluster CIDR 10.1.0.0/16",
+               "8.0.0.0/8 refused");
+        is_str(entry(&j, "evil5", "192.168.1.12/32"),
+               "refused: pod CIDR 192.168.1.12/32 is outside the cluster CIDR 10.1.0.0/16",
+               "another node's address as a /32 refused");
+        is_str(entry(&j, "evil6", "192.168.1.1/32"),
+               "refused: pod CIDR 192.168.1.1/32 is outside the cluster CIDR 10.1.0.0/16",
+               "the gateway as a /32 refused");
+        is_str(entry(&j, "evil7", "::/0"), "refused: pod CIDR ::/0 is a default route",
+               "::/0 refused");
+        is_str(entry(&j, "evil8", "::/1"),
+               "refused: pod CIDR ::/1 is outside the cluster CIDR fd00:10:1::/48", "::/1 refused");
+        is_str(entry(&j, "evil8", "8000::/1"),
+               "refused: pod CIDR 8000::/1 is outside the cluster CIDR fd00:10:1::/48",
+               "8000::/1 refused");
+        is_str(entry(&j, "good", "10.1.2.0/24"), "none", "the legitimate peer is not reported");
+        is_str(entry(&j, "self", "10.1.1.0/24"), "none",
+               "this node's own CIDR (with its bridge address and on-link prefix) is accepted");
+        podnet_sync_report_free(j.report);
+
+        /* an IPv4 cluster CIDR only: IPv6 claims meet the rules for a family without one */
+        if (!ok(judge(&j, attack_list, "self", "10.1.0.0/16") == 0, "judged, IPv4 cluster only"))
+                return;
+        is_str(j.routes, "10.1.2.0/24 fd00:10:1:2::/64", "still only the legitimate peer");
+        is_str(entry(&j, "evil8", "8000::/1"),
+               "refused: pod CIDR 8000::/1 is outside the private address ranges (no IPv6 "
+               "cluster CIDR given)",
+               "8000::/1 refused without an IPv6 cluster CIDR");
+        podnet_sync_report_free(j.report);
+
+        /* inside the cluster CIDR, node addresses and the gateway are still protected */
+        const char *inner = "self 10.1.1.0/24 192.168.1.11\n"
+                            "inner 10.1.3.0/24 10.200.0.5\n"
+                            "evil9 10.200.0.5/32 192.168.1.79\n"
+                            "evil10 192.168.1.1/32 192.168.1.80\n"
+                            "evil11 192.168.1.11/32 192.168.1.81\n"
+                            "evil12 10.1.1.0/25 192.168.1.82\n";
+        if (!ok(judge(&j, inner, "self", "10.0.0.0/8,192.168.0.0/16") == 0,
+                "judged, cluster CIDRs covering the underlay"))
+                return;
+        is_str(j.routes, "", "no route at all");
+        is_str(entry(&j, "evil9", "10.200.0.5/32"),
+               "refused: pod CIDR 10.200.0.5/32 covers the address 10.200.0.5 of node inner",
+               "a /32 of another node's address inside the cluster CIDR refused");
+        is_str(entry(&j, "inner", "10.1.3.0/24"),
+               "refused: address 10.200.0.5 of node inner is inside pod CIDR 10.200.0.5/32 of "
+               "node evil9",
+               "and the node whose address it is: refused too (the list contradicts itself)");
+        is_str(entry(&j, "evil10", "192.168.1.1/32"),
+               "refused: pod CIDR 192.168.1.1/32 covers gateway 192.168.1.1 of this node's routes",
+               "the gateway inside the cluster CIDR refused");
+        is_str(entry(&j, "evil11", "192.168.1.11/32"),
+               "refused: pod CIDR 192.168.1.11/32 covers address 192.168.1.11 of this node",
+               "this node's address inside the cluster CIDR refused");
+        is_str(entry(&j, "evil12", "10.1.1.0/25"),
+               "refused: pod CIDR 10.1.1.0/25 overlaps this node's pod CIDR 10.1.1.0/24",
+               "a claim inside this node's pod CIDR refused");
+        podnet_sync_report_free(j.report);
+}
+
+static void test_attacks_no_cluster(void)
+{
+        struct judged j;
+
+        if (!ok(judge(&j, attack_list, "self", NULL) == 0, "attack list judged, no cluster CIDR"))
+                return;
+        is_str(j.routes, "10.1.2.0/24 fd00:10:1:2::/64", "only the legitimate peer is routed");
+        is_int(podnet_sync_report_count_action(j.report, PODNET_SYNC_REFUSED), 9,
+               "every hostile claim refused (nine)");
+        is_str(entry(&j, "evil1", "0.0.0.0/0"), "refused: pod CIDR 0.0.0.0/0 is a default route",
+               "0.0.0.0/0 refused");
+        is_str(entry(&j, "evil2", "172.16.5.0/24"),
+               "refused: pod CIDR 172.16.5.0/24 equals or covers route 172.16.5.0/24 that podnet "
+               "does not own",
+               "a private prefix another route owns refused");
+        is_str(entry(&j, "evil3", "128.0.0.0/1"),
+               "refused: pod CIDR 128.0.0.0/1 is outside the private address ranges (no IPv4 "
+               "cluster CIDR given)",
+               "128.0.0.0/1 refused");
+        is_str(entry(&j, "evil4", "8.0.0.0/8"),
+               "refused: pod CIDR 8.0.0.0/8 is outside the private address ranges (no IPv4 "
+               "cluster CIDR given)",
+               "8.0.0.0/8 refused");
+        is_str(entry(&j, "evil5", "192.168.1.12/32"),
+               "refused: pod CIDR 192.168.1.12/32 overlaps on-link prefix 192.168.1.0/24 of this "
+               "node",
+               "another node's address as a /32 refused");
+        is_str(entry(&j, "evil6", "192.168.1.1/32"),
+               "refused: pod CIDR 192.168.1.1/32 covers gateway 192.168.1.1 of this node's routes",
+               "the gateway as a /32 refused");
+        is_str(entry(&j, "evil7", "::/0"), "refused: pod CIDR ::/0 is a default route",
+               "::/0 refused");
+        is_str(entry(&j, "evil8", "::/1"),
+               "refused: pod CIDR ::/1 is outside the private address ranges (no IPv6 cluster "
+               "CIDR given)",
+               "::/1 refused");
+        is_str(entry(&j, "evil8", "8000::/1"),
+               "refused: pod CIDR 8000::/1 is outside the private address ranges (no IPv6 cluster "
+               "CIDR given)",
+               "8000::/1 refused");
+        podnet_sync_report_free(j.report);
+
+        /* private, but covering what this node has */
+        const char *covering = "self 10.1.1.0/24 192.168.1.11\n"
+                               "wide 172.16.0.0/12 192.168.1.20\n"
+                               "under 192.168.0.0/16 192.168.1.21\n"
+                               "ula fc00::/7 fd00::22\n"
+                               "ok 10.1.2.0/24 192.168.1.23\n";
+        if (!ok(judge(&j, covering, "self", NULL) == 0, "covering claims judged"))
+                return;
+        is_str(j.routes, "10.1.2.0/24", "only ok is routed");
+        is_str(entry(&j, "wide", "172.16.0.0/12"),
+               "refused: pod CIDR 172.16.0.0/12 equals or covers route 172.16.5.0/24 that podnet "
+               "does not own",
+               "a prefix covering a foreign route refused");
+        is_str(entry(&j, "under", "192.168.0.0/16"),
+               "refused: pod CIDR 192.168.0.0/16 covers address 192.168.1.11 of this node",
+               "a prefix covering the underlay refused");
+        is_str(entry(&j, "ula", "fc00::/7"),
+               "refused: pod CIDR fc00::/7 covers address fd00::11 of this node",
+               "an IPv6 prefix covering this node refused");
+        podnet_sync_report_free(j.report);
+}
+
+static void test_overlaps(void)
+{
+        struct judged j;
+        const char *text = "self 10.1.1.0/24 192.168.1.11\n"
+                           "a 10.1.2.0/24 192.168.1.12\n"
+                           "b 10.1.2.0/24 192.168.1.13\n"
+                           "c 10.1.3.0/24 192.168.1.14\n"
+                           "d 10.1.3.0/25 192.168.1.15\n"
+                           "e 10.1.4.0/24 192.168.1.16\n"
+                           "f 10.1.4.7/32 192.168.1.17\n"
+                           "g 10.1.1.128/25 192.168.1.18\n"
+                           "h 10.1.5.0/24 10.1.1.9\n"
+                           "i 10.1.6.0/24 10.1.7.9\n"
+                           "j 10.1.7.0/24 192.168.1.19\n"
+                           "k 10.1.8.0/24 192.168.1.0\n"
+                           "l 10.1.9.0/24 192.168.1.255\n"
+                           "evil 0.0.0.0/0 192.168.1.21\n"
+                           "ok 10.1.10.0/24 192.168.1.20\n";
+
+        if (!ok(judge(&j, text, "self", "10.1.0.0/16") == 0, "overlapping claims judged"))
+                return;
+        is_str(j.routes, "10.1.10.0/24", "only the peer without a conflict is routed");
+        is_str(entry(&j, "a", "10.1.2.0/24"),
+               "refused: pod CIDR 10.1.2.0/24 overlaps pod CIDR 10.1.2.0/24 of node b",
+               "equal claims: the first refused, naming the second");
+        is_str(entry(&j, "b", "10.1.2.0/24"),
+               "refused: pod CIDR 10.1.2.0/24 overlaps pod CIDR 10.1.2.0/24 of node a",
+               "equal claims: the second refused, naming the first");
+        is_str(entry(&j, "c", "10.1.3.0/24"),
+               "refused: pod CIDR 10.1.3.0/24 overlaps pod CIDR 10.1.3.0/25 of node d",
+               "a /25 in a /24: the /24 refused");
+        is_str(entry(&j, "d", "10.1.3.0/25"),
+               "refused: pod CIDR 10.1.3.0/25 overlaps pod CIDR 10.1.3.0/24 of node c",
+               "a /25 in a /24: the /25 refused");
+        is_str(entry(&j, "e", "10.1.4.0/24"),
+               "refused: pod CIDR 10.1.4.0/24 overlaps pod CIDR 10.1.4.7/32 of node f",
+               "a /32 in a /24: the /24 refused");
+        is_str(entry(&j, "f", "10.1.4.7/32"),
+               "refused: pod CIDR 10.1.4.7/32 overlaps pod CIDR 10.1.4.0/24 of node e",
+               "a /32 in a /24: the /32 refused");
+        is_str(entry(&j, "g", "10.1.1.128/25"),
+               "refused: pod CIDR 10.1.1.128/25 overlaps this node's pod CIDR 10.1.1.0/24",
+               "inside this node's CIDR: refused");
+        is_str(entry(&j, "h", "10.1.5.0/24"),
+               "refused: address 10.1.1.9 of node h is inside this node's pod CIDR 10.1.1.0/24",
+               "a peer address inside this node's pod CIDR (a route through a local pod)");
+        is_str(entry(&j, "i", "10.1.6.0/24"),
+               "refused: address 10.1.7.9 of node i is inside pod CIDR 10.1.7.0/24 of node j",
+               "a peer address inside another peer's pod CIDR");
+        is_str(entry(&j, "j", "10.1.7.0/24"),
+               "refused: pod CIDR 10.1.7.0/24 covers the address 10.1.7.9 of node i",
+               "and that peer's CIDR, naming the node");
+        is_str(entry(&j, "k", "10.1.8.0/24"),
+               "refused: address 192.168.1.0 of node k is the network address of on-link prefix "
+               "192.168.1.0/24",
+               "the underlay's network address");
+        is_str(entry(&j, "l", "10.1.9.0/24"),
+               "refused: address 192.168.1.255 of node l is the broadcast address of on-link "
+               "prefix 192.168.1.0/24",
+               "the underlay's broadcast address");
+        is_str(
+            entry(&j, "evil", "0.0.0.0/0"), "refused: pod CIDR 0.0.0.0/0 is a default route",
+            "a refused claim takes no part in the overlap checks (no one refused because of it)");
+        podnet_sync_report_free(j.report);
+
+        /* a chain and a pair of equal claims with a third inside */
+        text = "self 10.1.1.0/24 192.168.1.11\n"
+               "p 10.2.0.0/16 192.168.1.12\n"
+               "q 10.2.1.0/24 192.168.1.13\n"
+               "r 10.2.1.0/24 192.168.1.14\n"
+               "s 10.3.0.0/24 192.168.1.15\n";
+        if (!ok(judge(&j, text, "self", "10.0.0.0/8") == 0, "nested chain judged"))
+                return;
+        is_str(j.routes, "10.3.0.0/24", "only s is routed");
+        is_int(podnet_sync_report_count_action(j.report, PODNET_SYNC_REFUSED), 3,
+               "all three parties refused");
+        podnet_sync_report_free(j.report);
+}
+
+static void test_own_cidr(void)
+{
+        struct judged j;
+
+        if (!ok(judge(&j, "self 0.0.0.0/0 192.168.1.11\ngood 10.1.2.0/24 192.168.1.12\n", "self",
+                      "10.1.0.0/16") == 0,
+                "own /0 judged"))
+                return;
+        is_str(entry(&j, "self", "0.0.0.0/0"), "refused: pod CIDR 0.0.0.0/0 is a default route",
+               "this node's own 0.0.0.0/0 refused");
+        is_str(j.routes, "10.1.2.0/24", "the peers are judged without it (not all refused)");
+        podnet_sync_report_free(j.report);
+
+        if (!ok(judge(&j, "self 10.9.0.0/24 192.168.1.11\n", "self", "10.1.0.0/16") == 0,
+                "own outside judged"))
+                return;
+        is_str(entry(&j, "self", "10.9.0.0/24"),
+               "refused: pod CIDR 10.9.0.0/24 is outside the cluster CIDR 10.1.0.0/16",
+               "this node's own CIDR outside the cluster CIDR refused");
+        podnet_sync_report_free(j.report);
+
+        if (!ok(judge(&j, "self 192.168.0.0/16 192.168.1.11\n", "self", NULL) == 0,
+                "own covering judged"))
+                return;
+        is_str(entry(&j, "self", "192.168.0.0/16"),
+               "refused: pod CIDR 192.168.0.0/16 covers the address 192.168.1.11 of node self",
+               "without a cluster CIDR: this node's own CIDR covering its address refused");
+        podnet_sync_report_free(j.report);
+
+        if (!ok(judge(&j, "self 192.168.1.128/25 192.168.1.11\n", "self", NULL) == 0,
+                "own inside on-link judged"))
+                return;
+        is_str(entry(&j, "self", "192.168.1.128/25"),
+               "refused: pod CIDR 192.168.1.128/25 lies inside on-link prefix 192.168.1.0/24 of "
+               "this node",
+               "this node's own CIDR carved out of the underlay refused");
+        podnet_sync_report_free(j.report);
+
+        if (!ok(judge(&j, "self 10.1.1.0/24,fd00:10:1:1::/64 192.168.1.11,fd00::11\n", "self",
+                      NULL) == 0,
+                "legitimate own judged"))
+                return;
+        is_int(podnet_sync_report_count(j.report), 0, "a legitimate own CIDR: nothing reported");
+        podnet_sync_report_free(j.report);
 }
 
 static struct pn_nh nh(uint32_t id, const char *gw, unsigned protocol)
@@ -308,6 +696,7 @@ static void test_names(void)
         is_str(podnet_sync_action_name(PODNET_SYNC_DELETED), "deleted", "deleted");
         is_str(podnet_sync_action_name(PODNET_SYNC_UNREACHABLE), "unreachable", "unreachable");
         is_str(podnet_sync_action_name(PODNET_SYNC_FAILED), "failed", "failed");
+        is_str(podnet_sync_action_name(PODNET_SYNC_REFUSED), "refused", "refused");
         ok(podnet_sync_action_name((podnet_sync_action)42) == NULL, "unknown action: NULL");
 }
 
@@ -317,6 +706,10 @@ int main(void)
         test_via_nexthop();
         test_nexthop_plan();
         test_desired();
+        test_attacks_cluster();
+        test_attacks_no_cluster();
+        test_overlaps();
+        test_own_cidr();
         test_names();
         return done_testing();
 }
