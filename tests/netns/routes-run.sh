@@ -7,20 +7,6 @@ command -v jq >/dev/null || { echo "SKIP: jq not found"; exit 77; }
 routes_setup
 cp "$TMPDIR/nodes3.txt" "$TMPDIR/live.txt"
 
-# wait_for DESC CMD...: polls CMD for up to 2 s
-wait_for() {
-        local what=$1 i
-        shift
-        for i in $(seq 1 40); do
-                if "$@" >/dev/null 2>&1; then
-                        ok "$what (after ~$((i * 50)) ms)"
-                        return 0
-                fi
-                sleep 0.05
-        done
-        fail "$what (not within 2 s)"
-        return 1
-}
 has_route() { ip -n node1 route show "$1" proto 44 | grep -q "via $2"; }
 
 # not through a shell function: $! must be podnet-routes itself (ip netns exec execs it)
