@@ -1834,6 +1834,62 @@ static bool raced(const struct sync_state *st)
         return false;
 }
 
+static int entry_dst_compare(const void *a, const void *b, void *arg)
+{
+        const struct report_entry *e = arg;
+
+        return podnet_cidr_compare(&e[*(const size_t *)a].dst, &e[*(const size_t *)b].dst);
+}
+
+/* Carries what an earlier pass wrote into the report of the next: a route it added or
+ * replaced that the next pass found in place is reported as added or replaced, and a
+ * route it deleted (which the next pass no longer sees) as deleted. */
+static int report_carry(podnet_sync_report *next, const podnet_sync_report *prev)
+{
+        _cleanup_free_ size_t *idx = calloc(next->n + 1, sizeof(size_t));
+        size_t n = 0;
+
+        if (!idx)
+                return -ENOMEM;
+        for (size_t j = 0; j < next->n; j++)
+                if (next->e[j].has_dst)
+                        idx[n++] = j;
+        qsort_r(idx, n, sizeof(*idx), entry_dst_compare, next->e);
+        for (size_t i = 0; i < prev->n; i++) {
+                const struct report_entry *p = &prev->e[i];
+                size_t lo = 0, hi = n;
+                int r;
+
+                if (!p->has_dst ||
+                    (p->action != PODNET_SYNC_ADDED && p->action != PODNET_SYNC_REPLACED &&
+                     p->action != PODNET_SYNC_DELETED))
+                        continue;
+                while (lo < hi) { /* the first entry of next >= p's destination */
+                        size_t mid = lo + (hi - lo) / 2;
+                        if (podnet_cidr_compare(&next->e[idx[mid]].dst, &p->dst) < 0)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                if (lo < n && podnet_cidr_compare(&next->e[idx[lo]].dst, &p->dst) == 0) {
+                        struct report_entry *e = &next->e[idx[lo]];
+                        if (e->action == PODNET_SYNC_KEPT && p->action != PODNET_SYNC_DELETED)
+                                e->action = p->action;
+                        continue;
+                }
+                if (p->action != PODNET_SYNC_DELETED)
+                        continue;
+                r = report_add(next, p->action, p->node, NULL, p->reason ? "%s" : NULL, p->reason);
+                if (r < 0)
+                        return r;
+                next->e[next->n - 1].has_dst = true;
+                next->e[next->n - 1].dst = p->dst;
+                next->e[next->n - 1].has_via = p->has_via;
+                next->e[next->n - 1].via = p->via;
+        }
+        return 0;
+}
+
 /* One pass: wanted routes, dump, plan, writes (unless a dry run), report. */
 static int sync_pass(struct sync_state *st, podnet_error **err)
 {
@@ -1905,6 +1961,7 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
 {
         podnet_sync_config cfg;
         podnet_error *invalid = NULL;
+        podnet_sync_report *prev = NULL; /* the report of the pass before */
         size_t writes = 0;
         int r, r_invalid;
 
@@ -1926,12 +1983,16 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
 
                 r = sync_pass(&st, &e);
                 writes += st.writes;
+                if (prev && st.report && report_carry(st.report, prev) < 0 && r >= 0)
+                        r = pn_error(&e, ENOMEM, 0, "Reporting");
+                prev = podnet_sync_report_free(prev);
                 if (r < 0 && !cfg.dry_run && pass < SYNC_PASSES && raced(&st)) {
                         pn_debug(ctx,
                                  "Route sync pass %u raced with another writer (%s): again "
                                  "from a fresh dump",
                                  pass, e ? podnet_error_message(e) : "?");
                         podnet_error_free(e);
+                        prev = steal_pointer(&st.report);
                         sync_state_done(&st);
                         continue;
                 }

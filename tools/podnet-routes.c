@@ -391,19 +391,48 @@ static char *fetch_end(struct fetch *f, const struct opts *o, size_t *len)
         return out;
 }
 
-/* Runs the node list command to its end (sync, status, allocate). */
+/* Runs the node list command to its end (sync, status, allocate). SIGTERM, SIGINT or
+ * SIGHUP meanwhile kill the command's group, then end this process as they would have. */
 static char *run_command(const struct opts *o, size_t *len)
 {
+        struct signalfd_siginfo si;
+        sigset_t mask, old;
         struct fetch f;
+        char *out;
+        int sfd;
 
-        if (fetch_start(&f, o) < 0)
-                return NULL;
-        while (!fetch_step(&f)) {
-                struct pollfd p[2];
-                nfds_t n = fetch_pollfds(&f, p);
-                (void)poll(p, n, (int)fetch_wait_ms(&f) + 1);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (fetch_start(&f, o) < 0) {
+                out = NULL;
+                goto out;
         }
-        return fetch_end(&f, o, len);
+        while (!fetch_step(&f)) {
+                struct pollfd p[3];
+                nfds_t n = fetch_pollfds(&f, p);
+
+                if (sfd >= 0)
+                        p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+                (void)poll(p, n, (int)fetch_wait_ms(&f) + 1);
+                if (sfd >= 0 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                        f.abandoned = true;
+                        free(fetch_end(&f, o, len));
+                        signal((int)si.ssi_signo, SIG_DFL);
+                        sigprocmask(SIG_SETMASK, &old, NULL);
+                        raise((int)si.ssi_signo);
+                        _exit(128 + (int)si.ssi_signo); /* (not reached) */
+                }
+        }
+        out = fetch_end(&f, o, len);
+out:
+        if (sfd >= 0)
+                close(sfd);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return out;
 }
 
 /* Parses a node list read from `what`; NULL after a message. Frees text. */

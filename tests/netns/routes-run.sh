@@ -44,12 +44,20 @@ is "routes stay after exit" "$(n_routes44 node1)" 3
 check_fails "no error output" grep -q . "$TMPDIR/run.err"
 sed 's/^/# stderr: /' "$TMPDIR/run.err"
 
-# SIGINT too
+# SIGINT too (once run is up: it has restored a route; a shell starts background
+# commands with SIGINT ignored, so one sent before run set up its handling is lost)
+ip -n node1 route del 10.1.3.0/24 proto 44
 ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run \
         --nodes "$TMPDIR/live.txt" --no-firewall --interval 1 > /dev/null 2>&1 &
 pid=$!
-sleep 0.3
+wait_for "run is up" has_route 10.1.3.0/24 192.168.1.13
 kill -INT "$pid"
-wait "$pid"
-is "SIGINT: exit status 0" "$?" 0
+for i in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$pid" 2>/dev/null; then
+        fail "SIGINT not answered within 2 s"
+        kill -KILL "$pid"
+else
+        wait "$pid"
+        is "SIGINT: exit status 0" "$?" 0
+fi
 finish
