@@ -60,14 +60,15 @@ ipt -t nat -X PODNET-POSTROUTING
 wait_for "run: deleted PODNET-POSTROUTING comes back" nat_ok
 check "run: the repair is reported" grep -q "^firewall" "$TMPDIR/run.out"
 is "one jump to PODNET-FORWARD after the repairs" "$(ipt -S FORWARD | grep -c -- '-j PODNET-FORWARD')" 1
-# another program holding the xtables lock: the checks do not wait for it (routes are
-# still restored at once)
-ip netns exec node1 flock /run/xtables.lock sleep 3 &
+# another program holding the xtables lock: the checks do not wait for it, and routes are
+# still restored at once a second after the lock was taken (a check that waited for the
+# lock would hold run up until the holder lets go, 5 s after it took it)
+ip netns exec node1 flock /run/xtables.lock sleep 5 &
 holder=$!
-sleep 0.2
+sleep 1.3
 ip -n node1 route del 10.1.3.0/24 proto 44
 has3() { ip -n node1 route show 10.1.3.0/24 proto 44 | grep -q via; }
-wait_for "run: a route deleted while the xtables lock is held elsewhere is restored" has3
+PN_WAIT=1 wait_for "run: a route deleted while the xtables lock is held elsewhere is restored" has3
 wait "$holder"
 kill -TERM "$pid"
 wait "$pid"
