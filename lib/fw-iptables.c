@@ -895,26 +895,46 @@ static const struct xt_node_table xt_node_filter = {"filter", "FORWARD", PN_FW_C
 static const struct xt_node_table xt_node_nat = {"nat", "POSTROUTING", PN_FW_CHAIN_POSTROUTING,
                                                  PN_FW_COMMENT_POSTROUTING_JUMP, false};
 
+/* Makes the table hold podnet's chain with exactly `want` and the jump to it (`remove`:
+ * neither). Returns 1 if it committed. The first pass reads the table without the xtables
+ * lock and commits nothing: when everything is in place (as `podnet-routes run`, which
+ * checks every second, nearly always finds) that is all, and kube-proxy or Docker holding
+ * the lock for seconds delays nothing. Otherwise the changes are decided again under the
+ * lock, from a fresh read. */
+static int xt_node_table_apply(podnet_ctx *ctx, const struct pn_fw_opts *opts,
+                               const struct xt_family *f, const struct xt_node_table *nt,
+                               const struct xt_rule *want, size_t n_want, bool remove,
+                               podnet_error **err)
+{
+        struct xt_rule jump;
+
+        xt_rule_init(&jump, nt->chain, nt->jump_comment);
+        for (int locked = 0; locked < 2; locked++) {
+                _cleanup_txn_ struct xt_txn t = {.lock_fd = -1};
+                int r = xt_txn_begin(ctx, &t, f, nt->table, locked ? opts : NULL, err);
+
+                if (r >= 0 && remove)
+                        r = xt_chain_remove(&t, nt->builtin, nt->chain, err);
+                if (r >= 0 && !remove)
+                        r = xt_chain_sync(&t, nt->chain, want, n_want, err);
+                if (r >= 0 && !remove)
+                        r = xt_jump_ensure(&t, nt->builtin, &jump, nt->first, err);
+                if (r < 0)
+                        return r;
+                if (locked)
+                        return xt_txn_commit(ctx, &t, err);
+                if (!t.changed)
+                        return 0;
+        }
+        return 0;
+}
+
 /* Returns 1 if it committed. */
 static int xt_node_table_sync(podnet_ctx *ctx, const struct pn_fw_opts *opts,
                               const struct xt_family *f, const struct xt_node_table *nt,
                               const struct xt_rule *want, size_t n_want, podnet_error **err)
 {
-        _cleanup_txn_ struct xt_txn t = {.lock_fd = -1};
-        struct xt_rule jump;
-        int r;
-
-        xt_rule_init(&jump, nt->chain, nt->jump_comment);
-        r = xt_txn_begin(ctx, &t, f, nt->table, opts, err);
-        if (r < 0)
-                return r;
-        r = xt_chain_sync(&t, nt->chain, want, n_want, err);
-        if (r < 0)
-                return r;
-        r = xt_jump_ensure(&t, nt->builtin, &jump, nt->first, err);
-        if (r < 0)
-                return r;
-        return xt_txn_commit(ctx, &t, err);
+        return xt_node_table_apply(ctx, opts, f, nt, want, n_want, false, err);
 }
 
 /* Returns 1 if it committed. */
@@ -922,18 +942,9 @@ static int xt_node_table_remove(podnet_ctx *ctx, const struct pn_fw_opts *opts,
                                 const struct xt_family *f, const struct xt_node_table *nt,
                                 podnet_error **err)
 {
-        _cleanup_txn_ struct xt_txn t = {.lock_fd = -1};
-        int r;
-
         if (!xt_table_loaded(f, nt->table))
                 return 0;
-        r = xt_txn_begin(ctx, &t, f, nt->table, opts, err);
-        if (r < 0)
-                return r;
-        r = xt_chain_remove(&t, nt->builtin, nt->chain, err);
-        if (r < 0)
-                return r;
-        return xt_txn_commit(ctx, &t, err);
+        return xt_node_table_apply(ctx, opts, f, nt, NULL, 0, true, err);
 }
 
 static size_t xt_cidrs_of(const podnet_cidr *const *in, size_t n, int family,

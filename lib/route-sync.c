@@ -1766,101 +1766,248 @@ static int open_and_dump(struct nlsk *sk, struct dump *d, bool *nh_kernel, podne
         return 0;
 }
 
-PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
-                                     const podnet_sync_config *config, podnet_sync_report **ret,
-                                     podnet_error **err)
+/* A node list that holds no node, or that does not hold this node, is not a picture of
+ * the cluster (an empty `kubectl` answer, a truncated file, a wrong --node-name): syncing
+ * to it would delete every route, so it is refused. A node that leaves is absent from a
+ * list that still holds this node; that one is synced. */
+static int check_node_list(const podnet_nodes *nodes, const podnet_sync_config *cfg,
+                           podnet_error **err)
 {
-        struct sync_state st = {.ctx = ctx, .nodes = nodes, .sk = {.fd = -1}};
+        size_t n = podnet_nodes_count(nodes);
+
+        if (n == 0)
+                return pn_error_plain(err, ENODATA, 0,
+                                      "The node list holds no node: refusing to change routes "
+                                      "(it would delete every route of protocol %u)",
+                                      cfg->protocol);
+        if (!isempty(cfg->node_name) && podnet_nodes_find(nodes, cfg->node_name) < 0)
+                return pn_error_plain(err, ENODATA, 0,
+                                      "Node %s is not in the node list (%zu node%s): refusing to "
+                                      "change routes",
+                                      cfg->node_name, n, n == 1 ? "" : "s");
+        return 0;
+}
+
+/* How many passes a sync makes at most when another writer changes podnet's routes or
+ * nexthop objects between its dump and its writes. */
+#define SYNC_PASSES 4
+
+static bool race_error(int e)
+{
+        return e == -EEXIST || e == -ENOENT || e == -ESRCH;
+}
+
+/* Whether a failed pass can be explained by another writer: a nexthop id or a route that
+ * appeared since the dump (EEXIST), a nexthop object a route was to use that went
+ * (EINVAL: "Nexthop id does not exist"; ENOENT). A route some program keeps with another
+ * protocol fails the same way on every pass, and is reported after the last. */
+static bool raced(const struct sync_state *st)
+{
+        for (size_t k = 0; k < st->n_nhw; k++)
+                if (race_error(st->nhw_err[k]))
+                        return true;
+        for (size_t i = 0; i < st->n_ops; i++) {
+                const struct pn_rt *w = st->ops[i].want;
+                if (race_error(st->err_set[i]) || (st->err_set[i] == -EINVAL && w && w->via_nh))
+                        return true;
+        }
+        return false;
+}
+
+static int entry_dst_compare(const void *a, const void *b, void *arg)
+{
+        const struct report_entry *e = arg;
+
+        return podnet_cidr_compare(&e[*(const size_t *)a].dst, &e[*(const size_t *)b].dst);
+}
+
+/* Carries what an earlier pass wrote into the report of the next: a route it added or
+ * replaced that the next pass found in place is reported as added or replaced, and a
+ * route it deleted (which the next pass no longer sees) as deleted. */
+static int report_carry(podnet_sync_report *next, const podnet_sync_report *prev)
+{
+        _cleanup_free_ size_t *idx = calloc(next->n + 1, sizeof(size_t));
+        size_t n = 0;
+
+        if (!idx)
+                return -ENOMEM;
+        for (size_t j = 0; j < next->n; j++)
+                if (next->e[j].has_dst)
+                        idx[n++] = j;
+        qsort_r(idx, n, sizeof(*idx), entry_dst_compare, next->e);
+        for (size_t i = 0; i < prev->n; i++) {
+                const struct report_entry *p = &prev->e[i];
+                size_t lo = 0, hi = n;
+                int r;
+
+                if (!p->has_dst ||
+                    (p->action != PODNET_SYNC_ADDED && p->action != PODNET_SYNC_REPLACED &&
+                     p->action != PODNET_SYNC_DELETED))
+                        continue;
+                while (lo < hi) { /* the first entry of next >= p's destination */
+                        size_t mid = lo + (hi - lo) / 2;
+                        if (podnet_cidr_compare(&next->e[idx[mid]].dst, &p->dst) < 0)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                if (lo < n && podnet_cidr_compare(&next->e[idx[lo]].dst, &p->dst) == 0) {
+                        struct report_entry *e = &next->e[idx[lo]];
+                        if (e->action == PODNET_SYNC_KEPT && p->action != PODNET_SYNC_DELETED)
+                                e->action = p->action;
+                        continue;
+                }
+                if (p->action != PODNET_SYNC_DELETED)
+                        continue;
+                r = pn_sync_report_add(next, p->action, p->node, NULL, p->reason ? "%s" : NULL,
+                                       p->reason);
+                if (r < 0)
+                        return r;
+                next->e[next->n - 1].has_dst = true;
+                next->e[next->n - 1].dst = p->dst;
+                next->e[next->n - 1].has_via = p->has_via;
+                next->e[next->n - 1].via = p->via;
+        }
+        return 0;
+}
+
+/* One pass: wanted routes, dump, plan, writes (unless a dry run), report. */
+static int sync_pass(struct sync_state *st, podnet_error **err)
+{
         struct timespec t0;
         size_t n_del = 0;
         int r;
 
-        if (!ctx || !nodes ||
-            PODNET_OPTS_COPY(st.cfg, config,
-                             offsetof(podnet_sync_config, dry_run) + sizeof(st.cfg.dry_run)) < 0)
-                return pn_error_plain(err, EINVAL, 0, "Invalid route sync configuration");
-        r = parse_proto_table(&st.cfg.protocol, &st.cfg.table, err);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        st->d.protocol = st->cfg.protocol;
+        st->d.table = st->cfg.table;
+        st->d.facts = true;
+        r = open_and_dump(&st->sk, &st->d, &st->nh_kernel, err);
         if (r < 0)
                 return r;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        st.d.protocol = st.cfg.protocol;
-        st.d.table = st.cfg.table;
-        st.d.facts = true;
-        r = open_and_dump(&st.sk, &st.d, &st.nh_kernel, err);
-        if (r < 0)
-                goto out;
         /* the node list is judged against what the dump says about this node; the report
          * exists from here on, so a caller that gets one knows the list was judged */
-        st.report = pn_sync_report_new();
-        if (!st.report) {
-                r = pn_error(err, ENOMEM, 0, "Syncing routes");
-                goto out;
-        }
+        st->report = pn_sync_report_new();
+        if (!st->report)
+                return pn_error(err, ENOMEM, 0, "Syncing routes");
         struct pn_underlay u = {
-            .cluster = st.cfg.cluster_cidrs,
-            .n_cluster = st.cfg.cluster_cidrs ? st.cfg.n_cluster_cidrs : 0,
-            .local = st.d.local,
-            .n_local = st.d.n_local,
-            .onlink = st.d.onlink,
-            .n_onlink = st.d.n_onlink,
-            .foreign = st.d.foreign,
-            .n_foreign = st.d.n_foreign,
-            .gateway = st.d.gw,
-            .n_gateway = st.d.n_gw,
+            .cluster = st->cfg.cluster_cidrs,
+            .n_cluster = st->cfg.cluster_cidrs ? st->cfg.n_cluster_cidrs : 0,
+            .local = st->d.local,
+            .n_local = st->d.n_local,
+            .onlink = st->d.onlink,
+            .n_onlink = st->d.n_onlink,
+            .foreign = st->d.foreign,
+            .n_foreign = st->d.n_foreign,
+            .gateway = st->d.gw,
+            .n_gateway = st->d.n_gw,
         };
-        r = pn_routes_desired(nodes, st.cfg.node_name, &u, st.report, &st.want, &st.n_want, err);
+        r = pn_routes_desired(st->nodes, st->cfg.node_name, &u, st->report, &st->want, &st->n_want,
+                              err);
         if (r < 0)
-                goto out;
-        st.nh_mode = st.nh_kernel && !nexthops_disabled();
-        pn_debug(ctx, "Route sync: %zu wanted, %zu installed, %zu next hops (%s) (%.2f ms)",
-                 st.n_want, st.d.n_rt, st.d.n_nh,
-                 st.nh_mode ? "routes via next hops" : "plain routes", ms_since(&t0));
-        r = plan_nexthops(&st, err);
+                return r;
+        st->nh_mode = st->nh_kernel && !nexthops_disabled();
+        pn_debug(st->ctx, "Route sync: %zu wanted, %zu installed, %zu next hops (%s) (%.2f ms)",
+                 st->n_want, st->d.n_rt, st->d.n_nh,
+                 st->nh_mode ? "routes via next hops" : "plain routes", ms_since(&t0));
+        r = plan_nexthops(st, err);
         if (r < 0)
-                goto out;
-        r = pn_route_diff(st.want, st.n_want, st.d.rt, st.d.n_rt, &st.ops, &st.n_ops);
-        if (r < 0) {
-                r = pn_error(err, -r, 0, "Comparing routes");
-                goto out;
-        }
-        st.why = calloc(st.n_ops + 1, sizeof(*st.why));
-        st.err_del = calloc(st.n_ops + 1, sizeof(*st.err_del));
-        st.err_set = calloc(st.n_ops + 1, sizeof(*st.err_set));
-        if (!st.why || !st.err_del || !st.err_set) {
-                r = pn_error(err, ENOMEM, 0, "Syncing routes");
-                goto out;
-        }
-        if (st.nh_mode) {
-                for (size_t i = 0; i < st.n_ops; i++) {
-                        const struct pn_nh *w = nh_of_route(&st, st.ops[i].want);
-                        if (w && (st.ops[i].kind == PN_OP_ADD || st.ops[i].kind == PN_OP_REPLACE))
-                                st.why[i] = st.nh_why[w - st.nhw];
+                return r;
+        r = pn_route_diff(st->want, st->n_want, st->d.rt, st->d.n_rt, &st->ops, &st->n_ops);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Comparing routes");
+        st->why = calloc(st->n_ops + 1, sizeof(*st->why));
+        st->err_del = calloc(st->n_ops + 1, sizeof(*st->err_del));
+        st->err_set = calloc(st->n_ops + 1, sizeof(*st->err_set));
+        if (!st->why || !st->err_del || !st->err_set)
+                return pn_error(err, ENOMEM, 0, "Syncing routes");
+        if (st->nh_mode) {
+                for (size_t i = 0; i < st->n_ops; i++) {
+                        const struct pn_nh *w = nh_of_route(st, st->ops[i].want);
+                        if (w && (st->ops[i].kind == PN_OP_ADD || st->ops[i].kind == PN_OP_REPLACE))
+                                st->why[i] = st->nh_why[w - st->nhw];
                 }
         } else {
-                r = resolve_routes(&st, err);
+                r = resolve_routes(st, err);
                 if (r < 0)
-                        goto out;
+                        return r;
         }
-        for (size_t j = 0; j < st.d.n_nh; j++)
-                if (st.d.nh[j].kind == PN_OP_DELETE)
+        for (size_t j = 0; j < st->d.n_nh; j++)
+                if (st->d.nh[j].kind == PN_OP_DELETE)
                         n_del++;
-        st.implicit = n_del > 0 && n_del <= NH_IMPLICIT_MAX;
-        pn_debug(ctx, "Route sync: diffed, %zu next hops resolved (%.2f ms)", st.n_lookups,
+        st->implicit = n_del > 0 && n_del <= NH_IMPLICIT_MAX;
+        pn_debug(st->ctx, "Route sync: diffed, %zu next hops resolved (%.2f ms)", st->n_lookups,
                  ms_since(&t0));
-        if (!st.cfg.dry_run)
-                r = write_all(&st, err); /* on error the report still says what happened */
-        st.report->writes = st.writes;
-        pn_debug(ctx, "Route sync: %zu writes in chunks of %zu (%.2f ms)", st.writes, st.sk.chunk,
-                 ms_since(&t0));
+        if (!st->cfg.dry_run)
+                r = write_all(st, err); /* on error the report still says what happened */
+        st->report->writes = st->writes;
+        pn_debug(st->ctx, "Route sync: %zu writes in chunks of %zu (%.2f ms)", st->writes,
+                 st->sk.chunk, ms_since(&t0));
         {
-                int r2 = build_report(&st, r < 0 ? NULL : err);
+                int r2 = build_report(st, r < 0 ? NULL : err);
                 if (r >= 0)
                         r = r2;
         }
-out:
-        if (ret && st.report)
-                *ret = steal_pointer(&st.report);
-        sync_state_done(&st);
+        return r;
+}
+
+PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
+                                     const podnet_sync_config *config, podnet_sync_report **ret,
+                                     podnet_error **err)
+{
+        podnet_sync_config cfg;
+        podnet_error *invalid = NULL;
+        podnet_sync_report *prev = NULL; /* the report of the pass before */
+        size_t writes = 0;
+        int r, r_invalid;
+
+        if (!ctx || !nodes ||
+            PODNET_OPTS_COPY(cfg, config,
+                             offsetof(podnet_sync_config, dry_run) + sizeof(cfg.dry_run)) < 0)
+                return pn_error_plain(err, EINVAL, 0, "Invalid route sync configuration");
+        r = parse_proto_table(&cfg.protocol, &cfg.table, err);
+        if (r < 0)
+                return r;
+        /* refused before anything is read; a dry run still reports (for `status`), then
+         * fails the same way */
+        r_invalid = check_node_list(nodes, &cfg, cfg.dry_run ? &invalid : err);
+        if (r_invalid < 0 && !cfg.dry_run)
+                return r_invalid;
+        for (unsigned pass = 1;; pass++) {
+                struct sync_state st = {.ctx = ctx, .nodes = nodes, .cfg = cfg, .sk = {.fd = -1}};
+                podnet_error *e = NULL;
+
+                r = sync_pass(&st, &e);
+                writes += st.writes;
+                if (prev && st.report && report_carry(st.report, prev) < 0 && r >= 0)
+                        r = pn_error(&e, ENOMEM, 0, "Reporting");
+                prev = podnet_sync_report_free(prev);
+                if (r < 0 && !cfg.dry_run && pass < SYNC_PASSES && raced(&st)) {
+                        pn_debug(ctx,
+                                 "Route sync pass %u raced with another writer (%s): again "
+                                 "from a fresh dump",
+                                 pass, e ? podnet_error_message(e) : "?");
+                        podnet_error_free(e);
+                        prev = steal_pointer(&st.report);
+                        sync_state_done(&st);
+                        continue;
+                }
+                if (st.report)
+                        st.report->writes = writes; /* every pass's */
+                if (ret && st.report)
+                        *ret = steal_pointer(&st.report);
+                if (r_invalid < 0) {
+                        podnet_error_free(e);
+                        e = steal_pointer(&invalid);
+                        r = r_invalid;
+                }
+                if (err && !*err)
+                        *err = steal_pointer(&e);
+                podnet_error_free(e);
+                sync_state_done(&st);
+                break;
+        }
+        podnet_error_free(invalid);
         return r < 0 ? r : 0;
 }
 

@@ -18,9 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -32,7 +34,7 @@
 
 extern char **environ;
 
-enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
+enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_NODES = 4, EXIT_RUNNING = 5 };
 
 #define MAX_NODE_LIST (64u << 20)
 #define MAX_CIDRS 8
@@ -48,7 +50,7 @@ struct opts {
         bool masquerade, firewall, cni_conf, cni_ip_masq, dry_run, json;
         const char *cni_conf_dir, *cni_conf_name, *network, *bridge, *ipam_data_dir;
         const char *write_nodes;
-        unsigned mtu, protocol, table, interval;
+        unsigned mtu, protocol, table, interval, nodes_timeout, fw_interval;
         unsigned mask, mask4, mask6;
         int verbose;
 };
@@ -100,6 +102,7 @@ static void usage(FILE *f)
               "  --nodes FILE                 node list: kubectl JSON or static file ('-': stdin)\n"
               "  --nodes-cmd CMD              command printing the node list (sh -c), re-run\n"
               "                               every interval, e.g. 'kubectl get nodes -o json'\n"
+              "  --nodes-timeout SECONDS      kill --nodes-cmd after this long (default 30)\n"
               "  --node-name NAME             this node (default: the host name)\n"
               "  --cluster-cidr CIDR[,CIDR]   cluster CIDRs (firewall, allocate; pod CIDRs\n"
               "                               outside them get no route)\n"
@@ -117,6 +120,7 @@ static void usage(FILE *f)
               "  --route-protocol N           route protocol podnet owns (default 44)\n"
               "  --route-table N              routing table (default main, 254)\n"
               "  --interval SECONDS           run: resync interval (default 30)\n"
+              "  --firewall-interval SECONDS  run: firewall chain check (default 1, 0: off)\n"
               "  --dry-run                    sync: report what would change, change nothing\n"
               "  --json                       sync, status, allocate: JSON output\n"
               "  --node-cidr-mask-size N      allocate: mask for every family\n"
@@ -128,7 +132,8 @@ static void usage(FILE *f)
               "  -V, --version                version\n"
               "\n"
               "Exit status: 0 done, 1 error, 2 usage error, 3 done but some peers unreachable\n"
-              "or refused.\n"
+              "or refused, 4 node list without any node or without this node (nothing\n"
+              "changed), 5 run: another run is already running on this node.\n"
               "See podnet-routes(8).\n",
               f);
 }
@@ -215,20 +220,35 @@ static double now_ms(void)
         return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Runs `sh -c cmd` with default signal handling and returns its standard output. */
-static char *run_command(const char *cmd, size_t *len)
+/* --- the node list command ------------------------------------------------------------ */
+
+/* `sh -c CMD` in a process group of its own, its standard output read without blocking so
+ * that `run` keeps answering route changes and signals meanwhile. When it ends (finished,
+ * out of time, or abandoned) the whole group is killed: nothing it started outlives it. */
+struct fetch {
+        pid_t pid; /* 0: none running; not reaped before fetch_end(), so the group id
+                    * cannot be reused while we may still kill it */
+        int out;   /* read end of its standard output */
+        int pidfd; /* readable when it exits; -1 where the kernel has no pidfd_open */
+        bool eof, exited, overflow, abandoned;
+        int read_errno;
+        char *buf;
+        size_t len, cap;
+        double deadline;
+};
+
+static int fetch_start(struct fetch *f, const struct opts *o)
 {
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t empty, deflt;
-        char *argv[] = {(char *)"sh", (char *)"-c", (char *)cmd, NULL};
-        int pipefd[2], status, r;
-        pid_t pid;
-        char *out;
+        char *argv[] = {(char *)"sh", (char *)"-c", (char *)o->nodes_cmd, NULL};
+        int pipefd[2], r;
 
+        *f = (struct fetch){.out = -1, .pidfd = -1};
         if (pipe2(pipefd, O_CLOEXEC) < 0) {
-                errmsg("Running node list command: %s", strerror(errno));
-                return NULL;
+                errmsg("Running node list command %s: %s", o->nodes_cmd, strerror(errno));
+                return -1;
         }
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
@@ -241,61 +261,187 @@ static char *run_command(const char *cmd, size_t *len)
         sigaddset(&deflt, SIGPIPE);
         posix_spawnattr_setsigmask(&attr, &empty);
         posix_spawnattr_setsigdefault(&attr, &deflt);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        r = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+        posix_spawnattr_setpgroup(&attr, 0);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                            POSIX_SPAWN_SETPGROUP);
+        r = posix_spawn(&f->pid, "/bin/sh", &fa, &attr, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
         close(pipefd[1]);
         if (r != 0) {
                 close(pipefd[0]);
-                errmsg("Running node list command %s: %s", cmd, strerror(r));
-                return NULL;
+                f->pid = 0;
+                errmsg("Running node list command %s: %s", o->nodes_cmd, strerror(r));
+                return -1;
         }
-        out = pn_read_all(pipefd[0], MAX_NODE_LIST, len);
-        r = errno;
-        close(pipefd[0]);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        f->out = pipefd[0];
+        (void)fcntl(f->out, F_SETFL, O_NONBLOCK);
+#ifdef SYS_pidfd_open
+        f->pidfd = (int)syscall(SYS_pidfd_open, f->pid, 0);
+#endif
+        f->deadline = now_ms() + o->nodes_timeout * 1000.0;
+        return 0;
+}
+
+/* Reads what the command printed so far and notices its exit; true when the fetch is
+ * over: output closed and command exited, output too large, or out of time. */
+static bool fetch_step(struct fetch *f)
+{
+        while (!f->eof && !f->overflow) {
+                ssize_t k;
+                if (f->cap - f->len < 65536) {
+                        size_t cap = f->cap ? f->cap * 2 : 131072;
+                        char *b = realloc(f->buf, cap);
+                        if (!b) {
+                                f->read_errno = ENOMEM;
+                                f->eof = true;
+                                break;
+                        }
+                        f->buf = b;
+                        f->cap = cap;
+                }
+                k = read(f->out, f->buf + f->len, f->cap - f->len - 1);
+                if (k > 0) {
+                        f->len += (size_t)k;
+                        f->overflow = f->len > MAX_NODE_LIST;
+                } else if (k == 0) {
+                        f->eof = true;
+                } else if (errno != EINTR) {
+                        if (errno != EAGAIN)
+                                f->read_errno = errno, f->eof = true;
+                        break;
+                }
+        }
+        if (!f->exited) {
+                siginfo_t si = {0};
+                /* WNOWAIT: seen, not reaped */
+                if (waitid(P_PID, (id_t)f->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                    si.si_pid == f->pid)
+                        f->exited = true;
+        }
+        return (f->eof && f->exited) || f->overflow || now_ms() >= f->deadline;
+}
+
+/* The descriptors to poll while the fetch runs; returns how many. */
+static nfds_t fetch_pollfds(const struct fetch *f, struct pollfd *p)
+{
+        nfds_t n = 0;
+
+        if (!f->pid)
+                return 0;
+        if (!f->eof)
+                p[n++] = (struct pollfd){.fd = f->out, .events = POLLIN};
+        if (!f->exited && f->pidfd >= 0)
+                p[n++] = (struct pollfd){.fd = f->pidfd, .events = POLLIN};
+        return n;
+}
+
+/* Milliseconds the caller may sleep in poll() before fetch_step() is due. */
+static double fetch_wait_ms(const struct fetch *f)
+{
+        double left = f->deadline - now_ms();
+
+        if (f->eof && !f->exited && f->pidfd < 0 && left > 20)
+                left = 20; /* no pidfd: watch for the exit by polling */
+        return left > 0 ? left : 0;
+}
+
+/* Ends the fetch: kills what is left of the command's process group, reaps the command.
+ * Returns its output (NUL-terminated, the caller's) or NULL after a message. */
+static char *fetch_end(struct fetch *f, const struct opts *o, size_t *len)
+{
+        bool done = f->eof && f->exited;
+        int status = 0;
+        char *out = NULL;
+
+        if (!f->pid)
+                return NULL;
+        (void)kill(-f->pid, SIGKILL);
+        while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
                 ;
-        if (!out) {
-                errmsg("Reading the output of node list command %s: %s", cmd, strerror(r));
-                return NULL;
-        }
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                errmsg("Node list command %s failed (%s %d)", cmd,
+        if (f->abandoned)
+                ;
+        else if (f->overflow)
+                errmsg("Node list command %s printed more than %u MiB", o->nodes_cmd,
+                       MAX_NODE_LIST >> 20);
+        else if (!done)
+                errmsg("Node list command %s timed out after %u s: killed it and its process "
+                       "group",
+                       o->nodes_cmd, o->nodes_timeout);
+        else if (f->read_errno)
+                errmsg("Reading the output of node list command %s: %s", o->nodes_cmd,
+                       strerror(f->read_errno));
+        else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                errmsg("Node list command %s failed (%s %d)", o->nodes_cmd,
                        WIFEXITED(status) ? "exit status" : "signal",
                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-                free(out);
-                return NULL;
+        else if (!f->buf && !(f->buf = malloc(1)))
+                errmsg("Out of memory");
+        else {
+                f->buf[f->len] = 0;
+                out = f->buf;
+                f->buf = NULL;
+                *len = f->len;
         }
+        if (f->out >= 0)
+                close(f->out);
+        if (f->pidfd >= 0)
+                close(f->pidfd);
+        free(f->buf);
+        *f = (struct fetch){.out = -1, .pidfd = -1};
         return out;
 }
 
-/* Reads and parses the node list from --nodes or --nodes-cmd; NULL after a message. */
-static podnet_nodes *load_nodes(const struct opts *o)
+/* Runs the node list command to its end (sync, status, allocate). SIGTERM, SIGINT or
+ * SIGHUP meanwhile kill the command's group, then end this process as they would have. */
+static char *run_command(const struct opts *o, size_t *len)
+{
+        struct signalfd_siginfo si;
+        sigset_t mask, old;
+        struct fetch f;
+        char *out;
+        int sfd;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (fetch_start(&f, o) < 0) {
+                out = NULL;
+                goto out;
+        }
+        while (!fetch_step(&f)) {
+                struct pollfd p[3];
+                nfds_t n = fetch_pollfds(&f, p);
+
+                if (sfd >= 0)
+                        p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+                (void)poll(p, n, (int)fetch_wait_ms(&f) + 1);
+                if (sfd >= 0 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                        f.abandoned = true;
+                        free(fetch_end(&f, o, len));
+                        signal((int)si.ssi_signo, SIG_DFL);
+                        sigprocmask(SIG_SETMASK, &old, NULL);
+                        raise((int)si.ssi_signo);
+                        _exit(128 + (int)si.ssi_signo); /* (not reached) */
+                }
+        }
+        out = fetch_end(&f, o, len);
+out:
+        if (sfd >= 0)
+                close(sfd);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return out;
+}
+
+/* Parses a node list read from `what`; NULL after a message. Frees text. */
+static podnet_nodes *parse_nodes(char *text, size_t len, const char *what)
 {
         podnet_nodes *nodes = NULL;
         podnet_error *err = NULL;
-        size_t len = 0;
-        char *text;
-        const char *what;
 
-        if (o->nodes_cmd) {
-                text = run_command(o->nodes_cmd, &len);
-                what = o->nodes_cmd;
-        } else if (strcmp(o->nodes_file, "-") == 0) {
-                text = pn_read_all(STDIN_FILENO, MAX_NODE_LIST, &len);
-                what = "standard input";
-                if (!text)
-                        errmsg("Reading the node list from standard input: %s", strerror(errno));
-        } else {
-                int fd = open(o->nodes_file, O_RDONLY | O_CLOEXEC);
-                what = o->nodes_file;
-                text = fd < 0 ? NULL : pn_read_all(fd, MAX_NODE_LIST, &len);
-                if (!text)
-                        errmsg("Reading node list %s: %s", o->nodes_file, strerror(errno));
-                if (fd >= 0)
-                        close(fd);
-        }
         if (!text)
                 return NULL;
         if (podnet_nodes_parse(&nodes, text, len, &err) < 0) {
@@ -305,6 +451,85 @@ static podnet_nodes *load_nodes(const struct opts *o)
         }
         free(text);
         return nodes;
+}
+
+/* Reads and parses the node list from --nodes or --nodes-cmd; NULL after a message. */
+static podnet_nodes *load_nodes(const struct opts *o)
+{
+        size_t len = 0;
+        char *text;
+
+        if (o->nodes_cmd) {
+                text = run_command(o, &len);
+                return parse_nodes(text, len, o->nodes_cmd);
+        }
+        if (strcmp(o->nodes_file, "-") == 0) {
+                text = pn_read_all(STDIN_FILENO, MAX_NODE_LIST, &len);
+                if (!text)
+                        errmsg("Reading the node list from standard input: %s", strerror(errno));
+                return parse_nodes(text, len, "standard input");
+        }
+        int fd = open(o->nodes_file, O_RDONLY | O_CLOEXEC);
+        text = fd < 0 ? NULL : pn_read_all(fd, MAX_NODE_LIST, &len);
+        if (!text)
+                errmsg("Reading node list %s: %s", o->nodes_file, strerror(errno));
+        if (fd >= 0)
+                close(fd);
+        return parse_nodes(text, len, o->nodes_file);
+}
+
+/* --- the node lock ------------------------------------------------------------------- */
+
+/* podnet's writers on one node serialise on flock(2) locks in RUN_DIR, named after the
+ * network namespace (its inode number, as `stat -L -c %i /proc/self/ns/net` prints it):
+ * namespaces are the nodes (a lab runs several in one mount namespace). "routes" is held
+ * by each writing pass (sync, each pass of run, teardown); "routes-run" by a run agent for
+ * its whole life, so that a second one refuses to start. */
+#define RUN_DIR "/run/podnet"
+#define LOCK_WAIT_MS 60000
+
+static int lock_open(const char *kind, char *path, size_t size)
+{
+        struct stat st;
+        int fd;
+
+        if (stat("/proc/self/ns/net", &st) < 0) {
+                errmsg("Reading this network namespace's id (/proc/self/ns/net): %s",
+                       strerror(errno));
+                return -1;
+        }
+        snprintf(path, size, RUN_DIR "/%s-%llu.lock", kind, (unsigned long long)st.st_ino);
+        if (mkdir(RUN_DIR, 0755) < 0 && errno != EEXIST) {
+                errmsg("Creating %s: %s", RUN_DIR, strerror(errno));
+                return -1;
+        }
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                errmsg("Opening lock %s: %s", path, strerror(errno));
+        return fd;
+}
+
+/* Takes the writers' lock, waiting at most LOCK_WAIT_MS; the fd or -1 after a message.
+ * Closing the fd releases it. */
+static int lock_writers(void)
+{
+        char path[PATH_MAX];
+        int fd = lock_open("routes", path, sizeof(path));
+        double deadline = now_ms() + LOCK_WAIT_MS;
+
+        if (fd < 0)
+                return -1;
+        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if ((errno != EWOULDBLOCK && errno != EINTR) || now_ms() >= deadline) {
+                        errmsg("Locking %s: %s", path,
+                               errno == EWOULDBLOCK ? "another podnet-routes held it for 60 s"
+                                                    : strerror(errno));
+                        close(fd);
+                        return -1;
+                }
+                (void)poll(NULL, 0, 5);
+        }
+        return fd;
 }
 
 static bool nodes_have_family(const podnet_nodes *nodes, int family)
@@ -328,6 +553,19 @@ struct node_result {
         int conf;       /* 1 written, 0 unchanged, -1 skipped */
         double route_ms;
 };
+
+/* The firewall chains' configuration: sync and run's checks use the same. */
+static podnet_fw_config fw_config(const struct opts *o)
+{
+        return (podnet_fw_config){
+            .size = sizeof(podnet_fw_config),
+            .cluster_cidrs = (const podnet_cidr *const *)o->cluster,
+            .n_cluster_cidrs = o->n_cluster,
+            .non_masq_cidrs = (const podnet_cidr *const *)o->non_masq,
+            .n_non_masq_cidrs = o->n_non_masq,
+            .masquerade = o->masquerade,
+        };
+}
 
 /* Forwarding and firewall. 0 or -1 after a message. */
 static int sync_node_side(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *nodes,
@@ -358,14 +596,7 @@ static int sync_node_side(podnet_ctx *ctx, const struct opts *o, const podnet_no
                         errmsg("Warning: no --cluster-cidr: firewall chains not managed");
                 warned = true;
         } else if (o->firewall) {
-                podnet_fw_config fw = {
-                    .size = sizeof(fw),
-                    .cluster_cidrs = (const podnet_cidr *const *)o->cluster,
-                    .n_cluster_cidrs = o->n_cluster,
-                    .non_masq_cidrs = (const podnet_cidr *const *)o->non_masq,
-                    .n_non_masq_cidrs = o->n_non_masq,
-                    .masquerade = o->masquerade,
-                };
+                podnet_fw_config fw = fw_config(o);
                 r = podnet_fw_node_ensure(ctx, &fw, &err);
                 if (r < 0)
                         return fail_err(err, r, "Installing firewall chains"), -1;
@@ -544,7 +775,8 @@ static podnet_sync_config sync_config(const struct opts *o, bool dry_run)
                                     .n_cluster_cidrs = o->n_cluster};
 }
 
-/* One full pass. Returns the exit status: 0, 1 or 3. */
+/* One full pass. Returns the exit status: 0, 1, 3, or 4 when the node list is not valid
+ * (no node, or not this node: the library refuses it and nothing is printed). */
 static int do_sync(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *nodes, bool quiet)
 {
         podnet_sync_config sc = sync_config(o, o->dry_run);
@@ -561,12 +793,13 @@ static int do_sync(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *no
         res.route_ms = now_ms() - t0;
         if (r < 0) {
                 fail_err(err, r, "Syncing routes");
-                status = EXIT_FAILURE;
+                status = r == -ENODATA ? EXIT_NODES : EXIT_FAILURE;
         }
-        /* after the routes: the sync is what judges this node's own pod CIDR */
-        if (sync_cni_conf(o, nodes, rep, &res) < 0)
+        /* after the routes: the sync is what judges this node's own pod CIDR; a node
+         * list that is not valid changes nothing, the conflist included */
+        if (status != EXIT_NODES && sync_cni_conf(o, nodes, rep, &res) < 0)
                 status = EXIT_FAILURE;
-        if (rep) {
+        if (rep && status != EXIT_NODES) {
                 bool changed =
                     podnet_sync_report_writes(rep) > 0 || res.conf == 1 || res.fw_commits > 0;
                 if (o->json)
@@ -587,70 +820,235 @@ static int do_sync(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *no
 static int cmd_sync(podnet_ctx *ctx, const struct opts *o)
 {
         podnet_nodes *nodes = load_nodes(o);
-        int status;
+        int status, lock = -1;
 
         if (!nodes)
                 return EXIT_FAILURE;
-        if (podnet_nodes_find(nodes, o->node_name) < 0)
-                errmsg("Warning: node %s is not in the node list: every node is a peer",
-                       o->node_name);
+        if (!o->dry_run && (lock = lock_writers()) < 0) {
+                podnet_nodes_free(nodes);
+                return EXIT_FAILURE;
+        }
         status = do_sync(ctx, o, nodes, false);
+        if (lock >= 0)
+                close(lock);
         podnet_nodes_free(nodes);
         return status;
 }
 
 /* --- run ----------------------------------------------------------------------------- */
 
+struct agent {
+        podnet_ctx *ctx;
+        const struct opts *o;
+        podnet_nodes *nodes; /* the last valid node list, or NULL */
+        podnet_nodes *fresh; /* a fetched list whose pass waits for the lock */
+        bool fetched;        /* a fetch ended (fresh NULL: it failed); a full pass is due */
+        bool restore;        /* podnet's routes changed: a route pass is due */
+        bool quiet;          /* after the first full pass: print only changes */
+        bool fw;             /* run's firewall checks are on */
+        double next_fetch, next_fw, retry_at;
+        int lock_fd; /* the writers' lock file, locked only during a pass */
+        struct fetch f;
+};
+
+/* A full pass with a fetched list: a valid one replaces the previous, an invalid or
+ * missing one leaves it in place. */
+static void agent_full_pass(struct agent *a)
+{
+        if (a->fresh) {
+                int status = do_sync(a->ctx, a->o, a->fresh, a->quiet);
+                if (status == EXIT_NODES) {
+                        podnet_nodes_free(a->fresh);
+                        if (a->nodes)
+                                errmsg("Keeping the previous node list");
+                } else {
+                        podnet_nodes_free(a->nodes);
+                        a->nodes = a->fresh;
+                }
+                a->fresh = NULL;
+                a->quiet = true;
+        } else if (a->nodes) {
+                errmsg("Keeping the previous node list");
+                do_sync(a->ctx, a->o, a->nodes, a->quiet);
+        }
+}
+
+/* Restores podnet's routes after a change someone else made. */
+static void agent_route_pass(struct agent *a)
+{
+        podnet_sync_config sc = sync_config(a->o, false);
+        podnet_sync_report *rep = NULL;
+        podnet_error *err = NULL;
+        int r = podnet_routes_sync(a->ctx, a->nodes, &sc, &rep, &err);
+
+        if (r < 0)
+                fail_err(err, r, "Restoring routes");
+        if (rep && podnet_sync_report_writes(rep) > 0) {
+                printf("route change detected: ");
+                fflush(stdout);
+                print_report_text(rep, true);
+                fflush(stdout);
+        }
+        podnet_sync_report_free(rep);
+}
+
+/* x_tables sends no events: the chains are checked every --firewall-interval seconds.
+ * A check that finds everything in place reads the tables without the xtables lock and
+ * writes nothing. */
+static void agent_fw_check(struct agent *a)
+{
+        podnet_fw_config fw = fw_config(a->o);
+        podnet_error *err = NULL;
+        double t0 = now_ms();
+        int r = podnet_fw_node_ensure(a->ctx, &fw, &err);
+
+        if (r < 0)
+                fail_err(err, r, "Checking the firewall chains");
+        else if (r > 0) {
+                printf("firewall chains repaired (%d commit%s)\n", r, r == 1 ? "" : "s");
+                fflush(stdout);
+        }
+        if (a->o->verbose > 1)
+                errmsg("Firewall check: %.3f ms", now_ms() - t0);
+}
+
+/* Runs the passes that are due, under the writers' lock; when another writer holds it,
+ * tries again shortly. */
+static void agent_passes(struct agent *a, double now)
+{
+        bool fw_due = a->fw && now >= a->next_fw;
+
+        if (!a->fetched && !a->restore && !fw_due)
+                return;
+        if (now < a->retry_at)
+                return;
+        if (flock(a->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                a->retry_at = now + 20;
+                return;
+        }
+        if (a->fetched) {
+                agent_full_pass(a);
+                a->fetched = a->restore = false;
+                a->next_fetch = now_ms() + a->o->interval * 1000.0;
+                a->next_fw = now_ms() + a->o->fw_interval * 1000.0;
+        } else {
+                if (a->restore && a->nodes)
+                        agent_route_pass(a);
+                a->restore = false;
+                if (fw_due) {
+                        agent_fw_check(a);
+                        a->next_fw = now_ms() + a->o->fw_interval * 1000.0;
+                }
+        }
+        (void)flock(a->lock_fd, LOCK_UN);
+}
+
+/* Starts fetching the node list when it is due, and takes it in when the fetch ends. */
+static void agent_fetch(struct agent *a, double now)
+{
+        const struct opts *o = a->o;
+
+        if (!a->f.pid && !a->fetched && now >= a->next_fetch) {
+                if (!o->nodes_cmd)
+                        a->fresh = load_nodes(o);
+                else if (fetch_start(&a->f, o) == 0)
+                        return;
+                a->fetched = true;
+                return;
+        }
+        if (a->f.pid && fetch_step(&a->f)) {
+                size_t len = 0;
+                char *text = fetch_end(&a->f, o, &len);
+                a->fresh = parse_nodes(text, len, o->nodes_cmd);
+                a->fetched = true;
+        }
+}
+
+/* How long poll() may sleep: until the next thing due. */
+static int agent_timeout(const struct agent *a, double now)
+{
+        double t = 3600e3;
+
+        if (a->fetched || a->restore) /* a pass waits for the lock */
+                t = a->retry_at - now;
+        if (a->f.pid && fetch_wait_ms(&a->f) < t)
+                t = fetch_wait_ms(&a->f);
+        else if (!a->f.pid && !a->fetched && a->next_fetch - now < t)
+                t = a->next_fetch - now;
+        if (a->fw) {
+                double w = (a->next_fw > a->retry_at ? a->next_fw : a->retry_at) - now;
+                if (w < t)
+                        t = w;
+        }
+        if (t < 0)
+                return 0;
+        return t >= 3600e3 ? 3600000 : (int)t + 1;
+}
+
 static int cmd_run(podnet_ctx *ctx, const struct opts *o)
 {
+        struct agent a = {.ctx = ctx, .o = o, .lock_fd = -1, .f = {.out = -1, .pidfd = -1}};
         podnet_route_monitor *mon = NULL;
-        podnet_nodes *nodes = NULL;
         podnet_error *err = NULL;
+        char path[PATH_MAX];
         sigset_t mask;
-        int sfd, r, status = 0;
-        double next;
-        bool reload = true;
+        int sfd = -1, run_fd, r, status = 0;
+
+        /* one agent per node: a second one refuses to start */
+        run_fd = lock_open("routes-run", path, sizeof(path));
+        if (run_fd < 0)
+                return EXIT_FAILURE;
+        if (flock(run_fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK)
+                        errmsg("Another podnet-routes run is already running on this node (it "
+                               "holds %s)",
+                               path);
+                else
+                        errmsg("Locking %s: %s", path, strerror(errno));
+                close(run_fd);
+                return errno == EWOULDBLOCK ? EXIT_RUNNING : EXIT_FAILURE;
+        }
+        a.lock_fd = lock_open("routes", path, sizeof(path));
+        if (a.lock_fd < 0) {
+                close(run_fd);
+                return EXIT_FAILURE;
+        }
+        a.fw = o->firewall && o->n_cluster > 0 && !o->dry_run && o->fw_interval > 0;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
+        /* a shell starts background commands with SIGINT ignored, and an ignored signal
+         * never reaches the signalfd */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
         signal(SIGPIPE, SIG_IGN);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0) {
                 errmsg("Creating a signalfd: %s", strerror(errno));
-                return EXIT_FAILURE;
+                status = EXIT_FAILURE;
+                goto out;
         }
         r = podnet_route_monitor_new(ctx, &mon, o->protocol, &err);
         if (r < 0) {
-                close(sfd);
-                return fail_err(err, r, "Subscribing to route changes");
+                status = fail_err(err, r, "Subscribing to route changes");
+                goto out;
         }
-        next = now_ms();
+        a.next_fetch = now_ms();
         for (;;) {
-                struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
+                struct pollfd pfd[4] = {{.fd = sfd, .events = POLLIN},
                                         {.fd = podnet_route_monitor_fd(mon), .events = POLLIN}};
                 double now = now_ms();
-                int timeout;
-                bool routes_only = false;
+                nfds_t n = 2;
 
-                if (now >= next) {
-                        podnet_nodes *fresh = load_nodes(o);
-                        if (fresh) {
-                                podnet_nodes_free(nodes);
-                                nodes = fresh;
-                        } else if (nodes) {
-                                errmsg("Keeping the previous node list");
-                        }
-                        if (nodes)
-                                do_sync(ctx, o, nodes, !reload);
-                        reload = false;
-                        next = now_ms() + o->interval * 1000.0;
-                        continue;
-                }
-                timeout = (int)(next - now) + 1;
-                r = poll(pfd, 2, timeout);
+                agent_fetch(&a, now);
+                agent_passes(&a, now);
+                now = now_ms();
+                n += fetch_pollfds(&a.f, pfd + 2);
+                r = poll(pfd, n, agent_timeout(&a, now));
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0) {
@@ -662,12 +1060,13 @@ static int cmd_run(podnet_ctx *ctx, const struct opts *o)
                         struct signalfd_siginfo si;
                         bool stop = false;
                         while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                                if (si.ssi_signo == SIGHUP) {
+                                if (si.ssi_signo != SIGHUP) {
+                                        stop = true;
+                                } else if (!a.f.pid) {
+                                        /* (while a fetch runs, its list is the fresh one) */
                                         if (o->verbose)
                                                 errmsg("SIGHUP: resyncing");
-                                        next = 0;
-                                } else {
-                                        stop = true;
+                                        a.next_fetch = 0;
                                 }
                         }
                         if (stop)
@@ -679,34 +1078,30 @@ static int cmd_run(podnet_ctx *ctx, const struct opts *o)
                                 fail_err(err, r, "Reading route changes");
                                 err = NULL;
                         } else if (r > 0) {
-                                /* let a burst of changes settle, then restore in one pass */
+                                /* let a burst of changes settle (at most 100 ms), then
+                                 * restore in one pass */
                                 struct pollfd m = {.fd = podnet_route_monitor_fd(mon),
                                                    .events = POLLIN};
-                                while (poll(&m, 1, 10) > 0)
+                                double until = now_ms() + 100;
+                                while (now_ms() < until && poll(&m, 1, 10) > 0)
                                         (void)podnet_route_monitor_process(mon, NULL);
-                                routes_only = true;
+                                a.restore = true;
                         }
-                }
-                if (routes_only && nodes) {
-                        podnet_sync_config sc = sync_config(o, false);
-                        podnet_sync_report *rep = NULL;
-                        r = podnet_routes_sync(ctx, nodes, &sc, &rep, &err);
-                        if (r < 0) {
-                                fail_err(err, r, "Restoring routes");
-                                err = NULL;
-                        }
-                        if (rep && podnet_sync_report_writes(rep) > 0) {
-                                printf("route change detected: ");
-                                fflush(stdout);
-                                print_report_text(rep, true);
-                                fflush(stdout);
-                        }
-                        podnet_sync_report_free(rep);
                 }
         }
+out:
+        if (a.f.pid) {
+                size_t len;
+                a.f.abandoned = true; /* its group is killed, not waited for */
+                free(fetch_end(&a.f, o, &len));
+        }
         podnet_route_monitor_free(mon);
-        podnet_nodes_free(nodes);
-        close(sfd);
+        podnet_nodes_free(a.nodes);
+        podnet_nodes_free(a.fresh);
+        if (sfd >= 0)
+                close(sfd);
+        close(a.lock_fd);
+        close(run_fd);
         return status;
 }
 
@@ -774,7 +1169,13 @@ static int cmd_status(podnet_ctx *ctx, const struct opts *o)
         }
         podnet_sync_config sc = sync_config(o, true);
         r = podnet_routes_sync(ctx, nodes, &sc, &rep, &err);
-        if (r < 0) {
+        if (r == -ENODATA) {
+                /* an invalid list (or none): the installed routes are still shown */
+                if (have_nodes)
+                        errmsg("Warning: %s", podnet_error_message(err));
+                podnet_error_free(err);
+                err = NULL;
+        } else if (r < 0) {
                 podnet_sync_report_free(rep);
                 podnet_nodes_free(nodes);
                 return fail_err(err, r, "Reading routes");
@@ -905,8 +1306,10 @@ static int cmd_teardown(podnet_ctx *ctx, const struct opts *o)
 {
         podnet_error *err = NULL;
         char path[PATH_MAX];
-        int r, status = 0;
+        int r, status = 0, lock = lock_writers();
 
+        if (lock < 0)
+                return EXIT_FAILURE;
         r = podnet_routes_flush(ctx, o->protocol, o->table, &err);
         if (r < 0)
                 status = fail_err(err, r, "Removing routes");
@@ -933,6 +1336,7 @@ static int cmd_teardown(podnet_ctx *ctx, const struct opts *o)
                         printf("removed %s\n", path);
                 }
         }
+        close(lock);
         return status;
 }
 
@@ -1081,6 +1485,8 @@ enum {
         OPT_PROTOCOL,
         OPT_TABLE,
         OPT_INTERVAL,
+        OPT_NODES_TIMEOUT,
+        OPT_FW_INTERVAL,
         OPT_DRY_RUN,
         OPT_JSON,
         OPT_MASK,
@@ -1108,6 +1514,8 @@ static const struct option longopts[] = {
     {"route-protocol", required_argument, NULL, OPT_PROTOCOL},
     {"route-table", required_argument, NULL, OPT_TABLE},
     {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"nodes-timeout", required_argument, NULL, OPT_NODES_TIMEOUT},
+    {"firewall-interval", required_argument, NULL, OPT_FW_INTERVAL},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"json", no_argument, NULL, OPT_JSON},
     {"node-cidr-mask-size", required_argument, NULL, OPT_MASK},
@@ -1199,6 +1607,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
                         if (parse_uint(optarg, 1, 86400, &o->interval) < 0)
                                 return bad_value(name, optarg);
                         break;
+                case OPT_NODES_TIMEOUT:
+                        if (parse_uint(optarg, 1, 86400, &o->nodes_timeout) < 0)
+                                return bad_value(name, optarg);
+                        break;
+                case OPT_FW_INTERVAL:
+                        if (parse_uint(optarg, 0, 86400, &o->fw_interval) < 0)
+                                return bad_value(name, optarg);
+                        break;
                 case OPT_DRY_RUN:
                         o->dry_run = true;
                         break;
@@ -1254,6 +1670,8 @@ int main(int argc, char **argv)
             .protocol = PODNET_ROUTE_PROTOCOL,
             .table = 254,
             .interval = 30,
+            .nodes_timeout = 30,
+            .fw_interval = 1,
         };
         podnet_ctx *ctx = NULL;
         bool needs_nodes;

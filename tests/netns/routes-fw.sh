@@ -34,6 +34,46 @@ pr node1 sync --nodes "$N" > "$TMPDIR/nocidr.out" 2>&1
 check "without --cluster-cidr the firewall is skipped with a warning" \
         grep -q "Warning: no --cluster-cidr" "$TMPDIR/nocidr.out"
 
+# run repairs firewall damage within about a second (x_tables gives no events: a check
+# every --firewall-interval seconds, default 1, that writes nothing when all is in place)
+PN_WAIT=3
+fwd_ok() { ipt -S FORWARD | grep -q -- '-j PODNET-FORWARD' && ipt -S PODNET-FORWARD | grep -q ACCEPT; }
+nat_ok() { ipt -t nat -S POSTROUTING | grep -q -- '-j PODNET-POSTROUTING'; }
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --cni-conf-dir "$TMPDIR/node1/cni" run \
+        --nodes "$N" --cluster-cidr 10.1.0.0/16 --interval 3600 \
+        > "$TMPDIR/run.out" 2> "$TMPDIR/run.err" &
+pid=$!
+wait_for "run: chains in place" fwd_ok
+sleep 2.2
+check_fails "run: checks that find everything in place commit nothing" \
+        grep -q "^firewall" "$TMPDIR/run.out"
+ipt -D FORWARD -m comment --comment "podnet forward" -j PODNET-FORWARD
+ipt -F PODNET-FORWARD
+ipt -X PODNET-FORWARD
+check_fails "PODNET-FORWARD deleted by hand" ipt -S PODNET-FORWARD
+wait_for "run: deleted PODNET-FORWARD and its jump come back" fwd_ok
+ipt -D FORWARD -m comment --comment "podnet forward" -j PODNET-FORWARD
+wait_for "run: a deleted jump to PODNET-FORWARD comes back" fwd_ok
+ipt -t nat -D POSTROUTING -m comment --comment "podnet postrouting" -j PODNET-POSTROUTING
+ipt -t nat -F PODNET-POSTROUTING
+ipt -t nat -X PODNET-POSTROUTING
+wait_for "run: deleted PODNET-POSTROUTING comes back" nat_ok
+check "run: the repair is reported" grep -q "^firewall" "$TMPDIR/run.out"
+is "one jump to PODNET-FORWARD after the repairs" "$(ipt -S FORWARD | grep -c -- '-j PODNET-FORWARD')" 1
+# another program holding the xtables lock: the checks do not wait for it, and routes are
+# still restored at once a second after the lock was taken (a check that waited for the
+# lock would hold run up until the holder lets go, 5 s after it took it)
+ip netns exec node1 flock /run/xtables.lock sleep 5 &
+holder=$!
+sleep 1.3
+ip -n node1 route del 10.1.3.0/24 proto 44
+has3() { ip -n node1 route show 10.1.3.0/24 proto 44 | grep -q via; }
+PN_WAIT=1 wait_for "run: a route deleted while the xtables lock is held elsewhere is restored" has3
+wait "$holder"
+kill -TERM "$pid"
+wait "$pid"
+is "run: SIGTERM exits 0" "$?" 0
+
 pr node1 teardown > /dev/null
 is "teardown exits 0" "$?" 0
 is "jump rule gone" "$(ipt -S FORWARD | grep -c PODNET)" 0

@@ -43,3 +43,18 @@ routes44() {
 n_routes44() {
         ip -n "$1" -j route show proto 44 | jq length
 }
+
+# wait_for DESC CMD...: polls CMD every 50 ms for up to PN_WAIT seconds (default 2)
+wait_for() {
+        local what=$1 i
+        shift
+        for i in $(seq 1 $((${PN_WAIT:-2} * 20))); do
+                if "$@" >/dev/null 2>&1; then
+                        ok "$what (after ~$((i * 50)) ms)"
+                        return 0
+                fi
+                sleep 0.05
+        done
+        fail "$what (not within ${PN_WAIT:-2} s)"
+        return 1
+}

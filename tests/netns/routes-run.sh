@@ -7,20 +7,6 @@ command -v jq >/dev/null || { echo "SKIP: jq not found"; exit 77; }
 routes_setup
 cp "$TMPDIR/nodes3.txt" "$TMPDIR/live.txt"
 
-# wait_for DESC CMD...: polls CMD for up to 2 s
-wait_for() {
-        local what=$1 i
-        shift
-        for i in $(seq 1 40); do
-                if "$@" >/dev/null 2>&1; then
-                        ok "$what (after ~$((i * 50)) ms)"
-                        return 0
-                fi
-                sleep 0.05
-        done
-        fail "$what (not within 2 s)"
-        return 1
-}
 has_route() { ip -n node1 route show "$1" proto 44 | grep -q "via $2"; }
 
 # not through a shell function: $! must be podnet-routes itself (ip netns exec execs it)
@@ -58,12 +44,20 @@ is "routes stay after exit" "$(n_routes44 node1)" 3
 check_fails "no error output" grep -q . "$TMPDIR/run.err"
 sed 's/^/# stderr: /' "$TMPDIR/run.err"
 
-# SIGINT too
+# SIGINT too (once run is up: it has restored a route; a shell starts background
+# commands with SIGINT ignored, so one sent before run set up its handling is lost)
+ip -n node1 route del 10.1.3.0/24 proto 44
 ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run \
         --nodes "$TMPDIR/live.txt" --no-firewall --interval 1 > /dev/null 2>&1 &
 pid=$!
-sleep 0.3
+wait_for "run is up" has_route 10.1.3.0/24 192.168.1.13
 kill -INT "$pid"
-wait "$pid"
-is "SIGINT: exit status 0" "$?" 0
+for i in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$pid" 2>/dev/null; then
+        fail "SIGINT not answered within 2 s"
+        kill -KILL "$pid"
+else
+        wait "$pid"
+        is "SIGINT: exit status 0" "$?" 0
+fi
 finish
