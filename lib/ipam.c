@@ -1635,11 +1635,14 @@ static void gc_chain(podnet_ipam *ipam, const struct chain *c, const podnet_atta
                 struct lease_list l = {0};
                 struct index_ref ref = {.hash = c->hash, .slot = kept, .found = true};
                 bool keep = false;
+                ssize_t n;
 
                 index_name(c->hash, k, name);
-                if (read_small(ipam, ipam->dir_fd, name, text, INDEX_READ_MAX) == -ENOENT)
+                n = read_small(ipam, ipam->dir_fd, name, text, INDEX_READ_MAX);
+                if (n == -ENOENT)
                         continue;
-                if (index_parse(text, id, ifname))
+                /* Unreadable, or not a regular file (a FIFO planted there): not kept. */
+                if (n >= 0 && index_parse(text, id, ifname))
                         for (size_t i = 0; i < n_valid && !keep; i++)
                                 keep = streq(valid[i].container_id, id) &&
                                        streq(valid[i].ifname, ifname);

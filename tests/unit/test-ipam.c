@@ -823,10 +823,22 @@ static void fifo_index(void)
         _exit(strcmp(alloc(ipam, 0, "f2"), "10.18.0.4/24") == 0 ? 0 : 1);
 }
 
+static void fifo_gc(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("fifo");
+        podnet_attachment valid[] = {{"f1", "eth0"}, {"f2", "eth0"}};
+
+        add(ipam, 0, "10.18.0.0/24", NULL, NULL, NULL);
+        /* Releases nothing: the FIFO lease is skipped, not read. */
+        _exit(podnet_ipam_gc(ipam, valid, ELEMENTSOF(valid), NULL) == 0 ? 0 : 1);
+}
+
 /* Issue 6, item 14: a FIFO planted as a file the store reads neither hangs an
  * operation nor is read. */
 static void test_nonregular(void)
 {
+        struct stat st;
+
         mkdir(path_of("fifo", ""), 0755);
         mkfifo(path_of("fifo", "last_reserved_ip.0"), 0644);
         is_int(bounded(fifo_last_reserved), 0, "FIFO as last_reserved_ip.0: no hang, allocates");
@@ -836,6 +848,10 @@ static void test_nonregular(void)
         mkdir(path_of("fifo", ".podnet-boot"), 0755);
         mkfifo(path_of("fifo", index_path("f2", "eth0", 0)), 0644);
         is_int(bounded(fifo_index), 0, "FIFO as an index entry and a lease: ADD skips both");
+        is_int(bounded(fifo_gc), 0, "GC does not hang on them");
+        ok(lstat(path_of("fifo", index_path("f2", "eth0", 0)), &st) == 0 && S_ISREG(st.st_mode) &&
+               strstr(slurp(path_of("fifo", index_path("f2", "eth0", 0))), "container_id=f2\n"),
+           "GC replaced the FIFO entry by f2's own");
 }
 
 int main(void)
