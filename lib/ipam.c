@@ -146,9 +146,11 @@ static const char *read_trimmed(podnet_ipam *ipam, const char *name, char *buf, 
  * name suffices: writes happen under the store's lock, each temporary is renamed
  * away before the next is made, and what a crash leaves is removed by the next DEL
  * or GC. It lives in the sidecar directory, whose files count_leases() and host-local's
- * GC never look at. No fsync: a killed process loses nothing that reached write(2);
- * after a power loss, leases of the lost boot are reclaimed by their sidecars' boot
- * id, and what did not reach the disk was never there (see podnet_ipam_open(3)). */
+ * GC never look at. No fsync (it would cost every ADD a disk flush): a killed process
+ * loses nothing that reached write(2); after a power loss the node reboots, podnet's
+ * leases are reclaimed by their sidecars' boot id and empty ones by their emptiness,
+ * and only a lease that reached the disk without its sidecar waits for DEL or GC
+ * (see podnet_ipam_open(3), CRASHES). */
 #define TMP_NAME "write.tmp"
 #define TMP_PATH PN_IPAM_BOOT_DIR "/" TMP_NAME
 #define OLD_INDEX_TMP_NAME "index.tmp" /* what podnet 0.1.0 used for index entries */
@@ -195,8 +197,8 @@ static int put_file(podnet_ipam *ipam, const char *name, const char *text, bool 
 
         if (r < 0)
                 return r;
-        if (renameat2(ipam->dir_fd, TMP_PATH, ipam->dir_fd, name, replace ? 0 : RENAME_NOREPLACE) ==
-            0)
+        r = renameat2(ipam->dir_fd, TMP_PATH, ipam->dir_fd, name, replace ? 0 : RENAME_NOREPLACE);
+        if (r == 0)
                 return 0;
         r = -errno;
         if (!replace && (r == -EINVAL || r == -ENOSYS))
@@ -1040,8 +1042,9 @@ int pn_ipam_held(podnet_ipam *ipam, const char *container_id, const char *ifname
  *    ADD ever returned its address.
  * Nothing else proves anything: not the lease's age, which the wall clock decides
  * (a clock stepped forward makes every lease look older than the boot), nor a
- * missing sidecar (host-local's leases, or podnet's before 0.2). Such leases are kept
- * until DEL or GC releases them. *holder gets the content for logging. */
+ * missing sidecar (host-local's leases, or podnet 0.1.0's whose best-effort sidecar
+ * write failed). Such leases are kept until DEL or GC releases them. *holder gets the
+ * content for logging. */
 static bool lease_is_stale(podnet_ipam *ipam, const char *name, char *holder, size_t holder_size)
 {
         char path[sizeof(PN_IPAM_BOOT_DIR) + PN_ADDR_STRLEN + 1];
