@@ -397,9 +397,10 @@ fail:
         return r;
 }
 
-/* Number of leases in the in-process IPAM's directory (files named by an address),
- * 0 if the directory does not exist. The on-disk format is host-local's, a public
- * contract, so reading it here does not reach into the IPAM module's internals. */
+/* Number of leases in the in-process IPAM's directory (regular files named by an
+ * address), 0 if the directory does not exist. The on-disk format is host-local's, a
+ * public contract, so reading it here does not reach into the IPAM module's
+ * internals. The IPAM's temporary files live in a subdirectory, never counted. */
 static int count_leases(const podnet_cni_conf *conf)
 {
         _cleanup_free_ char *dir = NULL;
@@ -416,6 +417,8 @@ static int count_leases(const podnet_cni_conf *conf)
                 return errno == ENOENT ? 0 : -errno;
         while ((de = readdir(d))) {
                 unsigned char buf[16];
+                if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+                        continue;
                 if (inet_pton(AF_INET, de->d_name, buf) == 1 ||
                     inet_pton(AF_INET6, de->d_name, buf) == 1)
                         n++;

@@ -43,10 +43,8 @@ struct podnet_ipam {
         unsigned n_sets;
 
         char *boot_id_path; /* NULL: the kernel's */
-        int64_t btime_override;
-        bool boot_id_loaded, btime_loaded;
+        bool boot_id_loaded;
         char boot_id[64]; /* "" if unknown */
-        int64_t btime;    /* < 0 if unknown */
 
         unsigned long n_opened; /* files this object tried to open (pn_ipam_files_opened) */
         bool force_hash;        /* tests: every attachment hashes to forced_hash */
@@ -94,15 +92,23 @@ static int ipam_openat(podnet_ipam *ipam, int dir_fd, const char *name, int flag
 }
 
 /* Reads at most size-1 bytes of dir_fd/name into buf, NUL-terminated. Returns the
- * length, or -errno. */
+ * length, or -errno: -ELOOP for a symlink, -EISDIR for a directory, -EINVAL for
+ * anything else that is not a regular file. O_NONBLOCK: opening a FIFO planted in the
+ * store must not wait for a writer. */
 static ssize_t read_small(podnet_ipam *ipam, int dir_fd, const char *name, char *buf, size_t size)
 {
         _cleanup_close_ int fd = -1;
+        struct stat st;
         size_t n = 0;
 
-        fd = ipam_openat(ipam, dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0);
+        fd = ipam_openat(ipam, dir_fd, name,
+                         O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
         while (n < size - 1) {
                 ssize_t k = read(fd, buf + n, size - 1 - n);
                 if (k < 0) {
@@ -134,22 +140,83 @@ static const char *read_trimmed(podnet_ipam *ipam, const char *name, char *buf, 
         return s;
 }
 
-/* Replaces dir_fd/name with text (os.WriteFile's semantics: create or truncate). */
-static int write_file(podnet_ipam *ipam, int dir_fd, const char *name, const char *text)
+/* Every file of the store is written as this temporary and then renamed into place,
+ * so that a process killed at any point leaves either the old file, the new one, or
+ * this temporary, never a partial file (a 0-byte lease would be held forever). One
+ * name suffices: writes happen under the store's lock, each temporary is renamed
+ * away before the next is made, and what a crash leaves is removed by the next DEL
+ * or GC. It lives in the sidecar directory, whose files count_leases() and host-local's
+ * GC never look at. No fsync (it would cost every ADD a disk flush): a killed process
+ * loses nothing that reached write(2); after a power loss the node reboots, podnet's
+ * leases are reclaimed by their sidecars' boot id and empty ones by their emptiness,
+ * and only a lease that reached the disk without its sidecar waits for DEL or GC
+ * (see podnet_ipam_open(3), CRASHES). */
+#define TMP_NAME "write.tmp"
+#define TMP_PATH PN_IPAM_BOOT_DIR "/" TMP_NAME
+#define OLD_INDEX_TMP_NAME "index.tmp" /* what podnet 0.1.0 used for index entries */
+
+/* Writes text into a fresh TMP_PATH (creating the sidecar directory if needed). */
+static int write_tmp(podnet_ipam *ipam, const char *text)
 {
         _cleanup_close_ int fd = -1;
         int r;
 
-        fd = ipam_openat(ipam, dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                         0644);
-        if (fd < 0)
-                return -errno;
+        for (int attempt = 0;; attempt++) {
+                /* O_EXCL: a leftover (or anything planted there) is removed, never
+                 * opened, so that a FIFO cannot block us nor a symlink redirect us. */
+                fd = ipam_openat(ipam, ipam->dir_fd, TMP_PATH,
+                                 O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+                if (fd >= 0)
+                        break;
+                if (attempt >= 2)
+                        return -errno;
+                if (errno == ENOENT) {
+                        if (mkdirat(ipam->dir_fd, PN_IPAM_BOOT_DIR, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                } else if (errno == EEXIST) {
+                        if (unlinkat(ipam->dir_fd, TMP_PATH, 0) < 0 && errno != ENOENT)
+                                return -errno;
+                } else {
+                        return -errno;
+                }
+        }
         r = pn_write_all(fd, text, strlen(text));
+        if (r >= 0 && close(steal_fd(&fd)) < 0)
+                r = -errno;
+        if (r < 0)
+                (void)unlinkat(ipam->dir_fd, TMP_PATH, 0);
+        return r;
+}
+
+/* Puts text as `name` (relative to the store) atomically: replacing what is there, or
+ * with !replace only if nothing is (-EEXIST otherwise: host-local's O_CREAT|O_EXCL,
+ * without ever showing a partial file). */
+static int put_file(podnet_ipam *ipam, const char *name, const char *text, bool replace)
+{
+        int r = write_tmp(ipam, text);
+
         if (r < 0)
                 return r;
-        if (close(steal_fd(&fd)) < 0)
-                return -errno;
-        return 0;
+        r = renameat2(ipam->dir_fd, TMP_PATH, ipam->dir_fd, name, replace ? 0 : RENAME_NOREPLACE);
+        if (r == 0)
+                return 0;
+        r = -errno;
+        if (!replace && (r == -EINVAL || r == -ENOSYS))
+                /* A file system without RENAME_NOREPLACE: link(2) never replaces either. */
+                r = linkat(ipam->dir_fd, TMP_PATH, ipam->dir_fd, name, 0) < 0 ? -errno : 0;
+        (void)unlinkat(ipam->dir_fd, TMP_PATH, 0);
+        return r;
+}
+
+static int replace_file(podnet_ipam *ipam, const char *name, const char *text)
+{
+        return put_file(ipam, name, text, true);
+}
+
+/* Removes a temporary a killed write left behind. */
+static void remove_tmp(podnet_ipam *ipam)
+{
+        (void)unlinkat(ipam->dir_fd, TMP_PATH, 0);
 }
 
 /* mkdir -p with mode 0755. */
@@ -215,31 +282,7 @@ static const char *boot_id(podnet_ipam *ipam)
         return ipam->boot_id;
 }
 
-static int64_t boot_time(podnet_ipam *ipam)
-{
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *line = NULL;
-        size_t size = 0;
-        long long v;
-
-        if (ipam->btime_loaded)
-                return ipam->btime;
-        ipam->btime_loaded = true;
-        ipam->btime = -1;
-        if (ipam->btime_override >= 0)
-                return ipam->btime = ipam->btime_override;
-        f = fopen("/proc/stat", "re");
-        if (!f)
-                return -1;
-        while (getline(&line, &size, f) > 0)
-                if (sscanf(line, "btime %lld", &v) == 1) {
-                        ipam->btime = v;
-                        break;
-                }
-        return ipam->btime;
-}
-
-int pn_ipam_set_boot_source(podnet_ipam *ipam, const char *boot_id_path, int64_t btime)
+int pn_ipam_set_boot_source(podnet_ipam *ipam, const char *boot_id_path)
 {
         char *p = NULL;
 
@@ -249,8 +292,7 @@ int pn_ipam_set_boot_source(podnet_ipam *ipam, const char *boot_id_path, int64_t
                 return -ENOMEM;
         free(ipam->boot_id_path);
         ipam->boot_id_path = p;
-        ipam->btime_override = btime < 0 ? -1 : btime;
-        ipam->boot_id_loaded = ipam->btime_loaded = false;
+        ipam->boot_id_loaded = false;
         return 0;
 }
 
@@ -291,11 +333,23 @@ static int take_lock(podnet_ipam *ipam, bool create, podnet_error **err)
                 return r;
         if (ipam->lock_fd < 0) {
                 /* host-local (go-filemutex) opens `lock` with O_CREAT|O_RDONLY and flocks it. */
-                ipam->lock_fd = ipam_openat(ipam, ipam->dir_fd, PN_IPAM_LOCK_FILE,
-                                            O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+                struct stat st;
+
+                /* O_NONBLOCK: a FIFO planted as `lock` must not block the open. */
+                ipam->lock_fd =
+                    ipam_openat(ipam, ipam->dir_fd, PN_IPAM_LOCK_FILE,
+                                O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
                 if (ipam->lock_fd < 0)
                         return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening %s/%s", ipam->dir,
                                         PN_IPAM_LOCK_FILE);
+                r = fstat(ipam->lock_fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? 0 : EINVAL;
+                if (r != 0) {
+                        close(ipam->lock_fd);
+                        ipam->lock_fd = -1;
+                        return pn_error(err, r, PODNET_CNI_ERR_IO, "Opening %s/%s%s", ipam->dir,
+                                        PN_IPAM_LOCK_FILE,
+                                        r == EINVAL ? " (not a regular file)" : "");
+                }
         }
         while (flock(ipam->lock_fd, LOCK_EX) < 0)
                 if (errno != EINTR)
@@ -373,7 +427,6 @@ PODNET_EXPORT int podnet_ipam_open(podnet_ctx *ctx, podnet_ipam **ret, const cha
                 return -ENOMEM;
         ipam->n_ref = 1;
         ipam->dir_fd = ipam->lock_fd = -1;
-        ipam->btime_override = -1;
         ipam->ctx = podnet_ctx_ref(ctx);
         ipam->data_dir = strdup(data_dir);
         ipam->network = strdup(network);
@@ -676,37 +729,24 @@ static void remove_sidecar(podnet_ipam *ipam, const char *lease)
         (void)unlinkat(ipam->dir_fd, path, 0);
 }
 
-/* Writes `path` (inside the sidecar directory), creating that directory if needed. */
-static int write_boot_file(podnet_ipam *ipam, const char *path, const char *text)
-{
-        int r = write_file(ipam, ipam->dir_fd, path, text);
-
-        if (r != -ENOENT)
-                return r;
-        if (mkdirat(ipam->dir_fd, PN_IPAM_BOOT_DIR, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return write_file(ipam, ipam->dir_fd, path, text);
-}
-
-/* Records the current boot beside a lease we just wrote. Best effort: without it the
- * lease's mtime against the boot time decides. The content can never equal what
- * host-local's directory walks match ("<id>\r\n<ifname>" or a bare container id):
- * it has '=' and no "\r\n". */
-static void write_sidecar(podnet_ipam *ipam, const char *lease, const char *id, const char *ifname)
+/* Records the current boot and the holder beside the lease `lease`, BEFORE the lease
+ * is written: every lease podnet writes can then be judged after a reboot (a lease
+ * without its sidecar never can, and is kept forever). A failure fails the
+ * allocation. Without a boot id there is nothing to record and nothing can ever be
+ * proven about the lease. The content can never equal what host-local's directory
+ * walks match ("<id>\r\n<ifname>" or a bare container id): it has '=' and no "\r\n". */
+static int write_sidecar(podnet_ipam *ipam, const char *lease, const char *id, const char *ifname)
 {
         char path[sizeof(PN_IPAM_BOOT_DIR) + PN_ADDR_STRLEN + 1];
         _cleanup_free_ char *text = NULL;
         const char *boot = boot_id(ipam);
-        int r;
 
         if (!*boot)
-                return;
+                return 0;
         if (asprintf(&text, "boot_id=%s\ncontainer_id=%s\nifname=%s\n", boot, id, ifname) < 0)
-                return;
+                return -ENOMEM;
         sidecar_name(lease, path, sizeof(path));
-        r = write_boot_file(ipam, path, text);
-        if (r < 0)
-                pn_warn(ipam->ctx, "Writing %s/%s: %s", ipam->dir, path, strerror(-r));
+        return replace_file(ipam, path, text);
 }
 
 /* Value of `key=` in a sidecar's text, copied into buf; false if absent. */
@@ -727,6 +767,22 @@ static bool sidecar_field(const char *text, const char *key, char *buf, size_t s
         return false;
 }
 
+/* Removes the sidecar of `lease` if it names (id, ifname): what an ADD killed before
+ * writing the lease, or a DEL killed after removing it, leaves. Another holder's
+ * sidecar is left alone. */
+static void remove_sidecar_of(podnet_ipam *ipam, const char *lease, const char *id,
+                              const char *ifname)
+{
+        char path[sizeof(PN_IPAM_BOOT_DIR) + PN_ADDR_STRLEN + 1];
+        char text[LEASE_READ_MAX + 128], sid[PN_IPAM_ID_MAX + 1], sif[32];
+
+        sidecar_name(lease, path, sizeof(path));
+        if (read_small(ipam, ipam->dir_fd, path, text, sizeof(text)) > 0 &&
+            sidecar_field(text, "container_id", sid, sizeof(sid)) &&
+            sidecar_field(text, "ifname", sif, sizeof(sif)) && streq(sid, id) && streq(sif, ifname))
+                (void)unlinkat(ipam->dir_fd, path, 0);
+}
+
 /* ---- attachment index -------------------------------------------------- */
 
 /* `.podnet-boot/attach-<hash>[-<k>]` lists the leases of one attachment, so that ADD,
@@ -741,17 +797,18 @@ static bool sidecar_field(const char *text, const char *key, char *buf, size_t s
  * hashes collide share a chain: slot 0 is attach-<hash>, slot k attach-<hash>-<k>;
  * readers walk it up to the first missing slot and pick the entry naming their id and
  * ifname, and removal moves the chain's last entry into the freed slot, so chains
- * never have holes. Entries are written to index.tmp and renamed into place under the
- * store's lock. An entry is a hint, never the truth: every listed lease is read and
- * counts only while its content still names the attachment (host-local may have
- * released it, or we may have reclaimed it for someone else after a reboot: such
- * entries are left alone and dropped by the next write or GC). The content starts
+ * never have holes. Entries are written like every file (TMP_PATH renamed into
+ * place) under the store's lock. An allocation lists the address it is about to lease
+ * BEFORE writing the lease: whatever point an ADD is killed at, a retried ADD or a DEL
+ * finds everything it wrote through the entry. An entry is a hint, never the truth:
+ * every listed lease is read and counts only while its content still names the
+ * attachment (it may never have been written, host-local may have released it, or we
+ * may have reclaimed it for someone else after a reboot: such entries are left alone
+ * and dropped by the next write, DEL or GC). The content starts
  * with "podnet-index" and has '=' and no "\r\n", so host-local's recursive FindByID /
  * ReleaseByID never take it for a lease. */
 #define INDEX_MAGIC "podnet-index 1"
 #define INDEX_PREFIX "attach-"
-#define INDEX_TMP_NAME "index.tmp"
-#define INDEX_TMP PN_IPAM_BOOT_DIR "/" INDEX_TMP_NAME
 #define INDEX_READ_MAX 8192
 #define INDEX_NAME_MAX (sizeof(PN_IPAM_BOOT_DIR) + sizeof(INDEX_PREFIX) + 16 + 16)
 
@@ -811,10 +868,11 @@ static bool lease_held_by(podnet_ipam *ipam, const char *name, const char *id, c
         return c && lease_matches(c, len, id, ifname) == MATCH_NEW;
 }
 
-/* Appends to *out the leases an entry lists that still hold (id, ifname); counts the
- * listed ones in *n_listed. Reads only those lease files. */
+/* Appends to *out the leases an entry lists that still hold (id, ifname), and to
+ * *unheld (if not NULL) the others; counts the listed ones in *n_listed. Reads only
+ * those lease files. */
 static int index_verify(podnet_ipam *ipam, const char *text, const char *id, const char *ifname,
-                        struct lease_list *out, size_t *n_listed)
+                        struct lease_list *out, struct lease_list *unheld, size_t *n_listed)
 {
         for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
                 char name[PN_ADDR_STRLEN];
@@ -837,8 +895,14 @@ static int index_verify(podnet_ipam *ipam, const char *text, const char *id, con
                 lease_name(&ip, name);
                 for (size_t i = 0; i < out->n && !dup; i++)
                         dup = streq(out->v[i].name, name);
-                if (dup || !lease_held_by(ipam, name, id, ifname))
+                if (dup)
                         continue;
+                if (!lease_held_by(ipam, name, id, ifname)) {
+                        r = unheld ? lease_list_add(unheld, name, &ip, MATCH_NONE) : 0;
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 r = lease_list_add(out, name, &ip, MATCH_NEW);
                 if (r < 0)
                         return r;
@@ -855,9 +919,10 @@ struct index_ref {
 };
 
 /* Looks the attachment up in the index: 1 if it has an entry (its verified leases
- * appended to *held), 0 if not, -errno if the index cannot be read. */
+ * appended to *held, the other listed ones to *unheld if not NULL), 0 if not, -errno
+ * if the index cannot be read. */
 static int index_find(podnet_ipam *ipam, const char *id, const char *ifname, struct index_ref *ref,
-                      struct lease_list *held)
+                      struct lease_list *held, struct lease_list *unheld)
 {
         _cleanup_free_ char *text = malloc(INDEX_READ_MAX);
         char name[INDEX_NAME_MAX], eid[PN_IPAM_ID_MAX + 1], eif[32];
@@ -877,14 +942,15 @@ static int index_find(podnet_ipam *ipam, const char *id, const char *ifname, str
                         ref->slot = k;
                         return 0;
                 }
-                /* Something that is not a file (ELOOP, EISDIR) is not our entry; skip it. */
-                if (n < 0 && n != -ELOOP && n != -EISDIR)
+                /* Something that is not a file (ELOOP, EISDIR, EINVAL: a symlink, a
+                 * directory, a FIFO...) is not our entry; skip it. */
+                if (n < 0 && n != -ELOOP && n != -EISDIR && n != -EINVAL)
                         return (int)n;
                 if (n < 0 || !index_parse(text, eid, eif) || !streq(eid, id) || !streq(eif, ifname))
                         continue; /* another attachment of this hash */
                 ref->slot = k;
                 ref->found = true;
-                r = index_verify(ipam, text, id, ifname, held, &ref->n_listed);
+                r = index_verify(ipam, text, id, ifname, held, unheld, &ref->n_listed);
                 return r < 0 ? r : 1;
         }
         return -EOVERFLOW;
@@ -918,7 +984,6 @@ static int index_store(podnet_ipam *ipam, const struct index_ref *ref, const cha
         char name[INDEX_NAME_MAX];
         size_t size = 0;
         FILE *f;
-        int r;
 
         if (leases->n == 0)
                 return ref->found ? index_remove(ipam, ref->hash, ref->slot) : 0;
@@ -930,13 +995,8 @@ static int index_store(podnet_ipam *ipam, const struct index_ref *ref, const cha
                 fprintf(f, "ip=%s\n", leases->v[i].name);
         if (fclose(f) != 0 || !text)
                 return -ENOMEM;
-        r = write_boot_file(ipam, INDEX_TMP, text);
         index_name(ref->hash, ref->slot, name);
-        if (r >= 0 && renameat(ipam->dir_fd, INDEX_TMP, ipam->dir_fd, name) < 0)
-                r = -errno;
-        if (r < 0)
-                (void)unlinkat(ipam->dir_fd, INDEX_TMP, 0);
-        return r;
+        return replace_file(ipam, name, text);
 }
 
 /* Validates the arguments, then begin_op() without creating the store (-ENOENT,
@@ -962,7 +1022,7 @@ int pn_ipam_held(podnet_ipam *ipam, const char *container_id, const char *ifname
         taken = begin_attachment_op(ipam, container_id, ifname, err);
         if (taken < 0)
                 return taken == -ENOENT ? 0 : taken;
-        r = index_find(ipam, container_id, ifname, &ref, &held);
+        r = index_find(ipam, container_id, ifname, &ref, &held, NULL);
         end_op(ipam, taken);
         free(held.v);
         if (r < 0)
@@ -972,108 +1032,146 @@ int pn_ipam_held(podnet_ipam *ipam, const char *container_id, const char *ifname
         return (int)held.n;
 }
 
-static bool ts_le(const struct timespec *a, const struct timespec *b)
-{
-        return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
-}
-
-/* Whether the lease `name` was made in a previous boot. Our own leases carry a
- * sidecar naming the boot; it counts only if it describes this very lease (same
- * holder, not older than the lease file). Otherwise (host-local's leases, or a
- * sidecar left from an earlier holder) a lease file last written before this boot
- * started is from a previous boot. *holder gets the lease's content for logging. */
+/* Whether the holder of lease `name` is provably gone, the only case in which it is
+ * reclaimed (see podnet_ipam_open(3), LEASES OF A PREVIOUS BOOT):
+ *  - its sidecar names the lease's holder and a boot other than the running one: the
+ *    holder's network namespace died with that boot (boot ids are unique per boot
+ *    and do not depend on the clock);
+ *  - the lease names no holder: every writer (podnet, host-local) fills a lease under
+ *    the lock we hold, so an empty one is what a writer killed mid-write left, and no
+ *    ADD ever returned its address.
+ * Nothing else proves anything: not the lease's age, which the wall clock decides
+ * (a clock stepped forward makes every lease look older than the boot), nor a
+ * missing sidecar (host-local's leases, or podnet 0.1.0's whose best-effort sidecar
+ * write failed). Such leases are kept until DEL or GC releases them. *holder gets the
+ * content for logging. */
 static bool lease_is_stale(podnet_ipam *ipam, const char *name, char *holder, size_t holder_size)
 {
         char path[sizeof(PN_IPAM_BOOT_DIR) + PN_ADDR_STRLEN + 1];
         char content[LEASE_READ_MAX], side[LEASE_READ_MAX + 128];
         char sboot[64], sid[PN_IPAM_ID_MAX + 1], sif[32];
-        struct stat lst, sst;
-        const char *c;
+        const char *c, *boot;
         size_t len;
-        int64_t bt;
 
         holder[0] = '\0';
-        if (fstatat(ipam->dir_fd, name, &lst, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(lst.st_mode))
-                return false;
         c = read_trimmed(ipam, name, content, sizeof(content), &len);
         if (!c)
                 return false;
+        if (len == 0)
+                return true;
         snprintf(holder, holder_size, "%.*s", (int)len, c);
         for (char *p = holder; *p; p++)
                 if (*p == '\r' || *p == '\n')
                         *p = ' ';
 
+        boot = boot_id(ipam);
         sidecar_name(name, path, sizeof(path));
-        if (*boot_id(ipam) && fstatat(ipam->dir_fd, path, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
-            ts_le(&lst.st_mtim, &sst.st_mtim) &&
-            read_small(ipam, ipam->dir_fd, path, side, sizeof(side)) > 0 &&
-            sidecar_field(side, "boot_id", sboot, sizeof(sboot)) &&
-            sidecar_field(side, "container_id", sid, sizeof(sid)) &&
-            sidecar_field(side, "ifname", sif, sizeof(sif)) &&
-            lease_matches(c, len, sid, sif) == MATCH_NEW)
-                return !streq(sboot, boot_id(ipam));
-
-        bt = boot_time(ipam);
-        return bt >= 0 && (int64_t)lst.st_mtim.tv_sec < bt;
+        return *boot && read_small(ipam, ipam->dir_fd, path, side, sizeof(side)) > 0 &&
+               sidecar_field(side, "boot_id", sboot, sizeof(sboot)) && *sboot &&
+               sidecar_field(side, "container_id", sid, sizeof(sid)) &&
+               sidecar_field(side, "ifname", sif, sizeof(sif)) &&
+               lease_matches(c, len, sid, sif) == MATCH_NEW && !streq(sboot, boot);
 }
 
-/* host-local's Store.Reserve: 1 if `ip` is now leased to (id, ifname), 0 if taken. */
-static int reserve(podnet_ipam *ipam, unsigned set, const podnet_cidr *ip, const char *id,
-                   const char *ifname, podnet_error **err)
+/* The attachment an allocation is for, and its index entry. */
+struct alloc_ctx {
+        const char *id, *ifname;
+        struct index_ref *ref;
+        struct lease_list *held; /* the attachment's leases before this allocation */
+        bool listed;             /* the entry was rewritten to list a new address */
+};
+
+/* Lists `name` in the attachment's entry with the leases it holds, before the lease
+ * is written (see THE ATTACHMENT INDEX). */
+static int index_intent(podnet_ipam *ipam, struct alloc_ctx *a, const char *name,
+                        const podnet_cidr *ip)
+{
+        int r = lease_list_add(a->held, name, ip, MATCH_NEW);
+
+        if (r < 0)
+                return r;
+        r = index_store(ipam, a->ref, a->id, a->ifname, a->held);
+        a->held->n--;
+        if (r >= 0)
+                a->ref->found = a->listed = true;
+        return r;
+}
+
+/* host-local's Store.Reserve: 1 if `ip` is now leased to the attachment, 0 if taken.
+ * Writes, each atomically and in this order, so that a kill at any point leaves
+ * nothing a retried ADD or a DEL cannot find: the index entry listing `ip`, the
+ * sidecar, the lease, last_reserved_ip. On failure the lease and sidecar are taken
+ * back; the entry is restored by the caller. */
+static int reserve(podnet_ipam *ipam, unsigned set, const podnet_cidr *ip, struct alloc_ctx *a,
+                   podnet_error **err)
 {
         char name[PN_ADDR_STRLEN], last[sizeof(PN_IPAM_LAST_IP_PREFIX) + 12];
         _cleanup_free_ char *content = NULL;
-        _cleanup_close_ int fd = -1;
+        const char *what = "Creating lease";
+        struct stat st;
         int r;
 
         lease_name(ip, name);
-        if (asprintf(&content, "%s%s%s", id, PN_IPAM_LINE_BREAK, ifname) < 0)
-                return -ENOMEM;
-        fd = ipam_openat(ipam, ipam->dir_fd, name,
-                         O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0) {
-                if (errno == EEXIST)
-                        return 0;
-                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Creating lease %s/%s", ipam->dir,
+        /* Under the lock nobody creates it between this check and our create. */
+        if (fstatat(ipam->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                return 0;
+        if (errno != ENOENT)
+                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Checking lease %s/%s", ipam->dir,
                                 name);
-        }
-        r = pn_write_all(fd, content, strlen(content));
-        if (r >= 0 && close(steal_fd(&fd)) < 0)
-                r = -errno;
+        if (asprintf(&content, "%s%s%s", a->id, PN_IPAM_LINE_BREAK, a->ifname) < 0)
+                return -ENOMEM;
+        r = index_intent(ipam, a, name, ip);
+        if (r < 0)
+                return pn_error(err, -r, PODNET_CNI_ERR_IO,
+                                "Writing the lease index of %s %s in %s/%s", a->id, a->ifname,
+                                ipam->dir, PN_IPAM_BOOT_DIR);
+        r = write_sidecar(ipam, name, a->id, a->ifname);
         if (r < 0) {
-                (void)unlinkat(ipam->dir_fd, name, 0);
-                return pn_error(err, -r, PODNET_CNI_ERR_IO, "Writing lease %s/%s", ipam->dir, name);
+                remove_sidecar(ipam, name);
+                return pn_error(err, -r, PODNET_CNI_ERR_IO, "Writing %s/%s/%s", ipam->dir,
+                                PN_IPAM_BOOT_DIR, name);
         }
-        snprintf(last, sizeof(last), "%s%u", PN_IPAM_LAST_IP_PREFIX, set);
-        r = write_file(ipam, ipam->dir_fd, last, name);
-        if (r < 0) {
-                (void)unlinkat(ipam->dir_fd, name, 0);
-                return pn_error(err, -r, PODNET_CNI_ERR_IO, "Writing %s/%s", ipam->dir, last);
+        r = put_file(ipam, name, content, false);
+        if (r == -EEXIST) {
+                /* A writer that ignores the lock; the sidecar we wrote is not its. */
+                remove_sidecar(ipam, name);
+                return 0;
         }
-        write_sidecar(ipam, name, id, ifname);
-        return 1;
+        if (r >= 0) {
+                snprintf(last, sizeof(last), "%s%u", PN_IPAM_LAST_IP_PREFIX, set);
+                r = replace_file(ipam, last, name);
+                if (r >= 0)
+                        return 1;
+                (void)unlinkat(ipam->dir_fd, name, 0);
+                what = "Writing last_reserved_ip for";
+        }
+        remove_sidecar(ipam, name);
+        return pn_error(err, -r, PODNET_CNI_ERR_IO, "%s %s/%s", what, ipam->dir, name);
 }
 
-/* reserve(), reclaiming a lease of a previous boot that holds `ip`. */
+/* reserve(), reclaiming a lease whose holder is provably gone if `ip` is taken. */
 static int reserve_or_reclaim(podnet_ipam *ipam, unsigned set, const podnet_cidr *ip,
-                              const char *id, const char *ifname, podnet_error **err)
+                              struct alloc_ctx *a, podnet_error **err)
 {
         char name[PN_ADDR_STRLEN], holder[128];
         int r;
 
-        r = reserve(ipam, set, ip, id, ifname, err);
+        r = reserve(ipam, set, ip, a, err);
         if (r != 0)
                 return r;
         lease_name(ip, name);
         if (!lease_is_stale(ipam, name, holder, sizeof(holder)))
                 return 0;
-        pn_info(ipam->ctx, "Reclaiming %s/%s, leased to '%s' in a previous boot", ipam->dir, name,
-                holder);
+        if (*holder)
+                pn_info(ipam->ctx, "Reclaiming %s/%s, leased to '%s' in a previous boot", ipam->dir,
+                        name, holder);
+        else
+                pn_info(ipam->ctx, "Reclaiming %s/%s, an empty lease file", ipam->dir, name);
         if (unlinkat(ipam->dir_fd, name, 0) < 0 && errno != ENOENT)
                 return pn_error(err, errno, PODNET_CNI_ERR_IO, "Removing stale lease %s/%s",
                                 ipam->dir, name);
         remove_sidecar(ipam, name);
-        return reserve(ipam, set, ip, id, ifname, err);
+        return reserve(ipam, set, ip, a, err);
 }
 
 /* host-local's RangeIter: round-robin from last_reserved_ip.<set> + 1 through the
@@ -1155,38 +1253,17 @@ static bool iter_next(struct range_iter *it, podnet_cidr *ip, const struct ipam_
         }
 }
 
-/* Records the new lease `ip` in the attachment's index entry, with the leases it
- * still holds; on failure takes the lease back, since an unindexed lease would be
- * invisible to a retried ADD. */
-static int index_add(podnet_ipam *ipam, const struct index_ref *ref, const char *id,
-                     const char *ifname, struct lease_list *held, const podnet_cidr *ip,
-                     podnet_error **err)
-{
-        char name[PN_ADDR_STRLEN];
-        int r;
-
-        lease_name(ip, name);
-        r = lease_list_add(held, name, ip, MATCH_NEW);
-        if (r >= 0)
-                r = index_store(ipam, ref, id, ifname, held);
-        if (r >= 0)
-                return 0;
-        (void)unlinkat(ipam->dir_fd, name, 0);
-        remove_sidecar(ipam, name);
-        return pn_error(err, -r, PODNET_CNI_ERR_IO, "Writing the lease index of %s %s in %s/%s", id,
-                        ifname, ipam->dir, PN_IPAM_BOOT_DIR);
-}
-
 int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, const char *ifname,
                      const podnet_cidr *requested, podnet_cidr **ret_addr, podnet_cidr **ret_gw,
                      int *n_held, podnet_error **err)
 {
         _cleanup_free_ podnet_cidr *addr = NULL, *gw = NULL;
         char a[PN_ADDR_STRLEN], setbuf[512];
-        struct lease_list held = {0};
+        struct lease_list held = {0}, unheld = {0};
         const struct ipam_range *range = NULL;
         const struct ipam_set *s;
         struct index_ref ref;
+        struct alloc_ctx actx = {container_id, ifname, &ref, &held, false};
         podnet_cidr ip = {0};
         int taken, r;
 
@@ -1227,12 +1304,16 @@ int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, 
          * that a repeated ADD is idempotent (host-local fails it instead). Only the
          * attachment's index entry and the leases it lists are read: no directory scan,
          * so the cost does not grow with the number of pods. */
-        r = index_find(ipam, container_id, ifname, &ref, &held);
+        r = index_find(ipam, container_id, ifname, &ref, &held, &unheld);
         if (r < 0) {
                 r = pn_error(err, -r, PODNET_CNI_ERR_IO, "Reading the lease index of %s %s in %s",
                              container_id, ifname, ipam->dir);
                 goto out;
         }
+        /* Addresses an earlier, killed attempt listed but never leased: their lines go
+         * with the next write of the entry, their sidecars now. */
+        for (size_t i = 0; i < unheld.n; i++)
+                remove_sidecar_of(ipam, unheld.v[i].name, container_id, ifname);
         if (n_held)
                 *n_held = (int)held.n;
         for (size_t i = 0; i < held.n; i++) {
@@ -1265,7 +1346,7 @@ int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, 
 
         if (requested) {
                 ip = *requested;
-                r = reserve_or_reclaim(ipam, set, &ip, container_id, ifname, err);
+                r = reserve_or_reclaim(ipam, set, &ip, &actx, err);
                 if (r == 0)
                         r = pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IPAM_EXHAUSTED,
                                            "Requested IP address %s is not available in range "
@@ -1276,7 +1357,7 @@ int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, 
                 iter_init(&it, ipam, set);
                 r = 0;
                 while (iter_next(&it, &ip, &range)) {
-                        r = reserve_or_reclaim(ipam, set, &ip, container_id, ifname, err);
+                        r = reserve_or_reclaim(ipam, set, &ip, &actx, err);
                         if (r != 0)
                                 break;
                 }
@@ -1284,11 +1365,20 @@ int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, 
                         r = pn_error_plain(err, ENOSPC, PODNET_CNI_ERR_IPAM_EXHAUSTED,
                                            "No IP addresses available in range set %s", setbuf);
         }
+        if (r < 0 && actx.listed) {
+                /* Take back the address the entry was made to list (none held: the
+                 * entry goes). A failure here leaves a hint a later write drops. */
+                int k = index_store(ipam, &ref, container_id, ifname, &held);
+                if (k < 0)
+                        pn_warn(ipam->ctx, "Restoring the lease index of %s %s in %s: %s",
+                                container_id, ifname, ipam->dir, strerror(-k));
+        }
         if (r > 0)
-                r = index_add(ipam, &ref, container_id, ifname, &held, &ip, err);
+                r = 0;
 out:
         end_op(ipam, taken);
         free(held.v);
+        free(unheld.v);
         if (r < 0)
                 return r;
         *addr = ip;
@@ -1337,14 +1427,17 @@ static int remove_leases(podnet_ipam *ipam, const struct lease_list *l, enum lea
 
 /* The attachment's leases from its index entry (1) or, when it has no entry, an
  * unreadable one or one whose leases all went elsewhere, from a scan of the whole
- * directory (0): that finds leases host-local wrote and those of old versions. */
+ * directory (0): that finds leases host-local wrote and those of old versions. The
+ * addresses the entry lists that the attachment does not hold go to *unheld (if not
+ * NULL). */
 static int find_attachment(podnet_ipam *ipam, const char *id, const char *ifname,
-                           struct index_ref *ref, struct lease_list *l, podnet_error **err)
+                           struct index_ref *ref, struct lease_list *l, struct lease_list *unheld,
+                           podnet_error **err)
 {
         struct attachment_filter f = {id, ifname};
         int r;
 
-        r = index_find(ipam, id, ifname, ref, l);
+        r = index_find(ipam, id, ifname, ref, l, unheld);
         if (r > 0 && l->n > 0)
                 return 1;
         if (r < 0)
@@ -1358,7 +1451,7 @@ static int find_attachment(podnet_ipam *ipam, const char *id, const char *ifname
 PODNET_EXPORT int podnet_ipam_release(podnet_ipam *ipam, const char *container_id,
                                       const char *ifname, podnet_error **err)
 {
-        struct lease_list l = {0};
+        struct lease_list l = {0}, unheld = {0};
         struct index_ref ref;
         bool any_new = false;
         int taken, r, k;
@@ -1366,7 +1459,9 @@ PODNET_EXPORT int podnet_ipam_release(podnet_ipam *ipam, const char *container_i
         taken = begin_attachment_op(ipam, container_id, ifname, err);
         if (taken < 0)
                 return taken == -ENOENT ? 0 : taken;
-        r = find_attachment(ipam, container_id, ifname, &ref, &l, err);
+        /* In the reverse order of ADD's writes, the entry last: a DEL killed at any
+         * point leaves the entry, through which the next DEL finds the rest. */
+        r = find_attachment(ipam, container_id, ifname, &ref, &l, &unheld, err);
         if (r >= 0) {
                 /* Like host-local: leases of the old format (id alone) are released only
                  * when none of the current format matched. */
@@ -1374,6 +1469,11 @@ PODNET_EXPORT int podnet_ipam_release(podnet_ipam *ipam, const char *container_i
                         any_new |= l.v[i].match == MATCH_NEW;
                 r = remove_leases(ipam, &l, any_new ? MATCH_NEW : MATCH_OLD, err);
         }
+        /* Sidecars of addresses the entry lists but whose lease is gone or never came:
+         * a killed ADD or DEL left them. */
+        for (size_t i = 0; i < unheld.n; i++)
+                remove_sidecar_of(ipam, unheld.v[i].name, container_id, ifname);
+        remove_tmp(ipam);
         if (r >= 0 && ref.found) {
                 k = index_remove(ipam, ref.hash, ref.slot);
                 if (k < 0)
@@ -1383,6 +1483,7 @@ PODNET_EXPORT int podnet_ipam_release(podnet_ipam *ipam, const char *container_i
         }
         end_op(ipam, taken);
         free(l.v);
+        free(unheld.v);
         return r;
 }
 
@@ -1423,7 +1524,7 @@ PODNET_EXPORT int podnet_ipam_lookup(podnet_ipam *ipam, const char *container_id
         if (taken < 0 && taken != -ENOENT)
                 return taken;
         if (taken != -ENOENT) {
-                r = find_attachment(ipam, container_id, ifname, &ref, &l, err);
+                r = find_attachment(ipam, container_id, ifname, &ref, &l, NULL, err);
                 end_op(ipam, taken);
                 if (r < 0)
                         goto out;
@@ -1537,15 +1638,18 @@ static void gc_chain(podnet_ipam *ipam, const struct chain *c, const podnet_atta
                 struct lease_list l = {0};
                 struct index_ref ref = {.hash = c->hash, .slot = kept, .found = true};
                 bool keep = false;
+                ssize_t n;
 
                 index_name(c->hash, k, name);
-                if (read_small(ipam, ipam->dir_fd, name, text, INDEX_READ_MAX) == -ENOENT)
+                n = read_small(ipam, ipam->dir_fd, name, text, INDEX_READ_MAX);
+                if (n == -ENOENT)
                         continue;
-                if (index_parse(text, id, ifname))
+                /* Unreadable, or not a regular file (a FIFO planted there): not kept. */
+                if (n >= 0 && index_parse(text, id, ifname))
                         for (size_t i = 0; i < n_valid && !keep; i++)
                                 keep = streq(valid[i].container_id, id) &&
                                        streq(valid[i].ifname, ifname);
-                if (keep && index_verify(ipam, text, id, ifname, &l, &ref.n_listed) < 0)
+                if (keep && index_verify(ipam, text, id, ifname, &l, NULL, &ref.n_listed) < 0)
                         l.n = 0;
                 if (!keep || l.n == 0) {
                         pn_debug(ipam->ctx, "Removing stale lease index %s/%s", ipam->dir, name);
@@ -1586,7 +1690,8 @@ static void gc_boot_dir(podnet_ipam *ipam, const podnet_attachment *valid, size_
                 close(fd);
                 return;
         }
-        (void)unlinkat(dirfd(d), INDEX_TMP_NAME, 0);
+        (void)unlinkat(dirfd(d), TMP_NAME, 0);
+        (void)unlinkat(dirfd(d), OLD_INDEX_TMP_NAME, 0);
         while ((de = readdir(d))) {
                 podnet_cidr ip;
                 uint64_t hash;

@@ -47,9 +47,8 @@ int pn_ipam_set_index_hash(podnet_ipam *ipam, bool force, uint64_t hash);
 /* For tests: how many files (or directories) this object has tried to open. */
 unsigned long pn_ipam_files_opened(const podnet_ipam *ipam);
 
-/* For tests: read the boot id from `boot_id_path` (NULL: the kernel's) and take
- * `btime` (seconds since the epoch; negative: /proc/stat's btime) as the time this
- * boot started. Forgets what was read before. */
-int pn_ipam_set_boot_source(podnet_ipam *ipam, const char *boot_id_path, int64_t btime);
+/* For tests: read the boot id from `boot_id_path` (NULL: the kernel's). Forgets
+ * what was read before. */
+int pn_ipam_set_boot_source(podnet_ipam *ipam, const char *boot_id_path);
 
 #endif

@@ -120,7 +120,8 @@ static int count_index(void)
         if (!d)
                 return -1;
         while ((de = readdir(d)))
-                if (strncmp(de->d_name, "attach-", 7) == 0 || streq(de->d_name, "index.tmp"))
+                if (strncmp(de->d_name, "attach-", 7) == 0 || streq(de->d_name, "index.tmp") ||
+                    streq(de->d_name, "write.tmp"))
                         n++;
         closedir(d);
         return n;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "cidr.h"
@@ -400,7 +401,7 @@ static void test_reboot(void)
 
         snprintf(bootfile, sizeof(bootfile), "%s/boot_id", tmp);
         spit(bootfile, "11111111-aaaa-4bbb-8ccc-000000000001\n");
-        is_int(pn_ipam_set_boot_source(ipam, bootfile, now - 3600), 0, "fake boot A");
+        is_int(pn_ipam_set_boot_source(ipam, bootfile), 0, "fake boot A");
         is_int(add(ipam, 0, "10.8.0.0/24", "10.8.0.2", "10.8.0.2", NULL), 0, "one address");
         is_str(alloc(ipam, 0, "old"), "10.8.0.2/24", "leased in boot A");
         ok(strstr(slurp(path_of("boot", ".podnet-boot/10.8.0.2")),
@@ -409,7 +410,7 @@ static void test_reboot(void)
         is_str(alloc(ipam, 0, "new"), "ENOSPC", "same boot: not reclaimable");
 
         spit(bootfile, "22222222-aaaa-4bbb-8ccc-000000000002\n");
-        is_int(pn_ipam_set_boot_source(ipam, bootfile, now - 60), 0, "fake boot B");
+        is_int(pn_ipam_set_boot_source(ipam, bootfile), 0, "fake boot B");
         is_str(alloc(ipam, 0, "new"), "10.8.0.2/24", "lease of boot A reclaimed in boot B");
         is_str(slurp(path_of("boot", "10.8.0.2")), "new\r\neth0", "lease now held by new");
         ok(strstr(slurp(path_of("boot", ".podnet-boot/10.8.0.2")), "000000000002") != NULL,
@@ -418,36 +419,21 @@ static void test_reboot(void)
                "DEL of the old holder is a no-op");
         is_int(podnet_ipam_release(ipam, "new", "eth0", NULL), 1, "release new");
 
-        /* A lease without sidecar (host-local's): its mtime against the boot time. */
-        spit(path_of("boot", "10.8.0.2"), "foreign\r\neth0");
-        is_str(alloc(ipam, 0, "new2"), "ENOSPC", "foreign lease written in this boot is kept");
-        set_mtime(path_of("boot", "10.8.0.2"), now - 7200);
-        is_str(alloc(ipam, 0, "new2"), "10.8.0.2/24", "foreign lease older than boot reclaimed");
-        is_int(podnet_ipam_release(ipam, "new2", "eth0", NULL), 1, "release new2");
-
-        /* A sidecar left over from an earlier holder does not describe a new lease that
-         * host-local wrote over it: the lease's own mtime decides. */
+        /* A lease without sidecar (host-local's) is never judged: see
+         * test_reclaim_proof. A sidecar left over from an earlier holder does not
+         * describe a new lease that host-local wrote over it. */
         spit(path_of("boot", ".podnet-boot/10.8.0.2"),
              "boot_id=11111111-aaaa-4bbb-8ccc-000000000001\ncontainer_id=x\nifname=eth0\n");
         spit(path_of("boot", "10.8.0.2"), "hostlocal\r\neth0");
+        set_mtime(path_of("boot", "10.8.0.2"), now - 7200);
         is_str(alloc(ipam, 0, "new3"), "ENOSPC", "stale sidecar does not make a live lease stale");
-        /* Same holder, but the lease is newer than the sidecar. */
-        spit(path_of("boot", ".podnet-boot/10.8.0.2"),
-             "boot_id=11111111-aaaa-4bbb-8ccc-000000000001\ncontainer_id=hostlocal\nifname=eth0\n");
-        set_mtime(path_of("boot", ".podnet-boot/10.8.0.2"), now - 100);
-        is_str(alloc(ipam, 0, "new3"), "ENOSPC", "sidecar older than the lease is ignored");
 
         /* A requested address held in a previous boot is reclaimed too. */
-        set_mtime(path_of("boot", "10.8.0.2"), now - 7200);
-        set_mtime(path_of("boot", ".podnet-boot/10.8.0.2"), now - 7200);
+        spit(path_of("boot", ".podnet-boot/10.8.0.2"),
+             "boot_id=11111111-aaaa-4bbb-8ccc-000000000001\ncontainer_id=hostlocal\n"
+             "ifname=eth0\n");
         is_str(alloc_req(ipam, 0, "req", "eth0", "10.8.0.2", NULL), "10.8.0.2/24",
                "requested address of a previous boot reclaimed");
-
-        /* No boot id: the kernel's btime decides; a lease written now is kept. */
-        snprintf(bootfile, sizeof(bootfile), "%s/no-such-file", tmp);
-        pn_ipam_set_boot_source(ipam, bootfile, -1);
-        set_mtime(path_of("boot", "10.8.0.2"), now);
-        is_str(alloc(ipam, 0, "x"), "ENOSPC", "no boot id: /proc/stat btime keeps a new lease");
 }
 
 static void test_index(void)
@@ -468,7 +454,7 @@ static void test_index(void)
         ok(pn_ipam_index_hash("c1", "eth0") != pn_ipam_index_hash("c1", "eth1") &&
                pn_ipam_index_hash("c1", "eth0") != pn_ipam_index_hash("c1e", "th0"),
            "the hash separates id and ifname");
-        ok(!exists(path_of("idx", ".podnet-boot/index.tmp")), "no temporary file left");
+        ok(!exists(path_of("idx", ".podnet-boot/write.tmp")), "no temporary file left");
 
         before = pn_ipam_files_opened(ipam);
         is_str(lookup1(ipam, "c1"), "10.10.0.2/24", "lookup through the index");
@@ -669,6 +655,205 @@ static void test_index_scaling(void)
         }
 }
 
+/* Issue 6, item 9: a lease is reclaimed only on proof that its holder is gone. The
+ * wall clock proves nothing: a clock stepped forward after the lease was written (btime
+ * then lies after the lease's mtime) must not make a live lease look like a previous
+ * boot's. */
+static void test_reclaim_proof(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("proof");
+        char bootfile[256], blocker[600];
+        /* Before this machine's btime whatever its uptime: as if the clock had been
+         * stepped forward since the lease was written. */
+        const time_t long_ago = 86400;
+
+        snprintf(bootfile, sizeof(bootfile), "%s/boot_id.proof", tmp);
+        spit(bootfile, "33333333-aaaa-4bbb-8ccc-000000000003\n");
+        is_int(pn_ipam_set_boot_source(ipam, bootfile), 0, "fake boot C");
+        is_int(add(ipam, 0, "10.16.0.0/24", "10.16.0.2", "10.16.0.3", NULL), 0, "two addresses");
+
+        /* Podnet leases of this boot, their files dated before btime. */
+        is_str(alloc(ipam, 0, "live1"), "10.16.0.2/24", "live1 leased");
+        set_mtime(path_of("proof", "10.16.0.2"), long_ago);
+        set_mtime(path_of("proof", ".podnet-boot/10.16.0.2"), long_ago);
+        is_str(alloc(ipam, 0, "live2"), "10.16.0.3/24", "live2 leased");
+        set_mtime(path_of("proof", "10.16.0.3"), long_ago);
+        set_mtime(path_of("proof", ".podnet-boot/10.16.0.3"), long_ago);
+        is_str(alloc(ipam, 0, "new"), "ENOSPC", "clock step, same boot id: nothing reclaimed");
+
+        /* The sidecar is gone (written by a version that failed it, or removed). */
+        unlink(path_of("proof", ".podnet-boot/10.16.0.2"));
+        is_str(alloc(ipam, 0, "new"), "ENOSPC", "lease without sidecar is kept");
+        is_str(slurp(path_of("proof", "10.16.0.2")), "live1\r\neth0", "live1 still holds it");
+
+        /* host-local's lease: no sidecar at all, older than btime. */
+        spit(path_of("proof", "10.16.0.2"), "hostlocal\r\neth0");
+        set_mtime(path_of("proof", "10.16.0.2"), long_ago);
+        is_str(alloc(ipam, 0, "new"), "ENOSPC", "host-local lease is never reclaimed");
+        is_str(slurp(path_of("proof", "10.16.0.2")), "hostlocal\r\neth0", "host-local keeps it");
+
+        /* A sidecar that names another holder does not judge the lease. */
+        spit(path_of("proof", ".podnet-boot/10.16.0.2"),
+             "boot_id=00000000-aaaa-4bbb-8ccc-000000000000\ncontainer_id=other\nifname=eth0\n");
+        is_str(alloc(ipam, 0, "new"), "ENOSPC", "sidecar of another holder proves nothing");
+
+        /* A recorded boot id that differs from the current one is the proof. */
+        spit(path_of("proof", ".podnet-boot/10.16.0.2"),
+             "boot_id=00000000-aaaa-4bbb-8ccc-000000000000\ncontainer_id=hostlocal\n"
+             "ifname=eth0\n");
+        is_str(alloc(ipam, 0, "new"), "10.16.0.2/24", "lease of a recorded earlier boot reclaimed");
+        is_str(slurp(path_of("proof", "10.16.0.2")), "new\r\neth0", "new holds it");
+        ok(strstr(slurp(path_of("proof", ".podnet-boot/10.16.0.2")),
+                  "boot_id=33333333-aaaa-4bbb-8ccc-000000000003\ncontainer_id=new\n") != NULL,
+           "its sidecar records this boot and the new holder");
+        is_int(podnet_ipam_release(ipam, "new", "eth0", NULL), 1, "release new");
+
+        /* A 0-byte lease names no holder: every writer fills it under the lock we hold,
+         * so it is what a writer killed mid-write left. */
+        spit(path_of("proof", "10.16.0.2"), "");
+        is_str(alloc(ipam, 0, "new"), "10.16.0.2/24", "empty lease file reclaimed");
+        is_int(podnet_ipam_release(ipam, "new", "eth0", NULL), 1, "release new again");
+
+        /* The sidecar cannot be written: the allocation fails and leaves nothing, so
+         * that no podnet lease exists that cannot be judged later. */
+        snprintf(blocker, sizeof(blocker), "%s/x", path_of("proof", ".podnet-boot/10.16.0.2"));
+        mkdir(path_of("proof", ".podnet-boot/10.16.0.2"), 0755);
+        spit(blocker, "x");
+        is_str(alloc(ipam, 0, "nosc"), "EOTHER", "sidecar write failure fails the allocation");
+        ok(!exists(path_of("proof", "10.16.0.2")), "no lease written without its sidecar");
+        ok(!exists(path_of("proof", index_path("nosc", "eth0", 0))), "no index entry left");
+        ok(!exists(path_of("proof", ".podnet-boot/write.tmp")), "no temporary left");
+        unlink(blocker);
+        rmdir(path_of("proof", ".podnet-boot/10.16.0.2"));
+        is_str(alloc(ipam, 0, "nosc"), "10.16.0.2/24", "allocates once the sidecar can be written");
+
+        /* No boot id: nothing can be proven, nothing is reclaimed. */
+        snprintf(bootfile, sizeof(bootfile), "%s/no-such-file", tmp);
+        pn_ipam_set_boot_source(ipam, bootfile);
+        spit(path_of("proof", ".podnet-boot/10.16.0.2"),
+             "boot_id=00000000-aaaa-4bbb-8ccc-000000000000\ncontainer_id=nosc\nifname=eth0\n");
+        is_str(alloc(ipam, 0, "x"), "ENOSPC", "no boot id: nothing reclaimed");
+}
+
+/* Issue 6, items 10 and 11: the states a killed ADD or DEL can leave (every write is
+ * a temporary renamed into place; ADD writes the index entry, then the sidecar, then
+ * the lease). A retried ADD gets the address recorded for it; DEL removes everything
+ * of the attachment whatever it finds. */
+static void test_crash_states(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("crash");
+
+        is_int(add(ipam, 0, "10.17.0.0/24", NULL, NULL, NULL), 0, "range");
+        is_str(alloc(ipam, 0, "a"), "10.17.0.2/24", "a");
+
+        /* Killed after the lease was renamed into place, before anything else. */
+        is_str(alloc(ipam, 0, "a"), "10.17.0.2/24", "retried ADD: same address");
+        is_int(n_leases("crash"), 1, "one lease");
+
+        /* ADD killed after the index entry and sidecar, before the lease. */
+        unlink(path_of("crash", "10.17.0.2"));
+        is_str(alloc(ipam, 0, "b"), "10.17.0.3/24", "b meanwhile gets another address");
+        is_str(alloc(ipam, 0, "a"), "10.17.0.4/24", "retried ADD gets an address");
+        is_int(n_leases("crash"), 2, "a and b: two leases");
+        is_int(podnet_ipam_release(ipam, "a", "eth0", NULL), 1, "DEL a");
+        ok(!exists(path_of("crash", ".podnet-boot/10.17.0.2")),
+           "orphan sidecar of the address a's entry listed removed");
+        ok(!exists(path_of("crash", ".podnet-boot/10.17.0.4")), "a's sidecar removed");
+        ok(!exists(path_of("crash", index_path("a", "eth0", 0))), "a's entry removed");
+
+        /* DEL killed after the lease's unlink: the sidecar and the entry are left. */
+        is_str(alloc(ipam, 0, "c"), "10.17.0.5/24", "c");
+        unlink(path_of("crash", "10.17.0.5"));
+        is_int(podnet_ipam_release(ipam, "c", "eth0", NULL), 0, "DEL again: no lease left");
+        ok(!exists(path_of("crash", ".podnet-boot/10.17.0.5")), "c's orphan sidecar removed");
+        ok(!exists(path_of("crash", index_path("c", "eth0", 0))), "c's entry removed");
+
+        /* A temporary left by a killed write: the next write is not disturbed by it,
+         * DEL and GC remove it, and it is never counted as a lease. */
+        spit(path_of("crash", ".podnet-boot/write.tmp"), "d\r\neth0");
+        is_str(alloc(ipam, 0, "d"), "10.17.0.6/24", "ADD with a leftover temporary");
+        spit(path_of("crash", ".podnet-boot/write.tmp"), "");
+        is_int(podnet_ipam_release(ipam, "d", "eth0", NULL), 1, "DEL d");
+        ok(!exists(path_of("crash", ".podnet-boot/write.tmp")), "DEL removed the temporary");
+        spit(path_of("crash", ".podnet-boot/write.tmp"), "");
+        is_int(podnet_ipam_gc(ipam, NULL, 0, NULL), 1, "GC releases b");
+        ok(!exists(path_of("crash", ".podnet-boot/write.tmp")), "GC removed the temporary");
+        is_int(n_leases("crash"), 0, "no lease left");
+}
+
+/* Runs fn in a child that is killed after 5 s: returns its exit status, or -1 if it
+ * hung (or died of a signal). */
+static int bounded(void (*fn)(void))
+{
+        int status;
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                alarm(5);
+                fn();
+                _exit(0);
+        }
+        if (pid < 0 || waitpid(pid, &status, 0) < 0)
+                return -2;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void fifo_last_reserved(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("fifo");
+
+        add(ipam, 0, "10.18.0.0/24", NULL, NULL, NULL);
+        _exit(strcmp(alloc(ipam, 0, "f1"), "10.18.0.2/24") == 0 ? 0 : 1);
+}
+
+static void fifo_lease_scan(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("fifo");
+
+        add(ipam, 0, "10.18.0.0/24", NULL, NULL, NULL);
+        /* No entry for f9: DEL scans every lease, the FIFO among them. */
+        _exit(podnet_ipam_release(ipam, "f9", "eth0", NULL) == 0 ? 0 : 1);
+}
+
+static void fifo_index(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("fifo");
+
+        add(ipam, 0, "10.18.0.0/24", NULL, NULL, NULL);
+        _exit(strcmp(alloc(ipam, 0, "f2"), "10.18.0.4/24") == 0 ? 0 : 1);
+}
+
+static void fifo_gc(void)
+{
+        _cleanup_ipam_ podnet_ipam *ipam = open_net("fifo");
+        podnet_attachment valid[] = {{"f1", "eth0"}, {"f2", "eth0"}};
+
+        add(ipam, 0, "10.18.0.0/24", NULL, NULL, NULL);
+        /* Releases nothing: the FIFO lease is skipped, not read. */
+        _exit(podnet_ipam_gc(ipam, valid, ELEMENTSOF(valid), NULL) == 0 ? 0 : 1);
+}
+
+/* Issue 6, item 14: a FIFO planted as a file the store reads neither hangs an
+ * operation nor is read. */
+static void test_nonregular(void)
+{
+        struct stat st;
+
+        mkdir(path_of("fifo", ""), 0755);
+        mkfifo(path_of("fifo", "last_reserved_ip.0"), 0644);
+        is_int(bounded(fifo_last_reserved), 0, "FIFO as last_reserved_ip.0: no hang, allocates");
+        ok(exists(path_of("fifo", "10.18.0.2")), "lease written");
+        mkfifo(path_of("fifo", "10.18.0.3"), 0644);
+        is_int(bounded(fifo_lease_scan), 0, "FIFO as a lease: a scanning DEL does not hang");
+        mkdir(path_of("fifo", ".podnet-boot"), 0755);
+        mkfifo(path_of("fifo", index_path("f2", "eth0", 0)), 0644);
+        is_int(bounded(fifo_index), 0, "FIFO as an index entry and a lease: ADD skips both");
+        is_int(bounded(fifo_gc), 0, "GC does not hang on them");
+        ok(lstat(path_of("fifo", index_path("f2", "eth0", 0)), &st) == 0 && S_ISREG(st.st_mode) &&
+               strstr(slurp(path_of("fifo", index_path("f2", "eth0", 0))), "container_id=f2\n"),
+           "GC replaced the FIFO entry by f2's own");
+}
+
 int main(void)
 {
         char cmd[128];
@@ -687,6 +872,9 @@ int main(void)
         test_index_gc();
         test_index_collisions();
         test_index_scaling();
+        test_reclaim_proof();
+        test_crash_states();
+        test_nonregular();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
         if (system(cmd) != 0)
                 diag("cleaning %s failed", tmp);
