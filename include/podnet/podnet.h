@@ -555,7 +555,10 @@ typedef struct podnet_sync_report podnet_sync_report;
 /* Reconciles the routes tagged `protocol` in the context's namespace with the node
  * list: adds missing, replaces changed, deletes stale, never touches other routes;
  * no kernel write when nothing changed. Peers whose address is not directly
- * reachable are reported, not routed. *ret (may be NULL) gets the report. */
+ * reachable are reported, not routed; claims the node list or this node contradict
+ * (outside the cluster CIDRs, covering this node's addresses, overlapping another
+ * node's, ...; this node's own too) are reported PODNET_SYNC_REFUSED, not routed. *ret
+ * (may be NULL) gets the report once the node list has been judged. */
 int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes, const podnet_sync_config *cfg,
                        podnet_sync_report **ret, podnet_error **err);
 /* Deletes every route tagged `protocol` (0: default); returns how many. */
