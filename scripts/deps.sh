@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config libnl-3-dev libnl-route-3-dev \
 libjansson-dev libiptc-dev iptables iproute2 iputils-ping util-linux procps jq \
-containernetworking-plugins time g++ xz-utils groff-base"
+containernetworking-plugins time g++ xz-utils groff-base strace"
 missing=""
 for p in $pkgs; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
