@@ -101,11 +101,11 @@ sweep() {
                         read -r code msg < <(jq -r '"\(.code // "") \(.msg // "")"' "$CNI_OUT" 2>/dev/null)
                         left=$(leftovers | tr '\n' ' ')
                         if [ -z "$code" ] || [ -z "$msg" ]; then
-                                fail "$desc: no CNI error object on stdout (exit $CNI_RC)"
+                                fail "$desc: no CNI error object on stdout (exit $CNI_RC)${left:+, left behind: $left}"
                                 sed 's/^/#   out: /' "$CNI_OUT"; sed 's/^/#   err: /' "$CNI_ERR"
                         elif { [ "$want" = spec ] && ! echo " 1 2 3 4 5 6 7 8 11 100 101 102 103 104 " | grep -q " $code "; } ||
                                 { [ "$want" != spec ] && [ "$code" != "$want" ]; }; then
-                                fail "$desc: code $code, want $want: $msg"
+                                fail "$desc: code $code, want $want${left:+, left behind: $left}: $msg"
                         elif [ -n "$left" ]; then
                                 fail "$desc: code $code, but left behind: $left($msg)"
                         else
