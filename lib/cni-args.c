@@ -65,6 +65,10 @@ int pn_cni_validate_name_as_ifname(const char *name, const char *what, int code,
                 for (const char *p = name; *p && !why; p++)
                         if (*p == '/' || *p == ':' || isspace((unsigned char)*p))
                                 why = "it holds '/', ':' or white space";
+                        else if (*p == '%')
+                                /* The kernel takes "%d" for a template and picks a free
+                                 * name: a new link per call, never the one named. */
+                                why = "it holds '%', which the kernel reads as a name template";
         if (why)
                 return pn_error_plain(err, EINVAL, code, "Invalid %s \"%s\": %s", what,
                                       name ? name : "", why);

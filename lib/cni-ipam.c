@@ -54,41 +54,88 @@ static int local_open(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_ipam 
         return 0;
 }
 
+/* A resolv.conf is a few hundred bytes; the reference plugin's line scanner gives up
+ * at 64 KiB too. */
+#define RESOLV_CONF_MAX (64u * 1024)
+
+/* Reads at most RESOLV_CONF_MAX bytes of a regular file into *ret (NUL-terminated):
+ * a FIFO, a device or /dev/zero is refused before anything is read from it. */
+static int read_resolv_conf(const char *path, char **ret, podnet_error **err)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t n = 0;
+
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening resolvConf %s", path);
+        if (!S_ISREG(st.st_mode))
+                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                                      "Refusing resolvConf %s: not a regular file", path);
+        buf = malloc(RESOLV_CONF_MAX + 2);
+        if (!buf)
+                return pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Out of memory");
+        /* One byte beyond the limit tells a file of exactly the limit from a longer one. */
+        while (n <= RESOLV_CONF_MAX) {
+                ssize_t k = read(fd, buf + n, RESOLV_CONF_MAX + 1 - n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return pn_error(err, errno, PODNET_CNI_ERR_IO, "Reading resolvConf %s",
+                                        path);
+                if (k == 0)
+                        break;
+                n += (size_t)k;
+        }
+        if (n > RESOLV_CONF_MAX)
+                return pn_error_plain(err, EFBIG, PODNET_CNI_ERR_INVALID_CONFIG,
+                                      "Refusing resolvConf %s: larger than %u KiB", path,
+                                      RESOLV_CONF_MAX / 1024);
+        buf[n] = '\0';
+        *ret = steal_pointer(&buf);
+        return 0;
+}
+
 /* nameserver, domain, search and options lines of a resolv.conf, as host-local reads
  * them. */
 static int parse_resolv_conf(podnet_cni_result *res, const char *path, podnet_error **err)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
+        _cleanup_free_ char *text = NULL;
+        char *line, *next;
+        int r;
 
-        if (!f)
-                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening resolvConf %s", path);
-        while (getline(&line, &cap, f) > 0) {
-                char *save = NULL, *key = strtok_r(line, " \t\r\n", &save), *v;
-                int r = 0;
+        r = read_resolv_conf(path, &text, err);
+        if (r < 0)
+                return r;
+        for (line = text; line; line = next) {
+                char *save = NULL, *key, *v;
 
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                key = strtok_r(line, " \t\r", &save);
                 if (!key || key[0] == '#' || key[0] == ';')
                         continue;
                 if (streq(key, "nameserver")) {
-                        if ((v = strtok_r(NULL, " \t\r\n", &save)))
+                        if ((v = strtok_r(NULL, " \t\r", &save)))
                                 r = podnet_cni_result_add_dns(res, v, NULL, NULL, NULL);
                 } else if (streq(key, "domain")) {
-                        if ((v = strtok_r(NULL, " \t\r\n", &save)))
+                        if ((v = strtok_r(NULL, " \t\r", &save)))
                                 r = podnet_cni_result_add_dns(res, NULL, v, NULL, NULL);
                 } else if (streq(key, "search")) {
-                        while (r >= 0 && (v = strtok_r(NULL, " \t\r\n", &save)))
+                        while (r >= 0 && (v = strtok_r(NULL, " \t\r", &save)))
                                 r = podnet_cni_result_add_dns(res, NULL, NULL, v, NULL);
                 } else if (streq(key, "options")) {
-                        while (r >= 0 && (v = strtok_r(NULL, " \t\r\n", &save)))
+                        while (r >= 0 && (v = strtok_r(NULL, " \t\r", &save)))
                                 r = podnet_cni_result_add_dns(res, NULL, NULL, NULL, v);
                 }
                 if (r < 0)
                         return pn_error(err, -r, PODNET_CNI_ERR_INTERNAL, "Reading resolvConf %s",
                                         path);
         }
-        if (ferror(f))
-                return pn_error(err, EIO, PODNET_CNI_ERR_IO, "Reading resolvConf %s", path);
         return 0;
 }
 

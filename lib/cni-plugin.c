@@ -237,6 +237,8 @@ static int masq_lock(const podnet_cni_conf *conf, podnet_error **err)
         return fd;
 }
 
+static int release_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_error **err);
+
 static int ensure_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_result *res,
                        podnet_error **err)
 {
@@ -263,7 +265,7 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
         _cleanup_netns_ podnet_netns *ns = NULL;
         _cleanup_result_ podnet_cni_result *res = NULL;
         podnet_veth_info info = {.size = sizeof(info)};
-        bool ipam_done = false, veth_done = false;
+        bool ipam_done = false, veth_done = false, masq_tried = false;
         podnet_link_info br = {.size = sizeof(br)}, info_probe = {.size = sizeof(info_probe)};
         char host_name[16];
         unsigned mtu;
@@ -295,12 +297,18 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
                 return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
                                       "Host interface %s for container %s/%s already exists",
                                       host_name, args->container_id, args->ifname);
+        } else if (r != -ENODEV) {
+                /* Not knowing is not absence: the lease of an attached pod is at stake. */
+                return pn_error(err, -r, 0, "Looking up host interface %s", host_name);
         }
         r = podnet_link_get(ctx, ns, args->ifname, &info_probe, NULL);
         if (r == 0)
                 return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
                                       "Interface %s already exists in %s", args->ifname,
                                       args->netns);
+        if (r != -ENODEV)
+                return pn_error(err, -r, 0, "Looking up interface %s in %s", args->ifname,
+                                args->netns);
 
         stage(ctx, &t0, "existing interfaces checked");
         /* IPAM first: in-process it costs microseconds, and the bridge needs the
@@ -358,6 +366,7 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
         }
 
         if (conf->ip_masq) {
+                masq_tried = true; /* a failed commit may still have changed the table */
                 r = ensure_masq(ctx, conf, res, err);
                 if (r < 0)
                         goto fail;
@@ -389,11 +398,17 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
         return 0;
 
 fail:
-        /* Nothing half-configured: undo in reverse order, keeping the first error. */
+        /* Nothing half-configured: undo in reverse order, keeping the first error. The
+         * bridge stays (other pods share it, and the reference plugin keeps it too), and
+         * so does forwarding, a node-wide setting. */
         if (veth_done)
                 (void)podnet_veth_delete(ctx, args->container_id, args->ifname, NULL);
         if (ipam_done)
                 (void)podnet_cni_ipam_del(ctx, conf, args, NULL);
+        /* With the lease gone, the masquerade rule goes too unless another lease needs
+         * it: the same decision, under the same lock, as DEL's. */
+        if (masq_tried)
+                (void)release_masq(ctx, conf, NULL);
         return r;
 }
 

@@ -104,10 +104,13 @@ struct nl_sock *pn_ctx_nl(podnet_ctx *ctx)
                 errno = ENOMEM;
                 return NULL;
         }
+        errno = 0;
         r = nl_connect(sk, NETLINK_ROUTE);
         if (r < 0) {
+                int e = pn_nl_sys_errno(r, errno);
+
                 nl_socket_free(sk);
-                errno = pn_nl_errno(r);
+                errno = e;
                 return NULL;
         }
         ctx->nl = sk;

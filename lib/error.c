@@ -93,12 +93,40 @@ void pn_error_set_details(podnet_error **err, const char *details)
         (*err)->details = strdup(details);
 }
 
-int pn_errno_to_cni(int errnum)
+/* Errors that say "not now" rather than "no": a resource momentarily short (ENOBUFS:
+ * a netlink or socket buffer; ENFILE: the system's file table), something busy or
+ * locked (EAGAIN, EBUSY), a wait interrupted or timed out (EINTR, ETIMEDOUT). The same
+ * request may well succeed a moment later, which is what code 11 tells the runtime.
+ * ENOMEM stays 999 (internal): it is what this library's own allocations fail with. */
+static bool errno_transient(int errnum)
 {
         switch (errnum < 0 ? -errnum : errnum) {
         case EAGAIN:
         case EBUSY:
+        case EINTR:
+        case ETIMEDOUT:
+        case ENOBUFS:
+        case ENFILE:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* Codes that only say which step failed (I/O, kernel, firewall, internal), not what
+ * was wrong with the input: a transient errno says more, so it wins over them. */
+static bool code_generic(int cni_code)
+{
+        return cni_code == 0 || cni_code == PODNET_CNI_ERR_IO ||
+               cni_code == PODNET_CNI_ERR_NETLINK || cni_code == PODNET_CNI_ERR_FIREWALL ||
+               cni_code == PODNET_CNI_ERR_INTERNAL;
+}
+
+int pn_errno_to_cni(int errnum)
+{
+        if (errno_transient(errnum))
                 return PODNET_CNI_ERR_TRY_AGAIN;
+        switch (errnum < 0 ? -errnum : errnum) {
         case EIO:
         case ENOSPC:
         case EROFS:
@@ -147,6 +175,8 @@ PODNET_EXPORT int podnet_error_cni_code(const podnet_error *err)
 {
         if (!err)
                 return 0;
+        if (errno_transient(err->errnum) && code_generic(err->cni_code))
+                return PODNET_CNI_ERR_TRY_AGAIN;
         return err->cni_code ? err->cni_code : pn_errno_to_cni(err->errnum);
 }
 
@@ -158,6 +188,11 @@ PODNET_EXPORT podnet_error *podnet_error_free(podnet_error *err)
                 free(err);
         }
         return NULL;
+}
+
+int pn_nl_sys_errno(int nle, int errno_after)
+{
+        return errno_after > 0 ? errno_after : pn_nl_errno(nle);
 }
 
 int pn_nl_errno(int nle)

@@ -166,5 +166,9 @@ int pn_errno_to_cni(int errnum);
 
 /* libnl's NLE_* codes -> positive errno. The one place this mapping lives (nl.c). */
 int pn_nl_errno(int nle);
+/* The same for a libnl socket set-up call (nl_connect(), nl_socket_set_fd()) that failed
+ * with errno_after in errno, which the caller cleared before the call: a system call's
+ * own error is more precise than its NLE_* code (libnl folds ENOBUFS into NLE_NOMEM). */
+int pn_nl_sys_errno(int nle, int errno_after);
 
 #endif

@@ -52,8 +52,9 @@ bool pn_ifname_valid(const char *name)
         n = strlen(name);
         if (n >= IFNAMSIZ || streq(name, ".") || streq(name, ".."))
                 return false;
+        /* '%' too: the kernel would take "%d" for a template and pick a new name. */
         for (const char *p = name; *p; p++)
-                if (*p == '/' || *p == ':' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
+                if (*p == '/' || *p == ':' || *p == '%' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
                         return false;
         return true;
 }
@@ -583,13 +584,21 @@ PODNET_EXPORT int podnet_veth_create(podnet_ctx *ctx, const podnet_veth_config *
         }
 
         r = veth_create_msg(&msg, &cfg, host, master, cfg.mac ? mac : NULL);
-        if (r >= 0)
-                r = pn_net_request(sk, msg, NULL, NULL);
-        if (r == -EEXIST)
-                return veth_exists_error(sk, &cfg, host, err);
         if (r < 0)
                 return pn_error(err, -r, 0, "Creating veth %s for %s in %s", host, cfg.ifname,
                                 cfg.netns->path);
+        r = pn_net_request(sk, msg, NULL, NULL);
+        if (r == -EEXIST)
+                return veth_exists_error(sk, &cfg, host, err);
+        if (r < 0) {
+                /* The kernel may have created the pair and only its answer got lost (a
+                 * failed receive, a full socket buffer). The host end's name is this
+                 * attachment's own, so delete whatever carries it: that takes the pod end
+                 * with it. When the pair was not created this finds nothing. */
+                (void)link_del(sk, 0, host);
+                return pn_error(err, -r, 0, "Creating veth %s for %s in %s", host, cfg.ifname,
+                                cfg.netns->path);
+        }
 
         /* From here on, a failure deletes the pair again. */
         what = "Setting hairpin mode on";

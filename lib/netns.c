@@ -104,11 +104,14 @@ static struct nl_sock *netns_nl(podnet_netns *ns)
                 errno = ENOMEM;
                 return NULL;
         }
+        errno = 0;
         r = nl_socket_set_fd(sk, NETLINK_ROUTE, fd);
         if (r < 0) {
+                int e = pn_nl_sys_errno(r, errno);
+
                 close(fd);
                 nl_socket_free(sk);
-                errno = pn_nl_errno(r);
+                errno = e;
                 return NULL;
         }
         ns->nl = sk;
@@ -147,6 +150,7 @@ static uint32_t request_seq(void)
 int pn_net_request(struct nl_sock *sk, struct nl_msg *msg, pn_net_reply_fn fn, void *userdata)
 {
         struct nlmsghdr *req = nlmsg_hdr(msg);
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
         _cleanup_free_ unsigned char *buf = NULL;
         int fd = nl_socket_get_fd(sk);
         uint32_t seq;
@@ -157,9 +161,11 @@ int pn_net_request(struct nl_sock *sk, struct nl_msg *msg, pn_net_reply_fn fn, v
         req->nlmsg_flags |= NLM_F_REQUEST | (fn ? 0 : NLM_F_ACK);
         req->nlmsg_seq = seq = request_seq();
         req->nlmsg_pid = nl_socket_get_local_port(sk);
-        r = nl_send(sk, msg);
-        if (r < 0)
-                return -pn_nl_errno(r);
+        /* Not libnl's nl_send(): it folds ENOBUFS (a full socket buffer, transient) into
+         * NLE_NOMEM, which would read as "out of memory". */
+        while (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+                if (errno != EINTR)
+                        return -errno;
         buf = malloc(REPLY_BUF_SIZE);
         if (!buf)
                 return -ENOMEM;
@@ -212,23 +218,27 @@ int pn_net_request(struct nl_sock *sk, struct nl_msg *msg, pn_net_reply_fn fn, v
         }
 }
 
-/* 0 if fd is a network namespace, -EINVAL if it is something else. */
+/* 0 if fd is a network namespace, -EINVAL if it is something else. The file system is
+ * asked first: an ioctl means something else to every driver, and a path may name a
+ * device. */
 static int check_netns(int fd)
 {
         struct statfs sfs;
 
+        if (fstatfs(fd, &sfs) < 0)
+                return -errno;
+        if (sfs.f_type != NSFS_MAGIC)
+                return -EINVAL;
 #ifdef NS_GET_NSTYPE
         int type = ioctl(fd, NS_GET_NSTYPE);
 
         if (type >= 0)
                 return type == CLONE_NEWNET ? 0 : -EINVAL;
+        if (errno != ENOTTY)
+                return -errno;
 #endif
         /* Kernels before 4.11 cannot tell the type: accept any namespace file. */
-        if (fstatfs(fd, &sfs) < 0)
-                return -errno;
-        if (sfs.f_type == NSFS_MAGIC || sfs.f_type == PROC_SUPER_MAGIC)
-                return 0;
-        return -EINVAL;
+        return 0;
 }
 
 PODNET_EXPORT int podnet_netns_open(podnet_ctx *ctx _unused_, podnet_netns **ret, const char *path,
@@ -242,7 +252,9 @@ PODNET_EXPORT int podnet_netns_open(podnet_ctx *ctx _unused_, podnet_netns **ret
 
         if (!ret || isempty(path))
                 return pn_error_plain(err, EINVAL, 0, "Opening network namespace: no path given");
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below),
+         * O_NOCTTY: nor may a terminal become ours. */
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (fd < 0)
                 return pn_error(err, errno, 0, "Opening network namespace %s", path);
         r = check_netns(fd);

@@ -17,7 +17,10 @@
 #include "read-all.h"
 
 #define FALLBACK_VERSION "1.1.0"
-#define MAX_CONFIG (16u << 20)
+/* A network configuration is a few KiB; this only keeps a runaway writer from making
+ * the plugin allocate without bound. */
+#define MAX_CONFIG_MIB 16u
+#define MAX_CONFIG (MAX_CONFIG_MIB << 20)
 
 static void log_stderr(podnet_ctx *ctx, void *userdata, int prio, const char *msg)
 {
@@ -136,9 +139,23 @@ int main(int argc, char **argv)
         }
 
         input = pn_read_all(STDIN_FILENO, MAX_CONFIG, &len);
-        if (!input)
-                return fail(version, NULL, 5,
-                            "Reading the network configuration from stdin failed");
+        if (!input) {
+                int e = errno;
+
+                if (e == EFBIG)
+                        r = podnet_error_new(&err, e, 7,
+                                             "The network configuration on standard input is "
+                                             "larger than %u MiB",
+                                             MAX_CONFIG_MIB);
+                else
+                        r = podnet_error_new(&err, e, 0,
+                                             "Reading the network configuration from standard "
+                                             "input: %s",
+                                             strerror(e));
+                rc = fail(version, r == 0 ? err : NULL, 999, "Out of memory");
+                podnet_error_free(err);
+                return rc;
+        }
 
         if (strcmp(env.command, "VERSION") == 0) {
                 r = podnet_cni_version(input, len, &out, &err);
@@ -191,10 +208,22 @@ int main(int argc, char **argv)
 
         if (strcmp(env.command, "ADD") == 0) {
                 r = podnet_cni_add(ctx, conf, args, &res, &err);
-                if (r == 0)
+                if (r == 0) {
                         r = podnet_cni_result_format(res, version, &out, &err);
-                if (r == 0)
-                        puts(out);
+                        if (r == 0 && (puts(out) < 0 || fflush(stdout) != 0)) {
+                                int e = errno;
+
+                                clearerr(stdout);
+                                r = podnet_error_new(&err, e, 0, "Writing the result: %s",
+                                                     strerror(e)) < 0
+                                        ? -ENOMEM
+                                        : -e;
+                        }
+                        /* A runtime that did not get the result never learns of the
+                         * attachment: take it back. */
+                        if (r < 0)
+                                (void)podnet_cni_del(ctx, conf, args, NULL);
+                }
         } else if (strcmp(env.command, "DEL") == 0) {
                 if (getenv("PODNET_SYNC_DEL")) {
                         r = podnet_cni_del(ctx, conf, args, &err);

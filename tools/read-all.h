@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 /* Reads fd to its end. Returns a buffer the caller frees, NUL-terminated, its length
- * without the NUL in *len; NULL with errno set on failure (EFBIG beyond max bytes). */
+ * without the NUL in *len; NULL with errno set on failure (EFBIG beyond max bytes: an
+ * input of max bytes is read, one of max + 1 is refused, and no more than max + 2 bytes
+ * are ever allocated). */
 static inline char *pn_read_all(int fd, size_t max, size_t *len)
 {
         size_t cap = 4096, n = 0;
@@ -23,20 +25,15 @@ static inline char *pn_read_all(int fd, size_t max, size_t *len)
                 ssize_t k;
 
                 if (n + 1 >= cap) {
-                        char *nb;
+                        size_t ncap = cap > (max + 2) / 2 ? max + 2 : cap * 2;
+                        char *nb = realloc(buf, ncap);
 
-                        if (cap > max) {
-                                free(buf);
-                                errno = EFBIG;
-                                return NULL;
-                        }
-                        nb = realloc(buf, cap * 2);
                         if (!nb) {
                                 free(buf);
                                 return NULL;
                         }
                         buf = nb;
-                        cap *= 2;
+                        cap = ncap;
                 }
                 k = read(fd, buf + n, cap - n - 1);
                 if (k < 0 && errno == EINTR)
@@ -50,6 +47,11 @@ static inline char *pn_read_all(int fd, size_t max, size_t *len)
                 if (k == 0)
                         break;
                 n += (size_t)k;
+                if (n > max) {
+                        free(buf);
+                        errno = EFBIG;
+                        return NULL;
+                }
         }
         buf[n] = '\0';
         *len = n;

@@ -47,6 +47,48 @@ conf 1.0.0 | cni CHECK c1 /run/netns/p1; expect_code "CHECK without prevResult" 
 conf 1.0.0 | cni ADD c1 /proc/self/ns/net; expect_code "CNI_NETNS is the plugin's own namespace" 8
 is "nothing created in the plugin's namespace" "$(ip -o link show eth0 2>/dev/null)" ""
 
+# Inputs that could make the plugin hang or eat memory fail at once (each run is
+# bounded, so that a regression fails here instead of hanging), and create nothing.
+links_before=$(ip -o link show | awk -F': ' '{print $2}' | sort | tr '\n' ' ')
+mkfifo /run/podnet-test/fifo
+export CNI_TIMEOUT=20
+# 8: CNI_NETNS naming a FIFO (opening it would wait for a writer) or a device.
+conf 1.0.0 | cni ADD c1 /run/podnet-test/fifo; expect_code "CNI_NETNS is a FIFO" 8
+grep -q "/run/podnet-test/fifo is not a network namespace" "$CNI_OUT" && ok "message names the FIFO" || fail "message names the FIFO"
+conf 1.0.0 '.prevResult = {"cniVersion": "1.0.0"}' | cni CHECK c1 /run/podnet-test/fifo
+expect_code "CHECK with CNI_NETNS a FIFO" 8
+conf 1.0.0 | cni ADD c1 /dev/null; expect_code "CNI_NETNS is a device" 8
+conf 1.0.0 | cni ADD c1 /proc/self/ns/mnt; expect_code "CNI_NETNS is a mount namespace" 8
+# 7: resolvConf that is not a regular file (/dev/zero never ends, a FIFO blocks) or is
+# larger than the 64 KiB a resolv.conf could need.
+conf 1.0.0 '.ipam.resolvConf = "/dev/zero"' | cni ADD c1 /run/netns/p1; expect_code "resolvConf /dev/zero" 7
+grep -q "Refusing resolvConf /dev/zero: not a regular file" "$CNI_OUT" && ok "message names /dev/zero" || fail "message names /dev/zero"
+conf 1.0.0 '.ipam.resolvConf = "/run/podnet-test/fifo"' | cni ADD c1 /run/netns/p1; expect_code "resolvConf is a FIFO" 7
+{ echo "nameserver 10.0.0.53"; yes '#' | head -c $((65536 - 21)); } >/run/podnet-test/resolv-64k
+{ cat /run/podnet-test/resolv-64k; echo; } >/run/podnet-test/resolv-big
+is "the 64 KiB resolv.conf is 65536 bytes" "$(stat -c %s /run/podnet-test/resolv-64k)" 65536
+conf 1.0.0 '.ipam.resolvConf = "/run/podnet-test/resolv-big"' | cni ADD c1 /run/netns/p1; expect_code "resolvConf of 64 KiB + 1 byte" 7
+grep -q "larger than 64 KiB" "$CNI_OUT" && ok "message names the 64 KiB limit" || fail "message names the 64 KiB limit"
+conf 1.0.0 '.ipam.resolvConf = "/run/podnet-test/resolv-64k"' | cni ADD c1 /run/netns/p1; expect_ok "resolvConf of exactly 64 KiB"
+is "its nameserver is in the result" "$(jq -r '.dns.nameservers[0]' "$CNI_OUT")" 10.0.0.53
+PODNET_SYNC_DEL=1 cni DEL c1 /run/netns/p1 < <(conf 1.0.0); expect_ok "DEL c1"
+# 7 and 4: interface names with '%', which the kernel takes for a name template ("%d"
+# picks a free number: a new bridge per ADD, a pod interface of another name).
+conf 1.0.0 '.bridge = "br%d"' | cni ADD c1 /run/netns/p1; expect_code "bridge name with %d" 7
+grep -q "br%d" "$CNI_OUT" && ok "message names the bridge" || fail "message names the bridge"
+conf 1.0.0 '.bridge = "br%d"' | cni ADD c2 /run/netns/p2; expect_code "bridge name with %d, again" 7
+conf 1.0.0 | cni ADD c1 /run/netns/p1 'eth%d'; expect_code "CNI_IFNAME with %d" 4
+conf 1.0.0 | cni ADD c1 /run/netns/p1 'e%s'; expect_code "CNI_IFNAME with %s" 4
+is "no pod interface made from a template" "$(ip -n p1 -o link show | grep -vc ': lo:')" 0
+# 7: a configuration larger than the 16 MiB stdin limit is refused, naming the limit.
+CNI_RC=0
+head -c 100000000 /dev/zero | timeout -k 2 20 env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID=c1 \
+        CNI_NETNS=/run/netns/p1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni "$PODNET_CNI" >"$CNI_OUT" 2>"$CNI_ERR" || CNI_RC=$?
+expect_code "100 MB on stdin" 7
+grep -q "larger than 16 MiB" "$CNI_OUT" && ok "message names the 16 MiB limit" || fail "message names the 16 MiB limit"
+unset CNI_TIMEOUT
+is "no link created by any of these" "$(ip -o link show | awk -F': ' '{print $2}' | sort | tr '\n' ' ')" "$links_before"
+
 expect_clean "after configuration errors"
 
 # 101: range exhausted; the failed ADD leaves nothing.

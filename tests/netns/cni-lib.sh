@@ -23,11 +23,14 @@ conf() {
 }
 
 # cni COMMAND CONTAINERID NETNS [IFNAME] < conf: sets $CNI_RC, output in $CNI_OUT.
+# With CNI_TIMEOUT=SECONDS the plugin is killed after that long (exit 124 or 137), so
+# that a test of an input that could make it hang fails instead of hanging.
 cni() {
         # PODNET_SYNC_DEL passes through when the caller sets it.
         local sync=${PODNET_SYNC_DEL:+PODNET_SYNC_DEL=1}
         CNI_RC=0
-        env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_NETNS="$3" \
+        ${CNI_TIMEOUT:+timeout -k 2 "$CNI_TIMEOUT"} \
+                env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_NETNS="$3" \
                 CNI_IFNAME="${4-eth0}" CNI_PATH="${CNI_PATH_DIRS:-/usr/lib/cni}" \
                 ${CNI_ARGS_VALUE:+CNI_ARGS="$CNI_ARGS_VALUE"} $sync \
                 "$PODNET_CNI" >"$CNI_OUT" 2>"$CNI_ERR" || CNI_RC=$?

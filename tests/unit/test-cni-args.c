@@ -102,6 +102,8 @@ static void test_names(void)
             {"eth:0", "':'"},
             {"eth 0", "white space"},
             {"eth\t0", "white space"},
+            {"eth%d", "name template"},
+            {"e%", "name template"},
         };
         char buf[64];
 

@@ -202,6 +202,9 @@ static void test_errors(void)
               "bridge name too long");
         fails("{\"name\": \"n\", \"type\": \"t\", \"bridge\": \"br/0\"}",
               PODNET_CNI_ERR_INVALID_CONFIG, "Invalid bridge \"br/0\"", "bridge name with a slash");
+        fails("{\"name\": \"n\", \"type\": \"t\", \"bridge\": \"br%d\"}",
+              PODNET_CNI_ERR_INVALID_CONFIG, "Invalid bridge \"br%d\": it holds '%'",
+              "bridge name with a name template");
         fails("{\"name\": \"n\", \"type\": \"t\", \"ipam\": []}", PODNET_CNI_ERR_INVALID_CONFIG,
               "Key \"ipam\" must be an object, got array", "ipam as array");
         fails("{\"name\": \"n\", \"type\": \"t\", \"ipam\": {\"subnet\": \"10.0.0.0/24\"}}",

@@ -50,6 +50,36 @@ int main(void)
         ok(podnet_error_new(&err, EAGAIN, 0, "Busy %d", 1) == 0 && err, "podnet_error_new");
         is_int(podnet_error_cni_code(err), PODNET_CNI_ERR_TRY_AGAIN, "EAGAIN maps to 11");
         podnet_error_free(err);
+        err = NULL;
+
+        /* Transient errors are code 11, also over a code that only names the step. */
+        static const int transient[] = {EAGAIN, EBUSY, EINTR, ETIMEDOUT, ENOBUFS, ENFILE};
+        static const int step_codes[] = {0, PODNET_CNI_ERR_IO, PODNET_CNI_ERR_NETLINK,
+                                         PODNET_CNI_ERR_FIREWALL, PODNET_CNI_ERR_INTERNAL};
+        for (size_t i = 0; i < ELEMENTSOF(transient); i++)
+                for (size_t j = 0; j < ELEMENTSOF(step_codes); j++) {
+                        pn_error(&err, transient[i], step_codes[j], "Step");
+                        is_int(podnet_error_cni_code(err), PODNET_CNI_ERR_TRY_AGAIN,
+                               "transient errno over a step code is 11");
+                        err = podnet_error_free(err);
+                }
+        pn_error(&err, ENOBUFS, PODNET_CNI_ERR_IFACE_EXISTS, "Exists");
+        is_int(podnet_error_cni_code(err), PODNET_CNI_ERR_IFACE_EXISTS,
+               "a code that says what is wrong stays");
+        err = podnet_error_free(err);
+        pn_error(&err, EAGAIN, PODNET_CNI_ERR_NOT_AVAILABLE, "Status");
+        is_int(podnet_error_cni_code(err), PODNET_CNI_ERR_NOT_AVAILABLE, "STATUS's 50 stays");
+        err = podnet_error_free(err);
+        pn_error(&err, ENOMEM, 0, "Alloc");
+        is_int(podnet_error_cni_code(err), PODNET_CNI_ERR_INTERNAL, "ENOMEM is 999");
+        err = podnet_error_free(err);
+        pn_error(&err, EIO, PODNET_CNI_ERR_NETLINK, "Kernel");
+        is_int(podnet_error_cni_code(err), PODNET_CNI_ERR_NETLINK, "EIO keeps an explicit 100");
+        err = podnet_error_free(err);
+        is_int(pn_errno_to_cni(-ENOBUFS), PODNET_CNI_ERR_TRY_AGAIN, "ENOBUFS -> 11");
+        is_int(pn_nl_sys_errno(-NLE_NOMEM, ENOBUFS), ENOBUFS,
+               "a libnl socket call's own errno wins over NLE_NOMEM");
+        is_int(pn_nl_sys_errno(-NLE_NOMEM, 0), ENOMEM, "without one, the NLE code maps");
         ok(pn_error(NULL, EIO, 0, "x") == -EIO, "NULL err pointer is fine");
 
         is_int(pn_nl_errno(-NLE_EXIST), EEXIST, "NLE_EXIST -> EEXIST");

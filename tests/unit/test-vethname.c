@@ -103,6 +103,9 @@ int main(void)
                        "addr_add: '/' in ifname");
                 is_int(podnet_link_set_up(ctx, NULL, "0123456789abcdef", NULL), -EINVAL,
                        "link_set_up: 16-byte ifname");
+                is_int(podnet_link_get(ctx, NULL, "br%d", &(podnet_link_info){.size = sizeof(li)},
+                                       NULL),
+                       -EINVAL, "link_get: '%%' (a kernel name template) in ifname");
                 is_int(podnet_veth_delete(ctx, "c", "..", NULL), -EINVAL, "veth_delete: '..'");
                 is_int(podnet_default_route_mtu(ctx, 12345, NULL), -EINVAL,
                        "default_route_mtu: bad family");
