@@ -1,8 +1,8 @@
 #!/bin/bash
 # Node drain benchmark (issue 6, item 13): N pods attached by podnet-cni, then all DELs at
-# once (parallel) or one after the other (sequential); the figure is the wall time from
-# the first DEL until the kernel has destroyed every pod veth (polled every 5 ms), the
-# median of R rounds each way. Inside private namespaces; never fails on a time.
+# once (parallel) or one after the other (sequential); the figures are the wall time from
+# the first DEL until the last DEL returned, and until the kernel has destroyed every pod
+# veth (polled every 5 ms), medians of R rounds each way. Inside private namespaces; never fails on a time.
 # Usage: bench/cni-drain.sh [-n PODS] [-r ROUNDS]   (PODNET_CNI may name another build)
 set -u
 . "$(dirname "$0")/../scripts/lib.sh"
@@ -45,9 +45,10 @@ call() { # call COMMAND I
 }
 veths() { ip -o link show type veth | wc -l; }
 
-# drain par|seq: prints the wall time in ms until no pod veth is left.
+# drain par|seq: prints the wall times in ms until the DELs returned and until no pod
+# veth is left.
 drain() {
-        local i t0 pids=()
+        local i t0 t1 pids=()
         for ((i = 1; i <= n; i++)); do call ADD "$i" & pids+=($!); done
         wait "${pids[@]}"
         [ "$(veths)" = "$n" ] || { echo "cni-drain.sh: $(veths) veths after $n ADDs" >&2; exit 1; }
@@ -57,20 +58,25 @@ drain() {
                 if [ "$1" = par ]; then call DEL "$i" & pids+=($!); else call DEL "$i"; fi
         done
         [ "${#pids[@]}" = 0 ] || wait "${pids[@]}"
+        t1=$(date +%s%N)
         for ((i = 0; i < 6000; i++)); do
                 [ "$(veths)" = 0 ] && break
                 sleep 0.005
         done
-        echo $((($(date +%s%N) - t0) / 1000000))
+        echo $(((t1 - t0) / 1000000)) $((($(date +%s%N) - t0) / 1000000))
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { # median COLUMN < rows
+        awk -v c="$1" '{ print $c }' | sort -n |
+                awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
 echo "== $n pods, $rounds rounds each; podnet-cni = $cni; $(nproc) CPUs, kernel $(uname -r)"
 for mode in par seq; do
         : >"$state/$mode"
         for ((r = 1; r <= rounds; r++)); do drain "$mode" >>"$state/$mode"; done
-        printf '%-12s median %6s ms  (rounds: %s)\n' "$([ $mode = par ] && echo parallel || echo sequential)" \
-                "$(median <"$state/$mode")" "$(tr '\n' ' ' <"$state/$mode")"
+        printf '%-11s DELs returned: median %5s ms; all veths gone: median %5s ms  (rounds: %s)\n' \
+                "$([ $mode = par ] && echo parallel || echo sequential)" "$(median 1 <"$state/$mode")" \
+                "$(median 2 <"$state/$mode")" "$(tr '\n' ',' <"$state/$mode")"
 done
 left=$(ip -o link show group 1347306576 | wc -l)
 [ "$left" = 0 ] || echo "cni-drain.sh: $left parked links left" >&2
