@@ -104,7 +104,6 @@ static int link_reply(struct nlmsghdr *hdr, void *userdata)
         l->hairpin = -1;
         l->group = pn_attr_u32(tb[IFLA_GROUP], 0);
         l->peer_ifindex = (int)pn_attr_u32(tb[IFLA_LINK], 0);
-        l->peer_netnsid = tb[IFLA_LINK_NETNSID] ? (int)nla_get_s32(tb[IFLA_LINK_NETNSID]) : -1;
         if (tb[IFLA_IFALIAS]) {
                 char alias[sizeof(BRIDGE_PINNED_ALIAS) + 1];
 
@@ -351,7 +350,8 @@ static int bridge_pin_mac(struct nl_sock *sk, podnet_ctx *ctx, const struct pn_l
         if (set == 1 && l->has_alias)
                 return 0;
         msg = link_msg(RTM_SETLINK, 0, l->ifindex, NULL, 0, 0);
-        if (!msg || (set != 1 && nla_put(msg, IFLA_ADDRESS, l->mac_len, l->mac) < 0) ||
+        if (!msg ||
+            (set != 1 && l->mac_len && nla_put(msg, IFLA_ADDRESS, l->mac_len, l->mac) < 0) ||
             (!l->has_alias && nla_put_string(msg, IFLA_IFALIAS, BRIDGE_PINNED_ALIAS) < 0))
                 return -ENOMEM;
         if (set != 1) {
@@ -868,11 +868,14 @@ int pn_veth_park(podnet_ctx *ctx, podnet_netns *pod_ns, const char *container_id
         if (r < 0)
                 return pn_error(err, -r, 0, "Taking down veth %s (%s of container %s)", host,
                                 ifname, container_id);
+        /* Best effort, like the rest of a DEL: a pod end that keeps its name only makes
+         * an ADD into its namespace wait for the teardown, and failing here would make
+         * the runtime retry a DEL that has otherwise succeeded. */
         if (pod_ns && l.peer_ifindex > 0) {
                 r = veth_rename_peer(pod_ns, &l, ifname);
                 if (r < 0 && r != -ENODEV)
-                        return pn_error(err, -r, 0, "Renaming %s away in %s (peer of veth %s)",
-                                        ifname, pod_ns->path, host);
+                        pn_warn(ctx, "Renaming %s away in %s (peer of veth %s): %s", ifname,
+                                pod_ns->path, host, strerror(-r));
         }
         return 1;
 }

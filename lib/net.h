@@ -67,7 +67,6 @@ struct pn_link {
         char kind[16];
         uint32_t group;   /* IFLA_GROUP */
         int peer_ifindex; /* IFLA_LINK of a veth: its peer's index (0: not reported) */
-        int peer_netnsid; /* IFLA_LINK_NETNSID: the peer's namespace, as an id here; -1: ours */
         bool mac_pinned;  /* the alias says podnet_bridge_ensure() made the MAC fixed */
         bool has_alias;   /* IFLA_IFALIAS is set (to anything) */
 };
