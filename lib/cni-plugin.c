@@ -16,6 +16,7 @@
 #include "cni.h"
 #include "internal.h"
 #include "ipam.h"
+#include "net.h"
 
 #define DEFAULT_MTU 1500
 
@@ -479,7 +480,15 @@ static int cni_del(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cn
         if (r < 0 && !first)
                 first = r;
         if (defer) {
-                r = podnet_veth_detach(ctx, args->container_id, args->ifname, first ? NULL : err);
+                _cleanup_netns_ podnet_netns *ns = NULL;
+
+                /* With the pod namespace at hand, its end of the pair is renamed away at
+                 * once: another container's ADD into the namespace may follow this DEL
+                 * before the deferred teardown has run. A namespace that is gone needs
+                 * nothing (nothing can be added into it). */
+                if (!isempty(args->netns))
+                        (void)podnet_netns_open(ctx, &ns, args->netns, NULL);
+                r = pn_veth_park(ctx, ns, args->container_id, args->ifname, first ? NULL : err);
                 if (r > 0)
                         left = 1;
         } else {
@@ -655,6 +664,11 @@ PODNET_EXPORT int podnet_cni_gc(podnet_ctx *ctx, const podnet_cni_conf *conf,
         r = release_masq(ctx, conf, first ? NULL : err);
         if (r < 0 && !first)
                 first = r;
+        /* Pairs a DEL parked whose deferred teardown never ran (killed, or the node
+         * went down mid-way): they are doomed whichever network they were on. */
+        r = pn_veth_reap_parked(ctx);
+        if (r < 0 && !first)
+                first = pn_error(err, -r, 0, "Deleting parked veth pairs");
         return first;
 }
 

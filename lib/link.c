@@ -3,12 +3,14 @@
  * Links: bridge ensure/delete, veth pairs with the pod end created directly inside the
  * pod namespace under a name derived from (container id, ifname), link lookup and up.
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
+#include <sys/random.h>
 
 #include "net.h"
 
@@ -75,6 +77,10 @@ static int parse_mac(const char *s, uint8_t mac[6])
         return 0;
 }
 
+/* The alias podnet_bridge_ensure() gives a bridge once its MAC address is fixed: every
+ * later call sees it in the lookup it makes anyway, so keeping the MAC costs nothing. */
+#define BRIDGE_PINNED_ALIAS "podnet: MAC address pinned"
+
 struct link_reply {
         struct pn_link *out;
         bool found;
@@ -97,6 +103,15 @@ static int link_reply(struct nlmsghdr *hdr, void *userdata)
         l->mtu = pn_attr_u32(tb[IFLA_MTU], 0);
         l->master = (int)pn_attr_u32(tb[IFLA_MASTER], 0);
         l->hairpin = -1;
+        l->group = pn_attr_u32(tb[IFLA_GROUP], 0);
+        l->peer_ifindex = (int)pn_attr_u32(tb[IFLA_LINK], 0);
+        if (tb[IFLA_IFALIAS]) {
+                char alias[sizeof(BRIDGE_PINNED_ALIAS) + 1];
+
+                pn_attr_str(tb[IFLA_IFALIAS], alias, sizeof(alias));
+                l->has_alias = alias[0] != '\0';
+                l->mac_pinned = streq(alias, BRIDGE_PINNED_ALIAS);
+        }
         pn_attr_str(tb[IFLA_IFNAME], l->name, sizeof(l->name));
         if (tb[IFLA_ADDRESS] && (size_t)nla_len(tb[IFLA_ADDRESS]) <= sizeof(l->mac)) {
                 l->mac_len = (unsigned)nla_len(tb[IFLA_ADDRESS]);
@@ -249,19 +264,103 @@ PODNET_EXPORT int podnet_link_set_up(podnet_ctx *ctx, podnet_netns *ns, const ch
 
 /* ---- bridge ---- */
 
+/* A random locally administered unicast address, as the kernel would pick. */
+static int random_mac(uint8_t mac[6])
+{
+        if (getrandom(mac, 6, 0) != 6)
+                return errno ? -errno : -EIO;
+        mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);
+        return 0;
+}
+
+/* Created with an address of its own: a bridge whose address was never set takes the
+ * lowest one among its ports and changes it when that port leaves, and every pod's
+ * neighbour entry for the gateway then names a MAC nobody answers for. An address given
+ * at creation makes it fixed (addr_assign_type 3) at once. */
 static int bridge_create(struct nl_sock *sk, const podnet_bridge_config *cfg)
 {
         unsigned flags = IFF_UP | (cfg->promisc ? IFF_PROMISC : 0);
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct nlattr *li;
+        uint8_t mac[6];
+        int r;
 
+        r = random_mac(mac);
+        if (r < 0)
+                return r;
         msg = link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, cfg->name, flags, flags);
-        if (!msg || (cfg->mtu && nla_put_u32(msg, IFLA_MTU, cfg->mtu) < 0))
+        if (!msg || (cfg->mtu && nla_put_u32(msg, IFLA_MTU, cfg->mtu) < 0) ||
+            nla_put(msg, IFLA_ADDRESS, sizeof(mac), mac) < 0)
                 return -ENOMEM;
         li = nla_nest_start(msg, IFLA_LINKINFO);
         if (!li || nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0)
                 return -ENOMEM;
         nla_nest_end(msg, li);
+        return pn_net_request(sk, msg, NULL, NULL);
+}
+
+/* Whether the kernel holds the link's MAC address as set rather than inherited:
+ * addr_assign_type, which only sysfs shows. 1 set, 0 not, -errno when sysfs cannot tell
+ * (absent, or showing another namespace: its link of that name has another index). */
+static int link_mac_is_set(const char *name, int ifindex)
+{
+        char path[64], buf[16];
+        const char *attrs[] = {"ifindex", "addr_assign_type"};
+        long v[2];
+
+        for (size_t i = 0; i < ELEMENTSOF(attrs); i++) {
+                _cleanup_close_ int fd = -1;
+                ssize_t n;
+                char *end;
+
+                snprintf(path, sizeof(path), "/sys/class/net/%s/%s", name, attrs[i]);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                n = read(fd, buf, sizeof(buf) - 1);
+                if (n <= 0)
+                        return n < 0 ? -errno : -EIO;
+                buf[n] = '\0';
+                errno = 0;
+                v[i] = strtol(buf, &end, 10);
+                if (errno || end == buf)
+                        return -EIO;
+        }
+        if (v[0] != ifindex)
+                return -ESRCH;
+        return v[1] == 3; /* NET_ADDR_SET */
+}
+
+/* Makes an existing bridge's MAC address fixed, keeping the address it has now (the
+ * pods' neighbour entries for the gateway hold it), and marks it so that later calls
+ * know without asking. A bridge podnet created is fixed from the start; one created
+ * before (by an older podnet, by hand, by another plugin) is fixed here, once. Setting
+ * an address, even the same one, makes the kernel flush the bridge's neighbour entries:
+ * never done for a bridge already fixed. */
+static int bridge_pin_mac(struct nl_sock *sk, podnet_ctx *ctx, const struct pn_link *l,
+                          bool created)
+{
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        int set;
+
+        if (l->mac_pinned)
+                return 0;
+        set = created ? 1 : link_mac_is_set(l->name, l->ifindex);
+        if (set < 0 && l->has_alias) /* cannot tell, and the alias is someone else's */
+                return 0;
+        if (set == 1 && l->has_alias)
+                return 0;
+        msg = link_msg(RTM_SETLINK, 0, l->ifindex, NULL, 0, 0);
+        if (!msg ||
+            (set != 1 && l->mac_len && nla_put(msg, IFLA_ADDRESS, l->mac_len, l->mac) < 0) ||
+            (!l->has_alias && nla_put_string(msg, IFLA_IFALIAS, BRIDGE_PINNED_ALIAS) < 0))
+                return -ENOMEM;
+        if (set != 1) {
+                char mac[18];
+
+                pn_mac_format(l->mac, l->mac_len, mac, sizeof(mac));
+                pn_debug(ctx, "Bridge %s: fixing its MAC address %s", l->name, mac);
+        }
         return pn_net_request(sk, msg, NULL, NULL);
 }
 
@@ -370,6 +469,7 @@ PODNET_EXPORT int podnet_bridge_ensure(podnet_ctx *ctx, podnet_netns *ns,
         podnet_bridge_config cfg;
         struct nl_sock *sk;
         struct pn_link l;
+        bool created = false;
         unsigned want;
         int r;
 
@@ -398,6 +498,7 @@ PODNET_EXPORT int podnet_bridge_ensure(podnet_ctx *ctx, podnet_netns *ns,
                 if (r < 0 && r != -EEXIST) /* EEXIST: lost a race, look again */
                         return pn_error(err, -r, 0, "Creating bridge %s" PN_NS_FMT, cfg.name,
                                         PN_NS_ARG(ns));
+                created = r == 0;
                 r = pn_link_query(sk, cfg.name, 0, &l);
         }
         if (r < 0)
@@ -407,6 +508,10 @@ PODNET_EXPORT int podnet_bridge_ensure(podnet_ctx *ctx, podnet_netns *ns,
                 return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
                                       "Interface %s" PN_NS_FMT " exists and is not a bridge (%s)",
                                       cfg.name, PN_NS_ARG(ns), l.kind[0] ? l.kind : "no link kind");
+        r = bridge_pin_mac(sk, ctx, &l, created);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Fixing the MAC address of bridge %s" PN_NS_FMT,
+                                cfg.name, PN_NS_ARG(ns));
 
         want = IFF_UP | (cfg.promisc ? IFF_PROMISC : 0);
         if ((l.flags & want) != want || (cfg.mtu && l.mtu != cfg.mtu)) {
@@ -647,40 +752,145 @@ static int veth_host_side(podnet_ctx *ctx, const char *container_id, const char 
         return 0;
 }
 
+/* One RTM_DELLINK for every parked pair: the kernel then waits for its RCU grace
+ * periods once for all of them instead of once per pair. -ENODEV: none is parked (a
+ * concurrent teardown took them). */
+static int park_group_delete(struct nl_sock *sk)
+{
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+
+        msg = link_msg(RTM_DELLINK, 0, 0, NULL, 0, 0);
+        if (!msg || nla_put_u32(msg, IFLA_GROUP, PN_VETH_PARK_GROUP) < 0)
+                return -ENOMEM;
+        return pn_net_request(sk, msg, NULL, NULL);
+}
+
+int pn_veth_reap_parked(podnet_ctx *ctx)
+{
+        struct nl_sock *sk = pn_net_sock(ctx, NULL);
+        int r;
+
+        if (!sk)
+                return -errno;
+        r = park_group_delete(sk);
+        return r == -ENODEV ? 0 : r;
+}
+
 PODNET_EXPORT int podnet_veth_delete(podnet_ctx *ctx, const char *container_id, const char *ifname,
                                      podnet_error **err)
 {
         struct nl_sock *sk;
+        struct pn_link l;
         char host[16];
         int r;
 
         r = veth_host_side(ctx, container_id, ifname, "Deleting", host, &sk, err);
         if (r < 0)
                 return r;
-        r = link_del(sk, 0, host);
+        r = pn_link_query(sk, host, 0, &l);
+        if (r >= 0)
+                /* A parked pair goes with every other parked pair: they are all doomed,
+                 * and together they cost the kernel little more than one. */
+                r = l.group == PN_VETH_PARK_GROUP ? park_group_delete(sk)
+                                                  : link_del(sk, l.ifindex, NULL);
         if (r < 0 && r != -ENODEV)
                 return pn_error(err, -r, 0, "Deleting veth %s (%s of container %s)", host, ifname,
                                 container_id);
         return 0;
 }
 
-PODNET_EXPORT int podnet_veth_detach(podnet_ctx *ctx, const char *container_id, const char *ifname,
-                                     podnet_error **err)
+/* Frees the pod end's name at once: renamed to pndel<host end's index>, unique in the
+ * pod namespace, through the host end's view of its peer (the namespace id the kernel
+ * reports for it), so that neither CNI_NETNS nor a socket inside it is needed. Up links
+ * can be renamed since Linux 6.2; before, the kernel says EBUSY and it is taken down
+ * first. */
+/* RTM_SETLINK taking a link inside the pod namespace down and, with name, renaming it. */
+static int pod_link_down(struct nl_sock *pod_sk, int ifindex, const char *name)
 {
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+
+        msg = link_msg(RTM_SETLINK, 0, ifindex, name, 0, IFF_UP);
+        if (!msg)
+                return -ENOMEM;
+        return pn_net_request(pod_sk, msg, NULL, NULL);
+}
+
+/* Frees the pod end's name at once by renaming it to pndel<host end's index>, unique in
+ * the pod namespace, so that another container's ADD into the namespace can use the
+ * name while the kernel's destruction of the pair is still to come. It goes down too,
+ * which removes its routes: the next pod's default route would clash with them. Only
+ * the host end's own peer is touched: the link at its peer index in pod_ns must name the
+ * host end as its peer, and have the pod end's name. Up links can be renamed since Linux
+ * 6.2 (the kernel renames before it applies flags); before, the kernel says EBUSY and the
+ * link is taken down first. */
+static int veth_rename_peer(podnet_netns *pod_ns, const struct pn_link *host, const char *ifname)
+{
+        struct nl_sock *pod_sk = pn_net_sock(NULL, pod_ns);
+        struct pn_link peer;
+        char name[16];
+        int r;
+
+        if (!pod_sk)
+                return -errno;
+        r = pn_link_query(pod_sk, NULL, host->peer_ifindex, &peer);
+        if (r < 0)
+                return r;
+        if (peer.peer_ifindex != host->ifindex || !streq(peer.name, ifname))
+                return -ENODEV; /* pod_ns is not where this pair's pod end lives */
+        snprintf(name, sizeof(name), "pndel%d", host->ifindex);
+        r = pod_link_down(pod_sk, peer.ifindex, name);
+        if (r == -EBUSY) {
+                r = pod_link_down(pod_sk, peer.ifindex, NULL);
+                if (r >= 0)
+                        r = pod_link_down(pod_sk, peer.ifindex, name);
+        }
+        return r;
+}
+
+int pn_veth_park(podnet_ctx *ctx, podnet_netns *pod_ns, const char *container_id,
+                 const char *ifname, podnet_error **err)
+{
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct nl_sock *sk;
+        struct pn_link l;
         char host[16];
         int r;
 
         r = veth_host_side(ctx, container_id, ifname, "Detaching", host, &sk, err);
         if (r < 0)
                 return r;
+        r = pn_link_query(sk, host, 0, &l);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return pn_error(err, -r, 0, "Looking up veth %s (%s of container %s)", host, ifname,
+                                container_id);
         /* Down is enough to stop all traffic through the pair, and unlike deletion it
-         * does not wait for RCU grace periods in the kernel. */
-        r = link_set(sk, 0, host, 0, IFF_UP, 0);
+         * does not wait for RCU grace periods in the kernel; the park group marks the
+         * pair as doomed (see PN_VETH_PARK_GROUP). */
+        msg = link_msg(RTM_SETLINK, 0, l.ifindex, NULL, 0, IFF_UP);
+        if (!msg || nla_put_u32(msg, IFLA_GROUP, PN_VETH_PARK_GROUP) < 0)
+                return pn_error(err, ENOMEM, 0, "Detaching veth %s", host);
+        r = pn_net_request(sk, msg, NULL, NULL);
         if (r == -ENODEV)
                 return 0;
         if (r < 0)
                 return pn_error(err, -r, 0, "Taking down veth %s (%s of container %s)", host,
                                 ifname, container_id);
+        /* Best effort, like the rest of a DEL: a pod end that keeps its name only makes
+         * an ADD into its namespace wait for the teardown, and failing here would make
+         * the runtime retry a DEL that has otherwise succeeded. */
+        if (pod_ns && l.peer_ifindex > 0) {
+                r = veth_rename_peer(pod_ns, &l, ifname);
+                if (r < 0 && r != -ENODEV)
+                        pn_warn(ctx, "Renaming %s away in %s (peer of veth %s): %s", ifname,
+                                pod_ns->path, host, strerror(-r));
+        }
         return 1;
+}
+
+PODNET_EXPORT int podnet_veth_detach(podnet_ctx *ctx, const char *container_id, const char *ifname,
+                                     podnet_error **err)
+{
+        return pn_veth_park(ctx, NULL, container_id, ifname, err);
 }

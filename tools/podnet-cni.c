@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <podnet/podnet.h>
@@ -51,9 +52,14 @@ static int fail(const char *version, podnet_error *err, int code, const char *ms
 }
 
 /* Deleting a veth pair costs the kernel tens of milliseconds of RCU grace periods. The
- * pair is already down and its address released, so the runtime need not wait: a
- * detached child finishes the job (an ADD for the same attachment that meets the
- * down pair finishes it too). */
+ * pair is already down, parked and its pod end renamed away, and its address released,
+ * so the runtime need not wait: a detached child finishes the job (an ADD for the same
+ * attachment that meets the parked pair finishes it too). The child first waits a
+ * little, so that the DELs of a drain or a burst park their pairs meanwhile and one
+ * request deletes them all (podnet_veth_delete(3) deletes every parked pair together);
+ * the children that come later find their pair gone. */
+#define TEARDOWN_COALESCE_NS (5 * 1000 * 1000)
+
 static void teardown_in_background(const char *container_id, const char *ifname)
 {
         podnet_ctx *ctx = NULL;
@@ -78,6 +84,7 @@ static void teardown_in_background(const char *container_id, const char *ifname)
                 if (fd > STDERR_FILENO)
                         close(fd);
         }
+        nanosleep(&(struct timespec){.tv_nsec = TEARDOWN_COALESCE_NS}, NULL);
         if (podnet_ctx_new(&ctx) == 0)
                 (void)podnet_veth_delete(ctx, container_id, ifname, NULL);
         podnet_ctx_unref(ctx);

@@ -77,6 +77,18 @@ settle_veths() {
         return 1
 }
 
+# wait_for TRIES COMMAND...: COMMAND succeeds within TRIES polls 0.05 s apart.
+wait_for() {
+        local tries=$1 i
+        shift
+        for ((i = 0; i < tries; i++)); do
+                "$@" && return 0
+                sleep 0.05
+        done
+        return 1
+}
+link_gone() { ! ip link show "$1" >/dev/null 2>&1; }
+
 # The test leaks nothing: no pod veth on the host, no lease.
 expect_clean() {
         settle_veths || true

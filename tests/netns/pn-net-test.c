@@ -47,6 +47,8 @@ static void usage(void)
                 "[--advmss N]\n"
                 "        [--metric N] [--table N] [--scope N] [--proto N] [--replace]\n"
                 "  netns-open PATH | netns-run PATH\n"
+                "  cni-del-deferred CONTAINER NETNS IFNAME CONF-FILE: podnet_cni_del_deferred()\n"
+                "        alone, as a DEL whose deferred teardown has not run yet leaves it\n"
                 "  --ns PATH runs link/addr/route commands inside that namespace\n");
         exit(2);
 }
@@ -425,6 +427,35 @@ static int run(podnet_ctx *ctx, const char *cmd, struct opts *o)
                         return fail(-errno, NULL, "stat");
                 /* The helper thread saw the namespace's inode; fn's value came back. */
                 printf("ret=%d inside=%d\n", r, ino == st.st_ino);
+        } else if (!strcmp(cmd, "cni-del-deferred") && o->n_pos == 4) {
+                podnet_cni_env env = {
+                    .size = sizeof(env),
+                    .command = "DEL",
+                    .container_id = o->pos[0],
+                    .netns = o->pos[1],
+                    .ifname = o->pos[2],
+                    .path = "/usr/lib/cni",
+                };
+                podnet_cni_conf *conf = NULL;
+                podnet_cni_args *args = NULL;
+                char buf[8192];
+                FILE *f = fopen(o->pos[3], "re");
+                size_t len = f ? fread(buf, 1, sizeof(buf), f) : 0;
+
+                if (f)
+                        fclose(f);
+                if (len == 0 || len == sizeof(buf))
+                        return fail(-EINVAL, NULL, "reading the configuration");
+                r = podnet_cni_conf_parse(&conf, buf, len, &err);
+                if (r >= 0)
+                        r = podnet_cni_args_new(&args, &env, &err);
+                if (r >= 0)
+                        r = podnet_cni_del_deferred(ctx, conf, args, &err);
+                podnet_cni_args_free(args);
+                podnet_cni_conf_free(conf);
+                if (r < 0)
+                        return fail(r, err, "podnet_cni_del_deferred");
+                printf("left=%d\n", r);
         } else {
                 usage();
         }
