@@ -114,12 +114,12 @@ static bool errno_transient(int errnum)
 }
 
 /* Codes that only say which step failed (I/O, kernel, firewall, internal), not what
- * was wrong with the input: a transient errno says more, so it wins over them. */
+ * was wrong with the input: a transient errno says more, so it wins over them (an
+ * error without a code gets its code from the errno anyway). */
 static bool code_generic(int cni_code)
 {
-        return cni_code == 0 || cni_code == PODNET_CNI_ERR_IO ||
-               cni_code == PODNET_CNI_ERR_NETLINK || cni_code == PODNET_CNI_ERR_FIREWALL ||
-               cni_code == PODNET_CNI_ERR_INTERNAL;
+        return cni_code == PODNET_CNI_ERR_IO || cni_code == PODNET_CNI_ERR_NETLINK ||
+               cni_code == PODNET_CNI_ERR_FIREWALL || cni_code == PODNET_CNI_ERR_INTERNAL;
 }
 
 int pn_errno_to_cni(int errnum)

@@ -346,9 +346,9 @@ static int bridge_pin_mac(struct nl_sock *sk, podnet_ctx *ctx, const struct pn_l
         if (l->mac_pinned)
                 return 0;
         set = created ? 1 : link_mac_is_set(l->name, l->ifindex);
-        if (set < 0 && l->has_alias) /* cannot tell, and the alias is someone else's */
-                return 0;
-        if (set == 1 && l->has_alias)
+        /* an alias of someone else's cannot carry our mark: then pin only a bridge whose
+         * address is known not to be fixed, and look again next time */
+        if (l->has_alias && set != 0)
                 return 0;
         msg = link_msg(RTM_SETLINK, 0, l->ifindex, NULL, 0, 0);
         if (!msg ||
@@ -799,11 +799,6 @@ PODNET_EXPORT int podnet_veth_delete(podnet_ctx *ctx, const char *container_id, 
         return 0;
 }
 
-/* Frees the pod end's name at once: renamed to pndel<host end's index>, unique in the
- * pod namespace, through the host end's view of its peer (the namespace id the kernel
- * reports for it), so that neither CNI_NETNS nor a socket inside it is needed. Up links
- * can be renamed since Linux 6.2; before, the kernel says EBUSY and it is taken down
- * first. */
 /* RTM_SETLINK taking a link inside the pod namespace down and, with name, renaming it. */
 static int pod_link_down(struct nl_sock *pod_sk, int ifindex, const char *name)
 {
