@@ -226,7 +226,7 @@ struct trust {
         int self;
         struct spanset cluster, local, gateway, onlink, foreign;
         bool explicit4, explicit6;
-        const struct span *own; /* this node's accepted pod CIDRs */
+        struct span *own; /* this node's accepted pod CIDRs */
         size_t n_own;
 };
 
@@ -237,6 +237,7 @@ static void trust_done(struct trust *t)
         spanset_done(&t->gateway);
         spanset_done(&t->onlink);
         spanset_done(&t->foreign);
+        free(t->own);
 }
 
 static bool explicit_cluster(const struct trust *t, int family)
@@ -320,19 +321,26 @@ static int refuse_cluster(const struct trust *t, const struct span *q, char **wh
 }
 
 /* The rules for every claim, this node's too: not a default route, inside the cluster
- * CIDRs. *refused says whether one is broken (*why: the reason); 0 or -ENOMEM. */
-static int judge_space(const struct trust *t, const struct span *q, char **why, bool *refused)
+ * CIDRs. *why: the reason one is broken, or NULL; 0 or -ENOMEM. */
+static int judge_space(const struct trust *t, const struct span *q, char **why)
 {
         char b[SPAN_STRLEN];
 
         *why = NULL;
-        *refused = true;
         if (q->len == 0)
                 return refuse(why, "pod CIDR %s is a default route", span_str(q, b, sizeof(b)));
         if (!in_cluster(t, q))
                 return refuse_cluster(t, q, why);
-        *refused = false;
         return 0;
+}
+
+/* Shared by this node's claims and the peers'. */
+static int refuse_gateway(const struct span *q, const struct span *x, char **why)
+{
+        char b[SPAN_STRLEN], o[SPAN_STRLEN];
+
+        return refuse(why, "pod CIDR %s covers gateway %s of this node's routes",
+                      span_str(q, b, sizeof(b)), addr_str(x, o, sizeof(o)));
 }
 
 /* This node's own pod CIDR: it goes into the CNI configuration and becomes the bridge's
@@ -342,17 +350,15 @@ static int judge_space(const struct trust *t, const struct span *q, char **why, 
 static int judge_own(const struct trust *t, const struct span *q, char **why)
 {
         char b[SPAN_STRLEN], o[SPAN_STRLEN];
+        /* only an address of the claim's family can lie in it */
+        const podnet_cidr *a = podnet_nodes_address(t->nodes, (size_t)t->self, q->family);
         const struct span *x;
-        bool refused;
-        int r = judge_space(t, q, why, &refused);
+        struct span s;
+        int r = judge_space(t, q, why);
 
-        if (refused)
+        if (r < 0 || *why)
                 return r;
-        for (int f = AF_INET; f; f = f == AF_INET ? AF_INET6 : 0) {
-                const podnet_cidr *a = podnet_nodes_address(t->nodes, (size_t)t->self, f);
-                struct span s;
-                if (!a)
-                        continue;
+        if (a) {
                 span_init(&s, a, 0);
                 if (span_overlaps(q, &s))
                         return refuse(why, "pod CIDR %s covers the address %s of node %s",
@@ -360,8 +366,7 @@ static int judge_own(const struct trust *t, const struct span *q, char **why)
                                       podnet_nodes_name(t->nodes, (size_t)t->self));
         }
         if ((x = spanset_overlap(&t->gateway, q)))
-                return refuse(why, "pod CIDR %s covers gateway %s of this node's routes",
-                              span_str(q, b, sizeof(b)), addr_str(x, o, sizeof(o)));
+                return refuse_gateway(q, x, why);
         for (size_t i = 0; i < t->onlink.n; i++) {
                 x = &t->onlink.v[i];
                 if (span_inside(q, x) && x->len < q->len)
@@ -377,10 +382,9 @@ static int judge_peer(const struct trust *t, const struct span *q, char **why)
 {
         char b[SPAN_STRLEN], o[SPAN_STRLEN];
         const struct span *x;
-        bool refused;
-        int r = judge_space(t, q, why, &refused);
+        int r = judge_space(t, q, why);
 
-        if (refused)
+        if (r < 0 || *why)
                 return r;
         for (size_t i = 0; i < t->n_own; i++)
                 if (span_overlaps(q, &t->own[i]))
@@ -391,8 +395,7 @@ static int judge_peer(const struct trust *t, const struct span *q, char **why)
                 return refuse(why, "pod CIDR %s covers address %s of this node",
                               span_str(q, b, sizeof(b)), addr_str(x, o, sizeof(o)));
         if ((x = spanset_overlap(&t->gateway, q)))
-                return refuse(why, "pod CIDR %s covers gateway %s of this node's routes",
-                              span_str(q, b, sizeof(b)), addr_str(x, o, sizeof(o)));
+                return refuse_gateway(q, x, why);
         if ((x = spanset_overlap(&t->onlink, q)))
                 return refuse(why, "pod CIDR %s overlaps on-link prefix %s of this node",
                               span_str(q, b, sizeof(b)), span_str(x, o, sizeof(o)));
@@ -418,13 +421,10 @@ struct claim {
 };
 
 struct desired {
-        struct trust t;
-        const podnet_nodes *nodes;
-        int self;
+        struct trust t; /* also the node list and this node */
         struct claim *cl;
         size_t n_cl;
-        size_t *first; /* per node: number of its first claim; first[n_nodes] = n_cl */
-        struct span *own;
+        size_t *first;          /* per node: number of its first claim; first[n_nodes] = n_cl */
         struct spanset claimed; /* accepted own claims and peer claims not refused on their
                                  * own; ref: claim number */
         char **addr_why;        /* per node and family (2i: IPv4, 2i + 1: IPv6) */
@@ -432,7 +432,7 @@ struct desired {
 
 static void desired_done(struct desired *d)
 {
-        size_t n_nodes = podnet_nodes_count(d->nodes);
+        size_t n_nodes = podnet_nodes_count(d->t.nodes);
 
         for (size_t i = 0; d->cl && i < d->n_cl; i++)
                 free(d->cl[i].why);
@@ -441,7 +441,6 @@ static void desired_done(struct desired *d)
         free(d->addr_why);
         free(d->cl);
         free(d->first);
-        free(d->own);
         spanset_done(&d->claimed);
         trust_done(&d->t);
 }
@@ -449,7 +448,7 @@ static void desired_done(struct desired *d)
 /* The node of claim k. */
 static size_t claim_node(const struct desired *d, size_t k)
 {
-        size_t lo = 0, hi = podnet_nodes_count(d->nodes);
+        size_t lo = 0, hi = podnet_nodes_count(d->t.nodes);
 
         while (hi - lo > 1) { /* last node whose first claim is <= k */
                 size_t mid = lo + (hi - lo) / 2;
@@ -465,7 +464,7 @@ static void claim_span(const struct desired *d, size_t k, struct span *s)
 {
         size_t i = claim_node(d, k);
 
-        span_init(s, podnet_nodes_pod_cidr(d->nodes, i, k - d->first[i]), k);
+        span_init(s, podnet_nodes_pod_cidr(d->t.nodes, i, k - d->first[i]), k);
 }
 
 /* Overlapping claims of different nodes: sorted by (family, start, length), a claim
@@ -507,8 +506,8 @@ static int mark_overlaps(struct desired *d)
  * or NULL). */
 static int judge_address(struct desired *d, size_t node, int family, char **why)
 {
-        const podnet_cidr *a = podnet_nodes_address(d->nodes, node, family);
-        const char *name = podnet_nodes_name(d->nodes, node);
+        const podnet_cidr *a = podnet_nodes_address(d->t.nodes, node, family);
+        const char *name = podnet_nodes_name(d->t.nodes, node);
         const struct spanset *onlink = &d->t.onlink;
         char b[SPAN_STRLEN], o[SPAN_STRLEN];
         const struct span *x;
@@ -520,21 +519,21 @@ static int judge_address(struct desired *d, size_t node, int family, char **why)
         span_init(&s, a, node);
         if ((x = spanset_overlap(&d->claimed, &s))) {
                 size_t m = claim_node(d, x->ref);
-                if ((int)m != d->self && m != node && !d->cl[x->ref].covers) {
+                if ((int)m != d->t.self && m != node && !d->cl[x->ref].covers) {
                         d->cl[x->ref].covers = (uint32_t)node + 1;
                         d->cl[x->ref].cover_fam = (uint8_t)family;
                 }
-                if ((int)node == d->self)
+                if ((int)node == d->t.self)
                         return 0;
                 addr_str(&s, b, sizeof(b));
-                if ((int)m == d->self)
+                if ((int)m == d->t.self)
                         return refuse(why,
                                       "address %s of node %s is inside this node's pod CIDR %s", b,
                                       name, span_str(x, o, sizeof(o)));
                 return refuse(why, "address %s of node %s is inside pod CIDR %s of node %s", b,
-                              name, span_str(x, o, sizeof(o)), podnet_nodes_name(d->nodes, m));
+                              name, span_str(x, o, sizeof(o)), podnet_nodes_name(d->t.nodes, m));
         }
-        if ((int)node == d->self)
+        if ((int)node == d->t.self)
                 return 0;
         for (size_t k = spanset_bound(onlink, family, s.lo, true);
              k-- > 0 && onlink->v[k].family == family &&
@@ -557,8 +556,8 @@ static int judge_address(struct desired *d, size_t node, int family, char **why)
 /* Judges every claim and address; -ENOMEM or 0. */
 static int judge_all(struct desired *d)
 {
-        size_t n_nodes = podnet_nodes_count(d->nodes), n_own = 0;
-        int self = d->self;
+        size_t n_nodes = podnet_nodes_count(d->t.nodes), n_own = 0;
+        int self = d->t.self;
 
         d->first = malloc((n_nodes + 1) * sizeof(*d->first));
         d->addr_why = calloc(2 * n_nodes + 1, sizeof(*d->addr_why));
@@ -566,32 +565,32 @@ static int judge_all(struct desired *d)
                 return -ENOMEM;
         for (size_t i = 0; i < n_nodes; i++) {
                 d->first[i] = d->n_cl;
-                d->n_cl += podnet_nodes_n_pod_cidrs(d->nodes, i);
+                d->n_cl += podnet_nodes_n_pod_cidrs(d->t.nodes, i);
         }
         d->first[n_nodes] = d->n_cl;
         if (self >= 0)
                 n_own = d->first[self + 1] - d->first[self];
         d->cl = calloc(d->n_cl + 1, sizeof(*d->cl));
-        d->own = calloc(n_own + 1, sizeof(*d->own));
-        if (!d->cl || !d->own || spanset_alloc(&d->claimed, d->n_cl) < 0)
+        d->t.own = calloc(n_own + 1, sizeof(*d->t.own));
+        if (!d->cl || !d->t.own || spanset_alloc(&d->claimed, d->n_cl) < 0)
                 return -ENOMEM;
 
         /* this node's own claims first: the peers are judged against the accepted ones */
         for (size_t k = self >= 0 ? d->first[self] : 0; self >= 0 && k < d->first[self + 1]; k++) {
                 struct span q;
-                claim_span(d, k, &q);
+                span_init(&q, podnet_nodes_pod_cidr(d->t.nodes, (size_t)self, k - d->first[self]),
+                          k);
                 if (judge_own(&d->t, &q, &d->cl[k].why) < 0)
                         return -ENOMEM;
                 if (!d->cl[k].why)
-                        d->claimed.v[d->claimed.n++] = d->own[d->t.n_own++] = q;
+                        d->claimed.v[d->claimed.n++] = d->t.own[d->t.n_own++] = q;
         }
-        d->t.own = d->own;
         for (size_t i = 0; i < n_nodes; i++) {
                 if ((int)i == self)
                         continue;
                 for (size_t k = d->first[i]; k < d->first[i + 1]; k++) {
                         struct span q;
-                        span_init(&q, podnet_nodes_pod_cidr(d->nodes, i, k - d->first[i]), k);
+                        span_init(&q, podnet_nodes_pod_cidr(d->t.nodes, i, k - d->first[i]), k);
                         if (judge_peer(&d->t, &q, &d->cl[k].why) < 0)
                                 return -ENOMEM;
                         if (!d->cl[k].why)
@@ -608,8 +607,7 @@ static int judge_all(struct desired *d)
         return 0;
 }
 
-/* Why claim k (of node i, its j-th) is refused, in `buf` or as the claim's own text; NULL if
- * it is not. */
+/* Why claim k (`q`) is refused, in `buf` or as the claim's own text; NULL if it is not. */
 static const char *claim_refusal(const struct desired *d, size_t k, const struct span *q, char *buf,
                                  size_t size)
 {
@@ -624,17 +622,17 @@ static const char *claim_refusal(const struct desired *d, size_t k, const struct
                 claim_span(d, c->other - 1, &x);
                 len = snprintf(buf, size, "pod CIDR %s overlaps pod CIDR %s of node %s",
                                span_str(q, b, sizeof(b)), span_str(&x, o, sizeof(o)),
-                               podnet_nodes_name(d->nodes, claim_node(d, c->other - 1)));
+                               podnet_nodes_name(d->t.nodes, claim_node(d, c->other - 1)));
                 if (c->n_other > 1 && len > 0 && (size_t)len < size)
                         snprintf(buf + len, size - (size_t)len, " (and %u more)", c->n_other - 1);
                 return buf;
         }
         if (c->covers) {
                 struct span a;
-                span_init(&a, podnet_nodes_address(d->nodes, c->covers - 1, c->cover_fam), 0);
+                span_init(&a, podnet_nodes_address(d->t.nodes, c->covers - 1, c->cover_fam), 0);
                 snprintf(buf, size, "pod CIDR %s covers the address %s of node %s",
                          span_str(q, b, sizeof(b)), addr_str(&a, o, sizeof(o)),
-                         podnet_nodes_name(d->nodes, c->covers - 1));
+                         podnet_nodes_name(d->t.nodes, c->covers - 1));
                 return buf;
         }
         return NULL;
@@ -651,14 +649,14 @@ int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, const st
                       podnet_error **err)
 {
         static const struct pn_underlay none;
-        struct desired d = {.nodes = nodes, .self = -1};
+        struct desired d = {0};
         struct pn_rt *want = NULL;
         size_t n_want = 0;
-        int r;
+        int self = -1, r;
 
         if (node_name && (r = podnet_nodes_find(nodes, node_name)) >= 0)
-                d.self = r;
-        r = trust_init(&d.t, nodes, d.self, u ? u : &none);
+                self = r;
+        r = trust_init(&d.t, nodes, self, u ? u : &none);
         if (r >= 0)
                 r = judge_all(&d);
         if (r >= 0 && !(want = calloc(d.n_cl + 1, sizeof(*want))))
@@ -666,7 +664,7 @@ int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, const st
         for (size_t i = 0; r >= 0 && i < podnet_nodes_count(nodes); i++) {
                 const char *name = podnet_nodes_name(nodes, i);
 
-                if ((int)i != d.self && d.first[i] == d.first[i + 1])
+                if ((int)i != d.t.self && d.first[i] == d.first[i + 1])
                         r = pn_sync_report_add(report, PODNET_SYNC_SKIPPED, name, NULL,
                                                "no pod CIDR");
                 for (size_t k = d.first[i]; r >= 0 && k < d.first[i + 1]; k++) {
@@ -686,7 +684,7 @@ int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, const st
                                 span_init(&q, pc, k);
                                 why = claim_refusal(&d, k, &q, buf, sizeof(buf));
                         }
-                        if (!why && (int)i == d.self)
+                        if (!why && (int)i == d.t.self)
                                 continue; /* accepted: no route to this node's own pods */
                         memcpy(rt.dst, podnet_cidr_addr(pc), pn_family_bits(family) / 8);
                         if (via) {

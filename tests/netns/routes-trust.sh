@@ -49,7 +49,7 @@ dsts44() { ip -n "$1" -4 -j route show table all proto 44 | jq -r '.[].dst' |
         cat - <(ip -n "$1" -6 -j route show table all proto 44 | jq -r '.[].dst') | sort | xargs; }
 gws44() { ip -n "$1" -j nexthop show | jq -r '[.[] | select(.protocol == "44") | .gateway] |
         sort | join(" ")'; }
-# get NODE DST: "dev/gateway" the kernel picks for DST
+# get NODE DST: the gateway the kernel picks for DST, "-" when on-link
 get() { ip -n "$1" -j route get "$2" 2>/dev/null | jq -r '.[0] | "\(.gateway // "-")"'; }
 
 # a legitimate list first: a's route is installed

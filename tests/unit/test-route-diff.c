@@ -281,6 +281,17 @@ static const char *entry(const struct judged *j, const char *node, const char *d
         return "none";
 }
 
+/* One expected report entry: what `entry(j, node, dst)` must be. */
+struct expect {
+        const char *node, *dst, *want, *msg;
+};
+
+static void is_entries(const struct judged *j, const struct expect *e, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                is_str(entry(j, e[i].node, e[i].dst), e[i].want, "%s", e[i].msg);
+}
+
 static const char *const attack_list = "self 10.1.1.0/24,fd00:10:1:1::/64 192.168.1.11,fd00::11\n"
                                        "good 10.1.2.0/24,fd00:10:1:2::/64 192.168.1.12,fd00::12\n"
                                        "evil1 0.0.0.0/0 192.168.1.66\n"
@@ -302,33 +313,35 @@ static void test_attacks_cluster(void)
         is_str(j.routes, "10.1.2.0/24 fd00:10:1:2::/64", "only the legitimate peer is routed");
         is_int(podnet_sync_report_count_action(j.report, PODNET_SYNC_REFUSED), 9,
                "every hostile claim refused (nine)");
-        is_str(entry(&j, "evil1", "0.0.0.0/0"), "refused: pod CIDR 0.0.0.0/0 is a default route",
-               "0.0.0.0/0 refused");
-        is_str(entry(&j, "evil2", "172.16.5.0/24"),
-               "refused: pod CIDR 172.16.5.0/24 is outside the cluster CIDR 10.1.0.0/16",
-               "172.16.5.0/24 refused");
-        is_str(entry(&j, "evil3", "128.0.0.0/1"),
-               "refused: pod CIDR 128.0.0.0/1 is outside the cluster CIDR 10.1.0.0/16",
-               "128.0.0.0/1 refused");
-        is_str(entry(&j, "evil4", "8.0.0.0/8"),
-               "refused: pod CIDR 8.0.0.0/8 is outside the cluster CIDR 10.1.0.0/16",
-               "8.0.0.0/8 refused");
-        is_str(entry(&j, "evil5", "192.168.1.12/32"),
-               "refused: pod CIDR 192.168.1.12/32 is outside the cluster CIDR 10.1.0.0/16",
-               "another node's address as a /32 refused");
-        is_str(entry(&j, "evil6", "192.168.1.1/32"),
-               "refused: pod CIDR 192.168.1.1/32 is outside the cluster CIDR 10.1.0.0/16",
-               "the gateway as a /32 refused");
-        is_str(entry(&j, "evil7", "::/0"), "refused: pod CIDR ::/0 is a default route",
-               "::/0 refused");
-        is_str(entry(&j, "evil8", "::/1"),
-               "refused: pod CIDR ::/1 is outside the cluster CIDR fd00:10:1::/48", "::/1 refused");
-        is_str(entry(&j, "evil8", "8000::/1"),
-               "refused: pod CIDR 8000::/1 is outside the cluster CIDR fd00:10:1::/48",
-               "8000::/1 refused");
-        is_str(entry(&j, "good", "10.1.2.0/24"), "none", "the legitimate peer is not reported");
-        is_str(entry(&j, "self", "10.1.1.0/24"), "none",
-               "this node's own CIDR (with its bridge address and on-link prefix) is accepted");
+        static const struct expect cluster_entries[] = {
+            {"evil1", "0.0.0.0/0", "refused: pod CIDR 0.0.0.0/0 is a default route",
+             "0.0.0.0/0 refused"},
+            {"evil2", "172.16.5.0/24",
+             "refused: pod CIDR 172.16.5.0/24 is outside the cluster CIDR 10.1.0.0/16",
+             "172.16.5.0/24 refused"},
+            {"evil3", "128.0.0.0/1",
+             "refused: pod CIDR 128.0.0.0/1 is outside the cluster CIDR 10.1.0.0/16",
+             "128.0.0.0/1 refused"},
+            {"evil4", "8.0.0.0/8",
+             "refused: pod CIDR 8.0.0.0/8 is outside the cluster CIDR 10.1.0.0/16",
+             "8.0.0.0/8 refused"},
+            {"evil5", "192.168.1.12/32",
+             "refused: pod CIDR 192.168.1.12/32 is outside the cluster CIDR 10.1.0.0/16",
+             "another node's address as a /32 refused"},
+            {"evil6", "192.168.1.1/32",
+             "refused: pod CIDR 192.168.1.1/32 is outside the cluster CIDR 10.1.0.0/16",
+             "the gateway as a /32 refused"},
+            {"evil7", "::/0", "refused: pod CIDR ::/0 is a default route", "::/0 refused"},
+            {"evil8", "::/1", "refused: pod CIDR ::/1 is outside the cluster CIDR fd00:10:1::/48",
+             "::/1 refused"},
+            {"evil8", "8000::/1",
+             "refused: pod CIDR 8000::/1 is outside the cluster CIDR fd00:10:1::/48",
+             "8000::/1 refused"},
+            {"good", "10.1.2.0/24", "none", "the legitimate peer is not reported"},
+            {"self", "10.1.1.0/24", "none",
+             "this node's own CIDR (with its bridge address and on-link prefix) is accepted"},
+        };
+        is_entries(&j, cluster_entries, ELEMENTSOF(cluster_entries));
         podnet_sync_report_free(j.report);
 
         /* an IPv4 cluster CIDR only: IPv6 claims meet the rules for a family without one */
@@ -352,22 +365,25 @@ static void test_attacks_cluster(void)
                 "judged, cluster CIDRs covering the underlay"))
                 return;
         is_str(j.routes, "", "no route at all");
-        is_str(entry(&j, "evil9", "10.200.0.5/32"),
-               "refused: pod CIDR 10.200.0.5/32 covers the address 10.200.0.5 of node inner",
-               "a /32 of another node's address inside the cluster CIDR refused");
-        is_str(entry(&j, "inner", "10.1.3.0/24"),
-               "refused: address 10.200.0.5 of node inner is inside pod CIDR 10.200.0.5/32 of "
-               "node evil9",
-               "and the node whose address it is: refused too (the list contradicts itself)");
-        is_str(entry(&j, "evil10", "192.168.1.1/32"),
-               "refused: pod CIDR 192.168.1.1/32 covers gateway 192.168.1.1 of this node's routes",
-               "the gateway inside the cluster CIDR refused");
-        is_str(entry(&j, "evil11", "192.168.1.11/32"),
-               "refused: pod CIDR 192.168.1.11/32 covers address 192.168.1.11 of this node",
-               "this node's address inside the cluster CIDR refused");
-        is_str(entry(&j, "evil12", "10.1.1.0/25"),
-               "refused: pod CIDR 10.1.1.0/25 overlaps this node's pod CIDR 10.1.1.0/24",
-               "a claim inside this node's pod CIDR refused");
+        static const struct expect inner_refusals[] = {
+            {"evil9", "10.200.0.5/32",
+             "refused: pod CIDR 10.200.0.5/32 covers the address 10.200.0.5 of node inner",
+             "a /32 of another node's address inside the cluster CIDR refused"},
+            {"inner", "10.1.3.0/24",
+             "refused: address 10.200.0.5 of node inner is inside pod CIDR 10.200.0.5/32 of "
+             "node evil9",
+             "and the node whose address it is: refused too (the list contradicts itself)"},
+            {"evil10", "192.168.1.1/32",
+             "refused: pod CIDR 192.168.1.1/32 covers gateway 192.168.1.1 of this node's routes",
+             "the gateway inside the cluster CIDR refused"},
+            {"evil11", "192.168.1.11/32",
+             "refused: pod CIDR 192.168.1.11/32 covers address 192.168.1.11 of this node",
+             "this node's address inside the cluster CIDR refused"},
+            {"evil12", "10.1.1.0/25",
+             "refused: pod CIDR 10.1.1.0/25 overlaps this node's pod CIDR 10.1.1.0/24",
+             "a claim inside this node's pod CIDR refused"},
+        };
+        is_entries(&j, inner_refusals, ELEMENTSOF(inner_refusals));
         podnet_sync_report_free(j.report);
 }
 
@@ -380,37 +396,39 @@ static void test_attacks_no_cluster(void)
         is_str(j.routes, "10.1.2.0/24 fd00:10:1:2::/64", "only the legitimate peer is routed");
         is_int(podnet_sync_report_count_action(j.report, PODNET_SYNC_REFUSED), 9,
                "every hostile claim refused (nine)");
-        is_str(entry(&j, "evil1", "0.0.0.0/0"), "refused: pod CIDR 0.0.0.0/0 is a default route",
-               "0.0.0.0/0 refused");
-        is_str(entry(&j, "evil2", "172.16.5.0/24"),
-               "refused: pod CIDR 172.16.5.0/24 equals or covers route 172.16.5.0/24 that podnet "
-               "does not own",
-               "a private prefix another route owns refused");
-        is_str(entry(&j, "evil3", "128.0.0.0/1"),
-               "refused: pod CIDR 128.0.0.0/1 is outside the private address ranges (no IPv4 "
-               "cluster CIDR given)",
-               "128.0.0.0/1 refused");
-        is_str(entry(&j, "evil4", "8.0.0.0/8"),
-               "refused: pod CIDR 8.0.0.0/8 is outside the private address ranges (no IPv4 "
-               "cluster CIDR given)",
-               "8.0.0.0/8 refused");
-        is_str(entry(&j, "evil5", "192.168.1.12/32"),
-               "refused: pod CIDR 192.168.1.12/32 overlaps on-link prefix 192.168.1.0/24 of this "
-               "node",
-               "another node's address as a /32 refused");
-        is_str(entry(&j, "evil6", "192.168.1.1/32"),
-               "refused: pod CIDR 192.168.1.1/32 covers gateway 192.168.1.1 of this node's routes",
-               "the gateway as a /32 refused");
-        is_str(entry(&j, "evil7", "::/0"), "refused: pod CIDR ::/0 is a default route",
-               "::/0 refused");
-        is_str(entry(&j, "evil8", "::/1"),
-               "refused: pod CIDR ::/1 is outside the private address ranges (no IPv6 cluster "
-               "CIDR given)",
-               "::/1 refused");
-        is_str(entry(&j, "evil8", "8000::/1"),
-               "refused: pod CIDR 8000::/1 is outside the private address ranges (no IPv6 cluster "
-               "CIDR given)",
-               "8000::/1 refused");
+        static const struct expect no_cluster_entries[] = {
+            {"evil1", "0.0.0.0/0", "refused: pod CIDR 0.0.0.0/0 is a default route",
+             "0.0.0.0/0 refused"},
+            {"evil2", "172.16.5.0/24",
+             "refused: pod CIDR 172.16.5.0/24 equals or covers route 172.16.5.0/24 that podnet "
+             "does not own",
+             "a private prefix another route owns refused"},
+            {"evil3", "128.0.0.0/1",
+             "refused: pod CIDR 128.0.0.0/1 is outside the private address ranges (no IPv4 "
+             "cluster CIDR given)",
+             "128.0.0.0/1 refused"},
+            {"evil4", "8.0.0.0/8",
+             "refused: pod CIDR 8.0.0.0/8 is outside the private address ranges (no IPv4 "
+             "cluster CIDR given)",
+             "8.0.0.0/8 refused"},
+            {"evil5", "192.168.1.12/32",
+             "refused: pod CIDR 192.168.1.12/32 overlaps on-link prefix 192.168.1.0/24 of this "
+             "node",
+             "another node's address as a /32 refused"},
+            {"evil6", "192.168.1.1/32",
+             "refused: pod CIDR 192.168.1.1/32 covers gateway 192.168.1.1 of this node's routes",
+             "the gateway as a /32 refused"},
+            {"evil7", "::/0", "refused: pod CIDR ::/0 is a default route", "::/0 refused"},
+            {"evil8", "::/1",
+             "refused: pod CIDR ::/1 is outside the private address ranges (no IPv6 cluster "
+             "CIDR given)",
+             "::/1 refused"},
+            {"evil8", "8000::/1",
+             "refused: pod CIDR 8000::/1 is outside the private address ranges (no IPv6 cluster "
+             "CIDR given)",
+             "8000::/1 refused"},
+        };
+        is_entries(&j, no_cluster_entries, ELEMENTSOF(no_cluster_entries));
         podnet_sync_report_free(j.report);
 
         /* private, but covering what this node has */
@@ -422,16 +440,18 @@ static void test_attacks_no_cluster(void)
         if (!ok(judge(&j, covering, "self", NULL) == 0, "covering claims judged"))
                 return;
         is_str(j.routes, "10.1.2.0/24", "only ok is routed");
-        is_str(entry(&j, "wide", "172.16.0.0/12"),
-               "refused: pod CIDR 172.16.0.0/12 equals or covers route 172.16.5.0/24 that podnet "
-               "does not own",
-               "a prefix covering a foreign route refused");
-        is_str(entry(&j, "under", "192.168.0.0/16"),
-               "refused: pod CIDR 192.168.0.0/16 covers address 192.168.1.11 of this node",
-               "a prefix covering the underlay refused");
-        is_str(entry(&j, "ula", "fc00::/7"),
-               "refused: pod CIDR fc00::/7 covers address fd00::11 of this node",
-               "an IPv6 prefix covering this node refused");
+        static const struct expect covering_refusals[] = {
+            {"wide", "172.16.0.0/12",
+             "refused: pod CIDR 172.16.0.0/12 equals or covers route 172.16.5.0/24 that podnet "
+             "does not own",
+             "a prefix covering a foreign route refused"},
+            {"under", "192.168.0.0/16",
+             "refused: pod CIDR 192.168.0.0/16 covers address 192.168.1.11 of this node",
+             "a prefix covering the underlay refused"},
+            {"ula", "fc00::/7", "refused: pod CIDR fc00::/7 covers address fd00::11 of this node",
+             "an IPv6 prefix covering this node refused"},
+        };
+        is_entries(&j, covering_refusals, ELEMENTSOF(covering_refusals));
         podnet_sync_report_free(j.report);
 }
 
@@ -457,47 +477,49 @@ static void test_overlaps(void)
         if (!ok(judge(&j, text, "self", "10.1.0.0/16") == 0, "overlapping claims judged"))
                 return;
         is_str(j.routes, "10.1.10.0/24", "only the peer without a conflict is routed");
-        is_str(entry(&j, "a", "10.1.2.0/24"),
-               "refused: pod CIDR 10.1.2.0/24 overlaps pod CIDR 10.1.2.0/24 of node b",
-               "equal claims: the first refused, naming the second");
-        is_str(entry(&j, "b", "10.1.2.0/24"),
-               "refused: pod CIDR 10.1.2.0/24 overlaps pod CIDR 10.1.2.0/24 of node a",
-               "equal claims: the second refused, naming the first");
-        is_str(entry(&j, "c", "10.1.3.0/24"),
-               "refused: pod CIDR 10.1.3.0/24 overlaps pod CIDR 10.1.3.0/25 of node d",
-               "a /25 in a /24: the /24 refused");
-        is_str(entry(&j, "d", "10.1.3.0/25"),
-               "refused: pod CIDR 10.1.3.0/25 overlaps pod CIDR 10.1.3.0/24 of node c",
-               "a /25 in a /24: the /25 refused");
-        is_str(entry(&j, "e", "10.1.4.0/24"),
-               "refused: pod CIDR 10.1.4.0/24 overlaps pod CIDR 10.1.4.7/32 of node f",
-               "a /32 in a /24: the /24 refused");
-        is_str(entry(&j, "f", "10.1.4.7/32"),
-               "refused: pod CIDR 10.1.4.7/32 overlaps pod CIDR 10.1.4.0/24 of node e",
-               "a /32 in a /24: the /32 refused");
-        is_str(entry(&j, "g", "10.1.1.128/25"),
-               "refused: pod CIDR 10.1.1.128/25 overlaps this node's pod CIDR 10.1.1.0/24",
-               "inside this node's CIDR: refused");
-        is_str(entry(&j, "h", "10.1.5.0/24"),
-               "refused: address 10.1.1.9 of node h is inside this node's pod CIDR 10.1.1.0/24",
-               "a peer address inside this node's pod CIDR (a route through a local pod)");
-        is_str(entry(&j, "i", "10.1.6.0/24"),
-               "refused: address 10.1.7.9 of node i is inside pod CIDR 10.1.7.0/24 of node j",
-               "a peer address inside another peer's pod CIDR");
-        is_str(entry(&j, "j", "10.1.7.0/24"),
-               "refused: pod CIDR 10.1.7.0/24 covers the address 10.1.7.9 of node i",
-               "and that peer's CIDR, naming the node");
-        is_str(entry(&j, "k", "10.1.8.0/24"),
-               "refused: address 192.168.1.0 of node k is the network address of on-link prefix "
-               "192.168.1.0/24",
-               "the underlay's network address");
-        is_str(entry(&j, "l", "10.1.9.0/24"),
-               "refused: address 192.168.1.255 of node l is the broadcast address of on-link "
-               "prefix 192.168.1.0/24",
-               "the underlay's broadcast address");
-        is_str(
-            entry(&j, "evil", "0.0.0.0/0"), "refused: pod CIDR 0.0.0.0/0 is a default route",
-            "a refused claim takes no part in the overlap checks (no one refused because of it)");
+        static const struct expect overlap_refusals[] = {
+            {"a", "10.1.2.0/24",
+             "refused: pod CIDR 10.1.2.0/24 overlaps pod CIDR 10.1.2.0/24 of node b",
+             "equal claims: the first refused, naming the second"},
+            {"b", "10.1.2.0/24",
+             "refused: pod CIDR 10.1.2.0/24 overlaps pod CIDR 10.1.2.0/24 of node a",
+             "equal claims: the second refused, naming the first"},
+            {"c", "10.1.3.0/24",
+             "refused: pod CIDR 10.1.3.0/24 overlaps pod CIDR 10.1.3.0/25 of node d",
+             "a /25 in a /24: the /24 refused"},
+            {"d", "10.1.3.0/25",
+             "refused: pod CIDR 10.1.3.0/25 overlaps pod CIDR 10.1.3.0/24 of node c",
+             "a /25 in a /24: the /25 refused"},
+            {"e", "10.1.4.0/24",
+             "refused: pod CIDR 10.1.4.0/24 overlaps pod CIDR 10.1.4.7/32 of node f",
+             "a /32 in a /24: the /24 refused"},
+            {"f", "10.1.4.7/32",
+             "refused: pod CIDR 10.1.4.7/32 overlaps pod CIDR 10.1.4.0/24 of node e",
+             "a /32 in a /24: the /32 refused"},
+            {"g", "10.1.1.128/25",
+             "refused: pod CIDR 10.1.1.128/25 overlaps this node's pod CIDR 10.1.1.0/24",
+             "inside this node's CIDR: refused"},
+            {"h", "10.1.5.0/24",
+             "refused: address 10.1.1.9 of node h is inside this node's pod CIDR 10.1.1.0/24",
+             "a peer address inside this node's pod CIDR (a route through a local pod)"},
+            {"i", "10.1.6.0/24",
+             "refused: address 10.1.7.9 of node i is inside pod CIDR 10.1.7.0/24 of node j",
+             "a peer address inside another peer's pod CIDR"},
+            {"j", "10.1.7.0/24",
+             "refused: pod CIDR 10.1.7.0/24 covers the address 10.1.7.9 of node i",
+             "and that peer's CIDR, naming the node"},
+            {"k", "10.1.8.0/24",
+             "refused: address 192.168.1.0 of node k is the network address of on-link prefix "
+             "192.168.1.0/24",
+             "the underlay's network address"},
+            {"l", "10.1.9.0/24",
+             "refused: address 192.168.1.255 of node l is the broadcast address of on-link "
+             "prefix 192.168.1.0/24",
+             "the underlay's broadcast address"},
+            {"evil", "0.0.0.0/0", "refused: pod CIDR 0.0.0.0/0 is a default route",
+             "a refused claim takes no part in the overlap checks (no one refused because of it)"},
+        };
+        is_entries(&j, overlap_refusals, ELEMENTSOF(overlap_refusals));
         podnet_sync_report_free(j.report);
 
         /* a chain and a pair of equal claims with a third inside */
@@ -527,30 +549,38 @@ static void test_own_cidr(void)
         is_str(j.routes, "10.1.2.0/24", "the peers are judged without it (not all refused)");
         podnet_sync_report_free(j.report);
 
-        if (!ok(judge(&j, "self 10.9.0.0/24 192.168.1.11\n", "self", "10.1.0.0/16") == 0,
-                "own outside judged"))
-                return;
-        is_str(entry(&j, "self", "10.9.0.0/24"),
-               "refused: pod CIDR 10.9.0.0/24 is outside the cluster CIDR 10.1.0.0/16",
-               "this node's own CIDR outside the cluster CIDR refused");
-        podnet_sync_report_free(j.report);
-
-        if (!ok(judge(&j, "self 192.168.0.0/16 192.168.1.11\n", "self", NULL) == 0,
-                "own covering judged"))
-                return;
-        is_str(entry(&j, "self", "192.168.0.0/16"),
-               "refused: pod CIDR 192.168.0.0/16 covers the address 192.168.1.11 of node self",
-               "without a cluster CIDR: this node's own CIDR covering its address refused");
-        podnet_sync_report_free(j.report);
-
-        if (!ok(judge(&j, "self 192.168.1.128/25 192.168.1.11\n", "self", NULL) == 0,
-                "own inside on-link judged"))
-                return;
-        is_str(entry(&j, "self", "192.168.1.128/25"),
-               "refused: pod CIDR 192.168.1.128/25 lies inside on-link prefix 192.168.1.0/24 of "
-               "this node",
-               "this node's own CIDR carved out of the underlay refused");
-        podnet_sync_report_free(j.report);
+        /* a list of this node alone, judged with `cluster`: its claim `dst` refused */
+        static const struct {
+                const char *list, *cluster, *judged;
+                struct expect e;
+        } alone[] = {
+            {"self 10.9.0.0/24 192.168.1.11\n",
+             "10.1.0.0/16",
+             "own outside judged",
+             {"self", "10.9.0.0/24",
+              "refused: pod CIDR 10.9.0.0/24 is outside the cluster CIDR 10.1.0.0/16",
+              "this node's own CIDR outside the cluster CIDR refused"}},
+            {"self 192.168.0.0/16 192.168.1.11\n",
+             NULL,
+             "own covering judged",
+             {"self", "192.168.0.0/16",
+              "refused: pod CIDR 192.168.0.0/16 covers the address 192.168.1.11 of node self",
+              "without a cluster CIDR: this node's own CIDR covering its address refused"}},
+            {"self 192.168.1.128/25 192.168.1.11\n",
+             NULL,
+             "own inside on-link judged",
+             {"self", "192.168.1.128/25",
+              "refused: pod CIDR 192.168.1.128/25 lies inside on-link prefix 192.168.1.0/24 of "
+              "this node",
+              "this node's own CIDR carved out of the underlay refused"}},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(alone); i++) {
+                if (!ok(judge(&j, alone[i].list, "self", alone[i].cluster) == 0, "%s",
+                        alone[i].judged))
+                        return;
+                is_entries(&j, &alone[i].e, 1);
+                podnet_sync_report_free(j.report);
+        }
 
         if (!ok(judge(&j, "self 10.1.1.0/24,fd00:10:1:1::/64 192.168.1.11,fd00::11\n", "self",
                       NULL) == 0,
