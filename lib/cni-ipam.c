@@ -64,37 +64,29 @@ static int read_resolv_conf(const char *path, char **ret, podnet_error **err)
 {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
-        struct stat st;
-        size_t n = 0;
+        ssize_t n;
 
         /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
         fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &st) < 0)
+        if (fd < 0)
                 return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening resolvConf %s", path);
-        if (!S_ISREG(st.st_mode))
+        n = pn_check_regular(fd);
+        if (n == -EISDIR || n == -EINVAL)
                 return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
                                       "Refusing resolvConf %s: not a regular file", path);
+        if (n < 0)
+                return pn_error(err, (int)-n, PODNET_CNI_ERR_IO, "Opening resolvConf %s", path);
         buf = malloc(RESOLV_CONF_MAX + 2);
         if (!buf)
                 return pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Out of memory");
         /* One byte beyond the limit tells a file of exactly the limit from a longer one. */
-        while (n <= RESOLV_CONF_MAX) {
-                ssize_t k = read(fd, buf + n, RESOLV_CONF_MAX + 1 - n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return pn_error(err, errno, PODNET_CNI_ERR_IO, "Reading resolvConf %s",
-                                        path);
-                if (k == 0)
-                        break;
-                n += (size_t)k;
-        }
-        if (n > RESOLV_CONF_MAX)
+        n = pn_read_full(fd, buf, RESOLV_CONF_MAX + 2);
+        if (n < 0)
+                return pn_error(err, (int)-n, PODNET_CNI_ERR_IO, "Reading resolvConf %s", path);
+        if ((size_t)n > RESOLV_CONF_MAX)
                 return pn_error_plain(err, EFBIG, PODNET_CNI_ERR_INVALID_CONFIG,
                                       "Refusing resolvConf %s: larger than %u KiB", path,
                                       RESOLV_CONF_MAX / 1024);
-        buf[n] = '\0';
         *ret = steal_pointer(&buf);
         return 0;
 }

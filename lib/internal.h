@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -101,6 +102,41 @@ static inline int pn_write_all(int fd, const void *buf, size_t len)
                 len -= (size_t)k;
         }
         return 0;
+}
+
+/* Reads fd up to its end or size - 1 bytes into buf, NUL-terminated, retrying after
+ * EINTR and short reads. The length read, or -errno. */
+static inline ssize_t pn_read_full(int fd, char *buf, size_t size)
+{
+        size_t n = 0;
+
+        while (n < size - 1) {
+                ssize_t k = read(fd, buf + n, size - 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t)k;
+        }
+        buf[n] = '\0';
+        return (ssize_t)n;
+}
+
+/* 0 if fd is a regular file; -EISDIR for a directory, -EINVAL for anything else (a
+ * FIFO, a device, a socket), -errno if fstat(2) fails. Open with O_NONBLOCK what is
+ * checked so: a FIFO is then refused here instead of blocking the open. */
+static inline int pn_check_regular(int fd)
+{
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISREG(st.st_mode))
+                return 0;
+        return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 }
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))

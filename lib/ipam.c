@@ -98,30 +98,16 @@ static int ipam_openat(podnet_ipam *ipam, int dir_fd, const char *name, int flag
 static ssize_t read_small(podnet_ipam *ipam, int dir_fd, const char *name, char *buf, size_t size)
 {
         _cleanup_close_ int fd = -1;
-        struct stat st;
-        size_t n = 0;
+        int r;
 
         fd = ipam_openat(ipam, dir_fd, name,
                          O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-        while (n < size - 1) {
-                ssize_t k = read(fd, buf + n, size - 1 - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t)k;
-        }
-        buf[n] = '\0';
-        return (ssize_t)n;
+        r = pn_check_regular(fd);
+        if (r < 0)
+                return r;
+        return pn_read_full(fd, buf, size);
 }
 
 /* read_small() of a file of the store, trimmed: the content's start (its length in
@@ -332,23 +318,22 @@ static int take_lock(podnet_ipam *ipam, bool create, podnet_error **err)
         if (r < 0)
                 return r;
         if (ipam->lock_fd < 0) {
-                /* host-local (go-filemutex) opens `lock` with O_CREAT|O_RDONLY and flocks it. */
-                struct stat st;
-
-                /* O_NONBLOCK: a FIFO planted as `lock` must not block the open. */
+                /* host-local (go-filemutex) opens `lock` with O_CREAT|O_RDONLY and flocks it.
+                 * O_NONBLOCK: a FIFO planted as `lock` must not block the open. */
                 ipam->lock_fd =
                     ipam_openat(ipam, ipam->dir_fd, PN_IPAM_LOCK_FILE,
                                 O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
                 if (ipam->lock_fd < 0)
                         return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening %s/%s", ipam->dir,
                                         PN_IPAM_LOCK_FILE);
-                r = fstat(ipam->lock_fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? 0 : EINVAL;
-                if (r != 0) {
+                /* (A directory already failed the open with EISDIR.) */
+                r = pn_check_regular(ipam->lock_fd);
+                if (r < 0) {
                         close(ipam->lock_fd);
                         ipam->lock_fd = -1;
-                        return pn_error(err, r, PODNET_CNI_ERR_IO, "Opening %s/%s%s", ipam->dir,
+                        return pn_error(err, -r, PODNET_CNI_ERR_IO, "Opening %s/%s%s", ipam->dir,
                                         PN_IPAM_LOCK_FILE,
-                                        r == EINVAL ? " (not a regular file)" : "");
+                                        r == -EINVAL ? " (not a regular file)" : "");
                 }
         }
         while (flock(ipam->lock_fd, LOCK_EX) < 0)

@@ -798,12 +798,18 @@ static int bounded(void (*fn)(void))
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static void fifo_last_reserved(void)
+/* Exits 0 if an ADD of `id` into the "fifo" network gets `want`. */
+static void fifo_alloc_exit(const char *id, const char *want)
 {
         _cleanup_ipam_ podnet_ipam *ipam = open_net("fifo");
 
         add(ipam, 0, "10.18.0.0/24", NULL, NULL, NULL);
-        _exit(strcmp(alloc(ipam, 0, "f1"), "10.18.0.2/24") == 0 ? 0 : 1);
+        _exit(strcmp(alloc(ipam, 0, id), want) == 0 ? 0 : 1);
+}
+
+static void fifo_last_reserved(void)
+{
+        fifo_alloc_exit("f1", "10.18.0.2/24");
 }
 
 static void fifo_lease_scan(void)
@@ -817,10 +823,7 @@ static void fifo_lease_scan(void)
 
 static void fifo_index(void)
 {
-        _cleanup_ipam_ podnet_ipam *ipam = open_net("fifo");
-
-        add(ipam, 0, "10.18.0.0/24", NULL, NULL, NULL);
-        _exit(strcmp(alloc(ipam, 0, "f2"), "10.18.0.4/24") == 0 ? 0 : 1);
+        fifo_alloc_exit("f2", "10.18.0.4/24");
 }
 
 static void fifo_gc(void)
