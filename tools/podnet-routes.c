@@ -239,7 +239,7 @@ struct fetch {
                     * cannot be reused while we may still kill it */
         int out;   /* read end of its standard output */
         int pidfd; /* readable when it exits; -1 where the kernel has no pidfd_open */
-        bool eof, exited, overflow;
+        bool eof, exited;
         int read_errno;
         char *buf;
         size_t len, cap;
@@ -296,7 +296,7 @@ static int fetch_start(struct fetch *f, const struct opts *o)
  * over: output closed and command exited, output too large, or out of time. */
 static bool fetch_step(struct fetch *f)
 {
-        while (!f->eof && !f->overflow) {
+        while (!f->eof && f->len <= MAX_NODE_LIST) {
                 ssize_t k;
                 if (f->cap - f->len < 65536) {
                         size_t cap = f->cap ? f->cap * 2 : 131072;
@@ -312,7 +312,6 @@ static bool fetch_step(struct fetch *f)
                 k = read(f->out, f->buf + f->len, f->cap - f->len - 1);
                 if (k > 0) {
                         f->len += (size_t)k;
-                        f->overflow = f->len > MAX_NODE_LIST;
                 } else if (k == 0) {
                         f->eof = true;
                 } else if (errno != EINTR) {
@@ -328,7 +327,7 @@ static bool fetch_step(struct fetch *f)
                     si.si_pid == f->pid)
                         f->exited = true;
         }
-        return (f->eof && f->exited) || f->overflow || now_ms() >= f->deadline;
+        return (f->eof && f->exited) || f->len > MAX_NODE_LIST || now_ms() >= f->deadline;
 }
 
 /* The descriptors to poll while the fetch runs; returns how many. */
@@ -371,7 +370,7 @@ static char *fetch_end(struct fetch *f, const struct opts *o, bool abandoned, si
                 ;
         if (abandoned)
                 ;
-        else if (f->overflow)
+        else if (f->len > MAX_NODE_LIST)
                 errmsg("Node list command %s printed more than %u MiB", o->nodes_cmd,
                        MAX_NODE_LIST >> 20);
         else if (!done)
