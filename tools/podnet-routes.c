@@ -222,6 +222,15 @@ static double now_ms(void)
 
 /* --- the node list command ------------------------------------------------------------ */
 
+/* The signals that end podnet-routes (SIGHUP: run resyncs), taken through a signalfd. */
+static void stop_signals(sigset_t *mask)
+{
+        sigemptyset(mask);
+        sigaddset(mask, SIGTERM);
+        sigaddset(mask, SIGINT);
+        sigaddset(mask, SIGHUP);
+}
+
 /* `sh -c CMD` in a process group of its own, its standard output read without blocking so
  * that `run` keeps answering route changes and signals meanwhile. When it ends (finished,
  * out of time, or abandoned) the whole group is killed: nothing it started outlives it. */
@@ -230,7 +239,7 @@ struct fetch {
                     * cannot be reused while we may still kill it */
         int out;   /* read end of its standard output */
         int pidfd; /* readable when it exits; -1 where the kernel has no pidfd_open */
-        bool eof, exited, overflow, abandoned;
+        bool eof, exited;
         int read_errno;
         char *buf;
         size_t len, cap;
@@ -287,7 +296,7 @@ static int fetch_start(struct fetch *f, const struct opts *o)
  * over: output closed and command exited, output too large, or out of time. */
 static bool fetch_step(struct fetch *f)
 {
-        while (!f->eof && !f->overflow) {
+        while (!f->eof && f->len <= MAX_NODE_LIST) {
                 ssize_t k;
                 if (f->cap - f->len < 65536) {
                         size_t cap = f->cap ? f->cap * 2 : 131072;
@@ -303,7 +312,6 @@ static bool fetch_step(struct fetch *f)
                 k = read(f->out, f->buf + f->len, f->cap - f->len - 1);
                 if (k > 0) {
                         f->len += (size_t)k;
-                        f->overflow = f->len > MAX_NODE_LIST;
                 } else if (k == 0) {
                         f->eof = true;
                 } else if (errno != EINTR) {
@@ -319,7 +327,7 @@ static bool fetch_step(struct fetch *f)
                     si.si_pid == f->pid)
                         f->exited = true;
         }
-        return (f->eof && f->exited) || f->overflow || now_ms() >= f->deadline;
+        return (f->eof && f->exited) || f->len > MAX_NODE_LIST || now_ms() >= f->deadline;
 }
 
 /* The descriptors to poll while the fetch runs; returns how many. */
@@ -347,8 +355,9 @@ static double fetch_wait_ms(const struct fetch *f)
 }
 
 /* Ends the fetch: kills what is left of the command's process group, reaps the command.
- * Returns its output (NUL-terminated, the caller's) or NULL after a message. */
-static char *fetch_end(struct fetch *f, const struct opts *o, size_t *len)
+ * Returns its output (NUL-terminated, the caller's) or NULL after a message (none when
+ * `abandoned`: its group is killed, not waited for). */
+static char *fetch_end(struct fetch *f, const struct opts *o, bool abandoned, size_t *len)
 {
         bool done = f->eof && f->exited;
         int status = 0;
@@ -359,9 +368,9 @@ static char *fetch_end(struct fetch *f, const struct opts *o, size_t *len)
         (void)kill(-f->pid, SIGKILL);
         while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
                 ;
-        if (f->abandoned)
+        if (abandoned)
                 ;
-        else if (f->overflow)
+        else if (f->len > MAX_NODE_LIST)
                 errmsg("Node list command %s printed more than %u MiB", o->nodes_cmd,
                        MAX_NODE_LIST >> 20);
         else if (!done)
@@ -402,10 +411,7 @@ static char *run_command(const struct opts *o, size_t *len)
         char *out;
         int sfd;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
+        stop_signals(&mask);
         sigprocmask(SIG_BLOCK, &mask, &old);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (fetch_start(&f, o) < 0) {
@@ -420,15 +426,14 @@ static char *run_command(const struct opts *o, size_t *len)
                         p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
                 (void)poll(p, n, (int)fetch_wait_ms(&f) + 1);
                 if (sfd >= 0 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                        f.abandoned = true;
-                        free(fetch_end(&f, o, len));
+                        free(fetch_end(&f, o, true, len));
                         signal((int)si.ssi_signo, SIG_DFL);
                         sigprocmask(SIG_SETMASK, &old, NULL);
                         raise((int)si.ssi_signo);
                         _exit(128 + (int)si.ssi_signo); /* (not reached) */
                 }
         }
-        out = fetch_end(&f, o, len);
+        out = fetch_end(&f, o, false, len);
 out:
         if (sfd >= 0)
                 close(sfd);
@@ -958,7 +963,7 @@ static void agent_fetch(struct agent *a, double now)
         }
         if (a->f.pid && fetch_step(&a->f)) {
                 size_t len = 0;
-                char *text = fetch_end(&a->f, o, &len);
+                char *text = fetch_end(&a->f, o, false, &len);
                 a->fresh = parse_nodes(text, len, o->nodes_cmd);
                 a->fetched = true;
         }
@@ -999,14 +1004,15 @@ static int cmd_run(podnet_ctx *ctx, const struct opts *o)
         if (run_fd < 0)
                 return EXIT_FAILURE;
         if (flock(run_fd, LOCK_EX | LOCK_NB) < 0) {
-                if (errno == EWOULDBLOCK)
+                bool running = errno == EWOULDBLOCK; /* (errmsg and close may change errno) */
+                if (running)
                         errmsg("Another podnet-routes run is already running on this node (it "
                                "holds %s)",
                                path);
                 else
                         errmsg("Locking %s: %s", path, strerror(errno));
                 close(run_fd);
-                return errno == EWOULDBLOCK ? EXIT_RUNNING : EXIT_FAILURE;
+                return running ? EXIT_RUNNING : EXIT_FAILURE;
         }
         a.lock_fd = lock_open("routes", path, sizeof(path));
         if (a.lock_fd < 0) {
@@ -1015,10 +1021,7 @@ static int cmd_run(podnet_ctx *ctx, const struct opts *o)
         }
         a.fw = o->firewall && o->n_cluster > 0 && !o->dry_run && o->fw_interval > 0;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
+        stop_signals(&mask);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         /* a shell starts background commands with SIGINT ignored, and an ignored signal
          * never reaches the signalfd */
@@ -1092,8 +1095,7 @@ static int cmd_run(podnet_ctx *ctx, const struct opts *o)
 out:
         if (a.f.pid) {
                 size_t len;
-                a.f.abandoned = true; /* its group is killed, not waited for */
-                free(fetch_end(&a.f, o, &len));
+                free(fetch_end(&a.f, o, true, &len));
         }
         podnet_route_monitor_free(mon);
         podnet_nodes_free(a.nodes);

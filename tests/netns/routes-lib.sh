@@ -44,6 +44,9 @@ n_routes44() {
         ip -n "$1" -j route show proto 44 | jq length
 }
 
+# has_route DST GW: node1 has podnet's route to DST via GW
+has_route() { ip -n node1 route show "$1" proto 44 | grep -q "via $2"; }
+
 # wait_for DESC CMD...: polls CMD every 50 ms for up to PN_WAIT seconds (default 2)
 wait_for() {
         local what=$1 i

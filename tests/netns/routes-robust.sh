@@ -13,7 +13,6 @@ routes_setup
 N="$TMPDIR/nodes3.txt"
 FLAGS="--no-firewall --no-cni-conf"
 
-has_route() { ip -n node1 route show "$1" proto 44 | grep -q "via $2"; }
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 # n_sleeps: sleep processes left in this test's PID namespace
 n_sleeps() { ps -eo comm= | grep -cx sleep; }
