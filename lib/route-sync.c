@@ -1797,12 +1797,16 @@ static bool race_error(int e)
         return e == -EEXIST || e == -ENOENT || e == -ESRCH;
 }
 
-/* Whether a failed pass can be explained by another writer: a nexthop id or a route that
- * appeared since the dump (EEXIST), a nexthop object a route was to use that went
- * (EINVAL: "Nexthop id does not exist"; ENOENT). A route some program keeps with another
- * protocol fails the same way on every pass, and is reported after the last. */
-static bool raced(const struct sync_state *st)
+/* Whether a failed pass can be explained by another writer: a dump it kept interrupting
+ * (EAGAIN, after nl_dump()'s own retries), a nexthop id or a route that appeared since
+ * the dump (EEXIST), a route to delete that went already (ESRCH), a nexthop object a
+ * route was to use that went (EINVAL: "Nexthop id does not exist"; ENOENT). A route some
+ * program keeps with another protocol fails the same way on every pass, and is reported
+ * after the last. */
+static bool raced(const struct sync_state *st, int r)
 {
+        if (r == -EAGAIN)
+                return true;
         for (size_t k = 0; k < st->n_nhw; k++)
                 if (race_error(st->nhw_err[k]))
                         return true;
@@ -1982,7 +1986,7 @@ PODNET_EXPORT int podnet_routes_sync(podnet_ctx *ctx, const podnet_nodes *nodes,
                 if (prev && st.report && report_carry(st.report, prev) < 0 && r >= 0)
                         r = pn_error(&e, ENOMEM, 0, "Reporting");
                 prev = podnet_sync_report_free(prev);
-                if (r < 0 && !cfg.dry_run && pass < SYNC_PASSES && raced(&st)) {
+                if (r < 0 && !cfg.dry_run && pass < SYNC_PASSES && raced(&st, r)) {
                         pn_debug(ctx,
                                  "Route sync pass %u raced with another writer (%s): again "
                                  "from a fresh dump",
