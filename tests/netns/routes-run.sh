@@ -7,7 +7,6 @@ command -v jq >/dev/null || { echo "SKIP: jq not found"; exit 77; }
 routes_setup
 cp "$TMPDIR/nodes3.txt" "$TMPDIR/live.txt"
 
-has_route() { ip -n node1 route show "$1" proto 44 | grep -q "via $2"; }
 
 # not through a shell function: $! must be podnet-routes itself (ip netns exec execs it)
 ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run \
