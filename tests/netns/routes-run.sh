@@ -7,7 +7,6 @@ command -v jq >/dev/null || { echo "SKIP: jq not found"; exit 77; }
 routes_setup
 cp "$TMPDIR/nodes3.txt" "$TMPDIR/live.txt"
 
-
 # not through a shell function: $! must be podnet-routes itself (ip netns exec execs it)
 ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run \
         --nodes-cmd "cat $TMPDIR/live.txt" --no-firewall --interval 3600 \
