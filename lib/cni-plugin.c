@@ -303,6 +303,13 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
                 return pn_error(err, -r, 0, "Looking up host interface %s", host_name);
         }
         r = podnet_link_get(ctx, ns, args->ifname, &info_probe, NULL);
+        if (r == 0 && pn_veth_reap_parked(ctx) > 0)
+                /* The name is taken, and parked pairs were there: one of them may be an
+                 * earlier attachment in this namespace whose DEL has returned before its
+                 * teardown ran. Parked pairs are doomed; deleting them (one request for
+                 * all) finishes that teardown, and this ADD pays for it only when it
+                 * meets such a name. */
+                r = podnet_link_get(ctx, ns, args->ifname, &info_probe, NULL);
         if (r == 0)
                 return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
                                       "Interface %s already exists in %s", args->ifname,
@@ -480,15 +487,9 @@ static int cni_del(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cn
         if (r < 0 && !first)
                 first = r;
         if (defer) {
-                _cleanup_netns_ podnet_netns *ns = NULL;
-
-                /* With the pod namespace at hand, its end of the pair is renamed away at
-                 * once: another container's ADD into the namespace may follow this DEL
-                 * before the deferred teardown has run. A namespace that is gone needs
-                 * nothing (nothing can be added into it). */
-                if (!isempty(args->netns))
-                        (void)podnet_netns_open(ctx, &ns, args->netns, NULL);
-                r = pn_veth_park(ctx, ns, args->container_id, args->ifname, first ? NULL : err);
+                /* The pod end keeps its name until the teardown: an ADD into the same
+                 * namespace that meets it finishes the teardown first. */
+                r = pn_veth_park(ctx, args->container_id, args->ifname, first ? NULL : err);
                 if (r > 0)
                         left = 1;
         } else {

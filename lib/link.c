@@ -773,7 +773,7 @@ int pn_veth_reap_parked(podnet_ctx *ctx)
         if (!sk)
                 return -errno;
         r = park_group_delete(sk);
-        return r == -ENODEV ? 0 : r;
+        return r == -ENODEV ? 0 : r < 0 ? r : 1;
 }
 
 PODNET_EXPORT int podnet_veth_delete(podnet_ctx *ctx, const char *container_id, const char *ifname,
@@ -799,51 +799,8 @@ PODNET_EXPORT int podnet_veth_delete(podnet_ctx *ctx, const char *container_id, 
         return 0;
 }
 
-/* RTM_SETLINK taking a link inside the pod namespace down and, with name, renaming it. */
-static int pod_link_down(struct nl_sock *pod_sk, int ifindex, const char *name)
-{
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
-
-        msg = link_msg(RTM_SETLINK, 0, ifindex, name, 0, IFF_UP);
-        if (!msg)
-                return -ENOMEM;
-        return pn_net_request(pod_sk, msg, NULL, NULL);
-}
-
-/* Frees the pod end's name at once by renaming it to pndel<host end's index>, unique in
- * the pod namespace, so that another container's ADD into the namespace can use the
- * name while the kernel's destruction of the pair is still to come. It goes down too,
- * which removes its routes: the next pod's default route would clash with them. Only
- * the host end's own peer is touched: the link at its peer index in pod_ns must name the
- * host end as its peer, and have the pod end's name. Up links can be renamed since Linux
- * 6.2 (the kernel renames before it applies flags); before, the kernel says EBUSY and the
- * link is taken down first. */
-static int veth_rename_peer(podnet_netns *pod_ns, const struct pn_link *host, const char *ifname)
-{
-        struct nl_sock *pod_sk = pn_net_sock(NULL, pod_ns);
-        struct pn_link peer;
-        char name[16];
-        int r;
-
-        if (!pod_sk)
-                return -errno;
-        r = pn_link_query(pod_sk, NULL, host->peer_ifindex, &peer);
-        if (r < 0)
-                return r;
-        if (peer.peer_ifindex != host->ifindex || !streq(peer.name, ifname))
-                return -ENODEV; /* pod_ns is not where this pair's pod end lives */
-        snprintf(name, sizeof(name), "pndel%d", host->ifindex);
-        r = pod_link_down(pod_sk, peer.ifindex, name);
-        if (r == -EBUSY) {
-                r = pod_link_down(pod_sk, peer.ifindex, NULL);
-                if (r >= 0)
-                        r = pod_link_down(pod_sk, peer.ifindex, name);
-        }
-        return r;
-}
-
-int pn_veth_park(podnet_ctx *ctx, podnet_netns *pod_ns, const char *container_id,
-                 const char *ifname, podnet_error **err)
+int pn_veth_park(podnet_ctx *ctx, const char *container_id, const char *ifname,
+                 podnet_error **err)
 {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct nl_sock *sk;
@@ -872,20 +829,11 @@ int pn_veth_park(podnet_ctx *ctx, podnet_netns *pod_ns, const char *container_id
         if (r < 0)
                 return pn_error(err, -r, 0, "Taking down veth %s (%s of container %s)", host,
                                 ifname, container_id);
-        /* Best effort, like the rest of a DEL: a pod end that keeps its name only makes
-         * an ADD into its namespace wait for the teardown, and failing here would make
-         * the runtime retry a DEL that has otherwise succeeded. */
-        if (pod_ns && l.peer_ifindex > 0) {
-                r = veth_rename_peer(pod_ns, &l, ifname);
-                if (r < 0 && r != -ENODEV)
-                        pn_warn(ctx, "Renaming %s away in %s (peer of veth %s): %s", ifname,
-                                pod_ns->path, host, strerror(-r));
-        }
         return 1;
 }
 
 PODNET_EXPORT int podnet_veth_detach(podnet_ctx *ctx, const char *container_id, const char *ifname,
                                      podnet_error **err)
 {
-        return pn_veth_park(ctx, NULL, container_id, ifname, err);
+        return pn_veth_park(ctx, container_id, ifname, err);
 }

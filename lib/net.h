@@ -77,13 +77,12 @@ struct pn_link {
  * deleting them one by one. Documented in podnet_bridge_ensure(3) and podnet-cni(8). */
 #define PN_VETH_PARK_GROUP UINT32_C(0x504e4450)
 
-/* podnet_veth_detach(), and with pod_ns (the pair's pod namespace) the pod end renamed
- * to pndel<host end's index> at once, which frees its name for another attachment. */
-int pn_veth_park(podnet_ctx *ctx, podnet_netns *pod_ns, const char *container_id,
-                 const char *ifname, podnet_error **err);
+/* podnet_veth_detach(); with err NULL, failures are not described. */
+int pn_veth_park(podnet_ctx *ctx, const char *container_id, const char *ifname,
+                 podnet_error **err);
 
-/* Deletes every parked veth pair in the context's namespace in one request: 0 (also
- * when none is parked) or -errno. */
+/* Deletes every parked veth pair in the context's namespace in one request: 1 if some
+ * were parked, 0 if none, or -errno. */
 int pn_veth_reap_parked(podnet_ctx *ctx);
 
 /* RTM_GETLINK by name (ifindex 0) or by index. -ENODEV if absent. */

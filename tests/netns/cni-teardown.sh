@@ -1,7 +1,7 @@
 #!/bin/bash
-# DEL's deferred teardown (issue 6, item 13): once DEL returns, the pod-side interface
-# name is free, so another container's ADD into the same namespace right after it
-# succeeds, even under load; doomed pairs are parked in link group PARK and deleted
+# DEL's deferred teardown (issue 6, item 13): once DEL returns, the pair carries no
+# traffic, and another container's ADD into the same namespace right after it succeeds,
+# even under load, by finishing the teardown if it has not run; doomed pairs are parked in link group PARK and deleted
 # together; no parked pair is ever picked up by an ADD, and none is left behind.
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/netns/cni-lib.sh"
@@ -23,26 +23,36 @@ run() { # [NICE=N] run VERB ID NS: one plugin call as a runtime makes it; its ex
                 </run/podnet-test/conf.json >"/run/podnet-test/out.$2.$1" 2>&1
 }
 
-# --- Once DEL returns, eth0 is free in the pod's namespace. ---
+# --- Once DEL returns, the pair carries no traffic, and another container's ADD into the
+# same namespace succeeds: it finishes the teardown if it has not run yet. ---
 ip netns add shared
 run ADD first shared
 is "ADD first" "$?" 0
+first_host=$($T veth-name first eth0)
 run DEL first shared
 is "DEL first" "$?" 0
-is "right after DEL, the namespace has no eth0" "$(ip -n shared -o link show eth0 2>/dev/null)" ""
-is "right after DEL, no route is left in the namespace" "$(ip -n shared route show)" ""
+is "right after DEL, the host end is down or gone" \
+        "$(ip -j link show "$first_host" 2>/dev/null | jq -r '.[0].flags | index("UP") != null')" \
+        "$(ip link show "$first_host" >/dev/null 2>&1 && echo false)"
 run ADD second shared
 is "another container's ADD into the same namespace right after the DEL" "$?" 0
+is "its eth0 is the new pair's pod end" \
+        "$(ip -n shared -j -d link show eth0 | jq -r '.[0].link_index')" \
+        "$(ip -j link show "$($T veth-name second eth0)" | jq -r '.[0].ifindex')"
+is "the namespace has one default route, through the new eth0" \
+        "$(ip -n shared route show default)" "default via 10.1.1.1 dev eth0 "
 run DEL second shared
 
 # --- The same with the teardown certainly not run yet: podnet_cni_del_deferred() alone,
-# as a DEL leaves things when it returns and before its detached child has run. ---
+# as a DEL leaves things when it returns and before its detached child has run. The
+# ADD meets the old pod end under its name and finishes the teardown. ---
 for r in 1 2 3; do
         run ADD "late$r" shared
         $T cni-del-deferred "late$r" /run/netns/shared eth0 /run/podnet-test/conf.json >/dev/null
         is "DEL without teardown (round $r): the pair is parked" "$(parked | wc -l)" 1
-        run ADD "after$r" shared
+        run ADD "after$r" shared || echo "# $(cat "/run/podnet-test/out.after$r.ADD")"
         is "another container's ADD into the namespace before the teardown ran (round $r)" "$?" 0
+        is "that ADD deleted the parked pair (round $r)" "$(parked | wc -l)" 0
         run DEL "after$r" shared
         wait_for 100 link_gone "$($T veth-name "after$r" eth0)"
         is "its teardown deleted every parked pair, the leftovers too (round $r)" "$(parked | wc -l)" 0
