@@ -6,7 +6,7 @@
  */
 #include <sys/socket.h>
 
-#include "fw.h"
+#include "firewall/fw.h"
 
 static int usage(void)
 {

@@ -5,7 +5,7 @@
 #include <dirent.h>
 #include <sys/wait.h>
 
-#include "cni.h"
+#include "cni/cni.h"
 
 static int count_fds(void)
 {

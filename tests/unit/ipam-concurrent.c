@@ -5,8 +5,8 @@
 #include <dirent.h>
 #include <sys/wait.h>
 
-#include "cidr.h"
-#include "internal.h"
+#include "core/cidr.h"
+#include "core/internal.h"
 #include "tap.h"
 
 #define N_PROC 50

@@ -3,8 +3,8 @@
  * no overlap, name order, lowest free first, exhaustion changes nothing, dual-stack. */
 #include <sys/socket.h>
 
-#include "internal.h"
-#include "routes.h"
+#include "core/internal.h"
+#include "agent/routes.h"
 #include "tap.h"
 
 static char buf[PODNET_CIDR_STRLEN];

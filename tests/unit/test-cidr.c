@@ -2,8 +2,8 @@
 /* CIDR parsing, formatting and arithmetic at the edges of both families. */
 #include <arpa/inet.h>
 
-#include "cidr.h"
-#include "internal.h"
+#include "core/cidr.h"
+#include "core/internal.h"
 #include "tap.h"
 
 static char out[PODNET_CIDR_STRLEN];

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The CNI_* environment: required variables per command, id and ifname rules,
  * CNI_ARGS parsing with IP=, MAC= and IgnoreUnknown=. */
-#include "cni.h"
+#include "cni/cni.h"
 #include "tap.h"
 
 static podnet_cni_env env(const char *cmd, const char *id, const char *netns, const char *ifname,

@@ -3,7 +3,7 @@
  * host-local ranges, requested addresses, attachments, prevResult; versions. */
 #include <arpa/inet.h>
 
-#include "cni.h"
+#include "cni/cni.h"
 #include "tap.h"
 
 static int parse(const char *json, podnet_cni_conf **conf, podnet_error **err)

@@ -5,7 +5,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 
-#include "cni.h"
+#include "cni/cni.h"
 #include "tap.h"
 
 static podnet_cidr *C(const char *s)

@@ -4,7 +4,7 @@
 #include <jansson.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "core/internal.h"
 #include "tap.h"
 
 static int json_same(const char *got, const char *want)

@@ -1,7 +1,7 @@
 /* Error objects, errno -> CNI code mapping, libnl code mapping, context basics. */
 #include <netlink/errno.h>
 
-#include "internal.h"
+#include "core/internal.h"
 #include "tap.h"
 
 static int logged;

@@ -8,9 +8,9 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "cidr.h"
-#include "internal.h"
-#include "ipam.h"
+#include "core/cidr.h"
+#include "core/internal.h"
+#include "ipam/ipam.h"
 #include "tap.h"
 
 static char tmp[] = "/tmp/test-ipam.XXXXXX";

@@ -10,8 +10,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "internal.h"
-#include "routes.h"
+#include "core/internal.h"
+#include "agent/routes.h"
 #include "tap.h"
 
 /* --- the reference: the jansson-based reader as it was ------------------------------------ */

@@ -4,8 +4,8 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include "internal.h"
-#include "routes.h"
+#include "core/internal.h"
+#include "agent/routes.h"
 #include "tap.h"
 
 static char buf[PODNET_CIDR_STRLEN];

@@ -5,8 +5,8 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
-#include "internal.h"
-#include "routes.h"
+#include "core/internal.h"
+#include "agent/routes.h"
 #include "tap.h"
 
 static struct pn_rt rt(const char *dst, const char *gw)

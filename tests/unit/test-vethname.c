@@ -7,7 +7,7 @@
 #include <inttypes.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "core/internal.h"
 #include "tap.h"
 
 /* Written apart from the library's: hash the joined string byte by byte. */

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 enum pn_addr_type {
         PN_ADDR_NONE = 0,

@@ -5,7 +5,7 @@
  */
 #include <netlink/errno.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 static int error_vset(podnet_error **err, int errnum, int cni_code, bool suffix, const char *fmt,
                       va_list ap)

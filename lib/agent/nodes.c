@@ -10,8 +10,8 @@
 #include <math.h>
 #include <sys/socket.h>
 
-#include "cidr.h"
-#include "routes.h"
+#include "core/cidr.h"
+#include "agent/routes.h"
 
 /* --- node list basics ---------------------------------------------------------------- */
 

@@ -6,8 +6,8 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 
-#include "cidr.h"
-#include "cni.h"
+#include "core/cidr.h"
+#include "cni/cni.h"
 
 #define CODE PODNET_CNI_ERR_INVALID_CONFIG
 

@@ -6,7 +6,7 @@
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
 
-#include "net.h"
+#include "netlink/net.h"
 
 /* A route as RTM_GETROUTE reports it, reduced to what matching needs. */
 struct route_seen {

@@ -6,7 +6,7 @@
 #include <ctype.h>
 #include <strings.h>
 
-#include "cni.h"
+#include "cni/cni.h"
 
 #define ENV_CODE PODNET_CNI_ERR_INVALID_ENV
 

@@ -10,8 +10,8 @@
 #include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 
-#include "cidr.h"
-#include "routes.h"
+#include "core/cidr.h"
+#include "agent/routes.h"
 
 /* A prefix or address as a closed interval of the 128-bit address space. */
 struct span {

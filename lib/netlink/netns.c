@@ -18,7 +18,7 @@
 #include <sys/vfs.h>
 #include <time.h>
 
-#include "net.h"
+#include "netlink/net.h"
 
 /* Enough for socket()+bind(); the socket helper thread needs nothing more. */
 #define SOCKET_THREAD_STACK (64 * 1024)

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "routes.h"
+#include "agent/routes.h"
 
 /* Anything bigger is not a conflist podnet wrote. */
 #define CONFLIST_MAX (1024 * 1024)

@@ -8,8 +8,8 @@
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
 
-#include "cidr.h"
-#include "net.h"
+#include "core/cidr.h"
+#include "netlink/net.h"
 
 bool pn_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefixlen)
 {

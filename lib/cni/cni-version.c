@@ -6,7 +6,7 @@
 #include <jansson.h>
 #include <limits.h>
 
-#include "cni.h"
+#include "cni/cni.h"
 
 static const char *const supported_versions[] = {
     "0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL,

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 struct pn_ipam_range {
         podnet_cidr *subnet;      /* network (host bits cleared) */

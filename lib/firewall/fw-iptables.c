@@ -27,7 +27,7 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/xt_comment.h>
 
-#include "fw.h"
+#include "firewall/fw.h"
 
 #define XT_LOCK_PATH "/run/xtables.lock"
 #define XT_TARGET_MASQUERADE "MASQUERADE"

@@ -6,8 +6,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 
-#include "cidr.h"
-#include "internal.h"
+#include "core/cidr.h"
+#include "core/internal.h"
 
 pn_addr128 pn_cidr_a128(const podnet_cidr *c)
 {

@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 #include <netlink/attr.h>
 #include <netlink/msg.h>

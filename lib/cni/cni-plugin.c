@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cni-plugin.h"
-#include "cni.h"
-#include "internal.h"
-#include "ipam.h"
-#include "net.h"
+#include "cni/cni-plugin.h"
+#include "cni/cni.h"
+#include "core/internal.h"
+#include "ipam/ipam.h"
+#include "netlink/net.h"
 
 #define DEFAULT_MTU 1500
 

@@ -6,8 +6,8 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 
-#include "cni-plugin.h"
-#include "cni.h"
+#include "cni/cni-plugin.h"
+#include "cni/cni.h"
 
 /* Index of "0.3.0" and "1.0.0" in the supported list: the shape boundaries. */
 #define IDX_0_3_0 2

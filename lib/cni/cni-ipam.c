@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "cidr.h"
-#include "cni.h"
-#include "ipam.h"
+#include "core/cidr.h"
+#include "cni/cni.h"
+#include "ipam/ipam.h"
 
 extern char **environ;
 

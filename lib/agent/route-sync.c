@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "cidr.h"
-#include "routes.h"
+#include "core/cidr.h"
+#include "agent/routes.h"
 
 #ifndef NETLINK_CAP_ACK
 #define NETLINK_CAP_ACK 10

@@ -12,9 +12,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "cidr.h"
-#include "cni.h"
-#include "ipam.h"
+#include "core/cidr.h"
+#include "cni/cni.h"
+#include "ipam/ipam.h"
 
 /* A lease file holds "<id>\r\n<ifname>" (or "<id>" from old host-local versions);
  * this bounds what is worth reading. */

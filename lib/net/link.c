@@ -12,7 +12,7 @@
 #include <netlink/netlink.h>
 #include <sys/random.h>
 
-#include "net.h"
+#include "netlink/net.h"
 
 #ifndef RTEXT_FILTER_SKIP_STATS
 #define RTEXT_FILTER_SKIP_STATS 0

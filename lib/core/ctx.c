@@ -7,7 +7,7 @@
 #include <netlink/socket.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 PODNET_EXPORT const char *podnet_version(void)
 {

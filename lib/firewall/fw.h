@@ -6,7 +6,7 @@
 #ifndef PODNET_FW_H
 #define PODNET_FW_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 #define PN_FW_CHAIN_MASQ "PODNET-MASQ"
 #define PN_FW_CHAIN_FORWARD "PODNET-FORWARD"

@@ -6,7 +6,7 @@
 #include <ctype.h>
 #include <sys/socket.h>
 
-#include "fw.h"
+#include "firewall/fw.h"
 
 static const struct pn_fw_opts fw_default_opts = {
     .lock_timeout_ms = PN_FW_LOCK_TIMEOUT_MS_DEFAULT,

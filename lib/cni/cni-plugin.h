@@ -5,7 +5,7 @@
 #ifndef PODNET_CNI_PLUGIN_H
 #define PODNET_CNI_PLUGIN_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 /* Points IP i of res at interface index iface (IPAM results carry none). */
 int pn_cni_result_set_ip_interface(podnet_cni_result *res, size_t i, int iface);

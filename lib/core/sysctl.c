@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 static int sysctl_read_bool(const char *path, bool *on)
 {
