@@ -804,23 +804,17 @@ int pn_veth_park(podnet_ctx *ctx, const char *container_id, const char *ifname,
 {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct nl_sock *sk;
-        struct pn_link l;
         char host[16];
         int r;
 
         r = veth_host_side(ctx, container_id, ifname, "Detaching", host, &sk, err);
         if (r < 0)
                 return r;
-        r = pn_link_query(sk, host, 0, &l);
-        if (r == -ENODEV)
-                return 0;
-        if (r < 0)
-                return pn_error(err, -r, 0, "Looking up veth %s (%s of container %s)", host, ifname,
-                                container_id);
         /* Down is enough to stop all traffic through the pair, and unlike deletion it
          * does not wait for RCU grace periods in the kernel; the park group marks the
-         * pair as doomed (see PN_VETH_PARK_GROUP). */
-        msg = link_msg(RTM_SETLINK, 0, l.ifindex, NULL, 0, IFF_UP);
+         * pair as doomed (see PN_VETH_PARK_GROUP). One request, by name: ENODEV says
+         * there is no pair. */
+        msg = link_msg(RTM_SETLINK, 0, 0, host, 0, IFF_UP);
         if (!msg || nla_put_u32(msg, IFLA_GROUP, PN_VETH_PARK_GROUP) < 0)
                 return pn_error(err, ENOMEM, 0, "Detaching veth %s", host);
         r = pn_net_request(sk, msg, NULL, NULL);
