@@ -114,6 +114,18 @@ run masq-remove net6 fd00:1::/64
 is "masq remove IPv6: removed" "$RC:$(cat "$OUT")" "0:1"
 is "masq remove IPv6: chain and jump gone" "$(count 'PODNET-MASQ' nat6)" 0
 
+# The backend is the context's: chosen by name, an unknown one refused before any call.
+run --backend iptables-legacy masq-ensure net7 10.7.0.0/16
+is "backend iptables-legacy by name: adds" "$RC:$(cat "$OUT")" "0:1"
+is "backend iptables-legacy by name: the same rule" \
+        "$(count '-A PODNET-MASQ -s 10.7.0.0/16 ! -d 10.7.0.0/16 -m comment --comment "podnet:net7" -j MASQUERADE' nat4)" 1
+run masq-remove net7 10.7.0.0/16
+is "backend by default: removes it" "$RC:$(cat "$OUT")" "0:1"
+run --backend no-such-backend masq-ensure net7 10.7.0.0/16
+is "unknown backend: refused" "$RC" 1
+check "unknown backend: said so" grep -qF 'backend no-such-backend' "$ERR"
+is "unknown backend: nothing written" "$(count podnet:net7 nat4)" 0
+
 # ---- node chains ----
 # Docker-like: a DROP in FORWARD before podnet arrives; our jump must precede it.
 iptables-legacy -w -A FORWARD -s 10.99.0.0/16 -j DROP
