@@ -241,18 +241,18 @@ static int masq_lock(const podnet_cni_conf *conf, podnet_error **err)
 static int release_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_error **err);
 
 /* Hands the firewall family's error e (which carries no CNI code) on to *err with the
- * code a verb reports: arguments refused are the configuration's (7), out of memory is
- * internal (999), anything else is the firewall's (103; a transient errno, such as the
- * xtables lock's EAGAIN, makes it 11). Returns r. */
+ * code a verb reports: out of memory is internal (999), anything else the firewall's
+ * (103; a transient errno, such as the xtables lock's EAGAIN, makes it 11). The
+ * arguments cannot be what the firewall refuses: the network name passed the
+ * configuration's checks and the masquerade lock's file name, the subnets come from
+ * addresses. Returns r. */
 static int masq_failed(int r, podnet_error *e, podnet_error **err)
 {
         if (!e)
                 return r;
         if (e->cni_code == 0)
-                e->cni_code = e->errnum == EINVAL || e->errnum == EAFNOSUPPORT
-                                  ? PODNET_CNI_ERR_INVALID_CONFIG
-                              : e->errnum == ENOMEM ? PODNET_CNI_ERR_INTERNAL
-                                                    : PODNET_CNI_ERR_FIREWALL;
+                e->cni_code =
+                    e->errnum == ENOMEM ? PODNET_CNI_ERR_INTERNAL : PODNET_CNI_ERR_FIREWALL;
         if (err && !*err)
                 *err = e;
         else

@@ -30,7 +30,8 @@ static int fw_check_cidr(const podnet_cidr *c, const char *what, podnet_error **
  * the prefix, printable, no quotes (listings would have to escape them). */
 static int fw_check_network(const struct pn_fw_backend *b, const char *network, podnet_error **err)
 {
-        size_t max = b->comment_max - (sizeof(PN_FW_COMMENT_NETWORK_PREFIX) - 1);
+        size_t prefix = sizeof(PN_FW_COMMENT_NETWORK_PREFIX) - 1;
+        size_t max = b->comment_max > prefix ? b->comment_max - prefix : 0;
 
         if (isempty(network))
                 return pn_error_plain(err, EINVAL, 0,

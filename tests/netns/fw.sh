@@ -379,4 +379,24 @@ check "traffic: without the masquerade rule, no reply" \
 ip netns del fwpod
 ip netns del fwout
 
+# ---- through the CNI plugin: the tool passes XTABLES_LOCKFILE, the verb picks the code ----
+. "$top_srcdir/tests/netns/cni-lib.sh"
+ip netns add fwcni
+masqconf=$(conf 1.0.0 '.ipMasq = true')
+# cni() gives the plugin a clean environment; this ADD gets XTABLES_LOCKFILE too.
+CNI_RC=0
+env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID=fw1 CNI_NETNS=/run/netns/fwcni \
+        CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni XTABLES_LOCKFILE=/run/no-such-dir/xtables.lock \
+        "$PODNET_CNI" <<<"$masqconf" >"$CNI_OUT" 2>"$CNI_ERR" || CNI_RC=$?
+expect_code "ADD, XTABLES_LOCKFILE in a missing directory: a firewall failure" 103
+check "ADD: the message names XTABLES_LOCKFILE's file" grep -qF /run/no-such-dir/xtables.lock "$CNI_OUT"
+is "failed ADD: no masquerade rule, no lease left" "$(count podnet:podnet-test nat4):$(leases | wc -l)" "0:0"
+echo "$masqconf" | cni ADD fw1 /run/netns/fwcni
+expect_ok "ADD with the default lock file"
+is "ADD: the network's masquerade rule" "$(count podnet:podnet-test nat4)" 1
+echo "$masqconf" | cni DEL fw1 /run/netns/fwcni
+expect_ok "DEL: succeeds"
+is "DEL: the network's last pod gone, its masquerade rule too" "$(count podnet:podnet-test nat4)" 0
+ip netns del fwcni
+
 finish
