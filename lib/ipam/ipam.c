@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 
 #include "core/cidr.h"
-#include "cni/cni.h"
+#include "core/internal.h"
+#include "core/names.h"
 #include "ipam/ipam.h"
 
 /* A lease file holds "<id>\r\n<ifname>" (or "<id>" from old host-local versions);
@@ -53,16 +54,16 @@ struct podnet_ipam {
 
 /* ---- validation ---------------------------------------------------------- */
 
-/* libcni's rules, as cni-args.c applies them to CNI_CONTAINERID and CNI_IFNAME, with
- * this API's own messages and a bound on the id's length. */
+/* libcni's rules for CNI_CONTAINERID and CNI_IFNAME, with this API's own messages and a
+ * bound on the id's length. */
 static int check_attachment(const char *id, const char *ifname, podnet_error **err)
 {
-        if (pn_cni_validate_container_id(id, NULL) < 0 || strlen(id) > PN_IPAM_ID_MAX)
+        if (!pn_id_valid(id) || strlen(id) > PN_IPAM_ID_MAX)
                 return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_ENV,
                                       "Invalid container id '%s': must match "
                                       "^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$",
                                       id ? id : "(null)");
-        if (pn_cni_validate_ifname(ifname, NULL) < 0)
+        if (!pn_ifname_valid(ifname))
                 return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_ENV,
                                       "Invalid interface name '%s'", ifname ? ifname : "(null)");
         return 0;
@@ -399,7 +400,7 @@ PODNET_EXPORT int podnet_ipam_open(podnet_ctx *ctx, podnet_ipam **ret, const cha
 
         if (!ret)
                 return -EINVAL;
-        if (pn_cni_validate_network_name(network, NULL) < 0 || strlen(network) > 255)
+        if (!pn_id_valid(network) || strlen(network) > 255)
                 return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
                                       "Invalid network name '%s': must match "
                                       "^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$",

@@ -45,22 +45,6 @@ void pn_mac_format(const uint8_t *mac, unsigned len, char *buf, size_t size)
                 off += (size_t)snprintf(buf + off, size - off, "%s%02x", i ? ":" : "", mac[i]);
 }
 
-bool pn_ifname_valid(const char *name)
-{
-        size_t n;
-
-        if (isempty(name))
-                return false;
-        n = strlen(name);
-        if (n >= IFNAMSIZ || streq(name, ".") || streq(name, ".."))
-                return false;
-        /* '%' too: the kernel would take "%d" for a template and pick a new name. */
-        for (const char *p = name; *p; p++)
-                if (*p == '/' || *p == ':' || *p == '%' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
-                        return false;
-        return true;
-}
-
 static int parse_mac(const char *s, uint8_t mac[6])
 {
         unsigned v[6];
