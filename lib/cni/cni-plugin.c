@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cni/cni-plugin.h"
 #include "cni/cni.h"
 #include "core/internal.h"
 #include "ipam/ipam.h"

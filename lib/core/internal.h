@@ -200,7 +200,7 @@ int pn_error_wrap(podnet_error **err, const char *fmt, ...) _printf_(2, 3);
 void pn_error_set_details(podnet_error **err, const char *details);
 int pn_errno_to_cni(int errnum);
 
-/* libnl's NLE_* codes -> positive errno. The one place this mapping lives (nl.c). */
+/* libnl's NLE_* codes -> positive errno. The one place this mapping lives (error.c). */
 int pn_nl_errno(int nle);
 /* The same for a libnl socket set-up call (nl_connect(), nl_socket_set_fd()) that failed
  * with errno_after in errno, which the caller cleared before the call: a system call's
