@@ -93,6 +93,13 @@ void pn_error_set_details(podnet_error **err, const char *details)
         (*err)->details = strdup(details);
 }
 
+int pn_error_set_code(podnet_error **err, int r, int cni_code)
+{
+        if (err && *err && (*err)->cni_code == 0)
+                (*err)->cni_code = cni_code;
+        return r;
+}
+
 /* Errors that say "not now" rather than "no": a resource momentarily short (ENOBUFS:
  * a netlink or socket buffer; ENFILE: the system's file table), something busy or
  * locked (EAGAIN, EBUSY), a wait interrupted or timed out (EINTR, ETIMEDOUT). The same

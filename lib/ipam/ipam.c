@@ -59,12 +59,12 @@ struct podnet_ipam {
 static int check_attachment(const char *id, const char *ifname, podnet_error **err)
 {
         if (!pn_id_valid(id) || strlen(id) > PN_IPAM_ID_MAX)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_ENV,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Invalid container id '%s': must match "
                                       "^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$",
                                       id ? id : "(null)");
         if (!pn_ifname_valid(ifname))
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_ENV,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Invalid interface name '%s'", ifname ? ifname : "(null)");
         return 0;
 }
@@ -298,16 +298,16 @@ static int open_dir(podnet_ipam *ipam, bool create, podnet_error **err)
         if (ipam->dir_fd >= 0)
                 return 0;
         if (errno != ENOENT)
-                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening %s", ipam->dir);
+                return pn_error(err, errno, 0, "Opening %s", ipam->dir);
         if (!create)
                 return -ENOENT;
         r = mkdir_parents(ipam->dir);
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_IO, "Creating %s", ipam->dir);
+                return pn_error(err, -r, 0, "Creating %s", ipam->dir);
         ipam->dir_fd =
             ipam_openat(ipam, AT_FDCWD, ipam->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (ipam->dir_fd < 0)
-                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening %s", ipam->dir);
+                return pn_error(err, errno, 0, "Opening %s", ipam->dir);
         return 0;
 }
 
@@ -325,21 +325,21 @@ static int take_lock(podnet_ipam *ipam, bool create, podnet_error **err)
                     ipam_openat(ipam, ipam->dir_fd, PN_IPAM_LOCK_FILE,
                                 O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
                 if (ipam->lock_fd < 0)
-                        return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening %s/%s", ipam->dir,
+                        return pn_error(err, errno, 0, "Opening %s/%s", ipam->dir,
                                         PN_IPAM_LOCK_FILE);
                 /* (A directory already failed the open with EISDIR.) */
                 r = pn_check_regular(ipam->lock_fd);
                 if (r < 0) {
                         close(ipam->lock_fd);
                         ipam->lock_fd = -1;
-                        return pn_error(err, -r, PODNET_CNI_ERR_IO, "Opening %s/%s%s", ipam->dir,
+                        return pn_error(err, -r, 0, "Opening %s/%s%s", ipam->dir,
                                         PN_IPAM_LOCK_FILE,
                                         r == -EINVAL ? " (not a regular file)" : "");
                 }
         }
         while (flock(ipam->lock_fd, LOCK_EX) < 0)
                 if (errno != EINTR)
-                        return pn_error(err, errno, PODNET_CNI_ERR_IO, "Locking %s/%s", ipam->dir,
+                        return pn_error(err, errno, 0, "Locking %s/%s", ipam->dir,
                                         PN_IPAM_LOCK_FILE);
         return 0;
 }
@@ -401,7 +401,7 @@ PODNET_EXPORT int podnet_ipam_open(podnet_ctx *ctx, podnet_ipam **ret, const cha
         if (!ret)
                 return -EINVAL;
         if (!pn_id_valid(network) || strlen(network) > 255)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Invalid network name '%s': must match "
                                       "^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$",
                                       network ? network : "(null)");
@@ -501,7 +501,7 @@ static int range_bound(const char *what, const podnet_cidr *in, const podnet_cid
         if (!pn_cidr_contains_addr(subnet, in)) {
                 podnet_cidr_format_addr(in, a, sizeof(a));
                 podnet_cidr_format(subnet, n, sizeof(n));
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EINVAL, 0,
                                       "%s %s not in network %s", what, a, n);
         }
         *out = *in;
@@ -522,12 +522,12 @@ PODNET_EXPORT int podnet_ipam_add_range(podnet_ipam *ipam, unsigned set, const p
         if (!ipam || !subnet)
                 return -EINVAL;
         if (set > ipam->n_sets)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Range set %u added before range set %u", set, ipam->n_sets);
         podnet_cidr_format(subnet, a, sizeof(a));
         /* Like host-local: a /31, /32, /127 or /128 leaves nothing to allocate. */
         if (subnet->prefixlen + 2 > pn_cidr_bits(subnet))
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Network %s too small to allocate from", a);
         r.subnet = *subnet;
         pn_cidr_mask(&r.subnet);
@@ -553,7 +553,7 @@ PODNET_EXPORT int podnet_ipam_add_range(podnet_ipam *ipam, unsigned set, const p
         if (pn_cidr_addr_cmp(&r.start, &r.end) > 0) {
                 podnet_cidr_format_addr(&r.start, a, sizeof(a));
                 podnet_cidr_format_addr(&r.end, b, sizeof(b));
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Range start %s is after range end %s", a, b);
         }
 
@@ -561,12 +561,12 @@ PODNET_EXPORT int podnet_ipam_add_range(podnet_ipam *ipam, unsigned set, const p
                 for (size_t j = 0; j < ipam->sets[i].n; j++) {
                         const struct ipam_range *o = &ipam->sets[i].ranges[j];
                         if (i == set && o->subnet.family != r.subnet.family)
-                                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                                return pn_error_plain(err, EINVAL, 0,
                                                       "Range set %u mixes address families", set);
                         if (!ranges_overlap(o, &r))
                                 continue;
                         podnet_cidr_format(&o->subnet, b, sizeof(b));
-                        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                        return pn_error_plain(err, EINVAL, 0,
                                               "Subnets %s and %s overlap", b, a);
                 }
 
@@ -658,11 +658,11 @@ static int scan_leases(podnet_ipam *ipam, lease_filter filter, void *userdata,
 
         fd = ipam_openat(ipam, ipam->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0)
-                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Reading %s", ipam->dir);
+                return pn_error(err, errno, 0, "Reading %s", ipam->dir);
         d = fdopendir(fd);
         if (!d) {
                 close(fd);
-                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Reading %s", ipam->dir);
+                return pn_error(err, errno, 0, "Reading %s", ipam->dir);
         }
         while ((de = readdir(d))) {
                 podnet_cidr ip;
@@ -1012,7 +1012,7 @@ int pn_ipam_held(podnet_ipam *ipam, const char *container_id, const char *ifname
         end_op(ipam, taken);
         free(held.v);
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_IO,
+                return pn_error(err, -r, 0,
                                 "Reading the lease index of %s %s in %s", container_id, ifname,
                                 ipam->dir);
         return (int)held.n;
@@ -1102,19 +1102,19 @@ static int reserve(podnet_ipam *ipam, unsigned set, const podnet_cidr *ip, struc
         if (fstatat(ipam->dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
                 return 0;
         if (errno != ENOENT)
-                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Checking lease %s/%s", ipam->dir,
+                return pn_error(err, errno, 0, "Checking lease %s/%s", ipam->dir,
                                 name);
         if (asprintf(&content, "%s%s%s", a->id, PN_IPAM_LINE_BREAK, a->ifname) < 0)
                 return -ENOMEM;
         r = index_intent(ipam, a, name, ip);
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_IO,
+                return pn_error(err, -r, 0,
                                 "Writing the lease index of %s %s in %s/%s", a->id, a->ifname,
                                 ipam->dir, PN_IPAM_BOOT_DIR);
         r = write_sidecar(ipam, name, a->id, a->ifname);
         if (r < 0) {
                 remove_sidecar(ipam, name);
-                return pn_error(err, -r, PODNET_CNI_ERR_IO, "Writing %s/%s/%s", ipam->dir,
+                return pn_error(err, -r, 0, "Writing %s/%s/%s", ipam->dir,
                                 PN_IPAM_BOOT_DIR, name);
         }
         r = put_file(ipam, name, content, false);
@@ -1132,7 +1132,7 @@ static int reserve(podnet_ipam *ipam, unsigned set, const podnet_cidr *ip, struc
                 what = "Writing last_reserved_ip for";
         }
         remove_sidecar(ipam, name);
-        return pn_error(err, -r, PODNET_CNI_ERR_IO, "%s %s/%s", what, ipam->dir, name);
+        return pn_error(err, -r, 0, "%s %s/%s", what, ipam->dir, name);
 }
 
 /* reserve(), reclaiming a lease whose holder is provably gone if `ip` is taken. */
@@ -1154,7 +1154,7 @@ static int reserve_or_reclaim(podnet_ipam *ipam, unsigned set, const podnet_cidr
         else
                 pn_info(ipam->ctx, "Reclaiming %s/%s, an empty lease file", ipam->dir, name);
         if (unlinkat(ipam->dir_fd, name, 0) < 0 && errno != ENOENT)
-                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Removing stale lease %s/%s",
+                return pn_error(err, errno, 0, "Removing stale lease %s/%s",
                                 ipam->dir, name);
         remove_sidecar(ipam, name);
         return reserve(ipam, set, ip, a, err);
@@ -1256,7 +1256,7 @@ int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, 
         if (!ipam || !ret_addr)
                 return -EINVAL;
         if (set >= ipam->n_sets)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EINVAL, 0,
                                       "No range set %u in network %s", set, ipam->network);
         r = check_attachment(container_id, ifname, err);
         if (r < 0)
@@ -1268,11 +1268,11 @@ int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, 
                 range = set_range_for(s, requested);
                 if (!range || iter_skip(range, pn_cidr_a128(requested))) {
                         if (range && pn_cidr_addr_eq(requested, &range->gw))
-                                return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IPAM_EXHAUSTED,
+                                return pn_error_plain(err, EEXIST, 0,
                                                       "Requested IP address %s is the gateway "
                                                       "of range set %s",
                                                       a, setbuf);
-                        return pn_error_plain(err, ERANGE, PODNET_CNI_ERR_INVALID_CONFIG,
+                        return pn_error_plain(err, ERANGE, 0,
                                               "Requested IP address %s is not in range set %s", a,
                                               setbuf);
                 }
@@ -1292,7 +1292,7 @@ int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, 
          * so the cost does not grow with the number of pods. */
         r = index_find(ipam, container_id, ifname, &ref, &held, &unheld);
         if (r < 0) {
-                r = pn_error(err, -r, PODNET_CNI_ERR_IO, "Reading the lease index of %s %s in %s",
+                r = pn_error(err, -r, 0, "Reading the lease index of %s %s in %s",
                              container_id, ifname, ipam->dir);
                 goto out;
         }
@@ -1312,7 +1312,7 @@ int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, 
                 if (requested && !pn_cidr_addr_eq(requested, &ip)) {
                         char h[PN_ADDR_STRLEN];
                         podnet_cidr_format_addr(&ip, h, sizeof(h));
-                        r = pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IPAM_EXHAUSTED,
+                        r = pn_error_plain(err, EEXIST, 0,
                                            "Container %s %s already holds %s in range set %s, "
                                            "not the requested %s",
                                            container_id, ifname, h, setbuf, a);
@@ -1334,7 +1334,7 @@ int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, 
                 ip = *requested;
                 r = reserve_or_reclaim(ipam, set, &ip, &actx, err);
                 if (r == 0)
-                        r = pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IPAM_EXHAUSTED,
+                        r = pn_error_plain(err, EEXIST, 0,
                                            "Requested IP address %s is not available in range "
                                            "set %s",
                                            a, setbuf);
@@ -1348,7 +1348,7 @@ int pn_ipam_allocate(podnet_ipam *ipam, unsigned set, const char *container_id, 
                                 break;
                 }
                 if (r == 0)
-                        r = pn_error_plain(err, ENOSPC, PODNET_CNI_ERR_IPAM_EXHAUSTED,
+                        r = pn_error_plain(err, ENOSPC, 0,
                                            "No IP addresses available in range set %s", setbuf);
         }
         if (r < 0 && actx.listed) {
@@ -1400,7 +1400,7 @@ static int remove_leases(podnet_ipam *ipam, const struct lease_list *l, enum lea
                         if (errno == ENOENT)
                                 continue;
                         if (r == 0)
-                                r = pn_error(err, errno, PODNET_CNI_ERR_IO, "Removing lease %s/%s",
+                                r = pn_error(err, errno, 0, "Removing lease %s/%s",
                                              ipam->dir, l->v[i].name);
                         continue;
                 }
@@ -1463,7 +1463,7 @@ PODNET_EXPORT int podnet_ipam_release(podnet_ipam *ipam, const char *container_i
         if (r >= 0 && ref.found) {
                 k = index_remove(ipam, ref.hash, ref.slot);
                 if (k < 0)
-                        r = pn_error(err, -k, PODNET_CNI_ERR_IO,
+                        r = pn_error(err, -k, 0,
                                      "Removing the lease index of %s %s in %s/%s", container_id,
                                      ifname, ipam->dir, PN_IPAM_BOOT_DIR);
         }
@@ -1731,7 +1731,7 @@ PODNET_EXPORT int podnet_ipam_gc(podnet_ipam *ipam, const podnet_attachment *val
                 return -EINVAL;
         for (size_t i = 0; i < n_valid; i++)
                 if (!valid[i].container_id || !valid[i].ifname)
-                        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                        return pn_error_plain(err, EINVAL, 0,
                                               "Valid attachment %zu lacks a container id or "
                                               "interface name",
                                               i);
