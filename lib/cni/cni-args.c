@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The CNI_* environment: required variables per command, libcni's rules for container
- * ids, interface and network names, and CNI_ARGS ("K=V;K=V") with IP=, MAC=, IgnoreUnknown=.
+ * The CNI_* environment: required variables per command, container ids, interface and
+ * network names checked with the CNI code each failure carries (the rules themselves
+ * are core/names.c's), and CNI_ARGS ("K=V;K=V") with IP=, MAC=, IgnoreUnknown=.
  */
 #include <ctype.h>
 #include <strings.h>

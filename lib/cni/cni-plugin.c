@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The CNI plugin's verbs on parsed input: ADD, DEL, CHECK, GC, STATUS. Each is a
- * sequence of calls into the link, address, route, IPAM and firewall modules; ADD
+ * sequence of calls into the link, address, route, IPAM and firewall modules, and
+ * chooses the CNI code of their failures (they report an errno and a message); ADD
  * undoes what it did when a later step fails, DEL is idempotent and best effort.
  */
 #include <arpa/inet.h>

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Private: the parsed forms of a CNI network configuration and CNI_* environment,
- * shared by the parser (cni-conf.c, cni-args.c), the IPAM adapter (cni-ipam.c) and
- * the verbs (cni-plugin.c). Everything here is plain C data; JSON stays in the parser.
+ * Private to lib/cni/: the parsed forms of a CNI network configuration and CNI_*
+ * environment, shared by the parser (cni-conf.c, cni-args.c), the IPAM adapter
+ * (cni-ipam.c) and the verbs (cni-plugin.c), and what these files offer each other
+ * (result building, JSON readers, name checks with CNI codes).
  */
 #ifndef PODNET_CNI_H
 #define PODNET_CNI_H

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * CIDR values (IPv4 and IPv6): strict parsing, canonical formatting, containment,
- * ordering, n-th address and subnet arithmetic. Predicates never allocate.
+ * ordering, n-th address and subnet arithmetic, and raw addresses' prefix match and
+ * text. Predicates never allocate.
  */
 #include <arpa/inet.h>
 #include <ctype.h>

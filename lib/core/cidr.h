@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Private to libpodnet: the layout of podnet_cidr and allocation-free helpers (128-bit
- * address arithmetic, parsing into caller storage) that other modules may use.
+ * address arithmetic, parsing into caller storage) that other modules may use, and the
+ * helpers for raw addresses as netlink carries them (length, prefix match, text).
  */
 #ifndef PODNET_CIDR_H
 #define PODNET_CIDR_H

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Error objects: message, details, errno and CNI code; the errno -> CNI code default
- * mapping; and libnl's NLE_* -> errno mapping, kept here and nowhere else.
+ * Error objects: message, details, errno and CNI code (chosen by lib/cni/ alone, see
+ * pn_error_set_code()); the errno -> CNI code default mapping; and libnl's NLE_* ->
+ * errno mapping, kept here and nowhere else.
  */
 #include <netlink/errno.h>
 
