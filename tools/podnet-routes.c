@@ -1065,43 +1065,6 @@ static int cmd_teardown(podnet_ctx *ctx, const struct opts *o)
 
 /* --- allocate ------------------------------------------------------------------------ */
 
-/* The NodeList for --write-nodes, with a final newline: to standard output for "-", else
- * through a temporary file renamed over `path`. */
-static int write_file(const char *path, const char *text)
-{
-        char tmp[PATH_MAX];
-        int fd;
-        size_t len = strlen(text), off = 0;
-
-        if (strcmp(path, "-") == 0) {
-                printf("%s\n", text);
-                return 0;
-        }
-        if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-                return -ENAMETOOLONG;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        while (off <= len) {
-                ssize_t k = off < len ? write(fd, text + off, len - off) : write(fd, "\n", 1);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        int e = errno;
-                        close(fd);
-                        unlink(tmp);
-                        return -e;
-                }
-                off += (size_t)k;
-        }
-        if (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-                int e = errno;
-                unlink(tmp);
-                return -e;
-        }
-        return 0;
-}
-
 static int cmd_allocate(podnet_ctx *ctx, const struct opts *o)
 {
         podnet_nodes *nodes;
@@ -1149,20 +1112,22 @@ static int cmd_allocate(podnet_ctx *ctx, const struct opts *o)
                 print_formatted(r, text, false);
         }
         free(fresh);
-        if (o->write_nodes) {
+        r = 0;
+        if (o->write_nodes && strcmp(o->write_nodes, "-") == 0) {
                 text = NULL;
                 r = podnet_nodes_format_json(nodes, &text);
                 if (r >= 0)
-                        r = write_file(o->write_nodes, text);
+                        printf("%s\n", text);
+                else
+                        errmsg("Writing the node list: %s", strerror(-r));
                 free(text);
-                if (r < 0) {
-                        errmsg("Writing %s: %s", o->write_nodes, strerror(-r));
-                        podnet_nodes_free(nodes);
-                        return EXIT_FAILURE;
-                }
+        } else if (o->write_nodes) {
+                r = podnet_nodes_write_json(nodes, o->write_nodes, &err);
+                if (r < 0)
+                        fail_err(err, r, "Writing the node list");
         }
         podnet_nodes_free(nodes);
-        return 0;
+        return r < 0 ? EXIT_FAILURE : 0;
 }
 
 /* --- commands ------------------------------------------------------------------------ */

@@ -671,6 +671,10 @@ int podnet_nodes_format_allocation_json(const podnet_nodes *nodes, const size_t 
 int podnet_nodes_format_allocation_text(const podnet_nodes *nodes, const size_t *idx, size_t n,
                                         char **ret);
 
+/* Writes podnet_nodes_format_json()'s text and a newline to `path` atomically (temporary
+ * file, fsync, rename), mode 0644. 0 or a negative errno. */
+int podnet_nodes_write_json(const podnet_nodes *nodes, const char *path, podnet_error **err);
+
 #ifdef __cplusplus
 }
 #endif

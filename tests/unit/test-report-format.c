@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The sync report, the status view and an allocation as JSON (parsed back with jansson)
- * and as text: fields, nulls, states, the worst-entry peer state, flags, bad arguments. */
+ * and as text: fields, nulls, states, the worst-entry peer state, flags, bad arguments;
+ * and the node list written to a file. */
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "core/internal.h"
 #include "agent/routes.h"
@@ -301,11 +303,49 @@ static void test_allocation(void)
         is_int(podnet_nodes_format_allocation_text(NULL, NULL, 0, &t), -EINVAL, "no nodes");
 }
 
+static void test_write_nodes(void)
+{
+        _cleanup_nodes_ podnet_nodes *nodes = NULL, *back = NULL;
+        _cleanup_free_ char *text = NULL;
+        const char *list = "a 10.1.1.0/24 192.168.1.1\nb - 192.168.1.2,fd00::2\n";
+        char dir[] = "/tmp/podnet-test-XXXXXX", path[64], bad[96];
+        podnet_error *err = NULL;
+        struct stat st;
+        size_t len = 0;
+        FILE *f;
+
+        ok(mkdtemp(dir), "temporary directory");
+        snprintf(path, sizeof(path), "%s/nodes.json", dir);
+        is_int(podnet_nodes_parse(&nodes, list, strlen(list), NULL), 0, "node list");
+        is_int(podnet_nodes_write_json(nodes, path, NULL), 0, "written");
+        f = fopen(path, "r");
+        ok(f, "file exists");
+        text = calloc(1, 65536);
+        if (f && text) {
+                len = fread(text, 1, 65535, f);
+                fclose(f);
+        }
+        ok(len > 0 && text[len - 1] == '\n', "ends with a newline");
+        is_int(podnet_nodes_parse(&back, text, len, NULL), 0, "reads back");
+        is_int((int)podnet_nodes_count(back), 2, "both nodes");
+        is_str(podnet_nodes_name(back, 1), "b", "second node's name");
+        ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644, "mode 0644");
+        snprintf(bad, sizeof(bad), "%s/missing/nodes.json", dir);
+        is_int(podnet_nodes_write_json(nodes, bad, &err), -ENOENT, "missing directory");
+        ok(err && strstr(podnet_error_message(err), bad), "message names the path: %s",
+           err ? podnet_error_message(err) : "(none)");
+        podnet_error_free(err);
+        is_int(podnet_nodes_write_json(NULL, path, NULL), -EINVAL, "no nodes");
+        unlink(path);
+        ok(rmdir(dir) == 0, "no temporary file left behind");
+}
+
 int main(void)
 {
         test_sync_json();
         test_sync_text();
         test_status();
         test_allocation();
+        test_write_nodes();
         return done_testing();
 }
