@@ -633,7 +633,8 @@ static void print_sync(const podnet_sync_report *rep, const struct node_result *
         print_formatted(r, text, json);
 }
 
-/* The route sync's configuration: sync, run and status differ only in dry_run. */
+/* The route sync's configuration: sync, run and status differ only in dry_run. Settings
+ * the environment gives (the library reads none) are passed in here. */
 static podnet_sync_config sync_config(const struct opts *o, bool dry_run)
 {
         return (podnet_sync_config){.size = sizeof(podnet_sync_config),
@@ -1150,7 +1151,8 @@ static const struct command commands[] = {
     {"run", cmd_run, CMD_NODES | CMD_CTX,
      "sync, then keep syncing on an interval and on route changes"},
     {"status", cmd_status, CMD_CTX, "routes, firewall chains and peers (--json for programs)"},
-    {"teardown", cmd_teardown, CMD_CTX, "remove podnet's routes, chains and conflist, nothing else"},
+    {"teardown", cmd_teardown, CMD_CTX,
+     "remove podnet's routes, chains and conflist, nothing else"},
     {"allocate", cmd_allocate, CMD_NODES, "give nodes without a pod CIDR one from --cluster-cidr"},
 };
 
@@ -1225,38 +1227,35 @@ struct opt_def {
         unsigned min, max;
 };
 
-#define STR(n, f) {n, OPT_STR, offsetof(struct opts, f), 0, 0, 0}
-#define UINT(n, f, lo, hi) {n, OPT_UINT, offsetof(struct opts, f), 0, lo, hi}
-#define FLAG(n, k, f) {n, k, offsetof(struct opts, f), 0, 0, 0}
-#define CIDRS(n, f) {n, OPT_CIDRS, offsetof(struct opts, f), offsetof(struct opts, n_##f), 0, 0}
+#define OFF(f) offsetof(struct opts, f)
 
 static const struct opt_def opt_defs[] = {
-    STR("nodes", nodes_file),
-    STR("nodes-cmd", nodes_cmd),
-    {"node-name", OPT_NODE, 0, 0, 0, 0},
-    CIDRS("cluster-cidr", cluster),
-    CIDRS("non-masquerade-cidr", non_masq),
-    FLAG("no-masquerade", OPT_CLEAR, masquerade),
-    FLAG("no-firewall", OPT_CLEAR, firewall),
-    STR("cni-conf-dir", cni_conf_dir),
-    {"cni-conf-name", OPT_NAME, offsetof(struct opts, cni_conf_name), 0, 0, 0},
-    FLAG("no-cni-conf", OPT_CLEAR, cni_conf),
-    STR("network-name", network),
-    STR("bridge", bridge),
-    UINT("mtu", mtu, 68, 65535),
-    FLAG("cni-ip-masq", OPT_SET, cni_ip_masq),
-    STR("ipam-data-dir", ipam_data_dir),
-    UINT("route-protocol", protocol, 1, 255),
-    UINT("route-table", table, 1, UINT_MAX),
-    UINT("interval", interval, 1, 86400),
-    UINT("nodes-timeout", nodes_timeout, 1, 86400),
-    UINT("firewall-interval", fw_interval, 0, 86400),
-    FLAG("dry-run", OPT_SET, dry_run),
-    FLAG("json", OPT_SET, json),
-    UINT("node-cidr-mask-size", mask, 1, 128),
-    UINT("node-cidr-mask-size-ipv4", mask4, 1, 32),
-    UINT("node-cidr-mask-size-ipv6", mask6, 1, 128),
-    STR("write-nodes", write_nodes),
+    {"nodes", OPT_STR, OFF(nodes_file)},
+    {"nodes-cmd", OPT_STR, OFF(nodes_cmd)},
+    {"node-name", OPT_NODE, OFF(node_name)},
+    {"cluster-cidr", OPT_CIDRS, OFF(cluster), OFF(n_cluster)},
+    {"non-masquerade-cidr", OPT_CIDRS, OFF(non_masq), OFF(n_non_masq)},
+    {"no-masquerade", OPT_CLEAR, OFF(masquerade)},
+    {"no-firewall", OPT_CLEAR, OFF(firewall)},
+    {"cni-conf-dir", OPT_STR, OFF(cni_conf_dir)},
+    {"cni-conf-name", OPT_NAME, OFF(cni_conf_name)},
+    {"no-cni-conf", OPT_CLEAR, OFF(cni_conf)},
+    {"network-name", OPT_STR, OFF(network)},
+    {"bridge", OPT_STR, OFF(bridge)},
+    {"mtu", OPT_UINT, OFF(mtu), 0, 68, 65535},
+    {"cni-ip-masq", OPT_SET, OFF(cni_ip_masq)},
+    {"ipam-data-dir", OPT_STR, OFF(ipam_data_dir)},
+    {"route-protocol", OPT_UINT, OFF(protocol), 0, 1, 255},
+    {"route-table", OPT_UINT, OFF(table), 0, 1, UINT_MAX},
+    {"interval", OPT_UINT, OFF(interval), 0, 1, 86400},
+    {"nodes-timeout", OPT_UINT, OFF(nodes_timeout), 0, 1, 86400},
+    {"firewall-interval", OPT_UINT, OFF(fw_interval), 0, 0, 86400},
+    {"dry-run", OPT_SET, OFF(dry_run)},
+    {"json", OPT_SET, OFF(json)},
+    {"node-cidr-mask-size", OPT_UINT, OFF(mask), 0, 1, 128},
+    {"node-cidr-mask-size-ipv4", OPT_UINT, OFF(mask4), 0, 1, 32},
+    {"node-cidr-mask-size-ipv6", OPT_UINT, OFF(mask6), 0, 1, 128},
+    {"write-nodes", OPT_STR, OFF(write_nodes)},
 };
 
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
@@ -1310,9 +1309,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
         for (size_t i = 0; i < N_OPTS; i++) {
                 bool flag = opt_defs[i].kind == OPT_SET || opt_defs[i].kind == OPT_CLEAR;
-                longopts[i] = (struct option){opt_defs[i].name,
-                                              flag ? no_argument : required_argument, NULL,
-                                              256 + (int)i};
+                longopts[i] = (struct option){
+                    opt_defs[i].name, flag ? no_argument : required_argument, NULL, 256 + (int)i};
         }
         while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
                 if (c >= 256 && c < 256 + (int)N_OPTS) {

@@ -8,8 +8,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "core/file.h"
 #include "agent/routes.h"
+#include "core/file.h"
 
 /* Anything bigger is not a conflist podnet wrote. */
 #define CONFLIST_MAX (1024 * 1024)

@@ -113,15 +113,17 @@ static json_t *sync_doc(const podnet_sync_report *r, const podnet_sync_summary *
                 k |= append(routes, e);
                 if (k)
                         break;
-                k |= set(e, "action", jstr(podnet_sync_action_name(podnet_sync_report_action(r, i))));
+                k |= set(e, "action",
+                         jstr(podnet_sync_action_name(podnet_sync_report_action(r, i))));
                 k |= set(e, "dst", jcidr(podnet_sync_report_dst(r, i)));
                 k |= set(e, "via", jaddr(podnet_sync_report_via(r, i)));
                 k |= set(e, "node", jstr(podnet_sync_report_node(r, i)));
                 k |= set(e, "reason", jstr(podnet_sync_report_reason(r, i)));
         }
         for (size_t a = 0; k == 0 && a < ELEMENTSOF(summary_order); a++)
-                k |= set(sum, podnet_sync_action_name(summary_order[a]),
-                         json_integer((json_int_t)podnet_sync_report_count_action(r, summary_order[a])));
+                k |= set(
+                    sum, podnet_sync_action_name(summary_order[a]),
+                    json_integer((json_int_t)podnet_sync_report_count_action(r, summary_order[a])));
         if (k == 0)
                 k |= set(sum, "writes", json_integer((json_int_t)podnet_sync_report_writes(r)));
         if (k == 0 && s_in) {
@@ -136,8 +138,8 @@ static json_t *sync_doc(const podnet_sync_report *r, const podnet_sync_summary *
                 k |= set(doc, "cniConf", conf);
                 if (k == 0) {
                         k |= set(conf, "path", jstr(s->conf_path));
-                        k |= set(conf, "written", s->conf_written >= 0
-                                                      ? json_boolean(s->conf_written > 0)
+                        k |= set(conf, "written",
+                                 s->conf_written >= 0 ? json_boolean(s->conf_written > 0)
                                                       : json_null());
                 }
         }
@@ -179,10 +181,10 @@ PODNET_EXPORT int podnet_sync_report_format_text(const podnet_sync_report *r,
                 json_decref(doc);
                 return -ENOMEM;
         }
-        json_array_foreach(json_object_get(doc, "routes"), i, e) {
+        json_array_foreach(json_object_get(doc, "routes"), i, e)
+        {
                 const char *action = sget(e, "action"), *dst = sget(e, "dst"),
-                           *via = sget(e, "via"), *node = sget(e, "node"),
-                           *why = sget(e, "reason");
+                           *via = sget(e, "via"), *node = sget(e, "node"), *why = sget(e, "reason");
                 bool kept = streq(action, "kept");
 
                 if (kept && (flags & PODNET_FORMAT_CHANGES))
@@ -350,9 +352,9 @@ static int status_peers(json_t *peers, const podnet_sync_report *r, const podnet
 
 static json_t *status_doc(const podnet_sync_report *r, const podnet_status_config *cfg)
 {
-        json_t *doc = json_pack("{s:o,s:I,s:I,s:[],s:[]}", "node", jstr(cfg->node_name),
-                                "protocol", (json_int_t)cfg->protocol, "table",
-                                (json_int_t)cfg->table, "routes", "peers");
+        json_t *doc = json_pack("{s:o,s:I,s:I,s:[],s:[]}", "node", jstr(cfg->node_name), "protocol",
+                                (json_int_t)cfg->protocol, "table", (json_int_t)cfg->table,
+                                "routes", "peers");
         json_t *routes = json_object_get(doc, "routes");
         int k = doc ? 0 : -ENOMEM;
 
@@ -421,7 +423,8 @@ PODNET_EXPORT int podnet_status_format_text(const podnet_sync_report *r,
         }
         fprintf(f, "ROUTES (protocol %u, table %u)\n", c.protocol, c.table);
         fprintf(f, "%-24s %-26s %-20s %s\n", "DESTINATION", "VIA", "NODE", "STATE");
-        json_array_foreach(json_object_get(doc, "routes"), i, e) {
+        json_array_foreach(json_object_get(doc, "routes"), i, e)
+        {
                 const char *via = sget(e, "via"), *node = sget(e, "node"),
                            *state = sget(e, "state"), *why = sget(e, "reason");
 
@@ -434,7 +437,8 @@ PODNET_EXPORT int podnet_status_format_text(const podnet_sync_report *r,
         if (c.nodes) {
                 fprintf(f, "\nPEERS\n%-20s %-34s %-26s %s\n", "NODE", "POD CIDRS", "ADDRESS",
                         "STATE");
-                json_array_foreach(json_object_get(doc, "peers"), i, e) {
+                json_array_foreach(json_object_get(doc, "peers"), i, e)
+                {
                         json_t *cidrs = json_object_get(e, "podCIDRs"), *cidr;
                         const char *addr = json_string_value(
                                        json_array_get(json_object_get(e, "addresses"), 0)),
@@ -443,12 +447,13 @@ PODNET_EXPORT int podnet_status_format_text(const podnet_sync_report *r,
                         int w = 0;
 
                         fprintf(f, "%-20s ", sget(e, "name"));
-                        json_array_foreach(cidrs, j, cidr) {
+                        json_array_foreach(cidrs, j, cidr)
+                        {
                                 const char *t = json_string_value(cidr);
                                 w += fprintf(f, "%s%s", j ? "," : "", t ? t : "?");
                         }
-                        fprintf(f, "%-*s %-26s %s", w ? (w < 34 ? 34 - w : 0) : 34,
-                                w ? "" : "-", addr ? addr : "-", state);
+                        fprintf(f, "%-*s %-26s %s", w ? (w < 34 ? 34 - w : 0) : 34, w ? "" : "-",
+                                addr ? addr : "-", state);
                         if (why && streq(state, "refused"))
                                 fprintf(f, " (%s)", why);
                         fputc('\n', f);
@@ -501,8 +506,8 @@ static int allocation_check(const podnet_nodes *nodes, const size_t *idx, size_t
         return 0;
 }
 
-PODNET_EXPORT int podnet_nodes_format_allocation_json(const podnet_nodes *nodes,
-                                                      const size_t *idx, size_t n, char **ret)
+PODNET_EXPORT int podnet_nodes_format_allocation_json(const podnet_nodes *nodes, const size_t *idx,
+                                                      size_t n, char **ret)
 {
         json_t *doc;
 
@@ -512,8 +517,8 @@ PODNET_EXPORT int podnet_nodes_format_allocation_json(const podnet_nodes *nodes,
         return doc ? dump(doc, ret) : -ENOMEM;
 }
 
-PODNET_EXPORT int podnet_nodes_format_allocation_text(const podnet_nodes *nodes,
-                                                      const size_t *idx, size_t n, char **ret)
+PODNET_EXPORT int podnet_nodes_format_allocation_text(const podnet_nodes *nodes, const size_t *idx,
+                                                      size_t n, char **ret)
 {
         _cleanup_free_ char *buf = NULL;
         size_t size = 0, i;
@@ -530,7 +535,8 @@ PODNET_EXPORT int podnet_nodes_format_allocation_text(const podnet_nodes *nodes,
                 return -ENOMEM;
         }
         /* what kubectl needs to apply it: a merge patch of the Node's spec */
-        json_array_foreach(json_object_get(doc, "allocated"), i, e) {
+        json_array_foreach(json_object_get(doc, "allocated"), i, e)
+        {
                 json_t *cidrs = json_object_get(e, "podCIDRs");
                 json_t *patch = json_pack("{s:{s:O?,s:O}}", "spec", "podCIDR",
                                           json_array_get(cidrs, 0), "podCIDRs", cidrs);

@@ -2,30 +2,29 @@
 /* The sync report, the status view and an allocation as JSON (parsed back with jansson)
  * and as text: fields, nulls, states, the worst-entry peer state, flags, bad arguments;
  * and the node list written to a file. */
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "core/internal.h"
 #include "agent/routes.h"
+#include "core/internal.h"
 #include "tap.h"
 
+/* A route as the sync reports it, from text through the public CIDR parser. */
 static struct pn_rt rt(const char *dst, const char *gw)
 {
+        _cleanup_cidr_ podnet_cidr *d = NULL, *g = NULL;
         struct pn_rt r = {.type = RTN_UNICAST, .node = SIZE_MAX};
-        char d[64];
-        const char *slash = strchr(dst, '/');
 
-        snprintf(d, sizeof(d), "%.*s", (int)(slash - dst), dst);
-        r.family = strchr(dst, ':') ? AF_INET6 : AF_INET;
-        r.dst_len = (uint8_t)atoi(slash + 1);
-        inet_pton(r.family, d, r.dst);
-        if (gw) {
-                inet_pton(r.family, gw, r.gw);
-                r.has_gw = true;
-        }
+        if (podnet_cidr_parse(&d, dst) < 0)
+                return r;
+        r.family = (uint8_t)podnet_cidr_family(d);
+        r.dst_len = (uint8_t)podnet_cidr_prefixlen(d);
+        memcpy(r.dst, podnet_cidr_addr(d), r.family == AF_INET ? 4 : 16);
+        r.has_gw = gw && podnet_cidr_parse(&g, gw) == 0;
+        if (r.has_gw)
+                memcpy(r.gw, podnet_cidr_addr(g), r.family == AF_INET ? 4 : 16);
         return r;
 }
 
@@ -151,8 +150,8 @@ static void test_sync_text(void)
 {
         _cleanup_report_ podnet_sync_report *r = sample_report();
         _cleanup_free_ char *all = NULL, *changes = NULL;
-        podnet_sync_summary s = {.size = sizeof(s), .route_ms = 0.25, .fw_commits = 3,
-                                 .conf_written = 0};
+        podnet_sync_summary s = {
+            .size = sizeof(s), .route_ms = 0.25, .fw_commits = 3, .conf_written = 0};
         char *t = NULL;
 
         is_int(podnet_sync_report_format_text(r, &s, 0, &all), 0, "sync text");
@@ -237,8 +236,9 @@ static void test_status(void)
         ok(strstr(text, "fd00:1:3::/64            fd00::13                   node3                "
                         "refused (first refusal)\n"),
            "refused route with its reason");
-        ok(strstr(text, "\nPEERS\nNODE                 POD CIDRS                          ADDRESS   "
-                        "                 STATE\n"),
+        ok(strstr(text,
+                  "\nPEERS\nNODE                 POD CIDRS                          ADDRESS   "
+                  "                 STATE\n"),
            "peers header");
         ok(strstr(text, "node3                10.1.3.0/24,fd00:1:3::/64          192.168.1.13     "
                         "          refused (first refusal)\n"),
