@@ -185,7 +185,7 @@ PODNET_EXPORT int podnet_sync_report_format_text(const podnet_sync_report *r,
         {
                 const char *action = sget(e, "action"), *dst = sget(e, "dst"),
                            *via = sget(e, "via"), *node = sget(e, "node"), *why = sget(e, "reason");
-                bool kept = streq(action, "kept");
+                bool kept = action && streq(action, "kept");
 
                 if (kept && (flags & PODNET_FORMAT_CHANGES))
                         continue;
