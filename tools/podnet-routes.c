@@ -771,7 +771,10 @@ static void print_report_json(const podnet_sync_report *rep, const struct node_r
 /* The route sync's configuration: sync, run and status differ only in dry_run. */
 static podnet_sync_config sync_config(const struct opts *o, bool dry_run)
 {
+        const char *no_nh = secure_getenv("PODNET_NO_NEXTHOP"); /* plain routes: tests */
+
         return (podnet_sync_config){.size = sizeof(podnet_sync_config),
+                                    .no_nexthops = no_nh && *no_nh && strcmp(no_nh, "0") != 0,
                                     .node_name = o->node_name,
                                     .protocol = o->protocol,
                                     .table = o->table,

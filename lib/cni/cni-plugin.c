@@ -16,7 +16,7 @@
 #include "cni/cni.h"
 #include "core/internal.h"
 #include "ipam/ipam.h"
-#include "netlink/net.h"
+#include "net/net.h"
 
 #define DEFAULT_MTU 1500
 
