@@ -70,8 +70,8 @@ static int route_seen(struct nlmsghdr *nlh, void *userdata)
         if (nlh->nlmsg_type != RTM_NEWROUTE || pn_route_parse(nlh, &rt) <= 0 || rt.cloned)
                 return 0;
         if (rt.protocol != d->protocol) {
-                if (d->facts &&
-                    (rt.table == d->table || rt.table == RT_TABLE_MAIN || rt.table == RT_TABLE_LOCAL))
+                if (d->facts && (rt.table == d->table || rt.table == RT_TABLE_MAIN ||
+                                 rt.table == RT_TABLE_LOCAL))
                         return add_foreign(d, nlh, &rt);
                 return 0;
         }

@@ -35,8 +35,7 @@ PODNET_EXPORT int podnet_route_monitor_new(podnet_ctx *ctx, podnet_route_monitor
                                            unsigned protocol, podnet_error **err)
 {
         /* deleting a nexthop object silently takes its routes with it: watch nexthops too */
-        static const unsigned groups[] = {RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
-                                          RTNLGRP_NEXTHOP};
+        static const unsigned groups[] = {RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_NEXTHOP};
         podnet_route_monitor *m;
         int r;
 

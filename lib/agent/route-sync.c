@@ -39,10 +39,10 @@ struct sync_state {
         struct pn_rt *want;
         size_t n_want;
         struct pn_route_dump d; /* installed: d.rt routes, d.nh nexthop objects */
-        bool nh_kernel;    /* the kernel has nexthop objects */
-        bool nh_mode;      /* routes via nexthop objects */
-        bool implicit;     /* stale routes go with their deleted nexthop */
-        struct pn_nh *nhw; /* wanted nexthops, by node then family */
+        bool nh_kernel;         /* the kernel has nexthop objects */
+        bool nh_mode;           /* routes via nexthop objects */
+        bool implicit;          /* stale routes go with their deleted nexthop */
+        struct pn_nh *nhw;      /* wanted nexthops, by node then family */
         size_t n_nhw;
         const char **nh_why; /* per wanted nexthop: its lookup's reason, or NULL */
         int *nhw_err;        /* per wanted nexthop: answer to its add or replace */
@@ -349,18 +349,18 @@ static int write_all(struct sync_state *st, podnet_error **err)
                              (op->kind == PN_OP_REPLACE && unreachable))) {
                                 if (implicit_nh(st, op->have))
                                         continue;
-                                r = route_req(&reqs[n], RTM_DELROUTE, 0, op->have,
-                                              st->cfg.protocol, st->cfg.table);
+                                r = route_req(&reqs[n], RTM_DELROUTE, 0, op->have, st->cfg.protocol,
+                                              st->cfg.table);
                                 del[n] = true;
                         } else if (order[o] == op->kind && order[o] != PN_OP_DELETE &&
                                    !unreachable) {
                                 if (w && st->nhw_err[w - st->nhw] < 0)
                                         continue; /* its nexthop failed */
-                                r = route_req(&reqs[n], RTM_NEWROUTE,
-                                              NLM_F_CREATE | (op->kind == PN_OP_REPLACE
-                                                                  ? NLM_F_REPLACE
-                                                                  : NLM_F_EXCL),
-                                              op->want, st->cfg.protocol, st->cfg.table);
+                                r = route_req(
+                                    &reqs[n], RTM_NEWROUTE,
+                                    NLM_F_CREATE |
+                                        (op->kind == PN_OP_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL),
+                                    op->want, st->cfg.protocol, st->cfg.table);
                                 del[n] = false;
                         } else {
                                 continue;

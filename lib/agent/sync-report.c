@@ -5,8 +5,8 @@
  */
 #include <stdarg.h>
 
-#include "core/cidr.h"
 #include "agent/routes.h"
+#include "core/cidr.h"
 
 struct report_entry {
         podnet_sync_action action;

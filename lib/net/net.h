@@ -74,8 +74,7 @@ struct pn_link {
 #define PN_VETH_PARK_GROUP UINT32_C(0x504e4450)
 
 /* podnet_veth_detach(); with err NULL, failures are not described. */
-int pn_veth_park(podnet_ctx *ctx, const char *container_id, const char *ifname,
-                 podnet_error **err);
+int pn_veth_park(podnet_ctx *ctx, const char *container_id, const char *ifname, podnet_error **err);
 
 /* Deletes every parked veth pair in the context's namespace in one request: 1 if some
  * were parked, 0 if none, or -errno. */
@@ -146,7 +145,7 @@ struct pn_rt {
         uint32_t nhid;     /* RTA_NH_ID, 0 for a plain route */
         uint32_t oif;      /* RTA_OIF; of a multipath route, its first hop's */
         uint8_t dst[16];
-        uint8_t gw[16]; /* for a route using a nexthop object: that object's gateway */
+        uint8_t gw[16];   /* for a route using a nexthop object: that object's gateway */
         uint32_t nh_slot; /* desired, via a nexthop: 1 + index of it in the sync's list */
         size_t node;      /* desired: index into the node list; SIZE_MAX for existing */
 };

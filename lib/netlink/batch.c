@@ -64,7 +64,8 @@ static int recv_chunk(struct nl_sock *sk, struct pn_nl_req *reqs, size_t n, uint
                 int got;
 
                 for (size_t i = 0; i < SLOTS; i++)
-                        rx->mm[i].msg_hdr = (struct msghdr){.msg_iov = &rx->iov[i], .msg_iovlen = 1};
+                        rx->mm[i].msg_hdr =
+                            (struct msghdr){.msg_iov = &rx->iov[i], .msg_iovlen = 1};
                 got = recvmmsg(nl_socket_get_fd(sk), rx->mm, left < SLOTS ? (unsigned)left : SLOTS,
                                0, NULL);
                 if (got < 0 && errno == EINTR)
