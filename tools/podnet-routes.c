@@ -638,7 +638,10 @@ static void print_sync(const podnet_sync_report *rep, const struct node_result *
  * the environment gives (the library reads none) are passed in here. */
 static podnet_sync_config sync_config(const struct opts *o, bool dry_run)
 {
+        const char *no_nh = secure_getenv("PODNET_NO_NEXTHOP"); /* plain routes: tests */
+
         return (podnet_sync_config){.size = sizeof(podnet_sync_config),
+                                    .no_nexthops = no_nh && *no_nh && strcmp(no_nh, "0") != 0,
                                     .node_name = o->node_name,
                                     .protocol = o->protocol,
                                     .table = o->table,

@@ -559,6 +559,9 @@ typedef struct podnet_sync_config {
          * the stricter rules of podnet_routes_sync(3) apply. */
         const podnet_cidr *const *cluster_cidrs;
         size_t n_cluster_cidrs;
+        /* Appended: plain routes via the peer's address even where the kernel has nexthop
+         * objects (what a kernel older than 5.3 gets), for tests and comparisons. */
+        bool no_nexthops;
 } podnet_sync_config;
 
 typedef struct podnet_sync_report podnet_sync_report;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Private to the podnet-routes modules (nodes.c, route-sync.c, conflist.c): the node list's
- * layout, the compact route form the sync diffs, and the nexthop plan. Address arithmetic
- * is cidr.h's.
+ * Private to the node agent's modules (nodes.c, route-trust.c, the route sync's files,
+ * conflist.c): the node list's layout, the route diff and the nexthop plan over the
+ * route and nexthop forms of net/net.h, the sync report's builder. Address arithmetic is
+ * cidr.h's.
  */
 #ifndef PODNET_ROUTES_H
 #define PODNET_ROUTES_H
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/internal.h"
+#include "net/net.h"
 
 enum pn_addr_type {
         PN_ADDR_NONE = 0,
@@ -32,51 +34,10 @@ struct podnet_nodes {
         size_t n;
 };
 
-/* A route in the form the sync compares: raw network-order bytes, no allocation. */
-struct pn_rt {
-        uint8_t family;
-        uint8_t dst_len;
-        uint8_t type; /* RTN_*; desired routes are RTN_UNICAST */
-        bool has_gw;
-        bool multipath;    /* existing route with RTA_MULTIPATH: never "equal" */
-        bool via_nh;       /* desired: must use nexthop object `nhid` (0: none, unreachable) */
-        uint32_t priority; /* metric */
-        uint32_t nhid;     /* RTA_NH_ID, 0 for a plain route */
-        uint32_t oif;      /* RTA_OIF of a lookup's answer */
-        uint32_t nh_slot;  /* desired, via a nexthop: 1 + index of it in the sync's list */
-        uint8_t dst[16];
-        uint8_t gw[16]; /* for a route using a nexthop object: that object's gateway */
-        size_t node;    /* desired: index into the node list; SIZE_MAX for existing */
-};
-
-enum pn_op_kind {
-        PN_OP_KEEP,
-        PN_OP_ADD,
-        PN_OP_REPLACE,
-        PN_OP_DELETE,
-};
-
 struct pn_op {
         enum pn_op_kind kind;
         const struct pn_rt *want; /* NULL for DELETE */
         const struct pn_rt *have; /* NULL for ADD */
-};
-
-/* A kernel nexthop object (RTM_NEWNEXTHOP): one per peer node and address family. */
-struct pn_nh {
-        uint32_t id;
-        uint8_t family;
-        uint8_t protocol;
-        bool plain; /* existing: a gateway + device nexthop (no group, blackhole, fdb) */
-        bool ours;  /* existing: podnet's, so the sync may replace or delete it */
-        uint8_t gw[16];
-        uint32_t oif;
-        enum pn_op_kind kind; /* desired: KEEP, REPLACE (gateway changed), ADD;
-                               * existing: KEEP (in use or not ours), DELETE */
-        size_t node;          /* desired: index into the node list */
-        const char *name;     /* desired: node name, borrowed (hashed into the id) */
-        size_t match;         /* desired: existing index it takes over; existing: desired index
-                               * using it; SIZE_MAX for none */
 };
 
 /* podnet's nexthop ids: PN_NH_SPAN ids from pn_nh_base(protocol, table); a new node's id
@@ -87,6 +48,10 @@ uint32_t pn_nh_id_hint(uint32_t base, const char *name, int family);
 
 /* Orders routes by (family, dst, dst_len). */
 int pn_rt_compare_dst(const struct pn_rt *a, const struct pn_rt *b);
+/* The same, then by metric: the order pn_route_diff() sorts into (qsort() form). */
+int pn_rt_compare(const void *a, const void *b);
+/* qsort() unless already sorted: dumps and the desired routes mostly come in order. */
+void pn_sort_if_needed(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 /* Sorts both arrays in place and merges them into operations: KEEP where an existing route
  * equals the wanted one, REPLACE where one with the same destination and metric differs,
  * ADD where none exists, DELETE for every other existing route. `want` must not hold two
@@ -105,6 +70,11 @@ int pn_nexthop_plan(struct pn_nh *want, size_t n_want, struct pn_nh *have, size_
                     size_t n_have_rt, uint32_t base);
 /* The wanted nexthop of (node, family) in `want` sorted as above, or NULL. */
 struct pn_nh *pn_nh_find(struct pn_nh *want, size_t n_want, size_t node, int family);
+/* Orders nexthops by (node, family) and by id (qsort() forms); the one with `id` in v
+ * sorted by id, or NULL. */
+int pn_nh_compare_node(const void *a, const void *b);
+int pn_nh_compare_id(const void *a, const void *b);
+struct pn_nh *pn_nh_by_id(struct pn_nh *v, size_t n, uint32_t id);
 
 /* What this node knows that a node list must agree with (route-sync.c fills it from its
  * route dump; tests by hand). Prefixes are pn_rt (family, dst, dst_len); NULL arrays with
@@ -135,6 +105,12 @@ podnet_sync_report *pn_sync_report_new(void);
 /* Appends an entry (node, rt's destination and gateway, and a reason, each optional). */
 int pn_sync_report_add(podnet_sync_report *r, podnet_sync_action action, const char *node,
                        const struct pn_rt *rt, const char *reason_fmt, ...) _printf_(5, 6);
+/* Sets the count podnet_sync_report_writes() returns. */
+void pn_sync_report_set_writes(podnet_sync_report *r, size_t writes);
+/* Carries what an earlier pass wrote (prev) into the report of the next: a route it
+ * added or replaced that the next pass found in place is reported as added or replaced,
+ * and a route it deleted (which the next pass no longer sees) as deleted. */
+int pn_sync_report_carry(podnet_sync_report *next, const podnet_sync_report *prev);
 
 /* Valid Kubernetes node name (DNS-1123 subdomain). */
 bool pn_node_name_valid(const char *name);

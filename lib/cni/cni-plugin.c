@@ -17,7 +17,7 @@
 #include "core/internal.h"
 #include "core/names.h"
 #include "ipam/ipam.h"
-#include "netlink/net.h"
+#include "net/net.h"
 
 #define DEFAULT_MTU 1500
 

@@ -9,7 +9,7 @@
 #include <netlink/netlink.h>
 
 #include "core/cidr.h"
-#include "netlink/net.h"
+#include "net/net.h"
 
 int pn_addr_from_cidr(struct pn_addr *a, const podnet_cidr *c, int ifindex)
 {
@@ -73,13 +73,13 @@ int pn_addr_dump(struct nl_sock *sk, int family, int ifindex,
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct addr_walk w = {.ifindex = ifindex, .fn = fn, .userdata = userdata};
 
-        msg = nlmsg_alloc_simple(RTM_GETADDR, NLM_F_DUMP);
-        if (!msg || nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0)
+        msg = pn_nlmsg_new(RTM_GETADDR, 0, &ifa, sizeof(ifa), 16);
+        if (!msg)
                 return -ENOMEM;
-        return pn_net_request(sk, msg, addr_reply, &w);
+        return pn_nl_dump(sk, msg, addr_reply, NULL, &w);
 }
 
-int pn_addr_send(struct nl_sock *sk, int cmd, int nlflags, const struct pn_addr *a)
+struct nl_msg *pn_addr_msg(int cmd, int nlflags, const struct pn_addr *a)
 {
         struct ifaddrmsg ifa = {
             .ifa_family = (uint8_t)a->family,
@@ -94,13 +94,12 @@ int pn_addr_send(struct nl_sock *sk, int cmd, int nlflags, const struct pn_addr 
         unsigned len = pn_family_len(a->family);
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
-        msg = nlmsg_alloc_simple(cmd, nlflags);
-        if (!msg || nlmsg_append(msg, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0 ||
-            nla_put(msg, IFA_LOCAL, (int)len, a->addr) < 0 ||
+        msg = pn_nlmsg_new(cmd, nlflags, &ifa, sizeof(ifa), 96);
+        if (!msg || nla_put(msg, IFA_LOCAL, (int)len, a->addr) < 0 ||
             nla_put(msg, IFA_ADDRESS, (int)len, a->addr) < 0)
-                return -ENOMEM;
+                return NULL;
         if (cmd == RTM_NEWADDR && a->flags > 0xff && nla_put_u32(msg, IFA_FLAGS, a->flags) < 0)
-                return -ENOMEM;
+                return NULL;
         /* A broadcast address as `ip addr add ... brd +` and the reference plugins set. */
         if (cmd == RTM_NEWADDR && a->family == AF_INET && a->prefixlen < 31) {
                 uint32_t v;
@@ -108,9 +107,16 @@ int pn_addr_send(struct nl_sock *sk, int cmd, int nlflags, const struct pn_addr 
                 memcpy(&v, a->addr, 4);
                 v |= htonl(UINT32_MAX >> a->prefixlen);
                 if (nla_put(msg, IFA_BROADCAST, 4, &v) < 0)
-                        return -ENOMEM;
+                        return NULL;
         }
-        return pn_net_request(sk, msg, NULL, NULL);
+        return steal_pointer(&msg);
+}
+
+int pn_addr_send(struct nl_sock *sk, int cmd, int nlflags, const struct pn_addr *a)
+{
+        _cleanup_nlmsg_ struct nl_msg *msg = pn_addr_msg(cmd, nlflags, a);
+
+        return msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
 }
 
 /* Resolves ifname in (ctx, ns) and turns addr into a pn_addr. */

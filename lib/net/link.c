@@ -12,27 +12,11 @@
 #include <netlink/netlink.h>
 #include <sys/random.h>
 
-#include "netlink/net.h"
+#include "net/net.h"
 
 #ifndef RTEXT_FILTER_SKIP_STATS
 #define RTEXT_FILTER_SKIP_STATS 0
 #endif
-
-void pn_attr_str(const struct nlattr *a, char *buf, size_t size)
-{
-        size_t n;
-
-        if (size == 0)
-                return;
-        buf[0] = '\0';
-        if (!a)
-                return;
-        n = strnlen(nla_data(a), (size_t)nla_len(a));
-        if (n >= size)
-                n = size - 1;
-        memcpy(buf, nla_data(a), n);
-        buf[n] = '\0';
-}
 
 void pn_mac_format(const uint8_t *mac, unsigned len, char *buf, size_t size)
 {
@@ -131,21 +115,18 @@ int pn_link_query(struct nl_sock *sk, const char *name, int ifindex, struct pn_l
         int r;
 
         memset(out, 0, sizeof(*out));
-        msg = nlmsg_alloc_simple(RTM_GETLINK, 0);
-        if (!msg || nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-            (ifindex <= 0 && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
+        msg = pn_nlmsg_new(RTM_GETLINK, 0, &ifi, sizeof(ifi), 32 + (name ? strlen(name) : 0));
+        if (!msg || (ifindex <= 0 && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
             nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
                 return -ENOMEM;
-        r = pn_net_request(sk, msg, link_reply, &lr);
+        r = pn_nl_request(sk, msg, link_reply, &lr);
         if (r < 0)
                 return r;
         return lr.found ? 0 : -ENODEV;
 }
 
-/* An RTM_NEWLINK/RTM_SETLINK request addressing a link by index, or by name when
- * ifindex is 0. */
-static struct nl_msg *link_msg(int type, int nlflags, int ifindex, const char *name, unsigned flags,
-                               unsigned change)
+struct nl_msg *pn_link_msg(int type, int nlflags, int ifindex, const char *name, unsigned flags,
+                           unsigned change)
 {
         struct ifinfomsg ifi = {
             .ifi_family = AF_UNSPEC,
@@ -153,12 +134,11 @@ static struct nl_msg *link_msg(int type, int nlflags, int ifindex, const char *n
             .ifi_flags = flags,
             .ifi_change = change,
         };
-        struct nl_msg *msg = nlmsg_alloc_simple(type, nlflags);
+        struct nl_msg *msg = pn_nlmsg_new(type, nlflags, &ifi, sizeof(ifi), 0);
 
         if (!msg)
                 return NULL;
-        if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-            (name && nla_put_string(msg, IFLA_IFNAME, name) < 0)) {
+        if (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) {
                 nlmsg_free(msg);
                 return NULL;
         }
@@ -171,20 +151,20 @@ static int link_set(struct nl_sock *sk, int ifindex, const char *name, unsigned 
 {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
-        msg = link_msg(RTM_SETLINK, 0, ifindex, ifindex > 0 ? NULL : name, flags, change);
+        msg = pn_link_msg(RTM_SETLINK, 0, ifindex, ifindex > 0 ? NULL : name, flags, change);
         if (!msg || (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0))
                 return -ENOMEM;
-        return pn_net_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, msg, NULL, NULL);
 }
 
 static int link_del(struct nl_sock *sk, int ifindex, const char *name)
 {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
-        msg = link_msg(RTM_DELLINK, 0, ifindex, ifindex > 0 ? NULL : name, 0, 0);
+        msg = pn_link_msg(RTM_DELLINK, 0, ifindex, ifindex > 0 ? NULL : name, 0, 0);
         if (!msg)
                 return -ENOMEM;
-        return pn_net_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, msg, NULL, NULL);
 }
 
 static int sock_error(podnet_error **err, podnet_netns *ns)
@@ -198,7 +178,7 @@ int pn_net_sock_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struc
         if (!pn_ifname_valid(ifname))
                 return pn_error_plain(err, EINVAL, 0, "Invalid interface name '%s'",
                                       ifname ? ifname : "");
-        *sk = pn_net_sock(ctx, ns);
+        *sk = pn_nl_sock(ctx, ns);
         return *sk ? 0 : sock_error(err, ns);
 }
 
@@ -272,7 +252,7 @@ static int bridge_create(struct nl_sock *sk, const podnet_bridge_config *cfg)
         r = random_mac(mac);
         if (r < 0)
                 return r;
-        msg = link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, cfg->name, flags, flags);
+        msg = pn_link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, cfg->name, flags, flags);
         if (!msg || (cfg->mtu && nla_put_u32(msg, IFLA_MTU, cfg->mtu) < 0) ||
             nla_put(msg, IFLA_ADDRESS, sizeof(mac), mac) < 0)
                 return -ENOMEM;
@@ -280,7 +260,7 @@ static int bridge_create(struct nl_sock *sk, const podnet_bridge_config *cfg)
         if (!li || nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0)
                 return -ENOMEM;
         nla_nest_end(msg, li);
-        return pn_net_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, msg, NULL, NULL);
 }
 
 /* Whether the kernel holds the link's MAC address as set rather than inherited:
@@ -334,7 +314,7 @@ static int bridge_pin_mac(struct nl_sock *sk, podnet_ctx *ctx, const struct pn_l
          * address is known not to be fixed, and look again next time */
         if (l->has_alias && set != 0)
                 return 0;
-        msg = link_msg(RTM_SETLINK, 0, l->ifindex, NULL, 0, 0);
+        msg = pn_link_msg(RTM_SETLINK, 0, l->ifindex, NULL, 0, 0);
         if (!msg ||
             (set != 1 && l->mac_len && nla_put(msg, IFLA_ADDRESS, l->mac_len, l->mac) < 0) ||
             (!l->has_alias && nla_put_string(msg, IFLA_IFALIAS, BRIDGE_PINNED_ALIAS) < 0))
@@ -345,7 +325,7 @@ static int bridge_pin_mac(struct nl_sock *sk, podnet_ctx *ctx, const struct pn_l
                 pn_mac_format(l->mac, l->mac_len, mac, sizeof(mac));
                 pn_debug(ctx, "Bridge %s: fixing its MAC address %s", l->name, mac);
         }
-        return pn_net_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, msg, NULL, NULL);
 }
 
 struct addr_list {
@@ -472,7 +452,7 @@ PODNET_EXPORT int podnet_bridge_ensure(podnet_ctx *ctx, podnet_netns *ns,
                         return pn_error_plain(err, EINVAL, 0, "Bridge %s: invalid address #%zu",
                                               cfg.name, i);
         }
-        sk = pn_net_sock(ctx, ns);
+        sk = pn_nl_sock(ctx, ns);
         if (!sk)
                 return sock_error(err, ns);
 
@@ -567,7 +547,7 @@ static int veth_create_msg(struct nl_msg **ret, const podnet_veth_config *cfg, c
          * allocates one per possible CPU and then cuts the real count down to 1, which
          * waits for an expedited RCU grace period per end (veth_init_queues()). One is
          * what a veth uses by default either way. */
-        msg = link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, host, IFF_UP, IFF_UP);
+        msg = pn_link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, host, IFF_UP, IFF_UP);
         if (!msg || (cfg->mtu && nla_put_u32(msg, IFLA_MTU, cfg->mtu) < 0) ||
             (master && nla_put_u32(msg, IFLA_MASTER, (uint32_t)master) < 0) ||
             nla_put_u32(msg, IFLA_NUM_TX_QUEUES, 1) < 0 ||
@@ -598,7 +578,7 @@ static int veth_set_hairpin(struct nl_sock *sk, const char *host)
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct nlattr *li, *sd;
 
-        msg = link_msg(RTM_NEWLINK, 0, 0, host, 0, 0);
+        msg = pn_link_msg(RTM_NEWLINK, 0, 0, host, 0, 0);
         if (!msg || !(li = nla_nest_start(msg, IFLA_LINKINFO)) ||
             nla_put_string(msg, IFLA_INFO_SLAVE_KIND, "bridge") < 0 ||
             !(sd = nla_nest_start(msg, IFLA_INFO_SLAVE_DATA)) ||
@@ -606,7 +586,7 @@ static int veth_set_hairpin(struct nl_sock *sk, const char *host)
                 return -ENOMEM;
         nla_nest_end(msg, sd);
         nla_nest_end(msg, li);
-        return pn_net_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, msg, NULL, NULL);
 }
 
 /* The kernel says only EEXIST; find out which end's name is taken. */
@@ -657,12 +637,12 @@ PODNET_EXPORT int podnet_veth_create(podnet_ctx *ctx, const podnet_veth_config *
                 return pn_error_plain(err, EINVAL, 0, "Invalid MAC address '%s'", cfg.mac);
         podnet_veth_host_name(cfg.container_id, cfg.ifname, host);
 
-        sk = pn_net_sock(ctx, NULL);
+        sk = pn_nl_sock(ctx, NULL);
         if (!sk)
                 return sock_error(err, NULL);
         /* Open the pod side first: once the pair exists, nothing may fail for a reason
          * that was knowable before. */
-        pod_sk = pn_net_sock(ctx, cfg.netns);
+        pod_sk = pn_nl_sock(ctx, cfg.netns);
         if (!pod_sk)
                 return sock_error(err, cfg.netns);
         if (cfg.bridge) {
@@ -676,7 +656,7 @@ PODNET_EXPORT int podnet_veth_create(podnet_ctx *ctx, const podnet_veth_config *
         if (r < 0)
                 return pn_error(err, -r, 0, "Creating veth %s for %s in %s", host, cfg.ifname,
                                 cfg.netns->path);
-        r = pn_net_request(sk, msg, NULL, NULL);
+        r = pn_nl_request(sk, msg, NULL, NULL);
         if (r == -EEXIST)
                 return veth_exists_error(sk, &cfg, host, err);
         if (r < 0) {
@@ -730,7 +710,7 @@ static int veth_host_side(podnet_ctx *ctx, const char *container_id, const char 
                 return pn_error_plain(err, EINVAL, 0,
                                       "%s veth: invalid container id or interface name", what);
         podnet_veth_host_name(container_id, ifname, host);
-        *sk = pn_net_sock(ctx, NULL);
+        *sk = pn_nl_sock(ctx, NULL);
         if (!*sk)
                 return sock_error(err, NULL);
         return 0;
@@ -743,15 +723,15 @@ static int park_group_delete(struct nl_sock *sk)
 {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
-        msg = link_msg(RTM_DELLINK, 0, 0, NULL, 0, 0);
+        msg = pn_link_msg(RTM_DELLINK, 0, 0, NULL, 0, 0);
         if (!msg || nla_put_u32(msg, IFLA_GROUP, PN_VETH_PARK_GROUP) < 0)
                 return -ENOMEM;
-        return pn_net_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, msg, NULL, NULL);
 }
 
 int pn_veth_reap_parked(podnet_ctx *ctx)
 {
-        struct nl_sock *sk = pn_net_sock(ctx, NULL);
+        struct nl_sock *sk = pn_nl_sock(ctx, NULL);
         int r;
 
         if (!sk)
@@ -798,10 +778,10 @@ int pn_veth_park(podnet_ctx *ctx, const char *container_id, const char *ifname,
          * does not wait for RCU grace periods in the kernel; the park group marks the
          * pair as doomed (see PN_VETH_PARK_GROUP). One request, by name: ENODEV says
          * there is no pair. */
-        msg = link_msg(RTM_SETLINK, 0, 0, host, 0, IFF_UP);
+        msg = pn_link_msg(RTM_SETLINK, 0, 0, host, 0, IFF_UP);
         if (!msg || nla_put_u32(msg, IFLA_GROUP, PN_VETH_PARK_GROUP) < 0)
                 return pn_error(err, ENOMEM, 0, "Detaching veth %s", host);
-        r = pn_net_request(sk, msg, NULL, NULL);
+        r = pn_nl_request(sk, msg, NULL, NULL);
         if (r == -ENODEV)
                 return 0;
         if (r < 0)

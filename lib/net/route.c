@@ -1,63 +1,156 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Routes in the context's namespace or inside a pod namespace: add (or replace), delete,
- * lookup by destination/table/gateway/device; and the MTU of the default route's link.
+ * Routes: the one route parser and the route request builders (used by the route sync
+ * too), and the public calls on them: add (or replace), delete, lookup by
+ * destination/table/gateway/device in the context's namespace or a pod namespace; and
+ * the MTU of the default route's link.
  */
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
 
-#include "netlink/net.h"
+#include "net/net.h"
 
-/* A route as RTM_GETROUTE reports it, reduced to what matching needs. */
-struct route_seen {
-        int family;
-        unsigned dst_len;
-        uint8_t dst[16];
-        bool has_gw;
-        uint8_t gw[16];
-        int oif;
-        unsigned table;
-        unsigned type;
-        uint32_t priority;
-};
-
-static int route_parse(struct nlmsghdr *hdr, struct route_seen *r)
+int pn_route_parse(const struct nlmsghdr *hdr, struct pn_rt *rt)
 {
-        struct nlattr *tb[RTA_MAX + 1];
         const struct rtmsg *rtm;
+        const struct nlattr *a;
         unsigned len;
+        int rem;
 
-        if (hdr->nlmsg_type != RTM_NEWROUTE)
-                return 0;
-        if (nlmsg_parse(hdr, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
+        if (hdr->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)))
                 return -EBADMSG;
         rtm = nlmsg_data(hdr);
         len = pn_family_len(rtm->rtm_family);
         if (len == 0)
                 return 0;
-        memset(r, 0, sizeof(*r));
-        r->family = rtm->rtm_family;
-        r->dst_len = rtm->rtm_dst_len;
-        if (tb[RTA_DST] && (unsigned)nla_len(tb[RTA_DST]) == len)
-                memcpy(r->dst, nla_data(tb[RTA_DST]), len);
-        if (tb[RTA_GATEWAY] && (unsigned)nla_len(tb[RTA_GATEWAY]) == len) {
-                r->has_gw = true;
-                memcpy(r->gw, nla_data(tb[RTA_GATEWAY]), len);
+        memset(rt, 0, sizeof(*rt));
+        rt->family = rtm->rtm_family;
+        rt->dst_len = rtm->rtm_dst_len;
+        rt->type = rtm->rtm_type;
+        rt->protocol = rtm->rtm_protocol;
+        rt->table = rtm->rtm_table;
+        rt->cloned = rtm->rtm_flags & RTM_F_CLONED;
+        rt->node = SIZE_MAX;
+        nlmsg_for_each_attr (a, hdr, sizeof(*rtm), rem) {
+                switch (nla_type(a)) {
+                case RTA_DST:
+                        pn_attr_copy(a, rt->dst, len);
+                        break;
+                case RTA_GATEWAY:
+                        rt->has_gw = pn_attr_copy(a, rt->gw, len) || rt->has_gw;
+                        break;
+                case RTA_PRIORITY:
+                        pn_attr_copy(a, &rt->priority, 4);
+                        break;
+                case RTA_TABLE:
+                        pn_attr_copy(a, &rt->table, 4);
+                        break;
+                case RTA_OIF:
+                        pn_attr_copy(a, &rt->oif, 4);
+                        break;
+                case RTA_NH_ID:
+                        pn_attr_copy(a, &rt->nhid, 4);
+                        break;
+                case RTA_MULTIPATH:
+                        rt->multipath = true;
+                        break;
+                default:
+                        break;
+                }
         }
-        r->oif = (int)pn_attr_u32(tb[RTA_OIF], 0);
-        if (!r->oif && tb[RTA_MULTIPATH] &&
-            (size_t)nla_len(tb[RTA_MULTIPATH]) >= sizeof(struct rtnexthop)) {
-                const struct rtnexthop *nh = nla_data(tb[RTA_MULTIPATH]);
+        if (!rt->oif && rt->multipath) {
+                const struct nlattr *mp = nlmsg_find_attr((struct nlmsghdr *)hdr, sizeof(*rtm),
+                                                          RTA_MULTIPATH);
 
-                r->oif = nh->rtnh_ifindex; /* the first hop stands for the route */
+                if (mp && (size_t)nla_len(mp) >= sizeof(struct rtnexthop)) {
+                        const struct rtnexthop *nh = nla_data(mp);
+
+                        rt->oif = (uint32_t)nh->rtnh_ifindex; /* the first hop stands for all */
+                }
         }
-        r->table = pn_attr_u32(tb[RTA_TABLE], rtm->rtm_table);
-        r->type = rtm->rtm_type;
-        r->priority = pn_attr_u32(tb[RTA_PRIORITY], 0);
         return 1;
 }
 
-typedef int (*route_fn)(const struct route_seen *r, void *userdata);
+int pn_route_multipath_gateways(const struct nlmsghdr *hdr,
+                                int (*fn)(int family, const void *gw, void *userdata),
+                                void *userdata)
+{
+        const struct rtmsg *rtm = nlmsg_data(hdr);
+        const struct nlattr *mp;
+        const struct rtnexthop *nh;
+        unsigned len = pn_family_len(rtm->rtm_family);
+        int left, r;
+
+        mp = nlmsg_find_attr((struct nlmsghdr *)hdr, sizeof(*rtm), RTA_MULTIPATH);
+        if (!mp || len == 0)
+                return 0;
+        nh = nla_data(mp);
+        for (left = nla_len(mp); left >= (int)sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) &&
+                                 nh->rtnh_len <= left;
+             left -= RTNH_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh)) {
+                const struct nlattr *a;
+                int rem;
+
+                nla_for_each_attr (a, (struct nlattr *)RTNH_DATA(nh),
+                                   nh->rtnh_len - (int)sizeof(*nh), rem) {
+                        if (nla_type(a) != RTA_GATEWAY || (unsigned)nla_len(a) != len)
+                                continue;
+                        r = fn(rtm->rtm_family, nla_data(a), userdata);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+struct nl_msg *pn_route_msg(int cmd, int nlflags, const struct pn_rt *rt,
+                            const struct pn_route_hdr *h)
+{
+        unsigned len = pn_family_len(rt->family);
+        struct rtmsg rtm = {
+            .rtm_family = rt->family,
+            .rtm_dst_len = rt->dst_len,
+            .rtm_table = (uint8_t)(h->table < 256 ? h->table : RT_TABLE_UNSPEC),
+            .rtm_protocol = h->protocol,
+            .rtm_scope = h->scope,
+            .rtm_type = h->type,
+        };
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+
+        /* 140 bytes of attributes at most, and RTA_METRICS the caller may add */
+        msg = pn_nlmsg_new(cmd, nlflags, &rtm, sizeof(rtm), 192);
+        if (!msg || nla_put_u32(msg, RTA_TABLE, h->table) < 0 ||
+            (rt->dst_len && nla_put(msg, RTA_DST, (int)len, rt->dst) < 0) ||
+            (rt->nhid && nla_put_u32(msg, RTA_NH_ID, rt->nhid) < 0) ||
+            (!rt->nhid && rt->has_gw && nla_put(msg, RTA_GATEWAY, (int)len, rt->gw) < 0) ||
+            (h->oif && nla_put_u32(msg, RTA_OIF, h->oif) < 0) ||
+            (rt->priority && nla_put_u32(msg, RTA_PRIORITY, rt->priority) < 0))
+                return NULL;
+        return steal_pointer(&msg);
+}
+
+struct nl_msg *pn_route_lookup_msg(int family, const uint8_t *addr, unsigned rtm_flags)
+{
+        unsigned len = pn_family_len(family);
+        struct rtmsg rtm = {.rtm_family = (uint8_t)family,
+                            .rtm_dst_len = (uint8_t)(len * 8),
+                            .rtm_flags = rtm_flags};
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+
+        msg = pn_nlmsg_new(RTM_GETROUTE, 0, &rtm, sizeof(rtm), 32);
+        if (!msg || len == 0 || nla_put(msg, RTA_DST, (int)len, addr) < 0)
+                return NULL;
+        return steal_pointer(&msg);
+}
+
+struct nl_msg *pn_route_dump_msg(int family, unsigned protocol)
+{
+        struct rtmsg rtm = {.rtm_family = (uint8_t)family, .rtm_protocol = (uint8_t)protocol};
+
+        return pn_nlmsg_new(RTM_GETROUTE, 0, &rtm, sizeof(rtm), 16);
+}
+
+typedef int (*route_fn)(const struct pn_rt *r, void *userdata);
 
 struct route_walk {
         route_fn fn;
@@ -67,22 +160,23 @@ struct route_walk {
 static int route_reply(struct nlmsghdr *hdr, void *userdata)
 {
         struct route_walk *w = userdata;
-        struct route_seen r;
-        int k = route_parse(hdr, &r);
+        struct pn_rt r;
+        int k;
 
+        if (hdr->nlmsg_type != RTM_NEWROUTE)
+                return 0;
+        k = pn_route_parse(hdr, &r);
         return k <= 0 ? k : w->fn(&r, w->userdata);
 }
 
 static int route_dump(struct nl_sock *sk, int family, route_fn fn, void *userdata)
 {
-        struct rtmsg rtm = {.rtm_family = (uint8_t)family};
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        _cleanup_nlmsg_ struct nl_msg *msg = pn_route_dump_msg(family, 0);
         struct route_walk w = {fn, userdata};
 
-        msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP);
-        if (!msg || nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0)
+        if (!msg)
                 return -ENOMEM;
-        return pn_net_request(sk, msg, route_reply, &w);
+        return pn_nl_dump(sk, msg, route_reply, NULL, &w);
 }
 
 struct default_pick {
@@ -90,7 +184,7 @@ struct default_pick {
         uint32_t priority;
 };
 
-static int default_route(const struct route_seen *r, void *userdata)
+static int default_route(const struct pn_rt *r, void *userdata)
 {
         struct default_pick *p = userdata;
 
@@ -112,18 +206,13 @@ static int default_route_lookup(struct nl_sock *sk, int family, struct default_p
 {
         static const uint8_t probe4[4] = {198, 51, 100, 1};
         static const uint8_t probe6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
-        struct rtmsg rtm = {.rtm_family = (uint8_t)family,
-                            .rtm_dst_len = family == AF_INET ? 32 : 128,
-                            .rtm_flags = RTM_F_FIB_MATCH};
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct route_walk w = {default_route, p};
 
-        msg = nlmsg_alloc_simple(RTM_GETROUTE, 0);
-        if (!msg || nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-            nla_put(msg, RTA_DST, family == AF_INET ? 4 : 16,
-                    family == AF_INET ? probe4 : probe6) < 0)
+        msg = pn_route_lookup_msg(family, family == AF_INET ? probe4 : probe6, RTM_F_FIB_MATCH);
+        if (!msg)
                 return -ENOMEM;
-        return pn_net_request(sk, msg, route_reply, &w);
+        return pn_nl_request(sk, msg, route_reply, &w);
 }
 
 PODNET_EXPORT int podnet_default_route_mtu(podnet_ctx *ctx, int family, unsigned *mtu)
@@ -135,7 +224,7 @@ PODNET_EXPORT int podnet_default_route_mtu(podnet_ctx *ctx, int family, unsigned
 
         if (!mtu || (family != AF_INET && family != AF_INET6))
                 return -EINVAL;
-        sk = pn_net_sock(ctx, NULL);
+        sk = pn_nl_sock(ctx, NULL);
         if (!sk)
                 return -errno;
         r = default_route_lookup(sk, family, &p);
@@ -161,10 +250,7 @@ PODNET_EXPORT int podnet_default_route_mtu(podnet_ctx *ctx, int family, unsigned
 /* A validated copy of the caller's route and its parts in kernel form. */
 struct route_req {
         podnet_route_config rc;
-        int family;
-        uint8_t dst[16];
-        unsigned dst_len;
-        uint8_t gw[16];
+        struct pn_rt rt; /* family, destination, gateway, metric */
         int oif;
         unsigned table;
         char text[2 * PODNET_CIDR_STRLEN + 32]; /* "10.1.2.0/24 via 192.168.1.12 dev eth0" */
@@ -184,15 +270,17 @@ static int route_prepare(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_c
                                       "Route configuration missing or of unknown size");
         if (pn_addr_from_cidr(&a, q->rc.dst, 0) < 0)
                 return pn_error_plain(err, EINVAL, 0, "Route without a valid destination");
-        q->family = a.family;
-        q->dst_len = a.prefixlen;
-        memcpy(q->dst, a.addr, sizeof(q->dst));
+        q->rt.family = (uint8_t)a.family;
+        q->rt.dst_len = (uint8_t)a.prefixlen;
+        q->rt.priority = q->rc.priority;
+        memcpy(q->rt.dst, a.addr, sizeof(q->rt.dst));
         pn_net_format(a.family, a.addr, a.prefixlen, q->text, sizeof(q->text));
         if (q->rc.gw) {
-                if (pn_addr_from_cidr(&a, q->rc.gw, 0) < 0 || a.family != q->family)
+                if (pn_addr_from_cidr(&a, q->rc.gw, 0) < 0 || a.family != q->rt.family)
                         return pn_error_plain(
                             err, EINVAL, 0, "Route %s: gateway of another address family", q->text);
-                memcpy(q->gw, a.addr, sizeof(q->gw));
+                memcpy(q->rt.gw, a.addr, sizeof(q->rt.gw));
+                q->rt.has_gw = true;
                 off = strlen(q->text);
                 snprintf(q->text + off, sizeof(q->text) - off, " via ");
                 off = strlen(q->text);
@@ -210,7 +298,7 @@ static int route_prepare(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_c
                 return pn_error_plain(err, EINVAL, 0, "Route %s: invalid scope or protocol",
                                       q->text);
         q->table = q->rc.table ? q->rc.table : RT_TABLE_MAIN;
-        *sk = pn_net_sock(ctx, ns);
+        *sk = pn_nl_sock(ctx, ns);
         if (!*sk)
                 return pn_error(err, errno, 0, "Opening a netlink socket" PN_NS_FMT, PN_NS_ARG(ns));
         if (q->rc.ifname) {
@@ -226,33 +314,23 @@ static int route_prepare(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_c
 
 static int route_send(struct nl_sock *sk, int cmd, int nlflags, const struct route_req *q)
 {
-        unsigned len = pn_family_len(q->family);
-        struct rtmsg rtm = {
-            .rtm_family = (uint8_t)q->family,
-            .rtm_dst_len = (uint8_t)q->dst_len,
-            .rtm_table = (uint8_t)(q->table < 256 ? q->table : RT_TABLE_UNSPEC),
-        };
+        struct pn_route_hdr h = {.table = q->table, .oif = (uint32_t)q->oif};
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
         if (cmd == RTM_NEWROUTE) {
-                rtm.rtm_protocol = (uint8_t)(q->rc.protocol ? q->rc.protocol : RTPROT_BOOT);
-                rtm.rtm_type = RTN_UNICAST;
+                h.protocol = (uint8_t)(q->rc.protocol ? q->rc.protocol : RTPROT_BOOT);
+                h.type = RTN_UNICAST;
                 if (q->rc.scope >= 0)
-                        rtm.rtm_scope = (uint8_t)q->rc.scope;
+                        h.scope = (uint8_t)q->rc.scope;
                 else /* as ip-route(8): on-link without a gateway */
-                        rtm.rtm_scope = q->rc.gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+                        h.scope = q->rc.gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
         } else {
                 /* Deletion matches: protocol 0 and type/scope "any". */
-                rtm.rtm_protocol = (uint8_t)q->rc.protocol;
-                rtm.rtm_scope = RT_SCOPE_NOWHERE;
+                h.protocol = (uint8_t)q->rc.protocol;
+                h.scope = RT_SCOPE_NOWHERE;
         }
-        msg = nlmsg_alloc_simple(cmd, nlflags);
-        if (!msg || nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
-            nla_put_u32(msg, RTA_TABLE, q->table) < 0 ||
-            (q->dst_len && nla_put(msg, RTA_DST, (int)len, q->dst) < 0) ||
-            (q->rc.gw && nla_put(msg, RTA_GATEWAY, (int)len, q->gw) < 0) ||
-            (q->oif && nla_put_u32(msg, RTA_OIF, (uint32_t)q->oif) < 0) ||
-            (q->rc.priority && nla_put_u32(msg, RTA_PRIORITY, q->rc.priority) < 0))
+        msg = pn_route_msg(cmd, nlflags, &q->rt, &h);
+        if (!msg)
                 return -ENOMEM;
         if (cmd == RTM_NEWROUTE && (q->rc.mtu || q->rc.advmss)) {
                 struct nlattr *mx = nla_nest_start(msg, RTA_METRICS);
@@ -262,20 +340,20 @@ static int route_send(struct nl_sock *sk, int cmd, int nlflags, const struct rou
                         return -ENOMEM;
                 nla_nest_end(msg, mx);
         }
-        return pn_net_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, msg, NULL, NULL);
 }
 
-static int route_match(const struct route_seen *r, void *userdata)
+static int route_match(const struct pn_rt *r, void *userdata)
 {
         const struct route_req *q = userdata;
-        unsigned len = pn_family_len(q->family);
+        unsigned len = pn_family_len(q->rt.family);
 
-        if (r->family != q->family || r->dst_len != q->dst_len || r->table != q->table ||
-            !pn_prefix_equal(r->dst, q->dst, q->dst_len))
+        if (r->family != q->rt.family || r->dst_len != q->rt.dst_len || r->table != q->table ||
+            !pn_prefix_equal(r->dst, q->rt.dst, q->rt.dst_len))
                 return 0;
-        if (q->rc.gw && (!r->has_gw || memcmp(r->gw, q->gw, len) != 0))
+        if (q->rc.gw && (!r->has_gw || memcmp(r->gw, q->rt.gw, len) != 0))
                 return 0;
-        if (q->oif && r->oif != q->oif)
+        if (q->oif && (int)r->oif != q->oif)
                 return 0;
         return -EEXIST; /* found: stop */
 }
@@ -301,7 +379,7 @@ static int route_do(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_config
                 if (r == -ESRCH || r == -ENOENT)
                         r = 0;
         } else if (r >= 0) {
-                r = route_dump(sk, q.family, route_match, &q);
+                r = route_dump(sk, q.rt.family, route_match, &q);
                 if (r == -EEXIST)
                         return 1;
         }

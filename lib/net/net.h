@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Private to the library: the kernel network objects as the net/ modules read and write
+ * them over the netlink transport (netlink/transport.h): links, addresses, routes and
+ * nexthop objects, their parsers and their request builders. A builder returns a message
+ * for pn_nl_request() or for a pipelined batch (pn_nl_batch()); the caller frees it.
+ */
+#ifndef PODNET_NET_NET_H
+#define PODNET_NET_NET_H
+
+#include <stdint.h>
+
+#include "core/cidr.h"
+#include "core/names.h"
+#include "netlink/transport.h"
+
+/* Writes `local` into the caller's size-prefixed output struct: -EINVAL if the caller's
+ * size is below min_size (the first release's layout), else copies what both know and
+ * keeps the caller's size. */
+#define PN_INFO_COPY_OUT(out, local, min_size)                                                     \
+        ({                                                                                         \
+                int _r = 0;                                                                        \
+                size_t _size = (out)->size;                                                        \
+                if (_size < (min_size))                                                            \
+                        _r = -EINVAL;                                                              \
+                else {                                                                             \
+                        memcpy((out), &(local), _size < sizeof(local) ? _size : sizeof(local));    \
+                        (out)->size = _size;                                                       \
+                }                                                                                  \
+                _r;                                                                                \
+        })
+
+/* What a plan does with an object it compares against the kernel's. */
+enum pn_op_kind {
+        PN_OP_KEEP,
+        PN_OP_ADD,
+        PN_OP_REPLACE,
+        PN_OP_DELETE,
+};
+
+/* ---- links (link.c) ---- */
+
+/* What the link module knows about a link, from one RTM_GETLINK reply. */
+struct pn_link {
+        int ifindex;
+        unsigned flags; /* IFF_* as the kernel reports them */
+        unsigned mtu;
+        int master;
+        int hairpin; /* -1: not a bridge port */
+        uint8_t mac[32];
+        unsigned mac_len;
+        char name[16];
+        char kind[16];
+        uint32_t group;   /* IFLA_GROUP */
+        int peer_ifindex; /* IFLA_LINK of a veth: its peer's index (0: not reported) */
+        bool mac_pinned;  /* the alias says podnet_bridge_ensure() made the MAC fixed */
+        bool has_alias;   /* IFLA_IFALIAS is set (to anything) */
+};
+
+/* The link group (IFLA_GROUP) of veth pairs whose deletion is pending (their host ends;
+ * "PNDP" in ASCII): podnet_veth_detach() parks a pair there, and one RTM_DELLINK for the
+ * group deletes every parked pair at once, for a fraction of the kernel's cost of
+ * deleting them one by one. Documented in podnet_bridge_ensure(3) and podnet-cni(8). */
+#define PN_VETH_PARK_GROUP UINT32_C(0x504e4450)
+
+/* podnet_veth_detach(); with err NULL, failures are not described. */
+int pn_veth_park(podnet_ctx *ctx, const char *container_id, const char *ifname, podnet_error **err);
+
+/* Deletes every parked veth pair in the context's namespace in one request: 1 if some
+ * were parked, 0 if none, or -errno. */
+int pn_veth_reap_parked(podnet_ctx *ctx);
+
+/* RTM_GETLINK by name (ifindex 0) or by index. -ENODEV if absent. */
+int pn_link_query(struct nl_sock *sk, const char *name, int ifindex, struct pn_link *out);
+
+/* An RTM_NEWLINK/RTM_SETLINK/RTM_DELLINK request addressing a link by index, or by name
+ * when ifindex is 0 (name may be NULL then, for a request by group); IFF_* `flags`
+ * within `change`. The caller adds further attributes. */
+struct nl_msg *pn_link_msg(int type, int nlflags, int ifindex, const char *name, unsigned flags,
+                           unsigned change);
+
+/* Formats a hardware address as "aa:bb:..", into at least 18 bytes (truncated beyond 6
+ * bytes' worth). */
+void pn_mac_format(const uint8_t *mac, unsigned len, char *buf, size_t size);
+
+/* Checks ifname (pn_ifname_valid) and gets the socket for (ctx, ns); on failure sets
+ * *err and returns -errno. */
+int pn_net_sock_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struct nl_sock **sk,
+                    podnet_error **err);
+
+/* ---- addresses (addr.c) ---- */
+
+/* An address as RTM_GETADDR reports it. */
+struct pn_addr {
+        int family;
+        int ifindex;
+        unsigned prefixlen;
+        unsigned flags; /* IFA_F_* */
+        uint8_t addr[16];
+};
+
+/* Calls fn for every address of `family` on link ifindex (0: every link). A negative
+ * return from fn stops the walk and is returned. */
+int pn_addr_dump(struct nl_sock *sk, int family, int ifindex,
+                 int (*fn)(const struct pn_addr *a, void *userdata), void *userdata);
+/* RTM_NEWADDR (nlflags NLM_F_CREATE|NLM_F_EXCL or NLM_F_CREATE|NLM_F_REPLACE) or
+ * RTM_DELADDR of a->addr/a->prefixlen on a->ifindex with IFA_F_* a->flags. */
+struct nl_msg *pn_addr_msg(int cmd, int nlflags, const struct pn_addr *a);
+/* The same, sent: 0 or -errno. */
+int pn_addr_send(struct nl_sock *sk, int cmd, int nlflags, const struct pn_addr *a);
+/* Fills a from a podnet_cidr and a link; -EINVAL for an unusable cidr. */
+int pn_addr_from_cidr(struct pn_addr *a, const podnet_cidr *c, int ifindex);
+
+/* ---- routes (route.c) ---- */
+
+/* A route: as a dump or a lookup reports it (pn_route_parse()), or as a request names it
+ * (pn_route_msg()). Raw network-order bytes, no allocation. The fields after `gw` belong
+ * to a sync's plan (agent/): the net layer never reads them; a parse clears them and
+ * sets node to SIZE_MAX. */
+struct pn_rt {
+        uint8_t family;
+        uint8_t dst_len;
+        uint8_t type;     /* RTN_*; desired routes are RTN_UNICAST */
+        uint8_t protocol; /* RTPROT_* */
+        bool has_gw;
+        bool multipath;    /* existing route with RTA_MULTIPATH: never "equal" */
+        bool cloned;       /* RTM_F_CLONED: a cache entry, or a lookup's answer */
+        bool via_nh;       /* desired: must use nexthop object `nhid` (0: none, unreachable) */
+        uint32_t table;    /* RTA_TABLE */
+        uint32_t priority; /* metric */
+        uint32_t nhid;     /* RTA_NH_ID, 0 for a plain route */
+        uint32_t oif;      /* RTA_OIF; of a multipath route, its first hop's */
+        uint8_t dst[16];
+        uint8_t gw[16];   /* for a route using a nexthop object: that object's gateway */
+        uint32_t nh_slot; /* desired, via a nexthop: 1 + index of it in the sync's list */
+        size_t node;      /* desired: index into the node list; SIZE_MAX for existing */
+};
+
+/* Parses an RTM_NEWROUTE/RTM_DELROUTE message into rt: 1, or 0 when it is not an IPv4
+ * or IPv6 route (rt undefined then), or -EBADMSG. */
+int pn_route_parse(const struct nlmsghdr *hdr, struct pn_rt *rt);
+/* Calls fn with every gateway of the multipath route in hdr (RTA_MULTIPATH); a negative
+ * return stops the walk and is returned. */
+int pn_route_multipath_gateways(const struct nlmsghdr *hdr,
+                                int (*fn)(int family, const void *gw, void *userdata),
+                                void *userdata);
+
+/* How a route request names the route beyond what a pn_rt says (destination, next hop:
+ * nexthop object or gateway, metric): its header fields and device. */
+struct pn_route_hdr {
+        uint8_t protocol; /* RTPROT_*; 0 in a deletion: any */
+        uint8_t scope;    /* RT_SCOPE_*; RT_SCOPE_NOWHERE in a deletion: any */
+        uint8_t type;     /* RTN_*; 0 in a deletion: any */
+        uint32_t table;
+        uint32_t oif; /* 0: none */
+};
+/* RTM_NEWROUTE or RTM_DELROUTE of rt as h says, with room for RTA_METRICS. A route
+ * using a nexthop object is named by RTA_NH_ID, never by its gateway (the kernel would
+ * not match it when deleting). */
+struct nl_msg *pn_route_msg(int cmd, int nlflags, const struct pn_rt *rt,
+                            const struct pn_route_hdr *h);
+/* RTM_GETROUTE: which route the kernel would use to reach the host `addr` (rtm_flags:
+ * RTM_F_FIB_MATCH for the FIB entry rather than the resolved route). A `get`. */
+struct nl_msg *pn_route_lookup_msg(int family, const uint8_t *addr, unsigned rtm_flags);
+/* A route dump of `family` (AF_UNSPEC: both); protocol non-zero asks the kernel to send
+ * only that protocol's routes (honoured on a strict socket, see pn_nl_sock_bulk()). */
+struct nl_msg *pn_route_dump_msg(int family, unsigned protocol);
+
+/* ---- nexthop objects (nexthop.c) ---- */
+
+/* A kernel nexthop object (RTM_NEWNEXTHOP). The fields after `oif` belong to a sync's
+ * plan: one per peer node and address family. */
+struct pn_nh {
+        uint32_t id;
+        uint8_t family;
+        uint8_t protocol;
+        bool plain; /* existing: a gateway + device nexthop (no group, blackhole, fdb) */
+        bool ours;  /* existing: podnet's, so the sync may replace or delete it */
+        uint8_t gw[16];
+        uint32_t oif;
+        enum pn_op_kind kind; /* desired: KEEP, REPLACE (gateway changed), ADD;
+                               * existing: KEEP (in use or not ours), DELETE */
+        size_t node;          /* desired: index into the node list */
+        const char *name;     /* desired: node name, borrowed (hashed into the id) */
+        size_t match;         /* desired: existing index it takes over; existing: desired index
+                               * using it; SIZE_MAX for none */
+};
+
+/* Parses an RTM_NEWNEXTHOP message: true for an object with an id (plan fields cleared,
+ * node and match SIZE_MAX). */
+bool pn_nexthop_parse(const struct nlmsghdr *hdr, struct pn_nh *nh);
+/* RTM_NEWNEXTHOP (id, family, protocol, device, gateway) or RTM_DELNEXTHOP (id). */
+struct nl_msg *pn_nexthop_msg(int cmd, int nlflags, const struct pn_nh *nh, unsigned protocol);
+/* A dump of every nexthop object. */
+struct nl_msg *pn_nexthop_dump_msg(void);
+
+#endif

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The netlink transport, private to the library: the namespace object's layout, the route
+ * socket of a (context, namespace) pair, message allocation and attribute readers, one
+ * request with its ack or reply, a dump, and a pipelined batch of any requests. Messages
+ * and attributes are libnl's (struct nl_msg, nla_put()); sending and receiving are ours,
+ * so that the kernel's own errno comes back (libnl folds many into NLE_FAILURE).
+ */
+#ifndef PODNET_NETLINK_TRANSPORT_H
+#define PODNET_NETLINK_TRANSPORT_H
+
+#include <linux/netlink.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "core/internal.h"
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+struct nl_sock;
+struct nl_msg;
+
+/* ---- namespaces (netns.c) ---- */
+
+struct podnet_netns {
+        int n_ref;
+        int fd; /* O_RDONLY|O_CLOEXEC on the nsfs file */
+        char *path;
+        dev_t dev; /* identity of the namespace, for is_current() */
+        ino_t ino;
+        struct nl_sock *nl; /* route socket inside the namespace, opened lazily */
+};
+
+/* Runs fn in a new thread that joined the namespace behind nsfd, with every signal
+ * blocked, and waits for it; stack 0 means the default size. fn's value, or -errno. */
+int pn_ns_call(int nsfd, size_t stack, int (*fn)(void *userdata), void *userdata);
+
+/* Names the namespace in messages: printf("Adding x" PN_NS_FMT, PN_NS_ARG(ns)) prints
+ * "Adding x in /run/netns/p1", or just "Adding x" for the context's own namespace. */
+#define PN_NS_FMT "%s%s"
+#define PN_NS_ARG(ns) ((ns) ? " in " : ""), ((ns) ? (ns)->path : "")
+
+/* ---- sockets (sock.c) ---- */
+
+/* The route socket for (ctx, ns), opened on first use and kept: ns NULL means the
+ * context's own namespace. NULL with errno set on failure. */
+struct nl_sock *pn_nl_sock(podnet_ctx *ctx, podnet_netns *ns);
+
+/* Readies sk for bulk traffic (idempotent): receive and send buffers of 8 MiB, acks
+ * without a copy of the request, extended acks, and strict checking of dump requests
+ * (the kernel then filters dumps by the header's fields, >= 4.20). Returns how many
+ * requests a batch may keep in flight for the receive buffer it got. */
+size_t pn_nl_sock_bulk(struct nl_sock *sk);
+
+/* A new non-blocking NETLINK_ROUTE socket in the calling thread's namespace, subscribed
+ * to the multicast groups `groups` (RTNLGRP_*), with a receive buffer for bursts. A
+ * group the kernel does not know is skipped. The fd, or -errno. */
+int pn_nl_event_socket(const unsigned *groups, size_t n_groups);
+
+/* ---- messages and attributes (message.c) ---- */
+
+static inline void pn_nlmsg_freep(struct nl_msg **m)
+{
+        if (*m)
+                nlmsg_free(*m);
+}
+#define _cleanup_nlmsg_ _cleanup_(pn_nlmsg_freep)
+
+/* A message of `type` and `flags` starting with the family header hdr (hdr_len bytes),
+ * with room for `room` bytes of attributes (0: a page, for the large link requests).
+ * NULL when out of memory. */
+struct nl_msg *pn_nlmsg_new(int type, int flags, const void *hdr, size_t hdr_len, size_t room);
+
+/* Attribute readers that tolerate absent or short attributes. */
+static inline uint32_t pn_attr_u32(const struct nlattr *a, uint32_t def)
+{
+        return a && nla_len(a) >= 4 ? nla_get_u32(a) : def;
+}
+static inline uint8_t pn_attr_u8(const struct nlattr *a, uint8_t def)
+{
+        return a && nla_len(a) >= 1 ? nla_get_u8(a) : def;
+}
+/* Copies a string attribute into buf (NUL-terminated, truncated to fit). */
+void pn_attr_str(const struct nlattr *a, char *buf, size_t size);
+/* Copies an attribute of exactly `len` bytes into out; false (out untouched) otherwise. */
+bool pn_attr_copy(const struct nlattr *a, void *out, size_t len);
+
+/* ---- one request (request.c) ---- */
+
+/* A sequence number for a new request (or the first of a batch): not 0, and unlike the
+ * ones before it on the socket, so that strays of an abandoned request are told apart. */
+uint32_t pn_nl_seq(void);
+
+/* Called for every reply message of a request other than the final ack, error or done.
+ * A negative return is remembered and returned by the request, which still drains the
+ * replies so that the socket stays in step. */
+typedef int (*pn_nl_reply_fn)(struct nlmsghdr *hdr, void *userdata);
+
+/* Sends msg and reads until its ack, error or NLMSG_DONE: without fn a change, which
+ * gets NLM_F_ACK; with fn a get whose replies fn sees. Returns 0 or -errno, the kernel's
+ * errno when the kernel refused. */
+int pn_nl_request(struct nl_sock *sk, struct nl_msg *msg, pn_nl_reply_fn fn, void *userdata);
+
+/* A dump (msg carries NLM_F_DUMP): fn sees every object. When another writer changed
+ * the objects during the dump (NLM_F_DUMP_INTR) or the socket overran, and `restart` is
+ * given, restart(userdata) forgets what fn collected and the dump starts over, up to 5
+ * times (then -EAGAIN); without `restart` an interrupted dump counts as complete. */
+int pn_nl_dump(struct nl_sock *sk, struct nl_msg *msg, pn_nl_reply_fn fn,
+               void (*restart)(void *userdata), void *userdata);
+
+/* ---- pipelined batches (batch.c) ---- */
+
+/* One request of a batch. The caller builds msg and keeps it (the batch sets its
+ * sequence number, port and NLM_F_REQUEST, and NLM_F_ACK unless `get`). */
+struct pn_nl_req {
+        struct nl_msg *msg;
+        bool get;      /* answered by one reply message (given to the batch's fn), no ack */
+        bool answered; /* out: the kernel answered */
+        int error;     /* out: the kernel's answer, 0 or -errno (meaningful if answered) */
+};
+
+/* Called with the reply to a `get` request reqs[i]; a negative return stops the batch
+ * after the chunk in flight and is returned. */
+typedef int (*pn_nl_batch_fn)(size_t i, struct nlmsghdr *hdr, void *userdata);
+
+/* Sends any mix of requests pipelined: chunks of up to a thousand requests with one
+ * sendmsg() each (no copy: one iovec per message), sized to the receive buffer, and
+ * collects exactly one answer per request. A failed request does not stop the others:
+ * each gets its own error. Returns 0, or -errno when the transport failed (then requests
+ * not answered have answered false). */
+int pn_nl_batch(struct nl_sock *sk, struct pn_nl_req *reqs, size_t n, pn_nl_batch_fn fn,
+                void *userdata);
+
+/* The answer of a request, for reports: its error, or -EIO if none came. */
+static inline int pn_nl_req_error(const struct pn_nl_req *q)
+{
+        return q->answered ? q->error : -EIO;
+}
+
+#endif
