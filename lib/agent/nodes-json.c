@@ -254,6 +254,7 @@ enum field_id {
 struct field {
         enum field_id parent;
         const char *key;
+        size_t key_len;
         enum jtype want;
         struct jstr *(*slot)(struct walk *w);
         int (*begin)(struct walk *w);
@@ -304,34 +305,35 @@ static int item_begin(struct walk *w);
 static int item_end(struct walk *w);
 
 static const struct field fields[F_COUNT] = {
-    [F_LIST] = {F_LIST, NULL, JT_OBJECT, slot_list, NULL, NULL},
-    [F_KIND] = {F_LIST, "kind", JT_STRING, slot_kind, NULL, NULL},
-    [F_ITEMS] = {F_LIST, "items", JT_ARRAY, slot_items, NULL, NULL},
-    [F_ITEM] = {F_ITEMS, NULL, JT_OBJECT, slot_item, item_begin, item_end},
-    [F_NODE] = {F_NODE, NULL, JT_OBJECT, NULL, NULL, NULL}, /* stands for F_ITEM and F_LIST */
-    [F_META] = {F_NODE, "metadata", JT_OBJECT, slot_meta, NULL, NULL},
-    [F_NAME] = {F_META, "name", JT_STRING, slot_name, NULL, NULL},
-    [F_SPEC] = {F_NODE, "spec", JT_OBJECT, slot_spec, NULL, NULL},
-    [F_CIDR] = {F_SPEC, "podCIDR", JT_STRING, slot_cidr, NULL, NULL},
-    [F_CIDRS] = {F_SPEC, "podCIDRs", JT_ARRAY, slot_cidrs, NULL, NULL},
-    [F_CIDR_ELEM] = {F_CIDRS, NULL, JT_STRING, slot_cidr_elem, NULL, NULL},
-    [F_STATUS] = {F_NODE, "status", JT_OBJECT, slot_status, NULL, NULL},
-    [F_ADDRS] = {F_STATUS, "addresses", JT_ARRAY, slot_addrs, NULL, NULL},
-    [F_ADDR] = {F_ADDRS, NULL, JT_OBJECT, slot_addr, NULL, NULL},
-    [F_ADDR_TYPE] = {F_ADDR, "type", JT_STRING, slot_addr_type, NULL, NULL},
-    [F_ADDR_ADDRESS] = {F_ADDR, "address", JT_STRING, slot_addr_address, NULL, NULL},
+    [F_LIST] = {F_LIST, NULL, 0, JT_OBJECT, slot_list, NULL, NULL},
+    [F_KIND] = {F_LIST, "kind", sizeof("kind") - 1, JT_STRING, slot_kind, NULL, NULL},
+    [F_ITEMS] = {F_LIST, "items", sizeof("items") - 1, JT_ARRAY, slot_items, NULL, NULL},
+    [F_ITEM] = {F_ITEMS, NULL, 0, JT_OBJECT, slot_item, item_begin, item_end},
+    [F_NODE] = {F_NODE, NULL, 0, JT_OBJECT, NULL, NULL, NULL}, /* stands for F_ITEM and F_LIST */
+    [F_META] = {F_NODE, "metadata", sizeof("metadata") - 1, JT_OBJECT, slot_meta, NULL, NULL},
+    [F_NAME] = {F_META, "name", sizeof("name") - 1, JT_STRING, slot_name, NULL, NULL},
+    [F_SPEC] = {F_NODE, "spec", sizeof("spec") - 1, JT_OBJECT, slot_spec, NULL, NULL},
+    [F_CIDR] = {F_SPEC, "podCIDR", sizeof("podCIDR") - 1, JT_STRING, slot_cidr, NULL, NULL},
+    [F_CIDRS] = {F_SPEC, "podCIDRs", sizeof("podCIDRs") - 1, JT_ARRAY, slot_cidrs, NULL, NULL},
+    [F_CIDR_ELEM] = {F_CIDRS, NULL, 0, JT_STRING, slot_cidr_elem, NULL, NULL},
+    [F_STATUS] = {F_NODE, "status", sizeof("status") - 1, JT_OBJECT, slot_status, NULL, NULL},
+    [F_ADDRS] = {F_STATUS, "addresses", sizeof("addresses") - 1, JT_ARRAY, slot_addrs, NULL, NULL},
+    [F_ADDR] = {F_ADDRS, NULL, 0, JT_OBJECT, slot_addr, NULL, NULL},
+    [F_ADDR_TYPE] = {F_ADDR, "type", sizeof("type") - 1, JT_STRING, slot_addr_type, NULL, NULL},
+    [F_ADDR_ADDRESS] = {F_ADDR, "address", sizeof("address") - 1, JT_STRING, slot_addr_address, NULL, NULL},
 };
 
-/* The field under `parent` with this key (NULL: its elements), or F_COUNT. */
+/* The field under `parent` with this key (NULL: its elements), or F_COUNT. The fields of
+ * F_NODE are those of every object that holds a Node: an item, or the root. */
 static enum field_id field_find(enum field_id parent, const char *key, size_t len)
 {
+        enum field_id alias = parent == F_ITEM || parent == F_LIST ? F_NODE : parent;
+
         for (enum field_id f = F_KIND; f < F_COUNT; f++) {
-                enum field_id p = fields[f].parent;
-                if (p != parent && !(p == F_NODE && (parent == F_ITEM || parent == F_LIST)))
+                if (fields[f].key_len != len || (fields[f].parent != parent &&
+                                                 fields[f].parent != alias))
                         continue;
-                if (!key ? !fields[f].key
-                         : fields[f].key && strlen(fields[f].key) == len &&
-                               memcmp(fields[f].key, key, len) == 0)
+                if (key ? fields[f].key && memcmp(fields[f].key, key, len) == 0 : !fields[f].key)
                         return f;
         }
         return F_COUNT;

@@ -36,8 +36,9 @@ enum state {
 };
 
 struct key {
-        uint64_t hash; /* of the decoded key */
-        size_t off, len; /* decoded key in arena */
+        uint64_t hash;   /* of the decoded key */
+        size_t off, len; /* the decoded key: in arena, or (in_input) at s + off */
+        bool in_input;
 };
 
 struct frame {
@@ -241,7 +242,7 @@ static inline bool plain8(const unsigned char *p)
 
 /* Checks the string whose opening quote is at *pp and moves *pp past its closing quote;
  * the token's raw text is what lies between the quotes. */
-static int scan_string(pn_jreader *jr, const char **pp)
+static inline __attribute__((always_inline)) int scan_string(pn_jreader *jr, const char **pp)
 {
         const unsigned char *p = (const unsigned char *)*pp + 1;
         const unsigned char *end = (const unsigned char *)jr->end;
@@ -559,31 +560,47 @@ static int table_build(pn_jreader *jr, struct frame *o, size_t n)
         return 0;
 }
 
-static bool key_equal(const pn_jreader *jr, size_t i, uint64_t h, const char *k, size_t klen)
+static inline const char *key_text(const pn_jreader *jr, const struct key *e)
+{
+        return (e->in_input ? jr->s : jr->arena) + e->off;
+}
+
+static inline bool key_equal(const pn_jreader *jr, size_t i, uint64_t h, const char *k, size_t klen)
 {
         const struct key *e = &jr->keys[i];
 
-        return e->hash == h && e->len == klen && memcmp(jr->arena + e->off, k, klen) == 0;
+        return e->hash == h && e->len == klen && memcmp(key_text(jr, e), k, klen) == 0;
 }
 
-/* Records the key just scanned (at `at`) in the innermost object; a repeat is an error. */
+/* Records the key just scanned (at `at`) in the innermost object; a repeat is an error.
+ * A key without escapes read from a buffer stays where it is: a buffer never moves; keys
+ * of a stream are copied, as what was read is dropped when more is fed. */
 static int key_add(pn_jreader *jr, const char *at)
 {
         struct frame *o = &jr->frames[jr->depth - 1];
         size_t n = jr->n_keys - o->key_base, klen;
-        char *k;
+        bool in_input = !jr->esc && !jr->fed;
+        const char *k;
         uint64_t h;
         int r;
 
-        r = grow((void **)&jr->arena, &jr->arena_cap, jr->arena_len + jr->raw_len, 1);
-        if (r < 0)
-                return r;
-        k = jr->arena + jr->arena_len;
-        if (jr->esc) {
-                klen = str_decode(jr->raw, jr->raw_len, k);
-        } else {
-                memcpy(k, jr->raw, jr->raw_len);
+        if (in_input) {
+                k = jr->raw;
                 klen = jr->raw_len;
+        } else {
+                if (jr->arena_len + jr->raw_len > jr->arena_cap) {
+                        r = grow((void **)&jr->arena, &jr->arena_cap, jr->arena_len + jr->raw_len,
+                                 1);
+                        if (r < 0)
+                                return r;
+                }
+                if (jr->esc) {
+                        klen = str_decode(jr->raw, jr->raw_len, jr->arena + jr->arena_len);
+                } else {
+                        memcpy(jr->arena + jr->arena_len, jr->raw, jr->raw_len);
+                        klen = jr->raw_len;
+                }
+                k = jr->arena + jr->arena_len;
         }
         h = key_hash(k, klen);
         if (!o->table) {
@@ -595,11 +612,19 @@ static int key_add(pn_jreader *jr, const char *at)
                         if (key_equal(jr, o->table[slot] - 1, h, k, klen))
                                 return fail(jr, at, "duplicate object key");
         }
-        r = grow((void **)&jr->keys, &jr->cap_keys, jr->n_keys + 1, sizeof(*jr->keys));
-        if (r < 0)
-                return r;
-        jr->keys[jr->n_keys++] = (struct key){.hash = h, .off = jr->arena_len, .len = klen};
-        jr->arena_len += klen;
+        if (jr->n_keys + 1 > jr->cap_keys) {
+                r = grow((void **)&jr->keys, &jr->cap_keys, jr->n_keys + 1, sizeof(*jr->keys));
+                if (r < 0)
+                        return r;
+        }
+        jr->keys[jr->n_keys++] = (struct key){
+            .hash = h,
+            .off = in_input ? (size_t)(k - jr->s) : jr->arena_len,
+            .len = klen,
+            .in_input = in_input,
+        };
+        if (!in_input)
+                jr->arena_len += klen;
         n++;
         if (n == LINEAR_KEYS || (o->table && 2 * n > o->mask + 1))
                 return table_build(jr, o, n);
@@ -608,7 +633,7 @@ static int key_add(pn_jreader *jr, const char *at)
         return 0;
 }
 
-static int push(pn_jreader *jr, bool array)
+static inline int push(pn_jreader *jr, bool array)
 {
         int r = grow((void **)&jr->frames, &jr->cap_frames, jr->depth + 1, sizeof(*jr->frames));
 
@@ -631,7 +656,7 @@ static void pop(pn_jreader *jr)
 }
 
 /* The value starting at p (whitespace passed). */
-static int read_value(pn_jreader *jr, const char *p)
+static inline __attribute__((always_inline)) int read_value(pn_jreader *jr, const char *p)
 {
         int r, tok;
 
@@ -679,7 +704,7 @@ static int read_value(pn_jreader *jr, const char *p)
         return jr->tok = tok;
 }
 
-static int read_key(pn_jreader *jr, const char *p, const char *expected)
+static inline __attribute__((always_inline)) int read_key(pn_jreader *jr, const char *p, const char *expected)
 {
         int r;
 
@@ -699,7 +724,7 @@ static int read_key(pn_jreader *jr, const char *p, const char *expected)
         return jr->tok = PN_JTOK_KEY;
 }
 
-static int element(pn_jreader *jr, const char *p)
+static inline __attribute__((always_inline)) int element(pn_jreader *jr, const char *p)
 {
         int r = read_value(jr, p);
 
@@ -712,7 +737,7 @@ static int element(pn_jreader *jr, const char *p)
         return r;
 }
 
-static int close_container(pn_jreader *jr, const char *p)
+static inline __attribute__((always_inline)) int close_container(pn_jreader *jr, const char *p)
 {
         bool array = jr->frames[jr->depth - 1].array;
 
@@ -725,7 +750,7 @@ static int close_container(pn_jreader *jr, const char *p)
 static int step(pn_jreader *jr)
 {
         const char *p = skip_ws(jr->p, jr->end), *end = jr->end;
-        struct frame *f = jr->depth ? &jr->frames[jr->depth - 1] : NULL;
+        struct frame *f;
 
         jr->raw = NULL;
         switch (jr->st) {
@@ -746,6 +771,7 @@ static int step(pn_jreader *jr)
                         return fail(jr, p, "':' expected");
                 return read_value(jr, skip_ws(p + 1, end));
         case ST_AFTER:
+                f = jr->depth ? &jr->frames[jr->depth - 1] : NULL;
                 if (!f) {
                         if (p < end)
                                 return fail(jr, p, "end of file expected");
@@ -786,7 +812,7 @@ const char *pn_jreader_text(pn_jreader *jr, size_t *len)
         if (jr->tok == PN_JTOK_KEY) {
                 const struct key *k = &jr->keys[jr->n_keys - 1];
                 *len = k->len;
-                return jr->arena + k->off;
+                return key_text(jr, k);
         }
         if (jr->tok == PN_JTOK_STRING && jr->esc) {
                 if (grow((void **)&jr->scratch, &jr->scratch_cap, jr->raw_len + 1, 1) < 0)
@@ -869,7 +895,7 @@ size_t pn_jreader_path(const pn_jreader *jr, char *buf, size_t size)
                 if (next_base == f->key_base)
                         break;
                 key = next_base - 1;
-                PUT("%s%.*s", len ? "." : "", (int)jr->keys[key].len, jr->arena + jr->keys[key].off);
+                PUT("%s%.*s", len ? "." : "", (int)jr->keys[key].len, key_text(jr, &jr->keys[key]));
         }
 #undef PUT
         return len;
