@@ -142,7 +142,7 @@ int pn_cni_result_add_route_full(podnet_cni_result *res, const struct pn_cni_rou
 /* Index of `version` in podnet_cni_supported_versions(), -1 if unsupported. */
 int pn_cni_version_index(const char *version);
 
-/* JSON helpers shared by the CNI parsers (cni-version.c). `path` is the dotted path of
+/* JSON helpers shared by the CNI parsers (cni-json.c). `path` is the dotted path of
  * the object holding `key` ("" at the top level, "ipam.ranges[0][0]"); messages name
  * "<path>.<key>" and errors carry CNI code `code`. */
 struct json_t;
