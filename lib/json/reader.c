@@ -726,14 +726,12 @@ static inline __attribute__((always_inline)) int read_key(pn_jreader *jr, const 
 
 static inline __attribute__((always_inline)) int element(pn_jreader *jr, const char *p)
 {
+        size_t parent = jr->depth - 1;
         int r = read_value(jr, p);
 
         /* counted once the element is read: a retry after -EAGAIN does not count twice */
-        if (r > 0) {
-                struct frame *f = &jr->frames[jr->depth - 1 - (r == PN_JTOK_BEGIN_OBJECT ||
-                                                               r == PN_JTOK_BEGIN_ARRAY)];
-                f->count++;
-        }
+        if (r > 0)
+                jr->frames[parent].count++;
         return r;
 }
 
@@ -747,12 +745,11 @@ static inline __attribute__((always_inline)) int close_container(pn_jreader *jr,
         return jr->tok = array ? PN_JTOK_END_ARRAY : PN_JTOK_END_OBJECT;
 }
 
-static int step(pn_jreader *jr)
+static inline __attribute__((always_inline)) int step(pn_jreader *jr)
 {
         const char *p = skip_ws(jr->p, jr->end), *end = jr->end;
         struct frame *f;
 
-        jr->raw = NULL;
         switch (jr->st) {
         case ST_VALUE:
                 return jr->depth ? element(jr, p) : read_value(jr, p);
@@ -807,7 +804,7 @@ int pn_jreader_next(pn_jreader *jr)
 const char *pn_jreader_text(pn_jreader *jr, size_t *len)
 {
         *len = 0;
-        if (!jr->raw && jr->tok != PN_JTOK_KEY)
+        if (jr->st == ST_ERROR || (!jr->raw && jr->tok != PN_JTOK_KEY))
                 return NULL;
         if (jr->tok == PN_JTOK_KEY) {
                 const struct key *k = &jr->keys[jr->n_keys - 1];
