@@ -128,8 +128,8 @@ static int node_from_capture(podnet_nodes *nodes, const struct jcap *c, const ch
                 return type_error(err, where, "", "an object", c->item.t);
         if (c->meta.t != JT_OBJECT)
                 return c->meta.t ? type_error(err, where, ".metadata", "an object", c->meta.t)
-                               : pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
-                                                "%s.metadata: missing", where);
+                                 : pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                                  "%s.metadata: missing", where);
         if (!c->name.t)
                 return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
                                       "%s.metadata.name: missing", where);
@@ -304,24 +304,28 @@ static struct jstr *slot_addr(struct walk *w)
 static int item_begin(struct walk *w);
 static int item_end(struct walk *w);
 
+#define KEY(k) k, sizeof(k) - 1
+#define NO_KEY NULL, 0
 static const struct field fields[F_COUNT] = {
-    [F_LIST] = {F_LIST, NULL, 0, JT_OBJECT, slot_list, NULL, NULL},
-    [F_KIND] = {F_LIST, "kind", sizeof("kind") - 1, JT_STRING, slot_kind, NULL, NULL},
-    [F_ITEMS] = {F_LIST, "items", sizeof("items") - 1, JT_ARRAY, slot_items, NULL, NULL},
-    [F_ITEM] = {F_ITEMS, NULL, 0, JT_OBJECT, slot_item, item_begin, item_end},
-    [F_NODE] = {F_NODE, NULL, 0, JT_OBJECT, NULL, NULL, NULL}, /* stands for F_ITEM and F_LIST */
-    [F_META] = {F_NODE, "metadata", sizeof("metadata") - 1, JT_OBJECT, slot_meta, NULL, NULL},
-    [F_NAME] = {F_META, "name", sizeof("name") - 1, JT_STRING, slot_name, NULL, NULL},
-    [F_SPEC] = {F_NODE, "spec", sizeof("spec") - 1, JT_OBJECT, slot_spec, NULL, NULL},
-    [F_CIDR] = {F_SPEC, "podCIDR", sizeof("podCIDR") - 1, JT_STRING, slot_cidr, NULL, NULL},
-    [F_CIDRS] = {F_SPEC, "podCIDRs", sizeof("podCIDRs") - 1, JT_ARRAY, slot_cidrs, NULL, NULL},
-    [F_CIDR_ELEM] = {F_CIDRS, NULL, 0, JT_STRING, slot_cidr_elem, NULL, NULL},
-    [F_STATUS] = {F_NODE, "status", sizeof("status") - 1, JT_OBJECT, slot_status, NULL, NULL},
-    [F_ADDRS] = {F_STATUS, "addresses", sizeof("addresses") - 1, JT_ARRAY, slot_addrs, NULL, NULL},
-    [F_ADDR] = {F_ADDRS, NULL, 0, JT_OBJECT, slot_addr, NULL, NULL},
-    [F_ADDR_TYPE] = {F_ADDR, "type", sizeof("type") - 1, JT_STRING, slot_addr_type, NULL, NULL},
-    [F_ADDR_ADDRESS] = {F_ADDR, "address", sizeof("address") - 1, JT_STRING, slot_addr_address, NULL, NULL},
+    [F_LIST] = {F_LIST, NO_KEY, JT_OBJECT, slot_list, NULL, NULL},
+    [F_KIND] = {F_LIST, KEY("kind"), JT_STRING, slot_kind, NULL, NULL},
+    [F_ITEMS] = {F_LIST, KEY("items"), JT_ARRAY, slot_items, NULL, NULL},
+    [F_ITEM] = {F_ITEMS, NO_KEY, JT_OBJECT, slot_item, item_begin, item_end},
+    [F_NODE] = {F_NODE, NO_KEY, JT_OBJECT, NULL, NULL, NULL}, /* stands for F_ITEM and F_LIST */
+    [F_META] = {F_NODE, KEY("metadata"), JT_OBJECT, slot_meta, NULL, NULL},
+    [F_NAME] = {F_META, KEY("name"), JT_STRING, slot_name, NULL, NULL},
+    [F_SPEC] = {F_NODE, KEY("spec"), JT_OBJECT, slot_spec, NULL, NULL},
+    [F_CIDR] = {F_SPEC, KEY("podCIDR"), JT_STRING, slot_cidr, NULL, NULL},
+    [F_CIDRS] = {F_SPEC, KEY("podCIDRs"), JT_ARRAY, slot_cidrs, NULL, NULL},
+    [F_CIDR_ELEM] = {F_CIDRS, NO_KEY, JT_STRING, slot_cidr_elem, NULL, NULL},
+    [F_STATUS] = {F_NODE, KEY("status"), JT_OBJECT, slot_status, NULL, NULL},
+    [F_ADDRS] = {F_STATUS, KEY("addresses"), JT_ARRAY, slot_addrs, NULL, NULL},
+    [F_ADDR] = {F_ADDRS, NO_KEY, JT_OBJECT, slot_addr, NULL, NULL},
+    [F_ADDR_TYPE] = {F_ADDR, KEY("type"), JT_STRING, slot_addr_type, NULL, NULL},
+    [F_ADDR_ADDRESS] = {F_ADDR, KEY("address"), JT_STRING, slot_addr_address, NULL, NULL},
 };
+#undef KEY
+#undef NO_KEY
 
 /* The field under `parent` with this key (NULL: its elements), or F_COUNT. The fields of
  * F_NODE are those of every object that holds a Node: an item, or the root. */
@@ -330,8 +334,8 @@ static enum field_id field_find(enum field_id parent, const char *key, size_t le
         enum field_id alias = parent == F_ITEM || parent == F_LIST ? F_NODE : parent;
 
         for (enum field_id f = F_KIND; f < F_COUNT; f++) {
-                if (fields[f].key_len != len || (fields[f].parent != parent &&
-                                                 fields[f].parent != alias))
+                if (fields[f].key_len != len ||
+                    (fields[f].parent != parent && fields[f].parent != alias))
                         continue;
                 if (key ? fields[f].key && memcmp(fields[f].key, key, len) == 0 : !fields[f].key)
                         return f;
@@ -437,7 +441,6 @@ static int read_field(struct walk *w, enum field_id f, int tok)
                 r = fd->end(w);
         return r;
 }
-
 
 static int item_begin(struct walk *w)
 {
@@ -600,4 +603,3 @@ oom:
         json_decref(root);
         return -ENOMEM;
 }
-

@@ -84,4 +84,3 @@ int pn_nodes_parse_static(podnet_nodes *nodes, const char *text, size_t len, pod
         }
         return 0;
 }
-

@@ -284,4 +284,3 @@ PODNET_EXPORT int podnet_nodes_parse(podnet_nodes **ret, const char *text, size_
         *ret = steal_pointer(&nodes);
         return 0;
 }
-

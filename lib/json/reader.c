@@ -26,11 +26,11 @@
 #define LINEAR_KEYS 16 /* objects with more keys get a hash table for the duplicate check */
 
 enum state {
-        ST_VALUE,         /* a value: at the top, after ':' */
-        ST_VALUE_OR_END,  /* after '[' */
-        ST_KEY_OR_END,    /* after '{' */
-        ST_COLON,         /* after a key */
-        ST_AFTER,         /* after a value: ',' or the container's end (at the top: the end) */
+        ST_VALUE,        /* a value: at the top, after ':' */
+        ST_VALUE_OR_END, /* after '[' */
+        ST_KEY_OR_END,   /* after '{' */
+        ST_COLON,        /* after a key */
+        ST_AFTER,        /* after a value: ',' or the container's end (at the top: the end) */
         ST_DONE,
         ST_ERROR,
 };
@@ -45,7 +45,7 @@ struct frame {
         bool array;
         size_t key_base;   /* the object's first key in keys */
         size_t arena_base; /* and where its keys' text starts in arena */
-        size_t *table;   /* index + 1 into keys, 0: empty; NULL while small */
+        size_t *table;     /* index + 1 into keys, 0: empty; NULL while small */
         size_t mask;
         size_t count; /* members or elements begun */
 };
@@ -704,7 +704,8 @@ static inline __attribute__((always_inline)) int read_value(pn_jreader *jr, cons
         return jr->tok = tok;
 }
 
-static inline __attribute__((always_inline)) int read_key(pn_jreader *jr, const char *p, const char *expected)
+static inline __attribute__((always_inline)) int read_key(pn_jreader *jr, const char *p,
+                                                          const char *expected)
 {
         int r;
 

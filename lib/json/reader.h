@@ -62,7 +62,8 @@ bool pn_jreader_escaped(const pn_jreader *jr);
 /* Passes over the value the last token began: after BEGIN_OBJECT or BEGIN_ARRAY, everything
  * up to and including the matching END; after a KEY, the member's value; after a scalar,
  * nothing. The skipped part is checked as strictly as the rest. 0, or -EAGAIN (call again
- * after feeding more), -EINVAL, -ENOMEM. */
+ * after feeding more; until the skip ends pn_jreader_next() returns -EBUSY), -EINVAL,
+ * -ENOMEM. */
 int pn_jreader_skip(pn_jreader *jr);
 
 /* Containers open around the next token (0 at the top level). */

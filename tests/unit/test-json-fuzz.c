@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "json/reader.h"
-#include "tap.h"
 #include "json-tokens.h"
+#include "tap.h"
+#include "json/reader.h"
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
 
@@ -38,9 +38,26 @@ static void ws(struct tokbuf *b)
 static void random_string(struct tokbuf *b)
 {
         static const char *const pieces[] = {
-            "a", "metadata", "name", "skip", "k", "\\n", "\\\"", "\\\\", "\\/", "\\u0041",
-            "\\u00e9", "\\u20ac", "\\ud83d\\ude00", "\\uDBFF\\uDFFF", "\xc3\xa9", "\xe2\x82\xac",
-            "\xf0\x9f\x98\x80", " ", "0123456789abcdef", "\\t\\b\\f\\r",
+            "a",
+            "metadata",
+            "name",
+            "skip",
+            "k",
+            "\\n",
+            "\\\"",
+            "\\\\",
+            "\\/",
+            "\\u0041",
+            "\\u00e9",
+            "\\u20ac",
+            "\\ud83d\\ude00",
+            "\\uDBFF\\uDFFF",
+            "\xc3\xa9",
+            "\xe2\x82\xac",
+            "\xf0\x9f\x98\x80",
+            " ",
+            "0123456789abcdef",
+            "\\t\\b\\f\\r",
         };
         unsigned n = pick(4);
 
@@ -53,9 +70,22 @@ static void random_string(struct tokbuf *b)
 static void random_value(struct tokbuf *b, int depth)
 {
         static const char *const scalars[] = {
-            "0", "-0", "1", "-17", "3.25", "-1.5e-3", "6.02E23", "1e308", "1e-400",
-            "9223372036854775807", "-9223372036854775808", "true", "false", "null",
-            "12345678901234567", "0.000001",
+            "0",
+            "-0",
+            "1",
+            "-17",
+            "3.25",
+            "-1.5e-3",
+            "6.02E23",
+            "1e308",
+            "1e-400",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "true",
+            "false",
+            "null",
+            "12345678901234567",
+            "0.000001",
         };
         unsigned k = depth > 6 ? pick(2) : pick(6);
 
@@ -93,8 +123,14 @@ static void random_value(struct tokbuf *b, int depth)
 }
 
 static const char *const snippets[] = {
-    "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\ud800", "\\udc00", "\\u0000", "1e999",
-    "-", ".", "e", "tru", "nul", "\xff", "\xc3", "\xed\xa0\x80", "\x01", "\n", "99999999999999999999",
+    "{",        "}",        "[",
+    "]",        ",",        ":",
+    "\"",       "\\",       "\\u",
+    "\\ud800",  "\\udc00",  "\\u0000",
+    "1e999",    "-",        ".",
+    "e",        "tru",      "nul",
+    "\xff",     "\xc3",     "\xed\xa0\x80",
+    "\x01",     "\n",       "99999999999999999999",
     "\"k\":1,", ",\"k\":2",
 };
 
@@ -153,7 +189,8 @@ static json_t *build(pn_jreader *jr, int tok)
                 char *s;
                 text = pn_jreader_text(jr, &len);
                 s = strndup(text, len);
-                v = strpbrk(s, ".eE") ? json_real(strtod(s, NULL)) : json_integer(strtoll(s, NULL, 10));
+                v = strpbrk(s, ".eE") ? json_real(strtod(s, NULL))
+                                      : json_integer(strtoll(s, NULL, 10));
                 free(s);
                 return v;
         }
@@ -184,8 +221,9 @@ static void check(struct tally *t, const char *doc, size_t len)
 
         t->docs++;
         if (ours_ok != (ref != NULL)) {
-                snprintf(why, sizeof(why), "jansson %s (%.80s), ours %s", ref ? "accepts" : "refuses",
-                         ref ? "" : jerr.text, ours_ok ? "accepts" : "refuses");
+                snprintf(why, sizeof(why), "jansson %s (%.80s), ours %s",
+                         ref ? "accepts" : "refuses", ref ? "" : jerr.text,
+                         ours_ok ? "accepts" : "refuses");
                 same = false;
         } else if (strcmp(whole, chunked) != 0) {
                 snprintf(why, sizeof(why), "buffer and chunks differ");

@@ -5,9 +5,9 @@
  * size. */
 #include <stdbool.h>
 
-#include "json/reader.h"
-#include "tap.h"
 #include "json-tokens.h"
+#include "tap.h"
+#include "json/reader.h"
 
 /* Reads doc as a buffer and fed in chunks of 1, 2, 3, 7 and 64 bytes: all must list want. */
 static void expect(const char *doc, const char *want, const char *what)
@@ -49,11 +49,13 @@ static void test_escapes(void)
         expect("[\"\\ud83d\\ude00\"]", "[ s:\xf0\x9f\x98\x80 ]", "a surrogate pair");
         expect("[\"\\uDBFF\\uDFFF\"]", "[ s:\xf4\x8f\xbf\xbf ]", "the last surrogate pair");
         expect("{\"\\u006b\":1}", "{ k:k n:1 }", "an escaped key is decoded");
-        expect("[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]", "[ s:\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 ]",
-               "raw UTF-8 of 2, 3 and 4 bytes");
+        expect("[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]",
+               "[ s:\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 ]", "raw UTF-8 of 2, 3 and 4 bytes");
         expect("[\"\\u0000\"]", "[ ERR:\\u0000 is not allowed@2", "\\u0000 is refused");
-        expect("[\"\\ud800\"]", "[ ERR:invalid Unicode: lone high surrogate@2", "lone high surrogate");
-        expect("[\"\\udc00\"]", "[ ERR:invalid Unicode: lone low surrogate@2", "lone low surrogate");
+        expect("[\"\\ud800\"]", "[ ERR:invalid Unicode: lone high surrogate@2",
+               "lone high surrogate");
+        expect("[\"\\udc00\"]", "[ ERR:invalid Unicode: lone low surrogate@2",
+               "lone low surrogate");
         expect("[\"\\ud800\\u0041\"]", "[ ERR:invalid Unicode: lone high surrogate@2",
                "high surrogate before a non-surrogate");
         expect("[\"\\u12G4\"]", "[ ERR:invalid escape@2", "bad hex digit");
@@ -175,7 +177,9 @@ static void test_skip(void)
 
         for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
                 char *got = read_tokens(doc, strlen(doc), chunks[i], true);
-                if (strcmp(got, "{ k:a n:1 k:skip ~ k:b [ s:skip ] k:c { k:skip ~ k:d { k:skip ~ } } }")) {
+                if (strcmp(
+                        got,
+                        "{ k:a n:1 k:skip ~ k:b [ s:skip ] k:c { k:skip ~ k:d { k:skip ~ } } }")) {
                         diag("chunk %zu: %s", chunks[i], got);
                         same = false;
                 }
