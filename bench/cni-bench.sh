@@ -24,8 +24,8 @@ while [ $# -gt 0 ]; do
         esac
 done
 set -- "${args[@]}"
-if [ "$burst" -gt 250 ]; then
-        echo "cni-bench.sh: at most 250 pods fit the /24 of the benchmark network" >&2
+if [ "$burst" -gt 250 ] || [ "$n" -gt 250 ]; then
+        echo "cni-bench.sh: at most 250 pods fit the /24 of a benchmark network" >&2
         exit 2
 fi
 if [ "$n" -lt 1 ] || [ "$burst" -lt 1 ]; then
