@@ -130,9 +130,10 @@ version() {
                 -o /dev/null -r "$2" -t "$1-version" -- "$bin/${ptype[$1]}"
 }
 
-# stats TAG: "median_ms p90_ms max_rss_kib count failures" of the report lines with TAG.
+# stats TAG [COLUMN]: "median_ms p90_ms max_rss_kib count failures" of the report lines with
+# TAG; the times from COLUMN (2, the default: wall time; 5: CPU time).
 stats() {
-        awk -v t="$1" '$1 == t && $4 != 0 { bad++ } $1 == t && $4 == 0 { print $2, $3 }
+        awk -v t="$1" -v c="${2:-2}" '$1 == t && $4 != 0 { bad++ } $1 == t && $4 == 0 { print $c, $3 }
                 END { print "bad", bad + 0 > "/dev/stderr" }' "$rep" 2>"$state/bad" |
                 sort -n | awk -v bad="$(awk '{print $2}' "$state/bad")" '
                 { ns[NR] = $1; if ($2 > rss) rss = $2 }
@@ -252,11 +253,11 @@ echo "   sequential calls and VERSION interleaved call by call; bursts one plugi
 printf '%-20s %19s %19s %8s  %s\n' "operation" "$a med, p90" "podnet med, p90" \
         "$short/pn" "target"
 declare -A med
-row() { # row TAG TITLE TARGET_RATIO (the target applies against the reference only)
+row() { # row TAG TITLE TARGET_RATIO [COLUMN] (the target applies against the reference only)
         local rm rp rb pm pp pb ratio verdict="" _
-        read -r rm rp _ _ rb <<<"$(stats "$a-$1")"
-        read -r pm pp _ _ pb <<<"$(stats "podnet-$1")"
-        med[$a-$1]=$rm med[podnet-$1]=$pm
+        read -r rm rp _ _ rb <<<"$(stats "$a-$1" "${4:-2}")"
+        read -r pm pp _ _ pb <<<"$(stats "podnet-$1" "${4:-2}")"
+        [ -n "${4:-}" ] || med[$a-$1]=$rm med[podnet-$1]=$pm
         ratio=$(awk -v a="$rm" -v b="$pm" 'BEGIN { if (b + 0 > 0) printf "%.2fx", a / b; else print "-" }')
         if [ -n "$3" ] && [ "$a" = reference ]; then
                 verdict=$(awk -v a="$rm" -v b="$pm" -v t="$3" \
@@ -294,6 +295,11 @@ printf '%-20s %19s %19s %8s  %s\n' "floor (VERSION)" "" "$floor" \
                 'BEGIN { if (b + 0 > 0) printf "%.1fx", a / b }')" \
         "podnet ADD <= 2x floor: $(awk -v a="${med[podnet-add]}" -v b="$floor" \
                 'BEGIN { print (b + 0 > 0 && a <= 2 * b) ? "met" : "NOT met" }')"
+echo "CPU time (user + system of the plugin and the children it waited for), ms: what a call"
+echo "costs the machine; unlike the wall time it does not count waiting for a CPU"
+row add "ADD (sequential)" "" 5
+row del "DEL (sequential)" "" 5
+row version "VERSION (start-up)" "" 5
 echo "(total run $(($(date +%s) - t_start)) s)"
 if [ "$failed" != 0 ]; then
         echo "Some invocations FAILED; the figures above do not describe working plugins." \
