@@ -24,7 +24,7 @@ plant() {
 
 n=$((n + 1))
 if sh "$check" "$src/lib" >/dev/null; then echo "ok $n - the tree passes"; else echo "not ok $n - the tree passes"; rc=1; fi
-plant "upward include" core/ctx.c '#include "netlink/net.h"' 'core/ctx.c includes "netlink/net.h" (upward'
+plant "upward include" core/ctx.c '#include "netlink/transport.h"' 'core/ctx.c includes "netlink/transport.h" (upward'
 plant "upward include to an existing header" core/cidr.c '#include "cni/cni.h"' 'core/cidr.c includes "cni/cni.h" (upward'
 plant "sideways include" ipam/ipam.h '#include "firewall/fw.h"' 'sideways'
 plant "include without folder" cni/cni-args.c '#include "cidr.h"' 'name its folder'
