@@ -201,6 +201,9 @@ int main(int argc, char **argv)
         }
 
         r = podnet_ctx_new(&ctx);
+        /* The lock file iptables(8) takes, where its own variable moves it. */
+        if (r == 0)
+                r = podnet_ctx_set_xtables_lock(ctx, secure_getenv("XTABLES_LOCKFILE"));
         if (r < 0) {
                 rc = fail(version, NULL, 999, "Out of memory");
                 goto out;

@@ -1711,7 +1711,9 @@ int main(int argc, char **argv)
                 status = cmd_allocate(&o);
                 goto out;
         }
-        if (podnet_ctx_new(&ctx) < 0) {
+        /* The lock file iptables(8) takes, where its own variable moves it. */
+        if (podnet_ctx_new(&ctx) < 0 ||
+            podnet_ctx_set_xtables_lock(ctx, secure_getenv("XTABLES_LOCKFILE")) < 0) {
                 errmsg("Out of memory");
                 status = EXIT_FAILURE;
                 goto out;

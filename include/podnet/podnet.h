@@ -460,6 +460,17 @@ int podnet_cni_ipam_gc(podnet_ctx *ctx, const podnet_cni_conf *conf, const podne
 /* ------------------------------------------------------------------------- */
 /* Firewall (iptables through libiptc, legacy x_tables)    podnet_fw_masq_ensure(3) */
 
+/* The firewall backend the context's podnet_fw_* calls use, by name: "iptables-legacy"
+ * (the default; NULL or "" restores it). -ENOENT for a backend this build lacks.
+ * podnet_ctx_set_fw_backend(3) */
+int podnet_ctx_set_fw_backend(podnet_ctx *ctx, const char *name);
+/* Its name; owned by the library. */
+const char *podnet_ctx_get_fw_backend(const podnet_ctx *ctx);
+/* The lock file that the iptables backends share with iptables(8): what
+ * XTABLES_LOCKFILE names (NULL or "": /run/xtables.lock). The library reads no
+ * environment variable; a program that honours XTABLES_LOCKFILE passes it here. */
+int podnet_ctx_set_xtables_lock(podnet_ctx *ctx, const char *path);
+
 /* Per-network masquerade (the CNI plugin's ipMasq): one rule per network, in chain
  * PODNET-MASQ of nat POSTROUTING, masquerading traffic from `subnet` to anywhere
  * but `subnet`, tagged with a comment naming `network`. Idempotent; the xtables

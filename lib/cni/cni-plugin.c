@@ -240,6 +240,26 @@ static int masq_lock(const podnet_cni_conf *conf, podnet_error **err)
 
 static int release_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_error **err);
 
+/* Hands the firewall family's error e (which carries no CNI code) on to *err with the
+ * code a verb reports: out of memory is internal (999), anything else the firewall's
+ * (103; a transient errno, such as the xtables lock's EAGAIN, makes it 11). The
+ * arguments cannot be what the firewall refuses: the network name passed the
+ * configuration's checks and the masquerade lock's file name, the subnets come from
+ * addresses. Returns r. */
+static int masq_failed(int r, podnet_error *e, podnet_error **err)
+{
+        if (!e)
+                return r;
+        if (e->cni_code == 0)
+                e->cni_code =
+                    e->errnum == ENOMEM ? PODNET_CNI_ERR_INTERNAL : PODNET_CNI_ERR_FIREWALL;
+        if (err && !*err)
+                *err = e;
+        else
+                podnet_error_free(e);
+        return r;
+}
+
 static int ensure_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_result *res,
                        podnet_error **err)
 {
@@ -252,9 +272,10 @@ static int ensure_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, const podne
                 int r = podnet_cidr_network(&subnet, podnet_cni_result_ip_addr(res, i));
                 if (r < 0)
                         return r;
-                r = podnet_fw_masq_ensure(ctx, conf->name, subnet, err);
+                podnet_error *e = NULL;
+                r = podnet_fw_masq_ensure(ctx, conf->name, subnet, &e);
                 if (r < 0)
-                        return r;
+                        return masq_failed(r, e, err);
         }
         return 0;
 }
@@ -465,8 +486,10 @@ static int release_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_err
                 return 0;
         for (size_t s = 0; s < conf->ipam.n_sets; s++)
                 for (size_t i = 0; i < conf->ipam.sets[s].n_ranges; i++) {
+                        podnet_error *e = NULL;
                         int q = podnet_fw_masq_remove(ctx, conf->name,
-                                                      conf->ipam.sets[s].ranges[i].subnet, err);
+                                                      conf->ipam.sets[s].ranges[i].subnet, &e);
+                        q = masq_failed(q, e, err);
                         if (q < 0 && r == 0)
                                 r = q;
                 }
@@ -636,9 +659,10 @@ PODNET_EXPORT int podnet_cni_check(podnet_ctx *ctx, const podnet_cni_conf *conf,
                         r = podnet_cidr_network(&subnet, podnet_cni_result_ip_addr(prev, i));
                         if (r < 0)
                                 return r;
-                        r = podnet_fw_masq_has(ctx, conf->name, subnet, err);
+                        podnet_error *e = NULL;
+                        r = podnet_fw_masq_has(ctx, conf->name, subnet, &e);
                         if (r < 0)
-                                return r;
+                                return masq_failed(r, e, err);
                         if (r == 0) {
                                 podnet_cidr_format(subnet, buf, sizeof(buf));
                                 return check_fail(err,

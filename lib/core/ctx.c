@@ -56,6 +56,7 @@ PODNET_EXPORT podnet_ctx *podnet_ctx_unref(podnet_ctx *ctx)
                 return NULL;
         if (ctx->nl)
                 nl_socket_free(ctx->nl);
+        free(ctx->xtables_lock);
         free(ctx);
         return NULL;
 }

@@ -168,6 +168,10 @@ struct podnet_ctx {
         /* NETLINK_ROUTE socket in the namespace the context was created in; opened on
          * first use by pn_ctx_nl(). */
         struct nl_sock *nl;
+        /* Firewall settings, set through lib/firewall/backend.c: the backend (an index
+         * into its table, 0 the default) and the xtables lock file (NULL: the default). */
+        unsigned fw_backend;
+        char *xtables_lock;
 };
 
 /* The context's route socket, opened lazily; NULL with errno set on failure. */

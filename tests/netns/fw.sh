@@ -114,6 +114,18 @@ run masq-remove net6 fd00:1::/64
 is "masq remove IPv6: removed" "$RC:$(cat "$OUT")" "0:1"
 is "masq remove IPv6: chain and jump gone" "$(count 'PODNET-MASQ' nat6)" 0
 
+# The backend is the context's: chosen by name, an unknown one refused before any call.
+run --backend iptables-legacy masq-ensure net7 10.7.0.0/16
+is "backend iptables-legacy by name: adds" "$RC:$(cat "$OUT")" "0:1"
+is "backend iptables-legacy by name: the same rule" \
+        "$(count '-A PODNET-MASQ -s 10.7.0.0/16 ! -d 10.7.0.0/16 -m comment --comment "podnet:net7" -j MASQUERADE' nat4)" 1
+run masq-remove net7 10.7.0.0/16
+is "backend by default: removes it" "$RC:$(cat "$OUT")" "0:1"
+run --backend no-such-backend masq-ensure net7 10.7.0.0/16
+is "unknown backend: refused" "$RC" 1
+check "unknown backend: said so" grep -qF 'backend no-such-backend' "$ERR"
+is "unknown backend: nothing written" "$(count podnet:net7 nat4)" 0
+
 # ---- node chains ----
 # Docker-like: a DROP in FORWARD before podnet arrives; our jump must precede it.
 iptables-legacy -w -A FORWARD -s 10.99.0.0/16 -j DROP
@@ -366,5 +378,25 @@ check "traffic: without the masquerade rule, no reply" \
         bash -c '! ip netns exec fwpod ping -c1 -W1 192.168.60.2'
 ip netns del fwpod
 ip netns del fwout
+
+# ---- through the CNI plugin: the tool passes XTABLES_LOCKFILE, the verb picks the code ----
+. "$top_srcdir/tests/netns/cni-lib.sh"
+ip netns add fwcni
+masqconf=$(conf 1.0.0 '.ipMasq = true')
+# cni() gives the plugin a clean environment; this ADD gets XTABLES_LOCKFILE too.
+CNI_RC=0
+env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID=fw1 CNI_NETNS=/run/netns/fwcni \
+        CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni XTABLES_LOCKFILE=/run/no-such-dir/xtables.lock \
+        "$PODNET_CNI" <<<"$masqconf" >"$CNI_OUT" 2>"$CNI_ERR" || CNI_RC=$?
+expect_code "ADD, XTABLES_LOCKFILE in a missing directory: a firewall failure" 103
+check "ADD: the message names XTABLES_LOCKFILE's file" grep -qF /run/no-such-dir/xtables.lock "$CNI_OUT"
+is "failed ADD: no masquerade rule, no lease left" "$(count podnet:podnet-test nat4):$(leases | wc -l)" "0:0"
+echo "$masqconf" | cni ADD fw1 /run/netns/fwcni
+expect_ok "ADD with the default lock file"
+is "ADD: the network's masquerade rule" "$(count podnet:podnet-test nat4)" 1
+echo "$masqconf" | cni DEL fw1 /run/netns/fwcni
+expect_ok "DEL: succeeds"
+is "DEL: the network's last pod gone, its masquerade rule too" "$(count podnet:podnet-test nat4)" 0
+ip netns del fwcni
 
 finish

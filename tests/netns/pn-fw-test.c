@@ -2,7 +2,8 @@
 /*
  * Drives the firewall family for tests/netns/fw.sh: one verb per run, prints the
  * function's return value (or the listing), errors to stderr with errno and CNI code.
- * Linked against the convenience library to reach the lock-timeout knob.
+ * Linked against the convenience library to reach the lock-timeout knob. Like the
+ * tools, it passes XTABLES_LOCKFILE to the library (which reads no environment).
  */
 #include <sys/socket.h>
 
@@ -10,7 +11,7 @@
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: pn-fw-test [--lock-timeout MS] VERB ARGS\n"
+        fprintf(stderr, "usage: pn-fw-test [--lock-timeout MS] [--backend NAME] VERB ARGS\n"
                         "  masq-ensure|masq-remove|masq-has NETWORK CIDR\n"
                         "  node-ensure [--no-masq] [--non-masq CIDR]... CLUSTER-CIDR...\n"
                         "  node-teardown | dump | forwarding 4|6\n");
@@ -85,17 +86,30 @@ int main(int argc, char **argv)
         const char *verb;
         int i = 1, rc;
 
-        if (argc > 2 && streq(argv[1], "--lock-timeout")) {
-                opts.lock_timeout_ms = (unsigned)strtoul(argv[2], NULL, 10);
-                i = 3;
-        }
-        if (i >= argc)
-                return usage();
-        verb = argv[i++];
-        if (podnet_ctx_new(&ctx) < 0) {
+        if (podnet_ctx_new(&ctx) < 0 ||
+            podnet_ctx_set_xtables_lock(ctx, secure_getenv("XTABLES_LOCKFILE")) < 0) {
                 fprintf(stderr, "pn-fw-test: cannot create a context\n");
                 return 1;
         }
+        for (; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2)
+                if (streq(argv[i], "--lock-timeout")) {
+                        opts.lock_timeout_ms = (unsigned)strtoul(argv[i + 1], NULL, 10);
+                } else if (streq(argv[i], "--backend")) {
+                        int r = podnet_ctx_set_fw_backend(ctx, argv[i + 1]);
+                        if (r < 0) {
+                                fprintf(stderr, "pn-fw-test: backend %s: %s\n", argv[i + 1],
+                                        strerror(-r));
+                                podnet_ctx_unref(ctx);
+                                return 1;
+                        }
+                } else {
+                        break;
+                }
+        if (i >= argc) {
+                podnet_ctx_unref(ctx);
+                return usage();
+        }
+        verb = argv[i++];
 
         if (!strncmp(verb, "masq-", 5) && argc - i == 2) {
                 _cleanup_cidr_ podnet_cidr *subnet = NULL;

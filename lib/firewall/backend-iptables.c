@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The iptables firewall backend: podnet's chains and rules through libiptc (libip4tc and
- * libip6tc, legacy x_tables), serialised with iptables(8) by the xtables lock.
+ * The iptables-legacy firewall backend: translates the rule plan into x_tables entries
+ * and commits them through libiptc (libip4tc and libip6tc), serialised with iptables(8)
+ * by the xtables lock. It decides nothing of the policy: the plan says which chains
+ * hold which rules.
  *
  * libiptc keeps global state: every call stores the function it is in a file-static
  * pointer (iptc_fn) that iptc_strerror() reads to choose its text, and
@@ -27,9 +29,8 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/xt_comment.h>
 
-#include "firewall/fw.h"
+#include "firewall/backend.h"
 
-#define XT_LOCK_PATH "/run/xtables.lock"
 #define XT_TARGET_MASQUERADE "MASQUERADE"
 #define XT_INV_SRC IPT_INV_SRCIP /* the same bits as IP6T_INV_SRCIP/DSTIP */
 #define XT_INV_DST IPT_INV_DSTIP
@@ -448,21 +449,18 @@ static int64_t now_ms(void)
 }
 
 /* Takes the lock iptables(8) takes (xshared.c: flock(LOCK_EX) on XTABLES_LOCKFILE or
- * /run/xtables.lock, created 0600), polling without signals for at most the timeout.
- * Returns the locked fd. */
+ * /run/xtables.lock, created 0600; the context names the file), polling without signals
+ * for at most the timeout. Returns the locked fd. */
 static int xt_lock(podnet_ctx *ctx, const struct pn_fw_opts *opts, podnet_error **err)
 {
-        const char *path = secure_getenv("XTABLES_LOCKFILE");
+        const char *path = pn_fw_xtables_lock(ctx);
         _cleanup_close_ int fd = -1;
         int64_t deadline;
         long delay_us = 1000;
 
-        if (isempty(path))
-                path = XT_LOCK_PATH;
         fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0)
-                return pn_error(err, errno, PODNET_CNI_ERR_FIREWALL, "Opening the xtables lock %s",
-                                path);
+                return pn_error(err, errno, 0, "Opening the xtables lock %s", path);
         deadline = now_ms() + opts->lock_timeout_ms;
         for (;;) {
                 struct timespec ts;
@@ -470,10 +468,9 @@ static int xt_lock(podnet_ctx *ctx, const struct pn_fw_opts *opts, podnet_error 
                 if (flock(fd, LOCK_EX | LOCK_NB) == 0)
                         return steal_fd(&fd);
                 if (errno != EWOULDBLOCK && errno != EINTR)
-                        return pn_error(err, errno, PODNET_CNI_ERR_FIREWALL,
-                                        "Locking the xtables lock %s", path);
+                        return pn_error(err, errno, 0, "Locking the xtables lock %s", path);
                 if (now_ms() >= deadline)
-                        return pn_error_plain(err, EAGAIN, PODNET_CNI_ERR_TRY_AGAIN,
+                        return pn_error_plain(err, EAGAIN, 0,
                                               "Waiting for the xtables lock %s: another "
                                               "program held it for %u ms",
                                               path, opts->lock_timeout_ms);
@@ -521,9 +518,8 @@ static int xt_fail(const struct xt_txn *t, podnet_error **err, const char *what,
 
         /* EAGAIN from a commit: a writer that ignores the lock replaced the table since
          * we read it; the caller may simply retry. */
-        return pn_error_plain(
-            err, e ? e : EPROTO, e == EAGAIN ? PODNET_CNI_ERR_TRY_AGAIN : PODNET_CNI_ERR_FIREWALL,
-            "%s %s in %s table %s: %s", what, chain, t->f->cmd, t->table, t->f->strerror(e));
+        return pn_error_plain(err, e ? e : EPROTO, 0, "%s %s in %s table %s: %s", what, chain,
+                              t->f->cmd, t->table, t->f->strerror(e));
 }
 
 /* 1 if `table` is registered in this namespace; reading a table that is not would load
@@ -559,8 +555,8 @@ static int xt_txn_begin(podnet_ctx *ctx, struct xt_txn *t, const struct xt_famil
         t->h = f->init(table);
         if (!t->h) {
                 int e = errno;
-                int r = pn_error_plain(err, e ? e : EPROTO, PODNET_CNI_ERR_FIREWALL,
-                                       "Opening %s table %s: %s", f->cmd, table, f->strerror(e));
+                int r = pn_error_plain(err, e ? e : EPROTO, 0, "Opening %s table %s: %s", f->cmd,
+                                       table, f->strerror(e));
                 xt_txn_done(t);
                 return r;
         }
@@ -607,8 +603,7 @@ static int xt_chain_read(struct xt_txn *t, const char *chain, struct xt_rules *r
                         v = reallocarray(rs->v, cap, sizeof(*v));
                         if (!v) {
                                 xt_rules_done(rs);
-                                return pn_error(err, ENOMEM, PODNET_CNI_ERR_INTERNAL,
-                                                "Reading chain %s", chain);
+                                return pn_error(err, ENOMEM, 0, "Reading chain %s", chain);
                         }
                         rs->v = v;
                 }
@@ -624,8 +619,7 @@ static int xt_add(struct xt_txn *t, const char *chain, const struct xt_rule *r, 
         int ok;
 
         if (!e)
-                return pn_error(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Building a rule for %s",
-                                chain);
+                return pn_error(err, ENOMEM, 0, "Building a rule for %s", chain);
         /* libiptc numbers rules from 0 here (iptables -I N passes N - 1). */
         ok = first ? t->f->insert_entry(chain, e, 0, t->h) : t->f->append_entry(chain, e, t->h);
         if (!ok)
@@ -745,92 +739,125 @@ static int xt_chain_sync(struct xt_txn *t, const char *chain, const struct xt_ru
         return 0;
 }
 
-/* ---- per-network masquerade ---- */
+/* ---- translation of the plan ---- */
 
-static void xt_masq_rule(const struct xt_family *f, struct xt_rule *r, const char *network,
-                         const podnet_cidr *subnet)
+/* Where the plan's hooks are in x_tables: a table and its builtin chain. */
+static const char *const xt_hook_table[] = {
+    [PN_FW_HOOK_FORWARD] = "filter",
+    [PN_FW_HOOK_POSTROUTING] = "nat",
+};
+static const char *const xt_hook_builtin[] = {
+    [PN_FW_HOOK_FORWARD] = "FORWARD",
+    [PN_FW_HOOK_POSTROUTING] = "POSTROUTING",
+};
+
+static void xt_rule_from_plan(const struct xt_family *f, const struct pn_fw_rule *p,
+                              struct xt_rule *r)
 {
-        char comment[XT_MAX_COMMENT_LEN];
+        static const char *const targets[] = {
+            [PN_FW_ACCEPT] = IPTC_LABEL_ACCEPT,
+            [PN_FW_RETURN] = IPTC_LABEL_RETURN,
+            [PN_FW_MASQUERADE] = XT_TARGET_MASQUERADE,
+        };
 
-        snprintf(comment, sizeof(comment), PN_FW_COMMENT_NETWORK_PREFIX "%s", network);
-        xt_rule_init(r, XT_TARGET_MASQUERADE, comment);
-        xt_prefix(f, subnet, r->src, r->smsk);
-        xt_prefix(f, subnet, r->dst, r->dmsk);
-        r->invflags = XT_INV_DST;
+        xt_rule_init(r, targets[p->verdict], p->comment);
+        if (p->src.family)
+                xt_prefix(f, &p->src, r->src, r->smsk);
+        if (p->dst.family)
+                xt_prefix(f, &p->dst, r->dst, r->dmsk);
+        if (p->dst_outside)
+                r->invflags = XT_INV_DST;
 }
 
-/* Opens the nat table (locked with lock_opts, see xt_txn_begin) and reads PODNET-MASQ
- * into rs, counting the copies of `want` there. */
-static int xt_masq_begin(podnet_ctx *ctx, struct xt_txn *t, const struct xt_family *f,
-                         const struct pn_fw_opts *lock_opts, const struct xt_rule *want,
-                         struct xt_rules *rs, size_t *found, podnet_error **err)
+/* ---- entries of a shared chain (the per-network masquerade rules) ---- */
+
+/* An entry, translated: the rule, the jump to its chain, and where they live. */
+struct xt_shared {
+        const struct xt_family *f;
+        const char *table, *builtin, *chain;
+        struct xt_rule want, jump;
+};
+
+static void xt_shared_init(struct xt_shared *s, const struct pn_fw_entry *e)
+{
+        s->f = xt_family_get(e->family);
+        s->table = xt_hook_table[e->chain->hook];
+        s->builtin = xt_hook_builtin[e->chain->hook];
+        s->chain = e->chain->name;
+        xt_rule_from_plan(s->f, &e->rule, &s->want);
+        xt_rule_init(&s->jump, e->chain->name, e->chain->jump_comment);
+}
+
+/* Opens the entry's table (locked with lock_opts, see xt_txn_begin) and reads its chain
+ * into rs, counting the copies of the entry there. */
+static int xt_shared_begin(podnet_ctx *ctx, struct xt_txn *t, const struct xt_shared *s,
+                           const struct pn_fw_opts *lock_opts, struct xt_rules *rs, size_t *found,
+                           podnet_error **err)
 {
         int r;
 
-        r = xt_txn_begin(ctx, t, f, "nat", lock_opts, err);
+        r = xt_txn_begin(ctx, t, s->f, s->table, lock_opts, err);
         if (r < 0)
                 return r;
-        r = xt_chain_read(t, PN_FW_CHAIN_MASQ, rs, err);
+        r = xt_chain_read(t, s->chain, rs, err);
         if (r < 0)
                 return r;
         *found = 0;
         for (size_t i = 0; i < rs->n; i++)
-                *found += xt_rule_eq(&rs->v[i], want);
+                *found += xt_rule_eq(&rs->v[i], &s->want);
         return 0;
 }
 
-/* How many copies of `want` PODNET-MASQ holds and, if jump_ok is non-NULL, whether
- * POSTROUTING's jump is in place. Read without the xtables lock: libiptc's snapshot is
- * consistent by itself, and nothing is written. */
-static int xt_masq_look(podnet_ctx *ctx, const struct xt_family *f, const struct xt_rule *want,
-                        const struct xt_rule *jump, size_t *found, bool *jump_ok,
-                        podnet_error **err)
+/* How many copies of the entry its chain holds and, if jump_ok is non-NULL, whether the
+ * builtin chain's jump is in place. Read without the xtables lock: libiptc's snapshot
+ * is consistent by itself, and nothing is written. */
+static int xt_shared_look(podnet_ctx *ctx, const struct xt_shared *s, size_t *found, bool *jump_ok,
+                          podnet_error **err)
 {
         _cleanup_txn_ struct xt_txn t = {.lock_fd = -1};
         _cleanup_rules_ struct xt_rules rs = {0}, jumps = {0};
         int r;
 
-        r = xt_masq_begin(ctx, &t, f, NULL, want, &rs, found, err);
+        r = xt_shared_begin(ctx, &t, s, NULL, &rs, found, err);
         if (r < 0 || !jump_ok)
                 return r;
-        r = xt_chain_read(&t, "POSTROUTING", &jumps, err);
+        r = xt_chain_read(&t, s->builtin, &jumps, err);
         if (r < 0)
                 return r;
-        *jump_ok = xt_jump_ok(&jumps, jump, false);
+        *jump_ok = xt_jump_ok(&jumps, &s->jump, false);
         return 0;
 }
 
-/* ENSURE or REMOVE under the xtables lock, from a fresh read. */
-static int xt_masq_write(podnet_ctx *ctx, const struct pn_fw_opts *opts, const struct xt_family *f,
-                         enum pn_fw_masq_op op, const struct xt_rule *want,
-                         const struct xt_rule *jump, podnet_error **err)
+/* Adds (add) or removes the entry under the xtables lock, from a fresh read. */
+static int xt_shared_write(podnet_ctx *ctx, const struct pn_fw_opts *opts,
+                           const struct xt_shared *s, bool add, podnet_error **err)
 {
         _cleanup_txn_ struct xt_txn t = {.lock_fd = -1};
         _cleanup_rules_ struct xt_rules rs = {0};
         size_t found;
         int r;
 
-        r = xt_masq_begin(ctx, &t, f, opts, want, &rs, &found, err);
+        r = xt_shared_begin(ctx, &t, s, opts, &rs, &found, err);
         if (r < 0)
                 return r;
-        if (op == PN_FW_MASQ_ENSURE) {
-                r = xt_create_chain(&t, PN_FW_CHAIN_MASQ, err);
+        if (add) {
+                r = xt_create_chain(&t, s->chain, err);
                 if (r < 0)
                         return r;
-                r = xt_jump_ensure(&t, "POSTROUTING", jump, false, err);
+                r = xt_jump_ensure(&t, s->builtin, &s->jump, false, err);
                 if (r < 0)
                         return r;
                 /* Duplicates (from older tools or races without the lock) go, the first
                  * stays. */
                 for (size_t i = rs.n; found > 1 && i-- > 0;)
-                        if (xt_rule_eq(&rs.v[i], want)) {
-                                r = xt_delete_num(&t, PN_FW_CHAIN_MASQ, i, err);
+                        if (xt_rule_eq(&rs.v[i], &s->want)) {
+                                r = xt_delete_num(&t, s->chain, i, err);
                                 if (r < 0)
                                         return r;
                                 found--;
                         }
                 if (found == 0) {
-                        r = xt_add(&t, PN_FW_CHAIN_MASQ, want, false, err);
+                        r = xt_add(&t, s->chain, &s->want, false, err);
                         if (r < 0)
                                 return r;
                 }
@@ -839,13 +866,13 @@ static int xt_masq_write(podnet_ctx *ctx, const struct pn_fw_opts *opts, const s
         }
 
         for (size_t i = rs.n; i-- > 0;)
-                if (xt_rule_eq(&rs.v[i], want)) {
-                        r = xt_delete_num(&t, PN_FW_CHAIN_MASQ, i, err);
+                if (xt_rule_eq(&rs.v[i], &s->want)) {
+                        r = xt_delete_num(&t, s->chain, i, err);
                         if (r < 0)
                                 return r;
                 }
-        if (t.f->is_chain(PN_FW_CHAIN_MASQ, t.h) && rs.n == found) {
-                r = xt_chain_remove(&t, "POSTROUTING", PN_FW_CHAIN_MASQ, err);
+        if (t.f->is_chain(s->chain, t.h) && rs.n == found) {
+                r = xt_chain_remove(&t, s->builtin, s->chain, err);
                 if (r < 0)
                         return r;
         }
@@ -853,72 +880,76 @@ static int xt_masq_write(podnet_ctx *ctx, const struct pn_fw_opts *opts, const s
         return r < 0 ? r : found > 0;
 }
 
-static int ipt_masq(podnet_ctx *ctx, const struct pn_fw_opts *opts, enum pn_fw_masq_op op,
-                    const char *network, const podnet_cidr *subnet, podnet_error **err)
+static int ipt_add(podnet_ctx *ctx, const struct pn_fw_opts *opts, const struct pn_fw_entry *e,
+                   podnet_error **err)
 {
-        const struct xt_family *f = xt_family_get(podnet_cidr_family(subnet));
-        struct xt_rule want, jump;
+        struct xt_shared s;
         bool jump_ok = false;
         size_t found = 0;
         int r;
 
-        xt_masq_rule(f, &want, network, subnet);
-        xt_rule_init(&jump, PN_FW_CHAIN_MASQ, PN_FW_COMMENT_MASQ_JUMP);
-        if (op != PN_FW_MASQ_ENSURE && !xt_table_loaded(f, "nat"))
-                return 0;
-        if (op == PN_FW_MASQ_REMOVE)
-                return xt_masq_write(ctx, opts, f, op, &want, &jump, err);
-
-        /* ENSURE runs on every pod start and nearly always finds everything in place:
+        xt_shared_init(&s, e);
+        /* An add runs on every pod start and nearly always finds everything in place:
          * then it need not wait for the xtables lock, which kube-proxy or Docker may be
          * holding for seconds. Anything to change is decided again under the lock. */
-        r = xt_masq_look(ctx, f, &want, &jump, &found, op == PN_FW_MASQ_ENSURE ? &jump_ok : NULL,
-                         err);
+        r = xt_shared_look(ctx, &s, &found, &jump_ok, err);
         if (r < 0)
                 return r;
-        if (op == PN_FW_MASQ_HAS)
-                return found > 0;
         if (found == 1 && jump_ok)
                 return 0;
-        return xt_masq_write(ctx, opts, f, op, &want, &jump, err);
+        return xt_shared_write(ctx, opts, &s, true, err);
 }
 
-/* ---- node-wide chains ---- */
-
-struct xt_node_table {
-        const char *table, *builtin, *chain, *jump_comment;
-        bool first;
-};
-
-static const struct xt_node_table xt_node_filter = {"filter", "FORWARD", PN_FW_CHAIN_FORWARD,
-                                                    PN_FW_COMMENT_FORWARD_JUMP, true};
-static const struct xt_node_table xt_node_nat = {"nat", "POSTROUTING", PN_FW_CHAIN_POSTROUTING,
-                                                 PN_FW_COMMENT_POSTROUTING_JUMP, false};
-
-/* Makes the table hold podnet's chain with exactly `want` and the jump to it (`remove`:
- * neither). Returns 1 if it committed. The first pass reads the table without the xtables
- * lock and commits nothing: when everything is in place (as `podnet-routes run`, which
- * checks every second, nearly always finds) that is all, and kube-proxy or Docker holding
- * the lock for seconds delays nothing. Otherwise the changes are decided again under the
- * lock, from a fresh read. */
-static int xt_node_table_apply(podnet_ctx *ctx, const struct pn_fw_opts *opts,
-                               const struct xt_family *f, const struct xt_node_table *nt,
-                               const struct xt_rule *want, size_t n_want, bool remove,
-                               podnet_error **err)
+static int ipt_remove(podnet_ctx *ctx, const struct pn_fw_opts *opts, const struct pn_fw_entry *e,
+                      podnet_error **err)
 {
+        struct xt_shared s;
+
+        xt_shared_init(&s, e);
+        if (!xt_table_loaded(s.f, s.table))
+                return 0;
+        return xt_shared_write(ctx, opts, &s, false, err);
+}
+
+static int ipt_check(podnet_ctx *ctx, const struct pn_fw_entry *e, podnet_error **err)
+{
+        struct xt_shared s;
+        size_t found = 0;
+        int r;
+
+        xt_shared_init(&s, e);
+        if (!xt_table_loaded(s.f, s.table))
+                return 0;
+        r = xt_shared_look(ctx, &s, &found, NULL, err);
+        return r < 0 ? r : found > 0;
+}
+
+/* ---- the node's chains ---- */
+
+/* Makes the chain's table hold the chain with exactly `want` and the jump to it
+ * (`remove`: neither). Returns 1 if it committed. The first pass reads the table without
+ * the xtables lock and commits nothing: when everything is in place (as `podnet-routes
+ * run`, which checks every second, nearly always finds) that is all, and kube-proxy or
+ * Docker holding the lock for seconds delays nothing. Otherwise the changes are decided
+ * again under the lock, from a fresh read. */
+static int xt_chain_apply(podnet_ctx *ctx, const struct pn_fw_opts *opts, const struct xt_family *f,
+                          const struct pn_fw_chain *c, const struct xt_rule *want, size_t n_want,
+                          bool remove, podnet_error **err)
+{
+        const char *builtin = xt_hook_builtin[c->hook];
         struct xt_rule jump;
 
-        xt_rule_init(&jump, nt->chain, nt->jump_comment);
+        xt_rule_init(&jump, c->name, c->jump_comment);
         for (int locked = 0; locked < 2; locked++) {
                 _cleanup_txn_ struct xt_txn t = {.lock_fd = -1};
-                int r = xt_txn_begin(ctx, &t, f, nt->table, locked ? opts : NULL, err);
+                int r = xt_txn_begin(ctx, &t, f, xt_hook_table[c->hook], locked ? opts : NULL, err);
 
                 if (r >= 0 && remove)
-                        r = xt_chain_remove(&t, nt->builtin, nt->chain, err);
+                        r = xt_chain_remove(&t, builtin, c->name, err);
                 if (r >= 0 && !remove)
-                        r = xt_chain_sync(&t, nt->chain, want, n_want, err);
+                        r = xt_chain_sync(&t, c->name, want, n_want, err);
                 if (r >= 0 && !remove)
-                        r = xt_jump_ensure(&t, nt->builtin, &jump, nt->first, err);
+                        r = xt_jump_ensure(&t, builtin, &jump, c->jump_first, err);
                 if (r < 0)
                         return r;
                 if (locked)
@@ -929,118 +960,37 @@ static int xt_node_table_apply(podnet_ctx *ctx, const struct pn_fw_opts *opts,
         return 0;
 }
 
-/* Returns 1 if it committed. */
-static int xt_node_table_sync(podnet_ctx *ctx, const struct pn_fw_opts *opts,
-                              const struct xt_family *f, const struct xt_node_table *nt,
-                              const struct xt_rule *want, size_t n_want, podnet_error **err)
+/* One chain of the plan; returns 1 if it committed. Removal does not read a table that
+ * is not loaded (that would load its module). */
+static int xt_chain_plan(podnet_ctx *ctx, const struct pn_fw_opts *opts, const struct xt_family *f,
+                         const struct pn_fw_chain_plan *cp, podnet_error **err)
 {
-        return xt_node_table_apply(ctx, opts, f, nt, want, n_want, false, err);
-}
+        _cleanup_free_ struct xt_rule *want = NULL;
 
-/* Returns 1 if it committed. */
-static int xt_node_table_remove(podnet_ctx *ctx, const struct pn_fw_opts *opts,
-                                const struct xt_family *f, const struct xt_node_table *nt,
-                                podnet_error **err)
-{
-        if (!xt_table_loaded(f, nt->table))
-                return 0;
-        return xt_node_table_apply(ctx, opts, f, nt, NULL, 0, true, err);
-}
-
-static size_t xt_cidrs_of(const podnet_cidr *const *in, size_t n, int family,
-                          const podnet_cidr **out)
-{
-        size_t k = 0;
-
-        for (size_t i = 0; i < n; i++)
-                if (podnet_cidr_family(in[i]) == family)
-                        out[k++] = in[i];
-        return k;
-}
-
-static int xt_node_family(podnet_ctx *ctx, const struct pn_fw_opts *opts, const struct xt_family *f,
-                          const podnet_fw_config *cfg, podnet_error **err)
-{
-        _cleanup_free_ const podnet_cidr **cl = NULL, **nm = NULL;
-        _cleanup_free_ struct xt_rule *fwd = NULL, *nat = NULL;
-        size_t n_cl, n_nm, n_fwd = 0, n_nat = 0;
-        int r, commits = 0;
-
-        cl = calloc(cfg->n_cluster_cidrs, sizeof(*cl));
-        nm = calloc(cfg->n_non_masq_cidrs + cfg->n_cluster_cidrs, sizeof(*nm));
-        if (!cl || !nm)
-                return pn_error(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Building %s rules", f->cmd);
-        n_cl = xt_cidrs_of(cfg->cluster_cidrs, cfg->n_cluster_cidrs, f->family, cl);
-        n_nm = xt_cidrs_of(cfg->non_masq_cidrs, cfg->n_non_masq_cidrs, f->family, nm);
-        /* kubelet's --non-masquerade-cidr defaults to the cluster CIDR. */
-        if (n_nm == 0)
-                n_nm = xt_cidrs_of(cfg->cluster_cidrs, cfg->n_cluster_cidrs, f->family, nm);
-
-        if (n_cl == 0) {
-                /* Nothing of this family wanted: what an earlier config installed goes. */
-                r = xt_node_table_remove(ctx, opts, f, &xt_node_filter, err);
-                if (r < 0)
-                        return r;
-                commits += r;
-                r = xt_node_table_remove(ctx, opts, f, &xt_node_nat, err);
-                return r < 0 ? r : commits + r;
+        if (!cp->present) {
+                if (!xt_table_loaded(f, xt_hook_table[cp->chain->hook]))
+                        return 0;
+                return xt_chain_apply(ctx, opts, f, cp->chain, NULL, 0, true, err);
         }
-
-        fwd = calloc(2 * n_cl, sizeof(*fwd));
-        nat = calloc(n_cl * (n_nm + 1), sizeof(*nat));
-        if (!fwd || !nat)
-                return pn_error(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Building %s rules", f->cmd);
-        for (size_t i = 0; i < n_cl; i++) {
-                struct xt_rule *s = &fwd[n_fwd++], *d = &fwd[n_fwd++], *m;
-
-                xt_rule_init(s, IPTC_LABEL_ACCEPT, NULL);
-                xt_prefix(f, cl[i], s->src, s->smsk);
-                xt_rule_init(d, IPTC_LABEL_ACCEPT, NULL);
-                xt_prefix(f, cl[i], d->dst, d->dmsk);
-                for (size_t j = 0; j < n_nm; j++) {
-                        struct xt_rule *ret = &nat[n_nat++];
-                        xt_rule_init(ret, IPTC_LABEL_RETURN, NULL);
-                        xt_prefix(f, cl[i], ret->src, ret->smsk);
-                        xt_prefix(f, nm[j], ret->dst, ret->dmsk);
-                }
-                m = &nat[n_nat++];
-                xt_rule_init(m, XT_TARGET_MASQUERADE, NULL);
-                xt_prefix(f, cl[i], m->src, m->smsk);
-        }
-
-        r = xt_node_table_sync(ctx, opts, f, &xt_node_filter, fwd, n_fwd, err);
-        if (r < 0)
-                return r;
-        commits += r;
-        if (cfg->masquerade)
-                r = xt_node_table_sync(ctx, opts, f, &xt_node_nat, nat, n_nat, err);
-        else
-                r = xt_node_table_remove(ctx, opts, f, &xt_node_nat, err);
-        return r < 0 ? r : commits + r;
+        want = calloc(cp->n_rules ? cp->n_rules : 1, sizeof(*want));
+        if (!want)
+                return pn_error(err, ENOMEM, 0, "Building %s rules", f->cmd);
+        for (size_t i = 0; i < cp->n_rules; i++)
+                xt_rule_from_plan(f, &cp->rules[i], &want[i]);
+        return xt_chain_apply(ctx, opts, f, cp->chain, want, cp->n_rules, false, err);
 }
 
-static int ipt_node_ensure(podnet_ctx *ctx, const struct pn_fw_opts *opts,
-                           const podnet_fw_config *cfg, podnet_error **err)
+static int ipt_apply(podnet_ctx *ctx, const struct pn_fw_opts *opts, const struct pn_fw_plan *plan,
+                     podnet_error **err)
 {
         int commits = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(xt_families); i++) {
-                int r = xt_node_family(ctx, opts, &xt_families[i], cfg, err);
-                if (r < 0)
-                        return r;
-                commits += r;
-        }
-        return commits;
-}
+        for (size_t i = 0; i < plan->n_families; i++) {
+                const struct pn_fw_family_plan *fp = &plan->families[i];
 
-static int ipt_node_teardown(podnet_ctx *ctx, const struct pn_fw_opts *opts, podnet_error **err)
-{
-        int commits = 0;
-
-        for (size_t i = 0; i < ELEMENTSOF(xt_families); i++) {
-                const struct xt_node_table *tables[] = {&xt_node_filter, &xt_node_nat};
-                for (size_t j = 0; j < ELEMENTSOF(tables); j++) {
-                        int r = xt_node_table_remove(ctx, opts, &xt_families[i], tables[j], err);
+                for (size_t j = 0; j < PN_FW_PLAN_CHAINS; j++) {
+                        int r = xt_chain_plan(ctx, opts, xt_family_get(fp->family), &fp->chains[j],
+                                              err);
                         if (r < 0)
                                 return r;
                         commits += r;
@@ -1099,28 +1049,36 @@ static int xt_dump_table(podnet_ctx *ctx, FILE *out, const struct xt_family *f, 
         return 0;
 }
 
-static int ipt_node_dump(podnet_ctx *ctx, FILE *out, podnet_error **err)
+/* Per family, per hook (filter's FORWARD, then nat's POSTROUTING), podnet's chains
+ * jumped to from there. */
+static int ipt_list(podnet_ctx *ctx, FILE *out, podnet_error **err)
 {
-        static const char *const filter_chains[] = {PN_FW_CHAIN_FORWARD};
-        static const char *const nat_chains[] = {PN_FW_CHAIN_POSTROUTING, PN_FW_CHAIN_MASQ};
+        static const enum pn_fw_hook hooks[] = {PN_FW_HOOK_FORWARD, PN_FW_HOOK_POSTROUTING};
 
-        for (size_t i = 0; i < ELEMENTSOF(xt_families); i++) {
-                int r = xt_dump_table(ctx, out, &xt_families[i], "filter", "FORWARD", filter_chains,
-                                      ELEMENTSOF(filter_chains), err);
-                if (r < 0)
-                        return r;
-                r = xt_dump_table(ctx, out, &xt_families[i], "nat", "POSTROUTING", nat_chains,
-                                  ELEMENTSOF(nat_chains), err);
-                if (r < 0)
-                        return r;
-        }
+        for (size_t i = 0; i < ELEMENTSOF(xt_families); i++)
+                for (size_t h = 0; h < ELEMENTSOF(hooks); h++) {
+                        const char *chains[ELEMENTSOF(pn_fw_chains)];
+                        size_t n = 0;
+                        int r;
+
+                        for (size_t c = 0; c < ELEMENTSOF(pn_fw_chains); c++)
+                                if (pn_fw_chains[c]->hook == hooks[h])
+                                        chains[n++] = pn_fw_chains[c]->name;
+                        r = xt_dump_table(ctx, out, &xt_families[i], xt_hook_table[hooks[h]],
+                                          xt_hook_builtin[hooks[h]], chains, n, err);
+                        if (r < 0)
+                                return r;
+                }
         return 0;
 }
 
-const struct pn_fw_ops pn_fw_iptables_ops = {
-    .name = "iptables",
-    .masq = ipt_masq,
-    .node_ensure = ipt_node_ensure,
-    .node_teardown = ipt_node_teardown,
-    .node_dump = ipt_node_dump,
+const struct pn_fw_backend pn_fw_backend_iptables_legacy = {
+    .name = "iptables-legacy",
+    .comment_max = XT_MAX_COMMENT_LEN - 1,
+    .ipv6 = true,
+    .apply = ipt_apply,
+    .add = ipt_add,
+    .remove = ipt_remove,
+    .check = ipt_check,
+    .list = ipt_list,
 };
