@@ -1,39 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The CNI_* environment: required variables per command, libcni's rules for container
- * ids, interface and network names, and CNI_ARGS ("K=V;K=V") with IP=, MAC=, IgnoreUnknown=.
+ * The CNI_* environment: required variables per command, container ids, interface and
+ * network names checked with the CNI code each failure carries (the rules themselves
+ * are core/names.c's), and CNI_ARGS ("K=V;K=V") with IP=, MAC=, IgnoreUnknown=.
  */
 #include <ctype.h>
 #include <strings.h>
 
 #include "cni/cni.h"
+#include "core/names.h"
 
 #define ENV_CODE PODNET_CNI_ERR_INVALID_ENV
-
-static bool id_char(char c, bool first)
-{
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-                return true;
-        return !first && (c == '_' || c == '.' || c == '-');
-}
-
-/* libcni's ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$ */
-static bool id_valid(const char *s)
-{
-        if (isempty(s))
-                return false;
-        for (size_t i = 0; s[i]; i++)
-                if (!id_char(s[i], i == 0))
-                        return false;
-        return true;
-}
 
 int pn_cni_validate_container_id(const char *id, podnet_error **err)
 {
         if (isempty(id))
                 return pn_error_plain(err, EINVAL, ENV_CODE,
                                       "Missing container ID (CNI_CONTAINERID)");
-        if (!id_valid(id))
+        if (!pn_id_valid(id))
                 return pn_error_plain(err, EINVAL, ENV_CODE,
                                       "Invalid container ID \"%s\": it must start with a letter or "
                                       "digit and hold only letters, digits, '_', '.' and '-'",
@@ -43,7 +27,7 @@ int pn_cni_validate_container_id(const char *id, podnet_error **err)
 
 int pn_cni_validate_network_name(const char *name, podnet_error **err)
 {
-        if (!id_valid(name))
+        if (!pn_id_valid(name))
                 return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
                                       "Invalid network name \"%s\": it must start with a letter "
                                       "or digit and hold only letters, digits, '_', '.' and '-'",
@@ -53,22 +37,8 @@ int pn_cni_validate_network_name(const char *name, podnet_error **err)
 
 int pn_cni_validate_name_as_ifname(const char *name, const char *what, int code, podnet_error **err)
 {
-        const char *why = NULL;
+        const char *why = pn_ifname_invalid(name);
 
-        if (isempty(name))
-                why = "it is empty";
-        else if (strlen(name) > 15)
-                why = "it is longer than 15 bytes";
-        else if (streq(name, ".") || streq(name, ".."))
-                why = "it is . or ..";
-        else
-                for (const char *p = name; *p && !why; p++)
-                        if (*p == '/' || *p == ':' || isspace((unsigned char)*p))
-                                why = "it holds '/', ':' or white space";
-                        else if (*p == '%')
-                                /* The kernel takes "%d" for a template and picks a free
-                                 * name: a new link per call, never the one named. */
-                                why = "it holds '%', which the kernel reads as a name template";
         if (why)
                 return pn_error_plain(err, EINVAL, code, "Invalid %s \"%s\": %s", what,
                                       name ? name : "", why);

@@ -13,8 +13,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "core/cidr.h"
 #include "cni/cni.h"
+#include "core/cidr.h"
+#include "core/names.h"
 #include "ipam/ipam.h"
 
 extern char **environ;
@@ -32,6 +33,35 @@ static int need_attachment(const podnet_cni_args *args, const char *verb, podnet
         return 0;
 }
 
+/* The address store (lib/ipam/) names no CNI code: the verbs choose one from the errno
+ * and from what they asked. Setting the store up from the configuration fails only on
+ * the configuration (7). An attachment the store refuses is the environment's
+ * (CNI_CONTAINERID, CNI_IFNAME: 4); a request outside the ranges is the
+ * configuration's (7); no address left, or the attachment holding another one, is
+ * exhaustion (101); anything else is the store's I/O (5, or 11 for a transient errno,
+ * see podnet_error_cni_code()). */
+enum store_step { STORE_SETUP, STORE_USE, STORE_ALLOCATE };
+
+static int store_code(podnet_error **err, int r, enum store_step step,
+                      const podnet_cni_args *args)
+{
+        int code = PODNET_CNI_ERR_IO;
+
+        if (r >= 0)
+                return r;
+        if (step == STORE_SETUP)
+                code = r == -EINVAL ? PODNET_CNI_ERR_INVALID_CONFIG : 0;
+        else if (r == -EINVAL && args &&
+                 (!pn_id_valid(args->container_id) ||
+                  strlen(args->container_id) > PN_IPAM_ID_MAX || !pn_ifname_valid(args->ifname)))
+                code = PODNET_CNI_ERR_INVALID_ENV;
+        else if (step == STORE_ALLOCATE && r == -ERANGE)
+                code = PODNET_CNI_ERR_INVALID_CONFIG;
+        else if (step == STORE_ALLOCATE && (r == -ENOSPC || r == -EEXIST))
+                code = PODNET_CNI_ERR_IPAM_EXHAUSTED;
+        return code ? pn_error_set_code(err, r, code) : r;
+}
+
 static int local_open(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_ipam **ret,
                       podnet_error **err)
 {
@@ -40,7 +70,7 @@ static int local_open(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_ipam 
 
         r = podnet_ipam_open(ctx, &ipam, conf->ipam.data_dir, conf->name, err);
         if (r < 0)
-                return r;
+                return store_code(err, r, STORE_SETUP, NULL);
         for (size_t s = 0; s < conf->ipam.n_sets; s++)
                 for (size_t i = 0; i < conf->ipam.sets[s].n_ranges; i++) {
                         const struct pn_ipam_range *rg = &conf->ipam.sets[s].ranges[i];
@@ -48,7 +78,7 @@ static int local_open(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_ipam 
                         r = podnet_ipam_add_range(ipam, (unsigned)s, rg->subnet, rg->range_start,
                                                   rg->range_end, rg->gateway, err);
                         if (r < 0)
-                                return r;
+                                return store_code(err, r, STORE_SETUP, NULL);
                 }
         *ret = steal_pointer(&ipam);
         return 0;
@@ -208,7 +238,7 @@ static int local_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_
 
         /* One lock over all sets: the attachment gets all its addresses or none. */
         if ((r = podnet_ipam_lock(ipam, err)) < 0)
-                return r;
+                return store_code(err, r, STORE_USE, args);
         for (size_t s = 0; s < conf->ipam.n_sets; s++) {
                 _cleanup_cidr_ podnet_cidr *addr = NULL, *gw = NULL;
 
@@ -217,6 +247,7 @@ static int local_add(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_
                  * scan of every lease: an ADD costs the same with 5 or 500 pods). */
                 r = pn_ipam_allocate(ipam, (unsigned)s, args->container_id, args->ifname, want[s],
                                      &addr, &gw, s == 0 ? &n_held : NULL, err);
+                r = store_code(err, r, STORE_ALLOCATE, args);
                 allocated |= r >= 0;
                 if (r >= 0 && podnet_cni_result_add_ip(res, -1, addr, gw) < 0)
                         r = pn_error_plain(err, ENOMEM, PODNET_CNI_ERR_INTERNAL, "Out of memory");
@@ -249,7 +280,7 @@ static int local_del(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_
         if ((r = local_open(ctx, conf, &ipam, err)) < 0)
                 return r;
         r = podnet_ipam_release(ipam, args->container_id, args->ifname, err);
-        return r < 0 ? r : 0;
+        return r < 0 ? store_code(err, r, STORE_USE, args) : 0;
 }
 
 static int local_check(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_args *args,
@@ -266,7 +297,7 @@ static int local_check(podnet_ctx *ctx, const podnet_cni_conf *conf, const podne
                 return r;
         n = podnet_ipam_lookup(ipam, args->container_id, args->ifname, &held, err);
         if (n < 0)
-                return n;
+                return store_code(err, n, STORE_USE, args);
         if (n == 0)
                 r = pn_error_plain(err, ENOENT, PODNET_CNI_ERR_CHECK_FAILED,
                                    "No IPAM lease for container %s interface %s in network %s",
@@ -305,6 +336,8 @@ static int local_gc(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_error *
         if ((r = local_open(ctx, conf, &ipam, err)) < 0)
                 return r;
         r = podnet_ipam_gc(ipam, conf->valid_attachments, conf->n_valid_attachments, err);
+        /* (The configuration parser made sure every valid attachment is complete.) */
+        r = store_code(err, r, STORE_USE, NULL);
         if (r > 0)
                 pn_debug(ctx, "IPAM GC released %d lease(s) in network %s", r, conf->name);
         return r < 0 ? r : 0;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The CNI plugin's verbs on parsed input: ADD, DEL, CHECK, GC, STATUS. Each is a
- * sequence of calls into the link, address, route, IPAM and firewall modules; ADD
+ * sequence of calls into the link, address, route, IPAM and firewall modules, and
+ * chooses the CNI code of their failures (they report an errno and a message); ADD
  * undoes what it did when a later step fails, DEL is idempotent and best effort.
  */
 #include <arpa/inet.h>
@@ -12,9 +13,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cni/cni-plugin.h"
 #include "cni/cni.h"
 #include "core/internal.h"
+#include "core/names.h"
 #include "ipam/ipam.h"
 #include "netlink/net.h"
 
@@ -123,6 +124,15 @@ static int ensure_bridge(podnet_ctx *ctx, const podnet_cni_conf *conf,
         bc.n_addrs = n_gw;
         /* A concurrent ADD creating the same bridge is handled by podnet_bridge_ensure. */
         r = podnet_bridge_ensure(ctx, NULL, &bc, err);
+        if (r == -EEXIST) {
+                /* Either the name belongs to a link of another kind, or the bridge has
+                 * an address where the gateway should be (a kernel refusal). */
+                podnet_link_info li = {.size = sizeof(li)};
+
+                if (podnet_link_get(ctx, NULL, conf->bridge, &li, NULL) == 0 &&
+                    !streq(li.kind, "bridge"))
+                        r = pn_error_set_code(err, r, PODNET_CNI_ERR_IFACE_EXISTS);
+        }
 out:
         for (size_t i = 0; i < n_gw; i++)
                 podnet_cidr_free(gw_addrs[i]);
@@ -371,6 +381,10 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
             .hairpin = conf->hairpin_mode,
         };
         r = podnet_veth_create(ctx, &vc, &info, err);
+        if (r == -EEXIST) /* one end's name is taken (the message says which) */
+                r = pn_error_set_code(err, r, PODNET_CNI_ERR_IFACE_EXISTS);
+        else if (r == -EINVAL && (isempty(args->container_id) || !pn_ifname_valid(args->ifname)))
+                r = pn_error_set_code(err, r, PODNET_CNI_ERR_INVALID_ENV);
         if (r < 0)
                 goto fail;
         veth_done = true;
@@ -383,15 +397,16 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
 
         if (conf->is_gateway) {
                 r = podnet_sysctl_enable_forwarding(ctx, AF_INET, err);
-                if (r < 0)
-                        goto fail;
-                for (size_t i = 0; i < podnet_cni_result_n_ips(res); i++)
+                for (size_t i = 0; r >= 0 && i < podnet_cni_result_n_ips(res); i++)
                         if (podnet_cidr_family(podnet_cni_result_ip_addr(res, i)) == AF_INET6) {
                                 r = podnet_sysctl_enable_forwarding(ctx, AF_INET6, err);
-                                if (r < 0)
-                                        goto fail;
                                 break;
                         }
+                if (r < 0) {
+                        /* Reading or writing /proc/sys (the families are ours). */
+                        r = pn_error_set_code(err, r, PODNET_CNI_ERR_IO);
+                        goto fail;
+                }
         }
 
         if (conf->ip_masq) {

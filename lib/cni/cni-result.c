@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 
-#include "cni/cni-plugin.h"
 #include "cni/cni.h"
 
 /* Index of "0.3.0" and "1.0.0" in the supported list: the shape boundaries. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Private: the parsed forms of a CNI network configuration and CNI_* environment,
- * shared by the parser (cni-conf.c, cni-args.c), the IPAM adapter (cni-ipam.c) and
- * the verbs (cni-plugin.c). Everything here is plain C data; JSON stays in the parser.
+ * Private to lib/cni/: the parsed forms of a CNI network configuration and CNI_*
+ * environment, shared by the parser (cni-conf.c, cni-args.c), the IPAM adapter
+ * (cni-ipam.c) and the verbs (cni-plugin.c), and what these files offer each other
+ * (result building, JSON readers, name checks with CNI codes).
  */
 #ifndef PODNET_CNI_H
 #define PODNET_CNI_H
@@ -138,6 +139,8 @@ struct podnet_cni_result {
 /* Appends a route with the 1.1 attributes (mtu/advmss/priority 0 and table/scope -1
  * mean absent). Returns the route's index or -errno. */
 int pn_cni_result_add_route_full(podnet_cni_result *res, const struct pn_cni_route *route);
+/* Points IP i of res at interface index iface (IPAM results carry none). */
+int pn_cni_result_set_ip_interface(podnet_cni_result *res, size_t i, int iface);
 
 /* Index of `version` in podnet_cni_supported_versions(), -1 if unsupported. */
 int pn_cni_version_index(const char *version);

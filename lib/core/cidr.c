@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * CIDR values (IPv4 and IPv6): strict parsing, canonical formatting, containment,
- * ordering, n-th address and subnet arithmetic. Predicates never allocate.
+ * ordering, n-th address and subnet arithmetic, and raw addresses' prefix match and
+ * text. Predicates never allocate.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -417,4 +418,25 @@ PODNET_EXPORT podnet_cidr **podnet_cidr_array_free(podnet_cidr **array)
                 free(*p);
         free(array);
         return NULL;
+}
+
+bool pn_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefixlen)
+{
+        unsigned bytes = prefixlen / 8, bits = prefixlen % 8;
+
+        if (memcmp(a, b, bytes) != 0)
+                return false;
+        if (bits == 0)
+                return true;
+        return ((a[bytes] ^ b[bytes]) & (uint8_t)(0xff << (8 - bits))) == 0;
+}
+
+const char *pn_net_format(int family, const uint8_t *addr, unsigned prefixlen, char *buf,
+                          size_t size)
+{
+        podnet_cidr c;
+
+        if (pn_cidr_init(&c, family, addr, prefixlen) < 0 || podnet_cidr_format(&c, buf, size) < 0)
+                snprintf(buf, size, "?");
+        return buf;
 }

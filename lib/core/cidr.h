@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Private to libpodnet: the layout of podnet_cidr and allocation-free helpers (128-bit
- * address arithmetic, parsing into caller storage) that other modules may use.
+ * address arithmetic, parsing into caller storage) that other modules may use, and the
+ * helpers for raw addresses as netlink carries them (length, prefix match, text).
  */
 #ifndef PODNET_CIDR_H
 #define PODNET_CIDR_H
@@ -31,10 +32,17 @@ typedef struct pn_addr128 {
 /* Longest address text pn_cidr_format_addr writes, with the NUL. */
 #define PN_ADDR_STRLEN 46
 
+/* Bytes of an address of the family: 4, 16; 0 for an unknown family. The one
+ * address-length helper of the library. */
+static inline unsigned pn_family_len(int family)
+{
+        return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+}
+
 /* 32 or 128; 0 for an unknown family. */
 static inline unsigned pn_family_bits(int family)
 {
-        return family == AF_INET ? 32 : family == AF_INET6 ? 128 : 0;
+        return 8 * pn_family_len(family);
 }
 
 static inline unsigned pn_cidr_bits(const podnet_cidr *c)
@@ -156,5 +164,13 @@ bool pn_cidr_contains_addr(const podnet_cidr *net, const podnet_cidr *c);
 bool pn_cidr_addr_eq(const podnet_cidr *a, const podnet_cidr *b);
 /* Orders a and b by address alone; families must match. */
 int pn_cidr_addr_cmp(const podnet_cidr *a, const podnet_cidr *b);
+
+/* For raw addresses of pn_family_len(family) bytes, as netlink carries them: */
+/* true if the first `prefixlen` bits of a and b are equal. */
+bool pn_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefixlen);
+/* "10.1.1.1/24", "fd00::1/64" into buf (PODNET_CIDR_STRLEN bytes suffice); "?" for an
+ * unusable family or prefix. Returns buf. */
+const char *pn_net_format(int family, const uint8_t *addr, unsigned prefixlen, char *buf,
+                          size_t size);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Error objects: message, details, errno and CNI code; the errno -> CNI code default
- * mapping; and libnl's NLE_* -> errno mapping, kept here and nowhere else.
+ * Error objects: message, details, errno and CNI code (chosen by lib/cni/ alone, see
+ * pn_error_set_code()); the errno -> CNI code default mapping; and libnl's NLE_* ->
+ * errno mapping, kept here and nowhere else.
  */
 #include <netlink/errno.h>
 
@@ -91,6 +92,13 @@ void pn_error_set_details(podnet_error **err, const char *details)
                 return;
         free((*err)->details);
         (*err)->details = strdup(details);
+}
+
+int pn_error_set_code(podnet_error **err, int r, int cni_code)
+{
+        if (err && *err && (*err)->cni_code == 0)
+                (*err)->cni_code = cni_code;
+        return r;
 }
 
 /* Errors that say "not now" rather than "no": a resource momentarily short (ENOBUFS:

@@ -202,9 +202,13 @@ int pn_error_plain(podnet_error **err, int errnum, int cni_code, const char *fmt
 int pn_error_wrap(podnet_error **err, const char *fmt, ...) _printf_(2, 3);
 /* Sets the details field of *err (no-op if err or *err is NULL). */
 void pn_error_set_details(podnet_error **err, const char *details);
+/* Gives *err the CNI code `cni_code` if it has none yet (a code chosen closer to the
+ * failure wins) and returns r. Only lib/cni/ calls it: the layers below leave the code
+ * 0 and describe a failure by its errno and message. */
+int pn_error_set_code(podnet_error **err, int r, int cni_code);
 int pn_errno_to_cni(int errnum);
 
-/* libnl's NLE_* codes -> positive errno. The one place this mapping lives (nl.c). */
+/* libnl's NLE_* codes -> positive errno. The one place this mapping lives (error.c). */
 int pn_nl_errno(int nle);
 /* The same for a libnl socket set-up call (nl_connect(), nl_socket_set_fd()) that failed
  * with errno_after in errno, which the caller cleared before the call: a system call's

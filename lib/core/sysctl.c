@@ -33,13 +33,13 @@ PODNET_EXPORT int podnet_sysctl_enable_forwarding(podnet_ctx *ctx, int family, p
         int r;
 
         if (!ctx)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INTERNAL, "Missing context");
+                return pn_error_plain(err, EINVAL, 0, "Missing context");
         if (family == AF_INET)
                 path = "/proc/sys/net/ipv4/ip_forward";
         else if (family == AF_INET6)
                 path = "/proc/sys/net/ipv6/conf/all/forwarding";
         else
-                return pn_error_plain(err, EAFNOSUPPORT, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EAFNOSUPPORT, 0,
                                       "Enabling forwarding for address family %d: not IPv4 "
                                       "or IPv6",
                                       family);
@@ -48,14 +48,14 @@ PODNET_EXPORT int podnet_sysctl_enable_forwarding(podnet_ctx *ctx, int family, p
          * forwarding setting; skip it when already on (and without write access). */
         r = sysctl_read_bool(path, &on);
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_IO, "Reading %s", path);
+                return pn_error(err, -r, 0, "Reading %s", path);
         if (on)
                 return 0;
         fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0)
-                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Opening %s", path);
+                return pn_error(err, errno, 0, "Opening %s", path);
         if (write(fd, "1\n", 2) != 2)
-                return pn_error(err, errno ? errno : EIO, PODNET_CNI_ERR_IO, "Writing 1 to %s",
+                return pn_error(err, errno ? errno : EIO, 0, "Writing 1 to %s",
                                 path);
         pn_debug(ctx, "Enabled forwarding: %s = 1", path);
         return 1;

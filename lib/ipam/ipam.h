@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Private to libpodnet: the host-local compatible IPAM store's on-disk names, the
- * allocation ADD uses (it reports what the attachment held before), and test hooks.
+ * Private to libpodnet: what lib/cni/ and the tests use of the IPAM family beyond the
+ * public API: the host-local compatible store's on-disk names, the allocation ADD uses
+ * (it reports what the attachment held before), and test hooks.
  */
 #ifndef PODNET_IPAM_H
 #define PODNET_IPAM_H

@@ -11,27 +11,6 @@
 #include "core/cidr.h"
 #include "netlink/net.h"
 
-bool pn_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefixlen)
-{
-        unsigned bytes = prefixlen / 8, bits = prefixlen % 8;
-
-        if (memcmp(a, b, bytes) != 0)
-                return false;
-        if (bits == 0)
-                return true;
-        return ((a[bytes] ^ b[bytes]) & (uint8_t)(0xff << (8 - bits))) == 0;
-}
-
-const char *pn_net_format(int family, const uint8_t *addr, unsigned prefixlen, char *buf,
-                          size_t size)
-{
-        podnet_cidr c;
-
-        if (pn_cidr_init(&c, family, addr, prefixlen) < 0 || podnet_cidr_format(&c, buf, size) < 0)
-                snprintf(buf, size, "?");
-        return buf;
-}
-
 int pn_addr_from_cidr(struct pn_addr *a, const podnet_cidr *c, int ifindex)
 {
         unsigned len;

@@ -45,22 +45,6 @@ void pn_mac_format(const uint8_t *mac, unsigned len, char *buf, size_t size)
                 off += (size_t)snprintf(buf + off, size - off, "%s%02x", i ? ":" : "", mac[i]);
 }
 
-bool pn_ifname_valid(const char *name)
-{
-        size_t n;
-
-        if (isempty(name))
-                return false;
-        n = strlen(name);
-        if (n >= IFNAMSIZ || streq(name, ".") || streq(name, ".."))
-                return false;
-        /* '%' too: the kernel would take "%d" for a template and pick a new name. */
-        for (const char *p = name; *p; p++)
-                if (*p == '/' || *p == ':' || *p == '%' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
-                        return false;
-        return true;
-}
-
 static int parse_mac(const char *s, uint8_t mac[6])
 {
         unsigned v[6];
@@ -505,7 +489,7 @@ PODNET_EXPORT int podnet_bridge_ensure(podnet_ctx *ctx, podnet_netns *ns,
                 return pn_error(err, -r, 0, "Looking up bridge %s" PN_NS_FMT, cfg.name,
                                 PN_NS_ARG(ns));
         if (!streq(l.kind, "bridge"))
-                return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
+                return pn_error_plain(err, EEXIST, 0,
                                       "Interface %s" PN_NS_FMT " exists and is not a bridge (%s)",
                                       cfg.name, PN_NS_ARG(ns), l.kind[0] ? l.kind : "no link kind");
         r = bridge_pin_mac(sk, ctx, &l, created);
@@ -632,11 +616,11 @@ static int veth_exists_error(struct nl_sock *sk, const podnet_veth_config *cfg, 
         struct pn_link l;
 
         if (pn_link_query(sk, host, 0, &l) == 0)
-                return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
+                return pn_error_plain(err, EEXIST, 0,
                                       "Interface %s (host end for %s of container %s) already "
                                       "exists",
                                       host, cfg->ifname, cfg->container_id);
-        return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
+        return pn_error_plain(err, EEXIST, 0,
                               "Interface %s already exists in %s", cfg->ifname, cfg->netns->path);
 }
 
@@ -659,10 +643,10 @@ PODNET_EXPORT int podnet_veth_create(podnet_ctx *ctx, const podnet_veth_config *
         if (info && info->size < sizeof(podnet_veth_info))
                 return pn_error_plain(err, EINVAL, 0, "podnet_veth_create: info too small");
         if (isempty(cfg.container_id))
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_ENV,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Creating veth: no container id");
         if (!pn_ifname_valid(cfg.ifname))
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_ENV,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Invalid interface name '%s'", cfg.ifname ? cfg.ifname : "");
         if (!cfg.netns)
                 return pn_error_plain(err, EINVAL, 0, "Creating veth for %s: no pod namespace",

@@ -12,7 +12,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "core/cidr.h"
 #include "core/internal.h"
+#include "core/names.h"
 
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -126,16 +128,6 @@ int pn_addr_dump(struct nl_sock *sk, int family, int ifindex,
 int pn_addr_send(struct nl_sock *sk, int cmd, int nlflags, const struct pn_addr *a);
 /* Fills a from a podnet_cidr and a link; -EINVAL for an unusable cidr. */
 int pn_addr_from_cidr(struct pn_addr *a, const podnet_cidr *c, int ifindex);
-/* "10.1.1.1/24", "fd00::1/64" into buf (PODNET_CIDR_STRLEN bytes suffice). */
-const char *pn_net_format(int family, const uint8_t *addr, unsigned prefixlen, char *buf,
-                          size_t size);
-
-/* Checks an interface name from input: 1..15 bytes, no '/', no whitespace, not "." or
- * "..". */
-bool pn_ifname_valid(const char *name);
-
-/* 1 if the first `prefixlen` bits of a and b are equal. */
-bool pn_prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefixlen);
 
 /* Attribute readers that tolerate absent or short attributes. */
 static inline uint32_t pn_attr_u32(const struct nlattr *a, uint32_t def)
@@ -153,11 +145,5 @@ void pn_attr_str(const struct nlattr *a, char *buf, size_t size);
  * "Adding x in /run/netns/p1", or just "Adding x" for the context's own namespace. */
 #define PN_NS_FMT "%s%s"
 #define PN_NS_ARG(ns) ((ns) ? " in " : ""), ((ns) ? (ns)->path : "")
-
-/* Address length of an address family: 4, 16, or 0. */
-static inline unsigned pn_family_len(int family)
-{
-        return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
-}
 
 #endif
