@@ -15,6 +15,7 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,94 +86,11 @@ static void log_stderr(podnet_ctx *ctx, void *userdata, int prio, const char *ms
         fprintf(stderr, "podnet-routes: %s\n", msg);
 }
 
-static void usage(FILE *f)
-{
-        fputs("Usage: podnet-routes [OPTION]... COMMAND\n"
-              "Keeps this node's routes to other nodes' pod CIDRs, its forwarding rules and its\n"
-              "CNI configuration in step with the cluster's node list.\n"
-              "\n"
-              "Commands:\n"
-              "  sync        one pass: forwarding, firewall chains, routes, CNI conflist\n"
-              "  run         sync, then keep syncing on an interval and on route changes\n"
-              "  status      routes, firewall chains and peers (--json for programs)\n"
-              "  teardown    remove podnet's routes, chains and conflist, nothing else\n"
-              "  allocate    give nodes without a pod CIDR one from --cluster-cidr\n"
-              "\n"
-              "Options:\n"
-              "  --nodes FILE                 node list: kubectl JSON or static file ('-': stdin)\n"
-              "  --nodes-cmd CMD              command printing the node list (sh -c), re-run\n"
-              "                               every interval, e.g. 'kubectl get nodes -o json'\n"
-              "  --nodes-timeout SECONDS      kill --nodes-cmd after this long (default 30)\n"
-              "  --node-name NAME             this node (default: the host name)\n"
-              "  --cluster-cidr CIDR[,CIDR]   cluster CIDRs (firewall, allocate; pod CIDRs\n"
-              "                               outside them get no route)\n"
-              "  --non-masquerade-cidr CIDR[,CIDR]  not masqueraded (default: cluster CIDRs)\n"
-              "  --no-masquerade              no PODNET-POSTROUTING chain\n"
-              "  --no-firewall                leave iptables alone\n"
-              "  --cni-conf-dir DIR           default /etc/cni/net.d\n"
-              "  --cni-conf-name NAME         default 10-podnet.conflist\n"
-              "  --no-cni-conf                do not write the CNI conflist\n"
-              "  --network-name NAME          CNI network name (default podnet)\n"
-              "  --bridge NAME                bridge in the conflist (default cbr0)\n"
-              "  --mtu N                      MTU in the conflist (default: the plugin's)\n"
-              "  --cni-ip-masq                set ipMasq in the conflist\n"
-              "  --ipam-data-dir DIR          host-local dataDir in the conflist\n"
-              "  --route-protocol N           route protocol podnet owns (default 44)\n"
-              "  --route-table N              routing table (default main, 254)\n"
-              "  --interval SECONDS           run: resync interval (default 30)\n"
-              "  --firewall-interval SECONDS  run: firewall chain check (default 1, 0: off)\n"
-              "  --dry-run                    sync: report what would change, change nothing\n"
-              "  --json                       sync, status, allocate: JSON output\n"
-              "  --node-cidr-mask-size N      allocate: mask for every family\n"
-              "  --node-cidr-mask-size-ipv4 N allocate: IPv4 mask (default 24)\n"
-              "  --node-cidr-mask-size-ipv6 N allocate: IPv6 mask (default 64)\n"
-              "  --write-nodes FILE           allocate: write the NodeList with allocations\n"
-              "  -v, --verbose                log library debug messages to stderr\n"
-              "  -h, --help                   this help\n"
-              "  -V, --version                version\n"
-              "\n"
-              "Exit status: 0 done, 1 error, 2 usage error, 3 done but some peers unreachable\n"
-              "or refused, 4 node list without any node or without this node (nothing\n"
-              "changed), 5 run: another run is already running on this node.\n"
-              "See podnet-routes(8).\n",
-              f);
-}
-
 /* --- small helpers ------------------------------------------------------------------- */
-
-static void json_str(FILE *f, const char *s)
-{
-        if (!s) {
-                fputs("null", f);
-                return;
-        }
-        fputc('"', f);
-        for (; *s; s++) {
-                unsigned char c = (unsigned char)*s;
-                if (c == '"' || c == '\\')
-                        fprintf(f, "\\%c", c);
-                else if (c == '\n')
-                        fputs("\\n", f);
-                else if (c == '\t')
-                        fputs("\\t", f);
-                else if (c < 0x20)
-                        fprintf(f, "\\u%04x", c);
-                else
-                        fputc(c, f);
-        }
-        fputc('"', f);
-}
 
 static const char *cidr_str(const podnet_cidr *c, char *buf, size_t size)
 {
         if (!c || podnet_cidr_format(c, buf, size) < 0)
-                return NULL;
-        return buf;
-}
-
-static const char *addr_str(const podnet_cidr *c, char *buf, size_t size)
-{
-        if (!c || podnet_cidr_format_addr(c, buf, size) < 0)
                 return NULL;
         return buf;
 }
@@ -682,93 +600,42 @@ static int sync_cni_conf(const struct opts *o, const podnet_nodes *nodes,
         return 0;
 }
 
-static void print_report_text(const podnet_sync_report *rep, bool changes_only)
+/* Prints what the library formatted; JSON gets its newline. A formatter's failure (out
+ * of memory) is reported instead. */
+static void print_formatted(int r, char *text, bool json)
 {
-        for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
-                podnet_sync_action a = podnet_sync_report_action(rep, i);
-                char d[PODNET_CIDR_STRLEN], v[PODNET_CIDR_STRLEN];
-                const char *dst = cidr_str(podnet_sync_report_dst(rep, i), d, sizeof(d));
-                const char *via = addr_str(podnet_sync_report_via(rep, i), v, sizeof(v));
-                const char *node = podnet_sync_report_node(rep, i);
-                const char *why = podnet_sync_report_reason(rep, i);
-
-                if (changes_only && a == PODNET_SYNC_KEPT)
-                        continue;
-                printf("%-11s %s", podnet_sync_action_name(a), dst ? dst : "-");
-                if (via)
-                        printf(" via %s", via);
-                if (node)
-                        printf(" (%s)", node);
-                if (why && a != PODNET_SYNC_KEPT)
-                        printf(": %s", why);
-                putchar('\n');
-        }
-}
-
-static void print_summary_text(const podnet_sync_report *rep, const struct node_result *res,
-                               const struct opts *o)
-{
-        printf("%s%zu added, %zu replaced, %zu deleted, %zu kept, %zu unreachable, %zu skipped, "
-               "%zu refused, %zu failed; %zu route writes",
-               o->dry_run ? "dry run: " : "",
-               podnet_sync_report_count_action(rep, PODNET_SYNC_ADDED),
-               podnet_sync_report_count_action(rep, PODNET_SYNC_REPLACED),
-               podnet_sync_report_count_action(rep, PODNET_SYNC_DELETED),
-               podnet_sync_report_count_action(rep, PODNET_SYNC_KEPT),
-               podnet_sync_report_count_action(rep, PODNET_SYNC_UNREACHABLE),
-               podnet_sync_report_count_action(rep, PODNET_SYNC_SKIPPED),
-               podnet_sync_report_count_action(rep, PODNET_SYNC_REFUSED),
-               podnet_sync_report_count_action(rep, PODNET_SYNC_FAILED),
-               podnet_sync_report_writes(rep));
-        if (res->fw_commits >= 0)
-                printf(", %d firewall commits", res->fw_commits);
-        if (res->conf >= 0)
-                printf(", CNI conf %s", res->conf ? "written" : "unchanged");
-        printf(" (routes %.1f ms)\n", res->route_ms);
-}
-
-static void print_report_json(const podnet_sync_report *rep, const struct node_result *res,
-                              const struct opts *o)
-{
-        static const podnet_sync_action actions[] = {
-            PODNET_SYNC_ADDED,       PODNET_SYNC_REPLACED, PODNET_SYNC_DELETED, PODNET_SYNC_KEPT,
-            PODNET_SYNC_UNREACHABLE, PODNET_SYNC_SKIPPED,  PODNET_SYNC_REFUSED, PODNET_SYNC_FAILED,
-        };
-        char path[PATH_MAX];
-
-        printf("{\"routes\":[");
-        for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
-                char d[PODNET_CIDR_STRLEN], v[PODNET_CIDR_STRLEN];
-                printf("%s{\"action\":", i ? "," : "");
-                json_str(stdout, podnet_sync_action_name(podnet_sync_report_action(rep, i)));
-                printf(",\"dst\":");
-                json_str(stdout, cidr_str(podnet_sync_report_dst(rep, i), d, sizeof(d)));
-                printf(",\"via\":");
-                json_str(stdout, addr_str(podnet_sync_report_via(rep, i), v, sizeof(v)));
-                printf(",\"node\":");
-                json_str(stdout, podnet_sync_report_node(rep, i));
-                printf(",\"reason\":");
-                json_str(stdout, podnet_sync_report_reason(rep, i));
-                printf("}");
-        }
-        printf("],\"summary\":{");
-        for (size_t k = 0; k < sizeof(actions) / sizeof(actions[0]); k++)
-                printf("\"%s\":%zu,", podnet_sync_action_name(actions[k]),
-                       podnet_sync_report_count_action(rep, actions[k]));
-        printf("\"writes\":%zu,\"dryRun\":%s,\"routeSyncMs\":%.3f}", podnet_sync_report_writes(rep),
-               o->dry_run ? "true" : "false", res->route_ms);
-        printf(",\"firewallCommits\":");
-        if (res->fw_commits >= 0)
-                printf("%d", res->fw_commits);
+        if (r < 0)
+                errmsg("Formatting the output: %s", strerror(-r));
         else
-                printf("null");
-        conf_path(o, path, sizeof(path));
-        printf(",\"cniConf\":{\"path\":");
-        json_str(stdout, path);
-        printf(",\"written\":%s}}\n", res->conf < 0 ? "null" : res->conf ? "true" : "false");
+                printf(json ? "%s\n" : "%s", text);
+        free(text);
+        fflush(stdout);
 }
 
-/* The route sync's configuration: sync, run and status differ only in dry_run. */
+/* The sync report as JSON, or as text: with the summary line when res is given, the
+ * changes only with PODNET_FORMAT_CHANGES. */
+static void print_sync(const podnet_sync_report *rep, const struct node_result *res,
+                       const struct opts *o, bool json, unsigned flags)
+{
+        char path[PATH_MAX], *text = NULL;
+        podnet_sync_summary s = {.size = sizeof(s), .dry_run = o->dry_run, .conf_path = path};
+        int r;
+
+        conf_path(o, path, sizeof(path));
+        if (res) {
+                s.route_ms = res->route_ms;
+                s.fw_commits = res->fw_commits;
+                s.conf_written = res->conf;
+        }
+        if (json)
+                r = podnet_sync_report_format_json(rep, &s, &text);
+        else
+                r = podnet_sync_report_format_text(rep, res ? &s : NULL, flags, &text);
+        print_formatted(r, text, json);
+}
+
+/* The route sync's configuration: sync, run and status differ only in dry_run. Settings
+ * the environment gives (the library reads none) are passed in here. */
 static podnet_sync_config sync_config(const struct opts *o, bool dry_run)
 {
         return (podnet_sync_config){.size = sizeof(podnet_sync_config),
@@ -807,13 +674,8 @@ static int do_sync(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *no
         if (rep && status != EXIT_NODES) {
                 bool changed =
                     podnet_sync_report_writes(rep) > 0 || res.conf == 1 || res.fw_commits > 0;
-                if (o->json)
-                        print_report_json(rep, &res, o);
-                else if (!quiet || changed || o->verbose) {
-                        print_report_text(rep, quiet);
-                        print_summary_text(rep, &res, o);
-                }
-                fflush(stdout);
+                if (o->json || !quiet || changed || o->verbose)
+                        print_sync(rep, &res, o, o->json, quiet ? PODNET_FORMAT_CHANGES : 0);
                 if (status == 0 && (podnet_sync_report_count_action(rep, PODNET_SYNC_UNREACHABLE) ||
                                     podnet_sync_report_count_action(rep, PODNET_SYNC_REFUSED)))
                         status = EXIT_PARTIAL;
@@ -891,8 +753,7 @@ static void agent_route_pass(struct agent *a)
         if (rep && podnet_sync_report_writes(rep) > 0) {
                 printf("route change detected: ");
                 fflush(stdout);
-                print_report_text(rep, true);
-                fflush(stdout);
+                print_sync(rep, NULL, a->o, false, PODNET_FORMAT_CHANGES);
         }
         podnet_sync_report_free(rep);
 }
@@ -1109,55 +970,12 @@ out:
 
 /* --- status -------------------------------------------------------------------------- */
 
-static const char *state_name(podnet_sync_action a, bool have_nodes)
-{
-        switch (a) {
-        case PODNET_SYNC_KEPT:
-                return "ok";
-        case PODNET_SYNC_ADDED:
-                return "missing";
-        case PODNET_SYNC_REPLACED:
-                return "wrong-gateway";
-        case PODNET_SYNC_DELETED:
-                return have_nodes ? "stale" : "installed";
-        case PODNET_SYNC_UNREACHABLE:
-                return "unreachable";
-        case PODNET_SYNC_SKIPPED:
-                return "skipped";
-        case PODNET_SYNC_REFUSED:
-                return "refused";
-        default:
-                return "failed";
-        }
-}
-
-/* A peer's state: the worst of its routes' states, and that entry's reason (*why, may be
- * NULL). This node is "self", or "refused" when its own pod CIDR is. */
-static const char *peer_state(const podnet_sync_report *rep, const char *name, bool self,
-                              const char **why)
-{
-        static const podnet_sync_action worst[] = {
-            PODNET_SYNC_REFUSED,  PODNET_SYNC_FAILED, PODNET_SYNC_UNREACHABLE, PODNET_SYNC_SKIPPED,
-            PODNET_SYNC_REPLACED, PODNET_SYNC_ADDED,  PODNET_SYNC_KEPT};
-        *why = NULL;
-        for (size_t k = 0; k < sizeof(worst) / sizeof(worst[0]); k++)
-                for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
-                        const char *n = podnet_sync_report_node(rep, i);
-                        if (!n || strcmp(n, name) != 0 ||
-                            podnet_sync_report_action(rep, i) != worst[k])
-                                continue;
-                        *why = podnet_sync_report_reason(rep, i);
-                        return state_name(worst[k], true);
-                }
-        return self ? "self" : "unknown";
-}
-
 static int cmd_status(podnet_ctx *ctx, const struct opts *o)
 {
         podnet_nodes *nodes = NULL;
         podnet_sync_report *rep = NULL;
         podnet_error *err = NULL;
-        char *fw = NULL;
+        char *fw = NULL, *text = NULL;
         bool have_nodes = o->nodes_file || o->nodes_cmd;
         int r;
 
@@ -1187,115 +1005,20 @@ static int cmd_status(podnet_ctx *ctx, const struct opts *o)
                 podnet_error_free(err);
                 err = NULL;
         }
-
-        if (o->json) {
-                bool first = true;
-                printf("{\"node\":");
-                json_str(stdout, o->node_name);
-                printf(",\"protocol\":%u,\"table\":%u,\"routes\":[", o->protocol, o->table);
-                for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
-                        char d[PODNET_CIDR_STRLEN], v[PODNET_CIDR_STRLEN];
-                        const char *dst = cidr_str(podnet_sync_report_dst(rep, i), d, sizeof(d));
-                        if (!dst)
-                                continue;
-                        printf("%s{\"dst\":", first ? "" : ",");
-                        first = false;
-                        json_str(stdout, dst);
-                        printf(",\"via\":");
-                        json_str(stdout, addr_str(podnet_sync_report_via(rep, i), v, sizeof(v)));
-                        printf(",\"node\":");
-                        json_str(stdout, podnet_sync_report_node(rep, i));
-                        printf(",\"state\":");
-                        json_str(stdout, state_name(podnet_sync_report_action(rep, i), have_nodes));
-                        printf(",\"reason\":");
-                        json_str(stdout, podnet_sync_report_reason(rep, i));
-                        printf("}");
-                }
-                printf("],\"peers\":[");
-                for (size_t i = 0; i < podnet_nodes_count(nodes); i++) {
-                        const char *name = podnet_nodes_name(nodes, i);
-                        char a[PODNET_CIDR_STRLEN];
-                        printf("%s{\"name\":", i ? "," : "");
-                        json_str(stdout, name);
-                        printf(",\"podCIDRs\":[");
-                        for (size_t j = 0; j < podnet_nodes_n_pod_cidrs(nodes, i); j++) {
-                                printf("%s", j ? "," : "");
-                                json_str(stdout, cidr_str(podnet_nodes_pod_cidr(nodes, i, j), a,
-                                                          sizeof(a)));
-                        }
-                        printf("],\"addresses\":[");
-                        bool f2 = true;
-                        for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
-                                const char *s =
-                                    addr_str(podnet_nodes_address(nodes, i, fam), a, sizeof(a));
-                                if (!s)
-                                        continue;
-                                printf("%s", f2 ? "" : ",");
-                                f2 = false;
-                                json_str(stdout, s);
-                        }
-                        const char *why;
-                        printf("],\"state\":");
-                        json_str(stdout,
-                                 peer_state(rep, name, strcmp(name, o->node_name) == 0, &why));
-                        printf(",\"reason\":");
-                        json_str(stdout, why);
-                        printf("}");
-                }
-                printf("],\"firewall\":");
-                json_str(stdout, fw);
-                printf("}\n");
-        } else {
-                printf("ROUTES (protocol %u, table %u)\n", o->protocol, o->table);
-                printf("%-24s %-26s %-20s %s\n", "DESTINATION", "VIA", "NODE", "STATE");
-                for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
-                        char d[PODNET_CIDR_STRLEN], v[PODNET_CIDR_STRLEN];
-                        const char *dst = cidr_str(podnet_sync_report_dst(rep, i), d, sizeof(d));
-                        const char *via = addr_str(podnet_sync_report_via(rep, i), v, sizeof(v));
-                        const char *node = podnet_sync_report_node(rep, i);
-                        const char *why = podnet_sync_report_reason(rep, i);
-                        podnet_sync_action a = podnet_sync_report_action(rep, i);
-                        if (!dst)
-                                continue;
-                        printf("%-24s %-26s %-20s %s", dst, via ? via : "-", node ? node : "-",
-                               state_name(a, have_nodes));
-                        if (why && (a == PODNET_SYNC_UNREACHABLE || a == PODNET_SYNC_REFUSED))
-                                printf(" (%s)", why);
-                        putchar('\n');
-                }
-                if (have_nodes) {
-                        printf("\nPEERS\n%-20s %-34s %-26s %s\n", "NODE", "POD CIDRS", "ADDRESS",
-                               "STATE");
-                        for (size_t i = 0; i < podnet_nodes_count(nodes); i++) {
-                                const char *name = podnet_nodes_name(nodes, i);
-                                char cidrs[256] = "", a[PODNET_CIDR_STRLEN];
-                                size_t len = 0;
-                                for (size_t j = 0; j < podnet_nodes_n_pod_cidrs(nodes, i); j++) {
-                                        const char *c = cidr_str(podnet_nodes_pod_cidr(nodes, i, j),
-                                                                 a, sizeof(a));
-                                        len += (size_t)snprintf(cidrs + len, sizeof(cidrs) - len,
-                                                                "%s%s", j ? "," : "", c ? c : "?");
-                                        if (len >= sizeof(cidrs))
-                                                break;
-                                }
-                                const char *ad =
-                                    addr_str(podnet_nodes_address(nodes, i, AF_INET), a, sizeof(a));
-                                if (!ad)
-                                        ad = addr_str(podnet_nodes_address(nodes, i, AF_INET6), a,
-                                                      sizeof(a));
-                                const char *why,
-                                    *state = peer_state(rep, name, strcmp(name, o->node_name) == 0,
-                                                        &why);
-                                printf("%-20s %-34s %-26s %s", name, *cidrs ? cidrs : "-",
-                                       ad ? ad : "-", state);
-                                if (why && strcmp(state, "refused") == 0)
-                                        printf(" (%s)", why);
-                                putchar('\n');
-                        }
-                }
-                if (o->firewall)
-                        printf("\nFIREWALL\n%s", fw && *fw ? fw : "(no podnet chains)\n");
-        }
+        podnet_status_config st = {
+            .size = sizeof(st),
+            .node_name = o->node_name,
+            .protocol = o->protocol,
+            .table = o->table,
+            .nodes = have_nodes ? nodes : NULL,
+            .firewall = o->firewall,
+            .firewall_dump = fw,
+        };
+        if (o->json)
+                r = podnet_status_format_json(rep, &st, &text);
+        else
+                r = podnet_status_format_text(rep, &st, &text);
+        print_formatted(r, text, o->json);
         free(fw);
         podnet_sync_report_free(rep);
         podnet_nodes_free(nodes);
@@ -1344,49 +1067,16 @@ static int cmd_teardown(podnet_ctx *ctx, const struct opts *o)
 
 /* --- allocate ------------------------------------------------------------------------ */
 
-static int write_file(const char *path, const char *text)
-{
-        char tmp[PATH_MAX];
-        int fd;
-        size_t len = strlen(text), off = 0;
-
-        if (strcmp(path, "-") == 0) {
-                fputs(text, stdout);
-                return 0;
-        }
-        if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-                return -ENAMETOOLONG;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        while (off < len) {
-                ssize_t k = write(fd, text + off, len - off);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        int e = errno;
-                        close(fd);
-                        unlink(tmp);
-                        return -e;
-                }
-                off += (size_t)k;
-        }
-        if (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-                int e = errno;
-                unlink(tmp);
-                return -e;
-        }
-        return 0;
-}
-
-static int cmd_allocate(const struct opts *o)
+static int cmd_allocate(podnet_ctx *ctx, const struct opts *o)
 {
         podnet_nodes *nodes;
         podnet_error *err = NULL;
         unsigned masks[MAX_CIDRS];
-        bool *had;
+        size_t *fresh, n_fresh = 0;
+        char *text = NULL;
         int r;
 
+        (void)ctx;
         if (o->n_cluster == 0) {
                 errmsg("allocate needs --cluster-cidr");
                 return EXIT_USAGE;
@@ -1396,258 +1086,246 @@ static int cmd_allocate(const struct opts *o)
                 return EXIT_FAILURE;
         for (size_t c = 0; c < o->n_cluster; c++) {
                 bool v4 = podnet_cidr_family(o->cluster[c]) == AF_INET;
-                masks[c] = v4 ? (o->mask4  ? o->mask4
-                                 : o->mask ? o->mask
-                                           : 24)
-                              : (o->mask6  ? o->mask6
-                                 : o->mask ? o->mask
-                                           : 64);
+                unsigned m = v4 ? o->mask4 : o->mask6;
+                masks[c] = m ? m : o->mask ? o->mask : v4 ? 24 : 64;
         }
-        had = calloc(podnet_nodes_count(nodes) + 1, sizeof(*had));
-        if (!had) {
+        /* the nodes without a pod CIDR are the ones podnet_nodes_allocate() serves */
+        fresh = calloc(podnet_nodes_count(nodes) + 1, sizeof(*fresh));
+        if (!fresh) {
                 podnet_nodes_free(nodes);
                 errmsg("Out of memory");
                 return EXIT_FAILURE;
         }
         for (size_t i = 0; i < podnet_nodes_count(nodes); i++)
-                had[i] = podnet_nodes_n_pod_cidrs(nodes, i) > 0;
+                if (podnet_nodes_n_pod_cidrs(nodes, i) == 0)
+                        fresh[n_fresh++] = i;
         r = podnet_nodes_allocate(nodes, (const podnet_cidr *const *)o->cluster, masks,
                                   o->n_cluster, &err);
         if (r < 0) {
-                free(had);
+                free(fresh);
                 podnet_nodes_free(nodes);
                 return fail_err(err, r, "Allocating pod CIDRs");
         }
-        if (o->json)
-                printf("{\"allocated\":[");
-        for (size_t i = 0, k = 0; i < podnet_nodes_count(nodes); i++) {
-                char c[PODNET_CIDR_STRLEN], list[512] = "";
-                size_t len = 0;
-
-                if (had[i])
-                        continue;
-                for (size_t j = 0; j < podnet_nodes_n_pod_cidrs(nodes, i); j++)
-                        len += (size_t)snprintf(
-                            list + len, sizeof(list) - len, "%s\"%s\"", j ? "," : "",
-                            cidr_str(podnet_nodes_pod_cidr(nodes, i, j), c, sizeof(c)));
-                cidr_str(podnet_nodes_pod_cidr(nodes, i, 0), c, sizeof(c));
-                if (o->json)
-                        printf("%s{\"name\":\"%s\",\"podCIDRs\":[%s]}", k++ ? "," : "",
-                               podnet_nodes_name(nodes, i), list);
-                else if (!o->write_nodes || strcmp(o->write_nodes, "-") != 0)
-                        printf("kubectl patch node %s --type merge -p "
-                               "'{\"spec\":{\"podCIDR\":\"%s\",\"podCIDRs\":[%s]}}'\n",
-                               podnet_nodes_name(nodes, i), c, list);
+        if (o->json) {
+                r = podnet_nodes_format_allocation_json(nodes, fresh, n_fresh, &text);
+                print_formatted(r, text, true);
+        } else if (!o->write_nodes || strcmp(o->write_nodes, "-") != 0) {
+                r = podnet_nodes_format_allocation_text(nodes, fresh, n_fresh, &text);
+                print_formatted(r, text, false);
         }
-        if (o->json)
-                printf("],\"count\":%d}\n", r);
-        fflush(stdout);
-        free(had);
-        if (o->write_nodes) {
-                char *text = NULL;
+        free(fresh);
+        r = 0;
+        if (o->write_nodes && strcmp(o->write_nodes, "-") == 0) {
+                text = NULL;
                 r = podnet_nodes_format_json(nodes, &text);
-                if (r >= 0) {
-                        size_t l = strlen(text);
-                        char *t2 = realloc(text, l + 2);
-                        if (t2) {
-                                text = t2;
-                                strcpy(text + l, "\n");
-                        }
-                        r = write_file(o->write_nodes, text);
-                }
+                if (r >= 0)
+                        printf("%s\n", text);
+                else
+                        errmsg("Writing the node list: %s", strerror(-r));
                 free(text);
-                if (r < 0) {
-                        errmsg("Writing %s: %s", o->write_nodes, strerror(-r));
-                        podnet_nodes_free(nodes);
-                        return EXIT_FAILURE;
-                }
+        } else if (o->write_nodes) {
+                r = podnet_nodes_write_json(nodes, o->write_nodes, &err);
+                if (r < 0)
+                        fail_err(err, r, "Writing the node list");
         }
         podnet_nodes_free(nodes);
-        return 0;
+        return r < 0 ? EXIT_FAILURE : 0;
 }
 
-/* --- main ---------------------------------------------------------------------------- */
+/* --- commands ------------------------------------------------------------------------ */
 
 enum {
-        OPT_NODES = 256,
-        OPT_NODES_CMD,
-        OPT_NODE_NAME,
-        OPT_CLUSTER_CIDR,
-        OPT_NON_MASQ,
-        OPT_NO_MASQ,
-        OPT_NO_FIREWALL,
-        OPT_CNI_CONF_DIR,
-        OPT_CNI_CONF_NAME,
-        OPT_NO_CNI_CONF,
-        OPT_NETWORK,
-        OPT_BRIDGE,
-        OPT_MTU,
-        OPT_CNI_IP_MASQ,
-        OPT_IPAM_DATA_DIR,
-        OPT_PROTOCOL,
-        OPT_TABLE,
-        OPT_INTERVAL,
-        OPT_NODES_TIMEOUT,
-        OPT_FW_INTERVAL,
-        OPT_DRY_RUN,
-        OPT_JSON,
-        OPT_MASK,
-        OPT_MASK4,
-        OPT_MASK6,
-        OPT_WRITE_NODES,
+        CMD_NODES = 1 << 0, /* needs --nodes or --nodes-cmd */
+        CMD_CTX = 1 << 1,   /* talks to the kernel: gets a context */
 };
 
-static const struct option longopts[] = {
-    {"nodes", required_argument, NULL, OPT_NODES},
-    {"nodes-cmd", required_argument, NULL, OPT_NODES_CMD},
-    {"node-name", required_argument, NULL, OPT_NODE_NAME},
-    {"cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR},
-    {"non-masquerade-cidr", required_argument, NULL, OPT_NON_MASQ},
-    {"no-masquerade", no_argument, NULL, OPT_NO_MASQ},
-    {"no-firewall", no_argument, NULL, OPT_NO_FIREWALL},
-    {"cni-conf-dir", required_argument, NULL, OPT_CNI_CONF_DIR},
-    {"cni-conf-name", required_argument, NULL, OPT_CNI_CONF_NAME},
-    {"no-cni-conf", no_argument, NULL, OPT_NO_CNI_CONF},
-    {"network-name", required_argument, NULL, OPT_NETWORK},
-    {"bridge", required_argument, NULL, OPT_BRIDGE},
-    {"mtu", required_argument, NULL, OPT_MTU},
-    {"cni-ip-masq", no_argument, NULL, OPT_CNI_IP_MASQ},
-    {"ipam-data-dir", required_argument, NULL, OPT_IPAM_DATA_DIR},
-    {"route-protocol", required_argument, NULL, OPT_PROTOCOL},
-    {"route-table", required_argument, NULL, OPT_TABLE},
-    {"interval", required_argument, NULL, OPT_INTERVAL},
-    {"nodes-timeout", required_argument, NULL, OPT_NODES_TIMEOUT},
-    {"firewall-interval", required_argument, NULL, OPT_FW_INTERVAL},
-    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"node-cidr-mask-size", required_argument, NULL, OPT_MASK},
-    {"node-cidr-mask-size-ipv4", required_argument, NULL, OPT_MASK4},
-    {"node-cidr-mask-size-ipv6", required_argument, NULL, OPT_MASK6},
-    {"write-nodes", required_argument, NULL, OPT_WRITE_NODES},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+struct command {
+        const char *name;
+        int (*run)(podnet_ctx *ctx, const struct opts *o);
+        unsigned flags;
+        const char *help;
 };
 
-static int bad_value(const char *opt, const char *value)
+static const struct command commands[] = {
+    {"sync", cmd_sync, CMD_NODES | CMD_CTX,
+     "one pass: forwarding, firewall chains, routes, CNI conflist"},
+    {"run", cmd_run, CMD_NODES | CMD_CTX,
+     "sync, then keep syncing on an interval and on route changes"},
+    {"status", cmd_status, CMD_CTX, "routes, firewall chains and peers (--json for programs)"},
+    {"teardown", cmd_teardown, CMD_CTX,
+     "remove podnet's routes, chains and conflist, nothing else"},
+    {"allocate", cmd_allocate, CMD_NODES, "give nodes without a pod CIDR one from --cluster-cidr"},
+};
+
+static void usage(FILE *f)
 {
-        errmsg("Invalid value for --%s: \"%s\"", opt, value);
+        fputs("Usage: podnet-routes [OPTION]... COMMAND\n"
+              "Keeps this node's routes to other nodes' pod CIDRs, its forwarding rules and its\n"
+              "CNI configuration in step with the cluster's node list.\n"
+              "\n"
+              "Commands:\n",
+              f);
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                fprintf(f, "  %-12s%s\n", commands[i].name, commands[i].help);
+        fputs("\n"
+              "Options:\n"
+              "  --nodes FILE                 node list: kubectl JSON or static file ('-': stdin)\n"
+              "  --nodes-cmd CMD              command printing the node list (sh -c), re-run\n"
+              "                               every interval, e.g. 'kubectl get nodes -o json'\n"
+              "  --nodes-timeout SECONDS      kill --nodes-cmd after this long (default 30)\n"
+              "  --node-name NAME             this node (default: the host name)\n"
+              "  --cluster-cidr CIDR[,CIDR]   cluster CIDRs (firewall, allocate; pod CIDRs\n"
+              "                               outside them get no route)\n"
+              "  --non-masquerade-cidr CIDR[,CIDR]  not masqueraded (default: cluster CIDRs)\n"
+              "  --no-masquerade              no PODNET-POSTROUTING chain\n"
+              "  --no-firewall                leave iptables alone\n"
+              "  --cni-conf-dir DIR           default /etc/cni/net.d\n"
+              "  --cni-conf-name NAME         default 10-podnet.conflist\n"
+              "  --no-cni-conf                do not write the CNI conflist\n"
+              "  --network-name NAME          CNI network name (default podnet)\n"
+              "  --bridge NAME                bridge in the conflist (default cbr0)\n"
+              "  --mtu N                      MTU in the conflist (default: the plugin's)\n"
+              "  --cni-ip-masq                set ipMasq in the conflist\n"
+              "  --ipam-data-dir DIR          host-local dataDir in the conflist\n"
+              "  --route-protocol N           route protocol podnet owns (default 44)\n"
+              "  --route-table N              routing table (default main, 254)\n"
+              "  --interval SECONDS           run: resync interval (default 30)\n"
+              "  --firewall-interval SECONDS  run: firewall chain check (default 1, 0: off)\n"
+              "  --dry-run                    sync: report what would change, change nothing\n"
+              "  --json                       sync, status, allocate: JSON output\n"
+              "  --node-cidr-mask-size N      allocate: mask for every family\n"
+              "  --node-cidr-mask-size-ipv4 N allocate: IPv4 mask (default 24)\n"
+              "  --node-cidr-mask-size-ipv6 N allocate: IPv6 mask (default 64)\n"
+              "  --write-nodes FILE           allocate: write the NodeList with allocations\n"
+              "  -v, --verbose                log library debug messages to stderr\n"
+              "  -h, --help                   this help\n"
+              "  -V, --version                version\n"
+              "\n"
+              "Exit status: 0 done, 1 error, 2 usage error, 3 done but some peers unreachable\n"
+              "or refused, 4 node list without any node or without this node (nothing\n"
+              "changed), 5 run: another run is already running on this node.\n"
+              "See podnet-routes(8).\n",
+              f);
+}
+
+/* --- options ------------------------------------------------------------------------- */
+
+/* How an option's argument is stored in struct opts (at `off`). */
+enum opt_kind {
+        OPT_STR,   /* const char * */
+        OPT_NAME,  /* const char *, not empty, no '/' (a file name) */
+        OPT_UINT,  /* unsigned, min..max */
+        OPT_SET,   /* bool = true, no argument */
+        OPT_CLEAR, /* bool = false, no argument */
+        OPT_CIDRS, /* CIDR list: off is the array, off_n its count */
+        OPT_NODE,  /* the node name */
+};
+
+struct opt_def {
+        const char *name;
+        enum opt_kind kind;
+        size_t off, off_n;
+        unsigned min, max;
+};
+
+#define OFF(f) offsetof(struct opts, f)
+
+static const struct opt_def opt_defs[] = {
+    {"nodes", OPT_STR, OFF(nodes_file)},
+    {"nodes-cmd", OPT_STR, OFF(nodes_cmd)},
+    {"node-name", OPT_NODE, OFF(node_name)},
+    {"cluster-cidr", OPT_CIDRS, OFF(cluster), OFF(n_cluster)},
+    {"non-masquerade-cidr", OPT_CIDRS, OFF(non_masq), OFF(n_non_masq)},
+    {"no-masquerade", OPT_CLEAR, OFF(masquerade)},
+    {"no-firewall", OPT_CLEAR, OFF(firewall)},
+    {"cni-conf-dir", OPT_STR, OFF(cni_conf_dir)},
+    {"cni-conf-name", OPT_NAME, OFF(cni_conf_name)},
+    {"no-cni-conf", OPT_CLEAR, OFF(cni_conf)},
+    {"network-name", OPT_STR, OFF(network)},
+    {"bridge", OPT_STR, OFF(bridge)},
+    {"mtu", OPT_UINT, OFF(mtu), 0, 68, 65535},
+    {"cni-ip-masq", OPT_SET, OFF(cni_ip_masq)},
+    {"ipam-data-dir", OPT_STR, OFF(ipam_data_dir)},
+    {"route-protocol", OPT_UINT, OFF(protocol), 0, 1, 255},
+    {"route-table", OPT_UINT, OFF(table), 0, 1, UINT_MAX},
+    {"interval", OPT_UINT, OFF(interval), 0, 1, 86400},
+    {"nodes-timeout", OPT_UINT, OFF(nodes_timeout), 0, 1, 86400},
+    {"firewall-interval", OPT_UINT, OFF(fw_interval), 0, 0, 86400},
+    {"dry-run", OPT_SET, OFF(dry_run)},
+    {"json", OPT_SET, OFF(json)},
+    {"node-cidr-mask-size", OPT_UINT, OFF(mask), 0, 1, 128},
+    {"node-cidr-mask-size-ipv4", OPT_UINT, OFF(mask4), 0, 1, 32},
+    {"node-cidr-mask-size-ipv6", OPT_UINT, OFF(mask6), 0, 1, 128},
+    {"write-nodes", OPT_STR, OFF(write_nodes)},
+};
+
+#define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+/* Stores one option's argument; 0, or -1 after a message. */
+static int set_option(struct opts *o, const struct opt_def *d, char *arg)
+{
+        char *field = (char *)o + d->off;
+
+        switch (d->kind) {
+        case OPT_STR:
+                *(const char **)field = arg;
+                return 0;
+        case OPT_NAME:
+                if (!*arg || strchr(arg, '/'))
+                        break;
+                *(const char **)field = arg;
+                return 0;
+        case OPT_UINT:
+                if (parse_uint(arg, d->min, d->max, (unsigned *)field) < 0)
+                        break;
+                return 0;
+        case OPT_SET:
+        case OPT_CLEAR:
+                *(bool *)field = d->kind == OPT_SET;
+                return 0;
+        case OPT_CIDRS: {
+                char opt[64];
+                snprintf(opt, sizeof(opt), "--%s", d->name);
+                return parse_cidr_list(arg, (podnet_cidr **)field, (size_t *)((char *)o + d->off_n),
+                                       opt);
+        }
+        case OPT_NODE:
+                if (!*arg || strlen(arg) >= sizeof(o->node_name))
+                        break;
+                snprintf(o->node_name, sizeof(o->node_name), "%s", arg);
+                return 0;
+        }
+        errmsg("Invalid value for --%s: \"%s\"", d->name, arg);
         return -1;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-        int c, idx = 0;
+        struct option longopts[N_OPTS + 4] = {
+            [N_OPTS] = {"verbose", no_argument, NULL, 'v'},
+            [N_OPTS + 1] = {"help", no_argument, NULL, 'h'},
+            [N_OPTS + 2] = {"version", no_argument, NULL, 'V'},
+        };
+        int c;
 
-        while ((c = getopt_long(argc, argv, "vhV", longopts, &idx)) != -1) {
-                const char *name = c >= OPT_NODES ? longopts[idx].name : "";
-                switch (c) {
-                case OPT_NODES:
-                        o->nodes_file = optarg;
-                        break;
-                case OPT_NODES_CMD:
-                        o->nodes_cmd = optarg;
-                        break;
-                case OPT_NODE_NAME:
-                        if (!*optarg || strlen(optarg) >= sizeof(o->node_name))
-                                return bad_value(name, optarg);
-                        snprintf(o->node_name, sizeof(o->node_name), "%s", optarg);
-                        break;
-                case OPT_CLUSTER_CIDR:
-                        if (parse_cidr_list(optarg, o->cluster, &o->n_cluster, "--cluster-cidr") <
-                            0)
+        for (size_t i = 0; i < N_OPTS; i++) {
+                bool flag = opt_defs[i].kind == OPT_SET || opt_defs[i].kind == OPT_CLEAR;
+                longopts[i] = (struct option){
+                    opt_defs[i].name, flag ? no_argument : required_argument, NULL, 256 + (int)i};
+        }
+        while ((c = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
+                if (c >= 256 && c < 256 + (int)N_OPTS) {
+                        if (set_option(o, &opt_defs[c - 256], optarg) < 0)
                                 return -1;
-                        break;
-                case OPT_NON_MASQ:
-                        if (parse_cidr_list(optarg, o->non_masq, &o->n_non_masq,
-                                            "--non-masquerade-cidr") < 0)
-                                return -1;
-                        break;
-                case OPT_NO_MASQ:
-                        o->masquerade = false;
-                        break;
-                case OPT_NO_FIREWALL:
-                        o->firewall = false;
-                        break;
-                case OPT_CNI_CONF_DIR:
-                        o->cni_conf_dir = optarg;
-                        break;
-                case OPT_CNI_CONF_NAME:
-                        if (!*optarg || strchr(optarg, '/'))
-                                return bad_value(name, optarg);
-                        o->cni_conf_name = optarg;
-                        break;
-                case OPT_NO_CNI_CONF:
-                        o->cni_conf = false;
-                        break;
-                case OPT_NETWORK:
-                        o->network = optarg;
-                        break;
-                case OPT_BRIDGE:
-                        o->bridge = optarg;
-                        break;
-                case OPT_MTU:
-                        if (parse_uint(optarg, 68, 65535, &o->mtu) < 0)
-                                return bad_value(name, optarg);
-                        break;
-                case OPT_CNI_IP_MASQ:
-                        o->cni_ip_masq = true;
-                        break;
-                case OPT_IPAM_DATA_DIR:
-                        o->ipam_data_dir = optarg;
-                        break;
-                case OPT_PROTOCOL:
-                        if (parse_uint(optarg, 1, 255, &o->protocol) < 0)
-                                return bad_value(name, optarg);
-                        break;
-                case OPT_TABLE:
-                        if (parse_uint(optarg, 1, UINT_MAX, &o->table) < 0)
-                                return bad_value(name, optarg);
-                        break;
-                case OPT_INTERVAL:
-                        if (parse_uint(optarg, 1, 86400, &o->interval) < 0)
-                                return bad_value(name, optarg);
-                        break;
-                case OPT_NODES_TIMEOUT:
-                        if (parse_uint(optarg, 1, 86400, &o->nodes_timeout) < 0)
-                                return bad_value(name, optarg);
-                        break;
-                case OPT_FW_INTERVAL:
-                        if (parse_uint(optarg, 0, 86400, &o->fw_interval) < 0)
-                                return bad_value(name, optarg);
-                        break;
-                case OPT_DRY_RUN:
-                        o->dry_run = true;
-                        break;
-                case OPT_JSON:
-                        o->json = true;
-                        break;
-                case OPT_MASK:
-                        if (parse_uint(optarg, 1, 128, &o->mask) < 0)
-                                return bad_value(name, optarg);
-                        break;
-                case OPT_MASK4:
-                        if (parse_uint(optarg, 1, 32, &o->mask4) < 0)
-                                return bad_value(name, optarg);
-                        break;
-                case OPT_MASK6:
-                        if (parse_uint(optarg, 1, 128, &o->mask6) < 0)
-                                return bad_value(name, optarg);
-                        break;
-                case OPT_WRITE_NODES:
-                        o->write_nodes = optarg;
-                        break;
-                case 'v':
+                } else if (c == 'v') {
                         o->verbose++;
-                        break;
-                case 'h':
+                } else if (c == 'h') {
                         usage(stdout);
                         exit(0);
-                case 'V':
+                } else if (c == 'V') {
                         printf("podnet-routes %s\n", podnet_version());
                         exit(0);
-                default:
+                } else {
                         return -1;
                 }
         }
@@ -1658,6 +1336,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         o->command = argv[optind];
         return 0;
 }
+
+/* --- main ---------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
@@ -1675,22 +1355,22 @@ int main(int argc, char **argv)
             .nodes_timeout = 30,
             .fw_interval = 1,
         };
+        const struct command *cmd = NULL;
         podnet_ctx *ctx = NULL;
-        bool needs_nodes;
         int status;
 
         if (parse_args(argc, argv, &o) < 0) {
                 fputs("Try 'podnet-routes --help'.\n", stderr);
                 return EXIT_USAGE;
         }
-        needs_nodes = !strcmp(o.command, "sync") || !strcmp(o.command, "run") ||
-                      !strcmp(o.command, "allocate");
-        if (strcmp(o.command, "sync") && strcmp(o.command, "run") && strcmp(o.command, "status") &&
-            strcmp(o.command, "teardown") && strcmp(o.command, "allocate")) {
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (strcmp(o.command, commands[i].name) == 0)
+                        cmd = &commands[i];
+        if (!cmd) {
                 errmsg("Unknown command \"%s\"", o.command);
                 return EXIT_USAGE;
         }
-        if (needs_nodes && !o.nodes_file == !o.nodes_cmd) {
+        if ((cmd->flags & CMD_NODES) && !o.nodes_file == !o.nodes_cmd) {
                 errmsg("%s needs exactly one of --nodes and --nodes-cmd", o.command);
                 return EXIT_USAGE;
         }
@@ -1707,29 +1387,20 @@ int main(int argc, char **argv)
                 for (char *p = o.node_name; *p; p++)
                         *p = (char)tolower((unsigned char)*p);
         }
-        if (!strcmp(o.command, "allocate")) {
-                status = cmd_allocate(&o);
-                goto out;
+        if (cmd->flags & CMD_CTX) {
+                /* The lock file iptables(8) takes, where its own variable moves it. */
+                if (podnet_ctx_new(&ctx) < 0 ||
+                    podnet_ctx_set_xtables_lock(ctx, secure_getenv("XTABLES_LOCKFILE")) < 0) {
+                        errmsg("Out of memory");
+                        status = EXIT_FAILURE;
+                        goto out;
+                }
+                if (o.verbose) {
+                        podnet_ctx_set_log_fn(ctx, log_stderr, NULL);
+                        podnet_ctx_set_log_priority(ctx, LOG_DEBUG);
+                }
         }
-        /* The lock file iptables(8) takes, where its own variable moves it. */
-        if (podnet_ctx_new(&ctx) < 0 ||
-            podnet_ctx_set_xtables_lock(ctx, secure_getenv("XTABLES_LOCKFILE")) < 0) {
-                errmsg("Out of memory");
-                status = EXIT_FAILURE;
-                goto out;
-        }
-        if (o.verbose) {
-                podnet_ctx_set_log_fn(ctx, log_stderr, NULL);
-                podnet_ctx_set_log_priority(ctx, LOG_DEBUG);
-        }
-        if (!strcmp(o.command, "sync"))
-                status = cmd_sync(ctx, &o);
-        else if (!strcmp(o.command, "run"))
-                status = cmd_run(ctx, &o);
-        else if (!strcmp(o.command, "status"))
-                status = cmd_status(ctx, &o);
-        else
-                status = cmd_teardown(ctx, &o);
+        status = cmd->run(ctx, &o);
         podnet_ctx_unref(ctx);
 out:
         for (size_t i = 0; i < o.n_cluster; i++)

@@ -629,6 +629,63 @@ int podnet_conflist_write(const podnet_conflist_config *cfg, const char *path, p
  * -EEXIST (file left in place) if it is someone else's. */
 int podnet_conflist_remove(const char *path, podnet_error **err);
 
+/* What podnet-routes prints, as text and as JSON (one document, two encodings); every
+ * *ret is NUL-terminated, without a final newline for JSON, and the caller's to free().
+ * See podnet_routes_sync(3). */
+
+/* What a sync pass did besides the routes (podnet-routes' summary line). */
+typedef struct podnet_sync_summary {
+        size_t size;           /* sizeof(podnet_sync_summary) */
+        bool dry_run;          /* the routes were computed, not written */
+        double route_ms;       /* time podnet_routes_sync() took */
+        int fw_commits;        /* firewall commits podnet_fw_node_ensure() made; -1: none run */
+        const char *conf_path; /* the CNI conflist (may be NULL) */
+        int conf_written;      /* 1 written, 0 up to date, -1 not managed */
+} podnet_sync_summary;
+
+enum {
+        PODNET_FORMAT_CHANGES = 1u << 0, /* text: leave out the routes that were kept */
+};
+
+/* {"routes":[{"action","dst","via","node","reason"}],"summary":{"added",...,"failed",
+ * "writes","dryRun","routeSyncMs"},"firewallCommits","cniConf":{"path","written"}};
+ * s NULL: "summary" holds the counts and writes only. */
+int podnet_sync_report_format_json(const podnet_sync_report *r, const podnet_sync_summary *s,
+                                   char **ret);
+/* One line per entry ("added      10.1.2.0/24 via 192.168.1.12 (node2)"), then, when s
+ * is not NULL, the summary line. flags: PODNET_FORMAT_*. */
+int podnet_sync_report_format_text(const podnet_sync_report *r, const podnet_sync_summary *s,
+                                   unsigned flags, char **ret);
+
+/* The status view of a dry-run report: each route's state ("ok", "missing",
+ * "wrong-gateway", "stale", "installed", "unreachable", "skipped", "refused", "failed")
+ * and each peer's (the worst of its routes', or "self"). */
+typedef struct podnet_status_config {
+        size_t size;               /* sizeof(podnet_status_config) */
+        const char *node_name;     /* this node */
+        unsigned protocol, table;  /* printed as given */
+        const podnet_nodes *nodes; /* NULL: no node list (routes "installed", no peers) */
+        bool firewall;             /* text: a FIREWALL section */
+        const char *firewall_dump; /* podnet_fw_node_dump() text, or NULL */
+} podnet_status_config;
+
+int podnet_status_format_json(const podnet_sync_report *r, const podnet_status_config *cfg,
+                              char **ret);
+int podnet_status_format_text(const podnet_sync_report *r, const podnet_status_config *cfg,
+                              char **ret);
+
+/* The nodes idx[0..n) (those podnet_nodes_allocate() gave CIDRs) with their pod CIDRs:
+ * {"allocated":[{"name","podCIDRs"}],"count":n}, or as text one `kubectl patch node`
+ * command per node that applies it. */
+int podnet_nodes_format_allocation_json(const podnet_nodes *nodes, const size_t *idx, size_t n,
+                                        char **ret);
+int podnet_nodes_format_allocation_text(const podnet_nodes *nodes, const size_t *idx, size_t n,
+                                        char **ret);
+
+/* Writes podnet_nodes_format_json()'s text and a newline to `path` atomically (temporary
+ * file, fsync, rename), mode 0644. 0 or a negative errno. */
+int podnet_nodes_write_json(const podnet_nodes *nodes, const char *path, podnet_error **err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,11 +5,11 @@
  */
 #include <fcntl.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "agent/routes.h"
+#include "core/file.h"
 
 /* Anything bigger is not a conflist podnet wrote. */
 #define CONFLIST_MAX (1024 * 1024)
@@ -149,10 +149,8 @@ static int read_small_file(const char *path, char **ret, size_t *len)
 PODNET_EXPORT int podnet_conflist_write(const podnet_conflist_config *cfg, const char *path,
                                         podnet_error **err)
 {
-        _cleanup_free_ char *text = NULL, *old = NULL, *tmp = NULL, *dircopy = NULL;
-        _cleanup_close_ int fd = -1, dfd = -1;
+        _cleanup_free_ char *text = NULL, *old = NULL;
         size_t old_len = 0, len;
-        const char *dir;
         int r;
 
         if (isempty(path))
@@ -164,32 +162,9 @@ PODNET_EXPORT int podnet_conflist_write(const podnet_conflist_config *cfg, const
         r = read_small_file(path, &old, &old_len);
         if (r >= 0 && old_len == len && memcmp(old, text, len) == 0)
                 return 0;
-
-        dircopy = strdup(path);
-        if (!dircopy || asprintf(&tmp, "%s.podnet-XXXXXX", path) < 0) {
-                tmp = NULL;
-                return pn_error(err, ENOMEM, 0, "Writing %s", path);
-        }
-        dir = dirname(dircopy);
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Creating a temporary file for %s",
-                                path);
-        r = fchmod(fd, 0644) < 0 ? -errno : 0;
-        if (r >= 0)
-                r = pn_write_all(fd, text, len);
-        if (r >= 0 && fsync(fd) < 0)
-                r = -errno;
-        if (r >= 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0) {
-                unlink(tmp);
-                return pn_error(err, -r, PODNET_CNI_ERR_IO, "Writing %s", path);
-        }
-        /* make the rename durable */
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0)
-                (void)fsync(dfd);
+        r = pn_file_write_atomic(path, text, len, 0644);
+        if (r < 0)
+                return pn_error(err, -r, r == -ENOMEM ? 0 : PODNET_CNI_ERR_IO, "Writing %s", path);
         return 1;
 }
 
