@@ -145,7 +145,7 @@ int pn_cni_result_set_ip_interface(podnet_cni_result *res, size_t i, int iface);
 /* Index of `version` in podnet_cni_supported_versions(), -1 if unsupported. */
 int pn_cni_version_index(const char *version);
 
-/* JSON helpers shared by the CNI parsers (cni-version.c). `path` is the dotted path of
+/* JSON helpers shared by the CNI parsers (cni-json.c). `path` is the dotted path of
  * the object holding `key` ("" at the top level, "ipam.ranges[0][0]"); messages name
  * "<path>.<key>" and errors carry CNI code `code`. */
 struct json_t;

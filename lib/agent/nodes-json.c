@@ -1,0 +1,605 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The node list as Kubernetes JSON: reading a NodeList (or one Node) as `kubectl get nodes
+ * -o json` prints it, through the pull reader (json/reader.h) and a declarative table of the
+ * fields podnet needs, and writing a node list back as a NodeList.
+ *
+ * kubectl's NodeList carries about 10 KB per node (managedFields, images, conditions) of
+ * which podnet needs four fields: the reader checks the whole document as strictly as
+ * json_loadb(..., JSON_REJECT_DUPLICATES) did, the table below copies out only the fields
+ * it names, and everything else is passed over without building anything. Node semantics
+ * are decided after each item, in the order the tree-based parser used, so results and
+ * messages are the same (tests/unit/test-nodes-fuzz.c).
+ */
+#include <jansson.h>
+#include <sys/socket.h>
+
+#include "json/reader.h"
+#include "agent/nodes.h"
+
+enum jtype { JT_ABSENT, JT_OBJECT, JT_ARRAY, JT_STRING, JT_NUMBER, JT_BOOL, JT_NULL };
+
+/* A field as found: its type (JT_ABSENT if missing) and, for a string, its decoded text,
+ * NUL-terminated, at off in jcap.buf. */
+struct jstr {
+        enum jtype t;
+        size_t off;
+};
+
+struct jaddr {
+        struct jstr self, type, address;
+};
+
+/* What a Node object holds that podnet reads. */
+struct jcap {
+        struct jstr item, meta, spec, status, cidrs, addrs, name, cidr;
+        struct jstr *cidr_v;
+        size_t n_cidr, cap_cidr;
+        struct jaddr *addr_v;
+        size_t n_addr, cap_addr;
+        char *buf;
+        size_t len, cap;
+};
+
+static void jcap_reset(struct jcap *c)
+{
+        c->item = c->meta = c->spec = c->status = c->cidrs = c->addrs = (struct jstr){0};
+        c->name = c->cidr = (struct jstr){0};
+        c->n_cidr = c->n_addr = c->len = 0;
+}
+
+static void jcap_done(struct jcap *c)
+{
+        free(c->cidr_v);
+        free(c->addr_v);
+        free(c->buf);
+}
+
+static const char *jcap_str(const struct jcap *c, const struct jstr *s)
+{
+        return c->buf + s->off;
+}
+
+static int grow(void **v, size_t *cap, size_t need, size_t size)
+{
+        size_t n = *cap ? *cap : 16;
+        void *w;
+
+        if (need <= *cap)
+                return 0;
+        while (n < need)
+                n *= 2;
+        w = realloc(*v, n * size);
+        if (!w)
+                return -ENOMEM;
+        *v = w;
+        *cap = n;
+        return 0;
+}
+
+static const char *jtype_name(enum jtype t)
+{
+        switch (t) {
+        case JT_OBJECT:
+                return "an object";
+        case JT_ARRAY:
+                return "an array";
+        case JT_STRING:
+                return "a string";
+        case JT_NUMBER:
+                return "a number";
+        case JT_BOOL:
+                return "a boolean";
+        default:
+                return "null";
+        }
+}
+static int type_error(podnet_error **err, const char *where, const char *key, const char *want,
+                      enum jtype got)
+{
+        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE, "%s%s: expected %s, got %s",
+                              where, key, want, jtype_name(got));
+}
+static const char *index_name(char *buf, const char *prefix, size_t k)
+{
+        char digits[24];
+        size_t n = 0, len = strlen(prefix);
+
+        do {
+                digits[n++] = (char)('0' + k % 10);
+                k /= 10;
+        } while (k);
+        memcpy(buf, prefix, len);
+        buf[len++] = '[';
+        while (n)
+                buf[len++] = digits[--n];
+        buf[len++] = ']';
+        buf[len] = 0;
+        return buf;
+}
+static int node_from_capture(podnet_nodes *nodes, const struct jcap *c, const char *where,
+                             podnet_error **err)
+{
+        struct pn_node *node;
+        const char *name;
+        int r;
+
+        if (c->item.t != JT_OBJECT)
+                return type_error(err, where, "", "an object", c->item.t);
+        if (c->meta.t != JT_OBJECT)
+                return c->meta.t ? type_error(err, where, ".metadata", "an object", c->meta.t)
+                                 : pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                                  "%s.metadata: missing", where);
+        if (!c->name.t)
+                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                      "%s.metadata.name: missing", where);
+        if (c->name.t != JT_STRING)
+                return type_error(err, where, ".metadata.name", "a string", c->name.t);
+        name = jcap_str(c, &c->name);
+        if (!pn_node_name_valid(name))
+                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                      "%s.metadata.name: \"%s\" is not a valid node name", where,
+                                      name);
+
+        r = pn_nodes_append(nodes, &node);
+        if (r < 0)
+                return r;
+        node->name = strdup(name);
+        if (!node->name)
+                return -ENOMEM;
+        node->origin = nodes->n - 1;
+
+        if (c->spec.t && c->spec.t != JT_OBJECT)
+                return type_error(err, where, ".spec", "an object", c->spec.t);
+        if (c->cidr.t && c->cidr.t != JT_STRING && c->cidr.t != JT_NULL)
+                return type_error(err, where, ".spec.podCIDR", "a string", c->cidr.t);
+        if (c->cidrs.t && c->cidrs.t != JT_ARRAY && c->cidrs.t != JT_NULL)
+                return type_error(err, where, ".spec.podCIDRs", "an array", c->cidrs.t);
+        if (c->cidrs.t == JT_ARRAY && c->n_cidr > 0) {
+                for (size_t k = 0; k < c->n_cidr; k++) {
+                        char key[64];
+                        if (c->cidr_v[k].t != JT_STRING)
+                                return type_error(err, where, index_name(key, ".spec.podCIDRs", k),
+                                                  "a string", c->cidr_v[k].t);
+                        r = pn_node_add_pod_cidr(node, jcap_str(c, &c->cidr_v[k]), err, where);
+                        if (r < 0)
+                                return r;
+                }
+        } else if (c->cidr.t == JT_STRING && *jcap_str(c, &c->cidr)) {
+                r = pn_node_add_pod_cidr(node, jcap_str(c, &c->cidr), err, where);
+                if (r < 0)
+                        return r;
+        }
+
+        if (c->status.t && c->status.t != JT_OBJECT)
+                return type_error(err, where, ".status", "an object", c->status.t);
+        if (c->addrs.t && c->addrs.t != JT_ARRAY && c->addrs.t != JT_NULL)
+                return type_error(err, where, ".status.addresses", "an array", c->addrs.t);
+        for (size_t k = 0; c->addrs.t == JT_ARRAY && k < c->n_addr; k++) {
+                const struct jaddr *a = &c->addr_v[k];
+                const char *type;
+                enum pn_addr_type t;
+                char key[64];
+
+                index_name(key, ".status.addresses", k); /* for messages */
+                if (a->self.t != JT_OBJECT)
+                        return type_error(err, where, key, "an object", a->self.t);
+                if (a->type.t != JT_STRING)
+                        return a->type.t ? type_error(err, where, ".type", "a string", a->type.t)
+                                         : pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                                          "%s%s.type: missing", where, key);
+                type = jcap_str(c, &a->type);
+                if (streq(type, "InternalIP"))
+                        t = PN_ADDR_INTERNAL;
+                else if (streq(type, "ExternalIP"))
+                        t = PN_ADDR_EXTERNAL;
+                else
+                        continue; /* Hostname, InternalDNS, ExternalDNS */
+                if (a->address.t != JT_STRING)
+                        return a->address.t
+                                   ? type_error(err, where, ".address", "a string", a->address.t)
+                                   : pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                                    "%s%s.address: missing", where, key);
+                r = pn_node_add_address(node, jcap_str(c, &a->address), t, false, err, where);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The state of a NodeList read: its items become nodes as they end (the first problem is
+ * kept for later: kind, which kubectl prints after items, decides whether it counts). */
+struct jlist {
+        podnet_nodes *nodes;
+        struct jcap root, item;
+        struct jstr kind, items;
+        size_t n_items;
+        podnet_error *item_err;
+        int item_r;
+};
+
+struct walk {
+        pn_jreader *jr;
+        struct jlist *l;
+        struct jcap *cur; /* the root's capture, or the item's inside items[] */
+};
+
+/* --- the fields podnet reads ------------------------------------------------------------ */
+
+enum field_id {
+        F_LIST, /* the root: a NodeList, or a Node (then F_NODE's fields apply to it too) */
+        F_KIND,
+        F_ITEMS,
+        F_ITEM,
+        F_NODE,
+        F_META,
+        F_NAME,
+        F_SPEC,
+        F_CIDR,
+        F_CIDRS,
+        F_CIDR_ELEM,
+        F_STATUS,
+        F_ADDRS,
+        F_ADDR,
+        F_ADDR_TYPE,
+        F_ADDR_ADDRESS,
+        F_COUNT,
+};
+
+/* One field: where it is (parent and key; no key: each element of the parent array),
+ * the type podnet reads (an object or array is read member by member, a string is
+ * copied; a value of another type is passed over, its type kept for the messages), and
+ * where its type and text go. begin/end, where set, run around the value: begin returning
+ * 1 passes over it unread. */
+struct field {
+        enum field_id parent;
+        const char *key;
+        size_t key_len;
+        enum jtype want;
+        struct jstr *(*slot)(struct walk *w);
+        int (*begin)(struct walk *w);
+        int (*end)(struct walk *w);
+};
+
+#define SLOT(name, expr)                                                                           \
+        static struct jstr *slot_##name(struct walk *w)                                            \
+        {                                                                                          \
+                return expr;                                                                       \
+        }
+SLOT(list, &w->l->root.item)
+SLOT(kind, &w->l->kind)
+SLOT(items, &w->l->items)
+SLOT(item, &w->cur->item)
+SLOT(meta, &w->cur->meta)
+SLOT(name, &w->cur->name)
+SLOT(spec, &w->cur->spec)
+SLOT(cidr, &w->cur->cidr)
+SLOT(cidrs, &w->cur->cidrs)
+SLOT(status, &w->cur->status)
+SLOT(addrs, &w->cur->addrs)
+SLOT(addr_type, &w->cur->addr_v[w->cur->n_addr - 1].type)
+SLOT(addr_address, &w->cur->addr_v[w->cur->n_addr - 1].address)
+#undef SLOT
+
+static struct jstr *slot_cidr_elem(struct walk *w)
+{
+        struct jcap *c = w->cur;
+
+        if (grow((void **)&c->cidr_v, &c->cap_cidr, c->n_cidr + 1, sizeof(*c->cidr_v)) < 0)
+                return NULL;
+        c->cidr_v[c->n_cidr] = (struct jstr){0};
+        return &c->cidr_v[c->n_cidr++];
+}
+
+static struct jstr *slot_addr(struct walk *w)
+{
+        struct jcap *c = w->cur;
+
+        if (grow((void **)&c->addr_v, &c->cap_addr, c->n_addr + 1, sizeof(*c->addr_v)) < 0)
+                return NULL;
+        c->addr_v[c->n_addr] = (struct jaddr){{0}};
+        return &c->addr_v[c->n_addr++].self;
+}
+
+static int item_begin(struct walk *w);
+static int item_end(struct walk *w);
+
+#define KEY(k) k, sizeof(k) - 1
+#define NO_KEY NULL, 0
+static const struct field fields[F_COUNT] = {
+    [F_LIST] = {F_LIST, NO_KEY, JT_OBJECT, slot_list, NULL, NULL},
+    [F_KIND] = {F_LIST, KEY("kind"), JT_STRING, slot_kind, NULL, NULL},
+    [F_ITEMS] = {F_LIST, KEY("items"), JT_ARRAY, slot_items, NULL, NULL},
+    [F_ITEM] = {F_ITEMS, NO_KEY, JT_OBJECT, slot_item, item_begin, item_end},
+    [F_NODE] = {F_NODE, NO_KEY, JT_OBJECT, NULL, NULL, NULL}, /* stands for F_ITEM and F_LIST */
+    [F_META] = {F_NODE, KEY("metadata"), JT_OBJECT, slot_meta, NULL, NULL},
+    [F_NAME] = {F_META, KEY("name"), JT_STRING, slot_name, NULL, NULL},
+    [F_SPEC] = {F_NODE, KEY("spec"), JT_OBJECT, slot_spec, NULL, NULL},
+    [F_CIDR] = {F_SPEC, KEY("podCIDR"), JT_STRING, slot_cidr, NULL, NULL},
+    [F_CIDRS] = {F_SPEC, KEY("podCIDRs"), JT_ARRAY, slot_cidrs, NULL, NULL},
+    [F_CIDR_ELEM] = {F_CIDRS, NO_KEY, JT_STRING, slot_cidr_elem, NULL, NULL},
+    [F_STATUS] = {F_NODE, KEY("status"), JT_OBJECT, slot_status, NULL, NULL},
+    [F_ADDRS] = {F_STATUS, KEY("addresses"), JT_ARRAY, slot_addrs, NULL, NULL},
+    [F_ADDR] = {F_ADDRS, NO_KEY, JT_OBJECT, slot_addr, NULL, NULL},
+    [F_ADDR_TYPE] = {F_ADDR, KEY("type"), JT_STRING, slot_addr_type, NULL, NULL},
+    [F_ADDR_ADDRESS] = {F_ADDR, KEY("address"), JT_STRING, slot_addr_address, NULL, NULL},
+};
+#undef KEY
+#undef NO_KEY
+
+/* The field under `parent` with this key (NULL: its elements), or F_COUNT. The fields of
+ * F_NODE are those of every object that holds a Node: an item, or the root. */
+static enum field_id field_find(enum field_id parent, const char *key, size_t len)
+{
+        enum field_id alias = parent == F_ITEM || parent == F_LIST ? F_NODE : parent;
+
+        for (enum field_id f = F_KIND; f < F_COUNT; f++) {
+                if (fields[f].key_len != len ||
+                    (fields[f].parent != parent && fields[f].parent != alias))
+                        continue;
+                if (key ? fields[f].key && memcmp(fields[f].key, key, len) == 0 : !fields[f].key)
+                        return f;
+        }
+        return F_COUNT;
+}
+
+static enum jtype tok_type(int tok)
+{
+        switch (tok) {
+        case PN_JTOK_BEGIN_OBJECT:
+                return JT_OBJECT;
+        case PN_JTOK_BEGIN_ARRAY:
+                return JT_ARRAY;
+        case PN_JTOK_STRING:
+                return JT_STRING;
+        case PN_JTOK_NUMBER:
+                return JT_NUMBER;
+        case PN_JTOK_TRUE:
+        case PN_JTOK_FALSE:
+                return JT_BOOL;
+        default:
+                return JT_NULL;
+        }
+}
+
+static int capture_string(struct walk *w, struct jstr *s)
+{
+        struct jcap *c = w->cur;
+        size_t len;
+        const char *text = pn_jreader_text(w->jr, &len);
+        int r;
+
+        if (!text)
+                return -ENOMEM;
+        r = grow((void **)&c->buf, &c->cap, c->len + len + 1, 1);
+        if (r < 0)
+                return r;
+        memcpy(c->buf + c->len, text, len);
+        c->buf[c->len + len] = 0;
+        s->off = c->len;
+        c->len += len + 1;
+        return 0;
+}
+
+static int read_field(struct walk *w, enum field_id f, int tok);
+
+/* The members (or elements) of field f's object (array), whose first token was read. */
+static int read_nested(struct walk *w, enum field_id f, bool array)
+{
+        enum field_id child = array ? field_find(f, NULL, 0) : F_COUNT;
+        int tok, r;
+
+        for (;;) {
+                tok = pn_jreader_next(w->jr);
+                if (tok < 0)
+                        return tok;
+                if (tok == PN_JTOK_END_OBJECT || tok == PN_JTOK_END_ARRAY)
+                        return 0;
+                if (!array) { /* a key: its value follows */
+                        size_t len;
+                        const char *key = pn_jreader_text(w->jr, &len);
+                        child = field_find(f, key, len);
+                        if (child == F_COUNT) {
+                                r = pn_jreader_skip(w->jr);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                        tok = pn_jreader_next(w->jr);
+                        if (tok < 0)
+                                return tok;
+                }
+                r = child == F_COUNT ? pn_jreader_skip(w->jr) : read_field(w, child, tok);
+                if (r < 0)
+                        return r;
+        }
+}
+
+/* The value of field f, whose first token tok was just read. */
+static int read_field(struct walk *w, enum field_id f, int tok)
+{
+        const struct field *fd = &fields[f];
+        struct jstr *s;
+        int r;
+
+        if (fd->begin) {
+                r = fd->begin(w);
+                if (r != 0)
+                        return r < 0 ? r : pn_jreader_skip(w->jr);
+        }
+        s = fd->slot(w);
+        if (!s)
+                return -ENOMEM;
+        s->t = tok_type(tok);
+        if (s->t != fd->want)
+                r = pn_jreader_skip(w->jr);
+        else if (s->t == JT_STRING)
+                r = capture_string(w, s);
+        else
+                r = read_nested(w, f, s->t == JT_ARRAY);
+        if (r >= 0 && fd->end)
+                r = fd->end(w);
+        return r;
+}
+
+static int item_begin(struct walk *w)
+{
+        if (w->l->item_r < 0) /* an earlier item is wrong already: only check the syntax */
+                return 1;
+        w->cur = &w->l->item;
+        jcap_reset(w->cur);
+        return 0;
+}
+
+static int item_end(struct walk *w)
+{
+        struct jlist *l = w->l;
+        char where[32];
+
+        w->cur = &l->root;
+        index_name(where, "items", l->n_items++);
+        l->item_r = node_from_capture(l->nodes, &l->item, where, &l->item_err);
+        if (l->item_r == 0 || l->item_r == -ENOMEM)
+                return l->item_r;
+        return 0;
+}
+
+static int json_syntax_error(const char *text, size_t len, const char *msg, size_t off,
+                             podnet_error **err)
+{
+        const char *at = text + (off < len ? off : len);
+        int line = 1, column = 1;
+
+        for (const char *p = text; p < at; p++) {
+                if (*p == '\n') {
+                        line++;
+                        column = 1;
+                } else if (((unsigned char)*p & 0xc0) != 0x80) {
+                        column++;
+                }
+        }
+        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                              "Node list is not valid JSON: %s at line %d column %d", msg, line,
+                              column);
+}
+
+int pn_nodes_parse_json(podnet_nodes *nodes, const char *text, size_t len, podnet_error **err)
+{
+        struct jlist l = {.nodes = nodes};
+        struct walk w = {.l = &l, .cur = &l.root};
+        const char *kind = NULL, *msg;
+        size_t off;
+        int r, tok;
+
+        r = pn_jreader_new(&w.jr);
+        if (r < 0)
+                return r;
+        pn_jreader_set_buffer(w.jr, text, len);
+        tok = pn_jreader_next(w.jr);
+        r = tok < 0 ? tok : read_field(&w, F_LIST, tok);
+        if (r >= 0) {
+                tok = pn_jreader_next(w.jr); /* the end, or what follows the root is wrong */
+                r = tok < 0 ? tok : 0;
+        }
+        msg = pn_jreader_error(w.jr, &off);
+        if (r < 0 && msg && memchr(text, 0, len)) /* checked here: it costs a pass */
+                r = pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                   "Node list contains a NUL byte");
+        else if (r < 0 && msg)
+                r = json_syntax_error(text, len, msg, off, err);
+        else if (r < 0)
+                ; /* out of memory */
+        else if (l.kind.t && l.kind.t != JT_STRING)
+                r = type_error(err, "Node list", ": kind", "a string", l.kind.t);
+        else if (l.kind.t && streq((kind = jcap_str(&l.root, &l.kind)), "Node")) {
+                for (size_t i = 0; i < nodes->n; i++)
+                        pn_node_done(&nodes->nodes[i]);
+                nodes->n = 0;
+                r = node_from_capture(nodes, &l.root, "Node", err);
+        } else if (l.kind.t && !streq(kind, "NodeList") && !streq(kind, "List"))
+                r = pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                   "kind: expected NodeList or Node, got %s", kind);
+        else if (!l.items.t)
+                r = pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE, "items: missing");
+        else if (l.items.t != JT_ARRAY)
+                r = type_error(err, "items", "", "an array", l.items.t);
+        else if (l.item_r < 0) {
+                r = l.item_r;
+                if (err && !*err)
+                        *err = steal_pointer(&l.item_err);
+        }
+        pn_jreader_free(w.jr);
+        podnet_error_free(l.item_err);
+        jcap_done(&l.root);
+        jcap_done(&l.item);
+        return r;
+}
+
+/* --- writing ------------------------------------------------------------------------------ */
+
+static json_t *address_json(const podnet_cidr *a, enum pn_addr_type t)
+{
+        char buf[PODNET_CIDR_STRLEN];
+
+        if (podnet_cidr_format_addr(a, buf, sizeof(buf)) < 0)
+                return NULL;
+        return json_pack("{s:s,s:s}", "address", buf, "type",
+                         t == PN_ADDR_EXTERNAL ? "ExternalIP" : "InternalIP");
+}
+
+PODNET_EXPORT int podnet_nodes_format_json(const podnet_nodes *nodes, char **ret)
+{
+        json_t *root, *items;
+        char *s;
+
+        if (!nodes || !ret)
+                return -EINVAL;
+        root = json_pack("{s:s,s:s,s:[]}", "apiVersion", "v1", "kind", "NodeList", "items");
+        if (!root)
+                return -ENOMEM;
+        items = json_object_get(root, "items");
+        for (size_t i = 0; i < nodes->n; i++) {
+                const struct pn_node *n = &nodes->nodes[i];
+                json_t *item, *spec, *cidrs, *addrs;
+                char buf[PODNET_CIDR_STRLEN];
+
+                item =
+                    json_pack("{s:s,s:s,s:{s:s},s:{},s:{s:[]}}", "apiVersion", "v1", "kind", "Node",
+                              "metadata", "name", n->name, "spec", "status", "addresses");
+                if (!item || json_array_append_new(items, item) < 0)
+                        goto oom;
+                spec = json_object_get(item, "spec");
+                if (n->n_pod_cidrs > 0) {
+                        cidrs = json_array();
+                        if (!cidrs || json_object_set_new(spec, "podCIDRs", cidrs) < 0)
+                                goto oom;
+                        for (size_t j = 0; j < n->n_pod_cidrs; j++) {
+                                if (podnet_cidr_format(n->pod_cidrs[j], buf, sizeof(buf)) < 0)
+                                        goto oom;
+                                if (j == 0 &&
+                                    json_object_set_new(spec, "podCIDR", json_string(buf)) < 0)
+                                        goto oom;
+                                if (json_array_append_new(cidrs, json_string(buf)) < 0)
+                                        goto oom;
+                        }
+                        /* kubectl prints podCIDR first */
+                }
+                addrs = json_object_get(json_object_get(item, "status"), "addresses");
+                if (n->addr4 && json_array_append_new(addrs, address_json(n->addr4, n->type4)) < 0)
+                        goto oom;
+                if (n->addr6 && json_array_append_new(addrs, address_json(n->addr6, n->type6)) < 0)
+                        goto oom;
+                if (json_array_append_new(
+                        addrs, json_pack("{s:s,s:s}", "address", n->name, "type", "Hostname")) < 0)
+                        goto oom;
+        }
+        s = json_dumps(root, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+        json_decref(root);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+oom:
+        json_decref(root);
+        return -ENOMEM;
+}
