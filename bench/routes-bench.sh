@@ -2,8 +2,9 @@
 # Route-sync benchmark (issue 3): podnet-routes with 5000 peer nodes on one node, in a private
 # namespace: cold sync, no-op resync, resync after one node's IP changed, from a kubectl
 # NodeList and from the static node file, and with plain routes forced; compared in the same
-# run with `ip -batch` installing the same routes. Never fails on a time.
-# Usage: bench/routes-bench.sh [-n PEERS] [-r ROUNDS] [--ip-only]
+# run with `ip -batch` installing the same routes, as plain routes and as the nexthop objects
+# and routes podnet installs. Never fails on a time.
+# Usage: bench/routes-bench.sh [-n PEERS] [-r ROUNDS] [--ip-only] [--lean-nodes]
 set -u
 . "$(dirname "$0")/../scripts/lib.sh"
 pn_need_root routes-bench.sh
@@ -11,13 +12,15 @@ pn_need_root routes-bench.sh
 peers=5000
 rounds=3
 ip_only=
+lean=
 args=("$@") # tests/netns/lib.sh re-executes us with the original arguments
 while [ $# -gt 0 ]; do
         case $1 in
         -n) peers=${2:?-n needs a number}; shift 2 ;;
         -r) rounds=${2:?-r needs a number}; shift 2 ;;
         --ip-only) ip_only=1; shift ;; # only the generator and the ip -batch half
-        -h | --help) sed -n '2,6p' "$0"; exit 0 ;;
+        --lean-nodes) lean=--lean; shift ;; # Node objects with only the fields podnet reads
+        -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
         *) echo "routes-bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
         esac
 done
@@ -51,43 +54,36 @@ ip addr add 192.168.0.1/16 dev uplink
 ip link set switch up
 ip link set uplink up
 
-# nodes FILE [CHANGED]: a NodeList like `kubectl get nodes -o json` prints (trimmed to the
-# fields that matter): this node bench-node (192.168.0.1, 10.0.0.0/24) and PEERS peers,
-# peer i at 192.168.(1 + i/250).(1 + i%250) owning 10.(1 + i/256).(i%256).0/24. Peer
-# number CHANGED, if given, has moved to another address.
-nodes() {
-        awk -v n="$peers" -v changed="${2:--1}" 'BEGIN {
-                print "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["
-                node("bench-node", "192.168.0.1", "10.0.0.0/24")
-                for (i = 0; i < n; i++) {
-                        ip = sprintf("192.168.%d.%d", 1 + int(i / 250), 1 + i % 250)
-                        if (i == changed)
-                                ip = "192.168.255.1"
-                        printf ",\n"
-                        node(sprintf("node%d", i), ip,
-                             sprintf("10.%d.%d.0/24", 1 + int(i / 256), i % 256))
-                }
-                print "], \"metadata\": {\"resourceVersion\": \"\"}}"
-        }
-        function node(name, ip, cidr) {
-                printf "{\"apiVersion\": \"v1\", \"kind\": \"Node\", \"metadata\": " \
-                        "{\"name\": \"%s\", \"labels\": {\"kubernetes.io/hostname\": " \
-                        "\"%s\"}}, \"spec\": {\"podCIDR\": \"%s\", \"podCIDRs\": [\"%s\"]}, " \
-                        "\"status\": {\"addresses\": [{\"address\": \"%s\", \"type\": " \
-                        "\"InternalIP\"}, {\"address\": \"%s\", \"type\": \"Hostname\"}]}}",
-                        name, name, cidr, cidr, ip, name
-        }' >"$1"
-}
-nodes "$state/nodes.json"
-nodes "$state/nodes-changed.json" $((peers / 2))
+# The NodeList (bench/gen-nodes.sh: this node bench-node, 192.168.0.1, 10.0.0.0/24, and
+# PEERS peers, peer i at 192.168.(1 + i/250).(1 + i%250) owning 10.(1 + i/256).(i%256).0/24;
+# Node objects of about 12 KB as kubectl prints them unless --lean-nodes), and the same list
+# with the middle peer moved to another address.
+"$pn_top/bench/gen-nodes.sh" -n "$peers" $lean >"$state/nodes.json"
+"$pn_top/bench/gen-nodes.sh" -n "$peers" --changed $((peers / 2)) $lean >"$state/nodes-changed.json"
 # The same nodes in the static node file format (NAME POD-CIDRS ADDRESSES, one per line).
 jq -r '.items[] | "\(.metadata.name) \(.spec.podCIDR) " +
         (.status.addresses[] | select(.type == "InternalIP") | .address)' \
         "$state/nodes.json" >"$state/nodes.txt"
-# The same routes as ip(8) commands.
+# The same routes as ip(8) commands: plain routes, one gateway each.
 jq -r '.items[] | select(.metadata.name != "bench-node") | "route add \(.spec.podCIDR) via " +
         (.status.addresses[] | select(.type == "InternalIP") | .address) + " proto 44"' \
         "$state/nodes.json" >"$state/routes.batch"
+# nh_batch: the nexthop objects and routes installed now (podnet's cold sync) as ip(8)
+# commands, objects first: the same ids, gateways, devices and protocol.
+nh_batch() {
+        ip -j nexthop show protocol 44 | jq -r '.[] | "nexthop add id \(.id) via \(.gateway)" +
+                " dev \(.dev) proto 44"'
+        ip -j route show proto 44 | jq -r '.[] | "route add \(.dst) nhid \(.nhid) proto 44"'
+}
+if [ -n "$ip_only" ]; then # no podnet to copy: one object per peer, numbered from 1
+        jq -r '[.items[] | select(.metadata.name != "bench-node")] | to_entries[] |
+                "nexthop add id \(.key + 1) via " + (.value.status.addresses[] |
+                select(.type == "InternalIP") | .address) + " dev uplink proto 44"' \
+                "$state/nodes.json" >"$state/nh.batch"
+        jq -r '[.items[] | select(.metadata.name != "bench-node")] | to_entries[] |
+                "route add \(.value.spec.podCIDR) nhid \(.key + 1) proto 44"' \
+                "$state/nodes.json" >>"$state/nh.batch"
+fi
 flush44() { # every nexthop object of protocol 44 (with the routes using it), every route
         # (`ip route flush` cannot delete a route using a nexthop object: it sends both)
         ip nexthop flush protocol 44 >/dev/null 2>&1
@@ -97,11 +93,18 @@ flush44() { # every nexthop object of protocol 44 (with the routes using it), ev
                 exit 1
         fi
 }
-check_count() { # check_count WHAT: the node holds exactly PEERS routes of protocol 44
+check_count() { # check_count WHAT [NEXTHOPS]: the node holds exactly PEERS routes of
+        # protocol 44 (and, given NEXTHOPS, that many nexthop objects of protocol 44)
         local got
         got=$(ip -4 route show proto 44 | wc -l)
         if [ "$got" != "$peers" ]; then
                 echo "FAIL: $1 left $got routes of protocol 44, want $peers"
+                exit 1
+        fi
+        [ -n "${2:-}" ] || return 0
+        got=$(ip -j nexthop show protocol 44 | jq length)
+        if [ "$got" != "$2" ]; then
+                echo "FAIL: $1 left $got nexthop objects of protocol 44, want $2"
                 exit 1
         fi
 }
@@ -143,7 +146,8 @@ for ((r = 1; r <= rounds; r++)); do
         if [ -z "$ip_only" ]; then
                 flush44
                 sync cold "$state/nodes.json"
-                check_count "podnet-routes sync (cold)"
+                check_count "podnet-routes sync (cold)" "$peers"
+                [ "$r" != 1 ] || nh_batch >"$state/nh.batch"
                 for ((k = 1; k <= 5; k++)); do
                         sync noop "$state/nodes.json"
                 done
@@ -163,11 +167,18 @@ for ((r = 1; r <= rounds; r++)); do
                 check_count "podnet-routes sync (cold, plain routes)"
                 sync noop-plain "$state/nodes.txt" PODNET_NO_NEXTHOP=1
         fi
+        # what podnet's cold sync writes, through ip -batch
+        flush44
+        "$timeit" -i "$state/nh.batch" -r "$rep" -t ip-batch-nh -- /usr/sbin/ip -batch - ||
+                { echo "FAIL: ip -batch (nexthop objects)"; exit 1; }
+        check_count "ip -batch (nexthop objects)" "$peers"
 done
 echo "== Results: $(nproc) CPUs, kernel $(uname -r), $(date -u +%FT%TZ)" \
         "(medians of $rounds rounds; wall time of the whole program run, pn-timeit)"
 ipb=$(ms ip-batch)
-printf '%-44s %14s\n' "ip -batch, $peers routes: whole process (ms)" "$ipb"
+ipnh=$(ms ip-batch-nh)
+printf '%-44s %14s\n' "ip -batch, $peers plain routes (ms)" "$ipb"
+printf '%-44s %14s\n' "ip -batch, $peers nexthops + $peers routes (ms)" "$ipnh"
 rc=0
 if [ -z "$ip_only" ]; then
         # row LABEL TAG: library sync, whole process (JSON NodeList), whole process (static
@@ -176,7 +187,7 @@ if [ -z "$ip_only" ]; then
                 printf '%-44s %14s %14s %14s %8s\n' "$1" "$(ms "$2-lib")" "$(ms "$2")" \
                         "$(ms "$2-static")" "$(writes "$2")"
         }
-        ratio() { awk -v a="$1" -v b="$ipb" 'BEGIN { printf "%.2fx", a / b }'; }
+        ratio() { awk -v a="$1" -v b="${2:-$ipb}" 'BEGIN { printf "%.2fx", a / b }'; }
         half() { awk -v a="$1" -v b="$ipb" 'BEGIN { print a <= 0.5 * b ? "met" : "NOT met" }'; }
         under10() { awk -v a="$1" -v w="$2" 'BEGIN { print a < 10 && w == "0" ? "met" : "NOT met" }'; }
         printf '%-44s %14s %14s %14s %8s\n' "podnet-routes, $peers peers (ms)" "library sync" \
@@ -201,8 +212,9 @@ if [ -z "$ip_only" ]; then
                 n=$(ms "noop${col:+-$col}")
                 w=$(writes noop)
                 [ "$col" = static ] && w=$(writes noop-static)
-                printf '%-34s cold sync %8s ms = %s ip -batch (<= 0.5x: %s); no-op %6s ms, %s writes (< 10 ms, 0 writes: %s)\n' \
-                        "$what:" "$c" "$(ratio "$c")" "$(half "$c")" "$n" "$w" "$(under10 "$n" "$w")"
+                printf '%-34s cold sync %8s ms = %s ip -batch (<= 0.5x: %s), %s ip -batch with nexthop objects; no-op %6s ms, %s writes (< 10 ms, 0 writes: %s)\n' \
+                        "$what:" "$c" "$(ratio "$c")" "$(half "$c")" "$(ratio "$c" "$ipnh")" "$n" "$w" \
+                        "$(under10 "$n" "$w")"
         done
         echo "one node changed: $(writes change) writes (1-2 writes: $(awk -v w="$(writes change)" \
                 'BEGIN { print w == "1" || w == "2" ? "met" : "NOT met" }'))"

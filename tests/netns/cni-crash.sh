@@ -18,10 +18,11 @@
 command -v strace >/dev/null || { echo "SKIP: strace not installed"; exit 77; }
 
 # strace counts the syscalls of the process it starts: run the plugin itself, not
-# libtool's wrapper script around it.
+# libtool's wrapper script around it (a statically linked podnet-cni has none; a
+# .libs/podnet-cni beside it is then left over from an earlier shared build).
 BIN=$PODNET_CNI
 LIBS=
-if [ -x "$(dirname "$PODNET_CNI")/.libs/podnet-cni" ]; then
+if ! head -c4 "$PODNET_CNI" | grep -q ELF && [ -x "$(dirname "$PODNET_CNI")/.libs/podnet-cni" ]; then
         BIN=$(dirname "$PODNET_CNI")/.libs/podnet-cni
         LIBS=$(dirname "$PODNET_CNI")/.libs
 fi
