@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/utf8.h"
+#include "core/internal.h"
 #include "json/reader.h"
 
 #define LINEAR_KEYS 16 /* objects with more keys get a hash table for the duplicate check */
@@ -111,23 +112,6 @@ void pn_jreader_set_buffer(pn_jreader *jr, const char *text, size_t len)
         jr->last = true;
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t size)
-{
-        size_t n = *cap ? *cap : 16;
-        void *w;
-
-        if (need <= *cap)
-                return 0;
-        while (n < need)
-                n *= 2;
-        w = realloc(*v, n * size);
-        if (!w)
-                return -ENOMEM;
-        *v = w;
-        *cap = n;
-        return 0;
-}
-
 int pn_jreader_feed(pn_jreader *jr, const char *chunk, size_t len, bool last)
 {
         size_t keep = (size_t)(jr->end - jr->p);
@@ -140,7 +124,7 @@ int pn_jreader_feed(pn_jreader *jr, const char *chunk, size_t len, bool last)
         if (jr->fed && keep && jr->p != jr->own)
                 memmove(jr->own, jr->p, keep);
         jr->base_off += (size_t)(jr->p - jr->s);
-        r = grow((void **)&jr->own, &jr->own_cap, keep + len + 1, 1);
+        r = pn_grow((void **)&jr->own, &jr->own_cap, keep + len + 1, 1);
         if (r < 0)
                 return r;
         if (len)
@@ -589,7 +573,7 @@ static int key_add(pn_jreader *jr, const char *at)
                 klen = jr->raw_len;
         } else {
                 if (jr->arena_len + jr->raw_len > jr->arena_cap) {
-                        r = grow((void **)&jr->arena, &jr->arena_cap, jr->arena_len + jr->raw_len,
+                        r = pn_grow((void **)&jr->arena, &jr->arena_cap, jr->arena_len + jr->raw_len,
                                  1);
                         if (r < 0)
                                 return r;
@@ -613,7 +597,7 @@ static int key_add(pn_jreader *jr, const char *at)
                                 return fail(jr, at, "duplicate object key");
         }
         if (jr->n_keys + 1 > jr->cap_keys) {
-                r = grow((void **)&jr->keys, &jr->cap_keys, jr->n_keys + 1, sizeof(*jr->keys));
+                r = pn_grow((void **)&jr->keys, &jr->cap_keys, jr->n_keys + 1, sizeof(*jr->keys));
                 if (r < 0)
                         return r;
         }
@@ -635,7 +619,7 @@ static int key_add(pn_jreader *jr, const char *at)
 
 static inline int push(pn_jreader *jr, bool array)
 {
-        int r = grow((void **)&jr->frames, &jr->cap_frames, jr->depth + 1, sizeof(*jr->frames));
+        int r = pn_grow((void **)&jr->frames, &jr->cap_frames, jr->depth + 1, sizeof(*jr->frames));
 
         if (r < 0)
                 return r;
@@ -813,7 +797,7 @@ const char *pn_jreader_text(pn_jreader *jr, size_t *len)
                 return key_text(jr, k);
         }
         if (jr->tok == PN_JTOK_STRING && jr->esc) {
-                if (grow((void **)&jr->scratch, &jr->scratch_cap, jr->raw_len + 1, 1) < 0)
+                if (pn_grow((void **)&jr->scratch, &jr->scratch_cap, jr->raw_len + 1, 1) < 0)
                         return NULL;
                 *len = str_decode(jr->raw, jr->raw_len, jr->scratch);
                 return jr->scratch;
