@@ -428,10 +428,27 @@ static inline bool is_digit(const char *p, const char *end)
         return p < end && *p >= '0' && *p <= '9';
 }
 
+/* The one or more digits a fraction or an exponent must have, from *pp on: *pp moves past
+ * them. A number cut by the end of a chunk waits for more input; no digit is an error. */
+static int digit_run(pn_jreader *jr, const char *start, const char **pp)
+{
+        const char *p = *pp;
+
+        if (p >= jr->end)
+                return short_input(jr, start, "invalid token");
+        if (!is_digit(p, jr->end))
+                return fail(jr, start, "invalid token");
+        while (is_digit(p, jr->end))
+                p++;
+        *pp = p;
+        return 0;
+}
+
 static int scan_number(pn_jreader *jr, const char **pp)
 {
         const char *p = *pp, *start = p, *end = jr->end, *digits;
         bool real = false;
+        int r;
 
         if (p < end && *p == '-')
                 p++;
@@ -451,24 +468,18 @@ static int scan_number(pn_jreader *jr, const char **pp)
         if (p < end && *p == '.') {
                 p++;
                 real = true;
-                if (p >= end)
-                        return short_input(jr, start, "invalid token");
-                if (!is_digit(p, end))
-                        return fail(jr, start, "invalid token");
-                while (is_digit(p, end))
-                        p++;
+                r = digit_run(jr, start, &p);
+                if (r < 0)
+                        return r;
         }
         if (p < end && (*p == 'e' || *p == 'E')) {
                 p++;
                 real = true;
                 if (p < end && (*p == '+' || *p == '-'))
                         p++;
-                if (p >= end)
-                        return short_input(jr, start, "invalid token");
-                if (!is_digit(p, end))
-                        return fail(jr, start, "invalid token");
-                while (is_digit(p, end))
-                        p++;
+                r = digit_run(jr, start, &p);
+                if (r < 0)
+                        return r;
         }
         if (p >= end && !jr->last)
                 return -EAGAIN; /* more digits may follow */
