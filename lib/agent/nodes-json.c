@@ -60,23 +60,6 @@ static const char *jcap_str(const struct jcap *c, const struct jstr *s)
         return c->buf + s->off;
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t size)
-{
-        size_t n = *cap ? *cap : 16;
-        void *w;
-
-        if (need <= *cap)
-                return 0;
-        while (n < need)
-                n *= 2;
-        w = realloc(*v, n * size);
-        if (!w)
-                return -ENOMEM;
-        *v = w;
-        *cap = n;
-        return 0;
-}
-
 static const char *jtype_name(enum jtype t)
 {
         switch (t) {
@@ -285,7 +268,7 @@ static struct jstr *slot_cidr_elem(struct walk *w)
 {
         struct jcap *c = w->cur;
 
-        if (grow((void **)&c->cidr_v, &c->cap_cidr, c->n_cidr + 1, sizeof(*c->cidr_v)) < 0)
+        if (pn_grow((void **)&c->cidr_v, &c->cap_cidr, c->n_cidr + 1, sizeof(*c->cidr_v)) < 0)
                 return NULL;
         c->cidr_v[c->n_cidr] = (struct jstr){0};
         return &c->cidr_v[c->n_cidr++];
@@ -295,7 +278,7 @@ static struct jstr *slot_addr(struct walk *w)
 {
         struct jcap *c = w->cur;
 
-        if (grow((void **)&c->addr_v, &c->cap_addr, c->n_addr + 1, sizeof(*c->addr_v)) < 0)
+        if (pn_grow((void **)&c->addr_v, &c->cap_addr, c->n_addr + 1, sizeof(*c->addr_v)) < 0)
                 return NULL;
         c->addr_v[c->n_addr] = (struct jaddr){{0}};
         return &c->addr_v[c->n_addr++].self;
@@ -371,7 +354,7 @@ static int capture_string(struct walk *w, struct jstr *s)
 
         if (!text)
                 return -ENOMEM;
-        r = grow((void **)&c->buf, &c->cap, c->len + len + 1, 1);
+        r = pn_grow((void **)&c->buf, &c->cap, c->len + len + 1, 1);
         if (r < 0)
                 return r;
         memcpy(c->buf + c->len, text, len);

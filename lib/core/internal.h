@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,30 @@ static inline void *steal_ptr(void *pp)
         return v;
 }
 #define steal_pointer(pp) ((__typeof__(*(pp)))steal_ptr(pp))
+
+/* Makes room for `need` elements of `size` bytes in *v, which holds *cap: the capacity
+ * doubles from 16, so n appends cost O(n). 0 or -ENOMEM (*v unchanged). */
+static inline int pn_grow(void **v, size_t *cap, size_t need, size_t size)
+{
+        size_t n = *cap ? *cap : 16;
+        void *w;
+
+        if (need <= *cap)
+                return 0;
+        while (n < need) {
+                if (n > SIZE_MAX / 2)
+                        return -ENOMEM;
+                n *= 2;
+        }
+        if (size && n > SIZE_MAX / size)
+                return -ENOMEM;
+        w = realloc(*v, n * size);
+        if (!w)
+                return -ENOMEM;
+        *v = w;
+        *cap = n;
+        return 0;
+}
 
 static inline int steal_fd(int *fd)
 {

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/utf8.h"
+#include "core/internal.h"
 #include "json/reader.h"
 
 #define LINEAR_KEYS 16 /* objects with more keys get a hash table for the duplicate check */
@@ -111,23 +112,6 @@ void pn_jreader_set_buffer(pn_jreader *jr, const char *text, size_t len)
         jr->last = true;
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t size)
-{
-        size_t n = *cap ? *cap : 16;
-        void *w;
-
-        if (need <= *cap)
-                return 0;
-        while (n < need)
-                n *= 2;
-        w = realloc(*v, n * size);
-        if (!w)
-                return -ENOMEM;
-        *v = w;
-        *cap = n;
-        return 0;
-}
-
 int pn_jreader_feed(pn_jreader *jr, const char *chunk, size_t len, bool last)
 {
         size_t keep = (size_t)(jr->end - jr->p);
@@ -140,7 +124,7 @@ int pn_jreader_feed(pn_jreader *jr, const char *chunk, size_t len, bool last)
         if (jr->fed && keep && jr->p != jr->own)
                 memmove(jr->own, jr->p, keep);
         jr->base_off += (size_t)(jr->p - jr->s);
-        r = grow((void **)&jr->own, &jr->own_cap, keep + len + 1, 1);
+        r = pn_grow((void **)&jr->own, &jr->own_cap, keep + len + 1, 1);
         if (r < 0)
                 return r;
         if (len)
@@ -444,10 +428,27 @@ static inline bool is_digit(const char *p, const char *end)
         return p < end && *p >= '0' && *p <= '9';
 }
 
+/* The one or more digits a fraction or an exponent must have, from *pp on: *pp moves past
+ * them. A number cut by the end of a chunk waits for more input; no digit is an error. */
+static int digit_run(pn_jreader *jr, const char *start, const char **pp)
+{
+        const char *p = *pp;
+
+        if (p >= jr->end)
+                return short_input(jr, start, "invalid token");
+        if (!is_digit(p, jr->end))
+                return fail(jr, start, "invalid token");
+        while (is_digit(p, jr->end))
+                p++;
+        *pp = p;
+        return 0;
+}
+
 static int scan_number(pn_jreader *jr, const char **pp)
 {
         const char *p = *pp, *start = p, *end = jr->end, *digits;
         bool real = false;
+        int r;
 
         if (p < end && *p == '-')
                 p++;
@@ -467,24 +468,18 @@ static int scan_number(pn_jreader *jr, const char **pp)
         if (p < end && *p == '.') {
                 p++;
                 real = true;
-                if (p >= end)
-                        return short_input(jr, start, "invalid token");
-                if (!is_digit(p, end))
-                        return fail(jr, start, "invalid token");
-                while (is_digit(p, end))
-                        p++;
+                r = digit_run(jr, start, &p);
+                if (r < 0)
+                        return r;
         }
         if (p < end && (*p == 'e' || *p == 'E')) {
                 p++;
                 real = true;
                 if (p < end && (*p == '+' || *p == '-'))
                         p++;
-                if (p >= end)
-                        return short_input(jr, start, "invalid token");
-                if (!is_digit(p, end))
-                        return fail(jr, start, "invalid token");
-                while (is_digit(p, end))
-                        p++;
+                r = digit_run(jr, start, &p);
+                if (r < 0)
+                        return r;
         }
         if (p >= end && !jr->last)
                 return -EAGAIN; /* more digits may follow */
@@ -589,7 +584,7 @@ static int key_add(pn_jreader *jr, const char *at)
                 klen = jr->raw_len;
         } else {
                 if (jr->arena_len + jr->raw_len > jr->arena_cap) {
-                        r = grow((void **)&jr->arena, &jr->arena_cap, jr->arena_len + jr->raw_len,
+                        r = pn_grow((void **)&jr->arena, &jr->arena_cap, jr->arena_len + jr->raw_len,
                                  1);
                         if (r < 0)
                                 return r;
@@ -613,7 +608,7 @@ static int key_add(pn_jreader *jr, const char *at)
                                 return fail(jr, at, "duplicate object key");
         }
         if (jr->n_keys + 1 > jr->cap_keys) {
-                r = grow((void **)&jr->keys, &jr->cap_keys, jr->n_keys + 1, sizeof(*jr->keys));
+                r = pn_grow((void **)&jr->keys, &jr->cap_keys, jr->n_keys + 1, sizeof(*jr->keys));
                 if (r < 0)
                         return r;
         }
@@ -635,7 +630,7 @@ static int key_add(pn_jreader *jr, const char *at)
 
 static inline int push(pn_jreader *jr, bool array)
 {
-        int r = grow((void **)&jr->frames, &jr->cap_frames, jr->depth + 1, sizeof(*jr->frames));
+        int r = pn_grow((void **)&jr->frames, &jr->cap_frames, jr->depth + 1, sizeof(*jr->frames));
 
         if (r < 0)
                 return r;
@@ -813,7 +808,7 @@ const char *pn_jreader_text(pn_jreader *jr, size_t *len)
                 return key_text(jr, k);
         }
         if (jr->tok == PN_JTOK_STRING && jr->esc) {
-                if (grow((void **)&jr->scratch, &jr->scratch_cap, jr->raw_len + 1, 1) < 0)
+                if (pn_grow((void **)&jr->scratch, &jr->scratch_cap, jr->raw_len + 1, 1) < 0)
                         return NULL;
                 *len = str_decode(jr->raw, jr->raw_len, jr->scratch);
                 return jr->scratch;
