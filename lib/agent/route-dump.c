@@ -143,21 +143,21 @@ static int sort_facts(struct pn_route_dump *d)
 int pn_route_dump_read(struct nl_sock *sk, struct pn_route_dump *d, bool *nh_kernel)
 {
         uint32_t base = pn_nh_base(d->protocol, d->table);
-        _cleanup_nlmsg_ struct nl_msg *nh_msg = pn_nexthop_dump_msg();
-        /* without facts, only our protocol's routes: the kernel filters on a strict socket
-         * (we filter too) */
-        _cleanup_nlmsg_ struct nl_msg *rt_msg =
-            pn_route_dump_msg(AF_UNSPEC, d->facts ? 0 : d->protocol);
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         int r;
 
-        if (!nh_msg || !rt_msg)
-                return -ENOMEM;
-        r = pn_nl_dump(sk, nh_msg, nexthop_seen, nexthops_restart, d);
+        /* without facts, only our protocol's routes: the kernel filters on a strict socket
+         * (we filter too) */
+        pn_nexthop_dump_put(&b);
+        pn_route_dump_put(&b, AF_UNSPEC, d->facts ? 0 : d->protocol);
+        if (b.error < 0)
+                return b.error;
+        r = pn_nl_dump(sk, pn_nlbuf_hdr(&b, 0), nexthop_seen, nexthops_restart, d);
         *nh_kernel = r >= 0;
         if (r == -EOPNOTSUPP || r == -EINVAL || r == -EAFNOSUPPORT || r == -EPROTONOSUPPORT)
                 r = 0; /* no nexthop objects in this kernel: plain routes only */
         if (r >= 0)
-                r = pn_nl_dump(sk, rt_msg, route_seen, routes_restart, d);
+                r = pn_nl_dump(sk, pn_nlbuf_hdr(&b, 1), route_seen, routes_restart, d);
         if (r < 0)
                 return r;
         pn_sort_if_needed(d->nh, d->n_nh, sizeof(*d->nh), pn_nh_compare_id);

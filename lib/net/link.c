@@ -119,7 +119,7 @@ int pn_link_query(struct nl_sock *sk, const char *name, int ifindex, struct pn_l
         if (!msg || (ifindex <= 0 && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
             nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
                 return -ENOMEM;
-        r = pn_nl_request(sk, msg, link_reply, &lr);
+        r = pn_nl_request(sk, nlmsg_hdr(msg), link_reply, &lr);
         if (r < 0)
                 return r;
         return lr.found ? 0 : -ENODEV;
@@ -154,7 +154,7 @@ static int link_set(struct nl_sock *sk, int ifindex, const char *name, unsigned 
         msg = pn_link_msg(RTM_SETLINK, 0, ifindex, ifindex > 0 ? NULL : name, flags, change);
         if (!msg || (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0))
                 return -ENOMEM;
-        return pn_nl_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, nlmsg_hdr(msg), NULL, NULL);
 }
 
 static int link_del(struct nl_sock *sk, int ifindex, const char *name)
@@ -164,7 +164,7 @@ static int link_del(struct nl_sock *sk, int ifindex, const char *name)
         msg = pn_link_msg(RTM_DELLINK, 0, ifindex, ifindex > 0 ? NULL : name, 0, 0);
         if (!msg)
                 return -ENOMEM;
-        return pn_nl_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, nlmsg_hdr(msg), NULL, NULL);
 }
 
 static int sock_error(podnet_error **err, podnet_netns *ns)
@@ -260,7 +260,7 @@ static int bridge_create(struct nl_sock *sk, const podnet_bridge_config *cfg)
         if (!li || nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0)
                 return -ENOMEM;
         nla_nest_end(msg, li);
-        return pn_nl_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, nlmsg_hdr(msg), NULL, NULL);
 }
 
 /* Whether the kernel holds the link's MAC address as set rather than inherited:
@@ -325,7 +325,7 @@ static int bridge_pin_mac(struct nl_sock *sk, podnet_ctx *ctx, const struct pn_l
                 pn_mac_format(l->mac, l->mac_len, mac, sizeof(mac));
                 pn_debug(ctx, "Bridge %s: fixing its MAC address %s", l->name, mac);
         }
-        return pn_nl_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, nlmsg_hdr(msg), NULL, NULL);
 }
 
 struct addr_list {
@@ -586,7 +586,7 @@ static int veth_set_hairpin(struct nl_sock *sk, const char *host)
                 return -ENOMEM;
         nla_nest_end(msg, sd);
         nla_nest_end(msg, li);
-        return pn_nl_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, nlmsg_hdr(msg), NULL, NULL);
 }
 
 /* The kernel says only EEXIST; find out which end's name is taken. */
@@ -656,7 +656,7 @@ PODNET_EXPORT int podnet_veth_create(podnet_ctx *ctx, const podnet_veth_config *
         if (r < 0)
                 return pn_error(err, -r, 0, "Creating veth %s for %s in %s", host, cfg.ifname,
                                 cfg.netns->path);
-        r = pn_nl_request(sk, msg, NULL, NULL);
+        r = pn_nl_request(sk, nlmsg_hdr(msg), NULL, NULL);
         if (r == -EEXIST)
                 return veth_exists_error(sk, &cfg, host, err);
         if (r < 0) {
@@ -726,7 +726,7 @@ static int park_group_delete(struct nl_sock *sk)
         msg = pn_link_msg(RTM_DELLINK, 0, 0, NULL, 0, 0);
         if (!msg || nla_put_u32(msg, IFLA_GROUP, PN_VETH_PARK_GROUP) < 0)
                 return -ENOMEM;
-        return pn_nl_request(sk, msg, NULL, NULL);
+        return pn_nl_request(sk, nlmsg_hdr(msg), NULL, NULL);
 }
 
 int pn_veth_reap_parked(podnet_ctx *ctx)
@@ -781,7 +781,7 @@ int pn_veth_park(podnet_ctx *ctx, const char *container_id, const char *ifname,
         msg = pn_link_msg(RTM_SETLINK, 0, 0, host, 0, IFF_UP);
         if (!msg || nla_put_u32(msg, IFLA_GROUP, PN_VETH_PARK_GROUP) < 0)
                 return pn_error(err, ENOMEM, 0, "Detaching veth %s", host);
-        r = pn_nl_request(sk, msg, NULL, NULL);
+        r = pn_nl_request(sk, nlmsg_hdr(msg), NULL, NULL);
         if (r == -ENODEV)
                 return 0;
         if (r < 0)

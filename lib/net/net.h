@@ -2,8 +2,11 @@
 /*
  * Private to the library: the kernel network objects as the net/ modules read and write
  * them over the netlink transport (netlink/transport.h): links, addresses, routes and
- * nexthop objects, their parsers and their request builders. A builder returns a message
- * for pn_nl_request() or for a pipelined batch (pn_nl_batch()); the caller frees it.
+ * nexthop objects, their parsers and their request builders. The builders of requests
+ * that travel by the thousand (routes, nexthops, lookups) append to a message buffer
+ * (struct pn_nlbuf), which goes whole to pn_nl_batch() or message by message to
+ * pn_nl_request(); the link and address builders return a libnl message, which a
+ * request sends by its nlmsg_hdr() and a batch takes with pn_nlbuf_append().
  */
 #ifndef PODNET_NET_NET_H
 #define PODNET_NET_NET_H
@@ -114,7 +117,7 @@ int pn_addr_from_cidr(struct pn_addr *a, const podnet_cidr *c, int ifindex);
 /* ---- routes (route.c) ---- */
 
 /* A route: as a dump or a lookup reports it (pn_route_parse()), or as a request names it
- * (pn_route_msg()). Raw network-order bytes, no allocation. The fields after `gw` belong
+ * (pn_route_put()). Raw network-order bytes, no allocation. The fields after `gw` belong
  * to a sync's plan (agent/): the net layer never reads them; a parse clears them and
  * sets node to SIZE_MAX. */
 struct pn_rt {
@@ -157,14 +160,15 @@ struct pn_route_hdr {
 /* RTM_NEWROUTE or RTM_DELROUTE of rt as h says, with room for RTA_METRICS. A route
  * using a nexthop object is named by RTA_NH_ID, never by its gateway (the kernel would
  * not match it when deleting). */
-struct nl_msg *pn_route_msg(int cmd, int nlflags, const struct pn_rt *rt,
-                            const struct pn_route_hdr *h);
+int pn_route_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_rt *rt,
+                 const struct pn_route_hdr *h);
 /* RTM_GETROUTE: which route the kernel would use to reach the host `addr` (rtm_flags:
  * RTM_F_FIB_MATCH for the FIB entry rather than the resolved route). A `get`. */
-struct nl_msg *pn_route_lookup_msg(int family, const uint8_t *addr, unsigned rtm_flags);
+int pn_route_lookup_put(struct pn_nlbuf *b, int family, const uint8_t *addr,
+                        unsigned rtm_flags);
 /* A route dump of `family` (AF_UNSPEC: both); protocol non-zero asks the kernel to send
  * only that protocol's routes (honoured on a strict socket, see pn_nl_sock_bulk()). */
-struct nl_msg *pn_route_dump_msg(int family, unsigned protocol);
+int pn_route_dump_put(struct pn_nlbuf *b, int family, unsigned protocol);
 
 /* ---- nexthop objects (nexthop.c) ---- */
 
@@ -190,8 +194,9 @@ struct pn_nh {
  * node and match SIZE_MAX). */
 bool pn_nexthop_parse(const struct nlmsghdr *hdr, struct pn_nh *nh);
 /* RTM_NEWNEXTHOP (id, family, protocol, device, gateway) or RTM_DELNEXTHOP (id). */
-struct nl_msg *pn_nexthop_msg(int cmd, int nlflags, const struct pn_nh *nh, unsigned protocol);
+int pn_nexthop_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_nh *nh,
+                   unsigned protocol);
 /* A dump of every nexthop object. */
-struct nl_msg *pn_nexthop_dump_msg(void);
+int pn_nexthop_dump_put(struct pn_nlbuf *b);
 
 #endif
