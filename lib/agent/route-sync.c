@@ -90,7 +90,7 @@ static int lookup_all(struct sync_state *st, size_t n, podnet_error **err)
         if (r == -ENOMEM)
                 return pn_error(err, ENOMEM, 0, "Resolving next hops");
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Looking up routes to peers");
+                return pn_error(err, -r, 0, "Looking up routes to peers");
         return 0;
 }
 
@@ -309,7 +309,7 @@ static int write_all(struct sync_state *st, podnet_error **err)
         for (size_t q = 0; q < n && q < b.n; q++)
                 st->nhw_err[idx[q]] = pn_nl_req_error(&b.reqs[q]);
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Writing next hops");
+                return pn_error(err, -r, 0, "Writing next hops");
 
         pn_nlbuf_done(&b);
         n = 0;
@@ -353,7 +353,7 @@ static int write_all(struct sync_state *st, podnet_error **err)
                         st->err_set[idx[q]] = e;
         }
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Writing routes");
+                return pn_error(err, -r, 0, "Writing routes");
 
         pn_nlbuf_done(&b);
         n = 0;
@@ -367,7 +367,7 @@ static int write_all(struct sync_state *st, podnet_error **err)
         for (size_t q = 0; q < n && q < b.n; q++)
                 st->nhh_err[idx[q]] = pn_nl_req_error(&b.reqs[q]);
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Deleting next hops");
+                return pn_error(err, -r, 0, "Deleting next hops");
         return 0;
 }
 
@@ -392,7 +392,7 @@ static int report_set(struct sync_state *st, podnet_sync_action action, const ch
                                           "the kernel refused gateway %s: %s", g, strerror(-e));
         if (e == -EEXIST && !nh_failed) {
                 if (!*first_error)
-                        *first_error = pn_error_plain(err, EEXIST, PODNET_CNI_ERR_NETLINK,
+                        *first_error = pn_error_plain(err, EEXIST, 0,
                                                       "Adding route %s via %s: a route to %s "
                                                       "that podnet does not own exists",
                                                       d, g, d);
@@ -402,7 +402,7 @@ static int report_set(struct sync_state *st, podnet_sync_action action, const ch
         if (e < 0) {
                 if (!*first_error)
                         *first_error =
-                            pn_error(err, -e, PODNET_CNI_ERR_NETLINK, "%s %s %s via %s", verb,
+                            pn_error(err, -e, 0, "%s %s %s via %s", verb,
                                      nh_failed ? "the next hop of route" : "route", d, g);
                 return pn_sync_report_add(st->report, PODNET_SYNC_FAILED, node, rt, "%s%s",
                                           nh_failed ? "next hop: " : "", strerror(-e));
@@ -441,7 +441,7 @@ static int build_report(struct sync_state *st, podnet_error **err)
                                 char d[PODNET_CIDR_STRLEN + 8];
                                 fmt_rt(op->have, d, sizeof(d));
                                 if (!first_error)
-                                        first_error = pn_error(err, -e, PODNET_CNI_ERR_NETLINK,
+                                        first_error = pn_error(err, -e, 0,
                                                                "Deleting route %s", d);
                                 r = pn_sync_report_add(st->report, PODNET_SYNC_FAILED, node,
                                                        op->have, "deleting: %s", strerror(-e));
@@ -465,7 +465,7 @@ static int build_report(struct sync_state *st, podnet_error **err)
         /* nexthops deleted that no reported route depended on */
         for (size_t j = 0; j < st->d.n_nh && r >= 0 && !first_error; j++)
                 if (st->d.nh[j].kind == PN_OP_DELETE && st->nhh_err[j] < 0 && !gone(st->nhh_err[j]))
-                        first_error = pn_error(err, -st->nhh_err[j], PODNET_CNI_ERR_NETLINK,
+                        first_error = pn_error(err, -st->nhh_err[j], 0,
                                                "Deleting next hop %u", st->d.nh[j].id);
         if (r < 0)
                 return pn_error(err, -r, 0, "Reporting");
@@ -498,12 +498,12 @@ static int open_and_dump(podnet_ctx *ctx, struct nl_sock **sk, size_t *chunk,
 
         *sk = pn_nl_sock(ctx, NULL);
         if (!*sk)
-                return pn_error(err, errno, PODNET_CNI_ERR_NETLINK,
+                return pn_error(err, errno, 0,
                                 "Opening a netlink route socket");
         *chunk = pn_nl_sock_bulk(*sk);
         r = pn_route_dump_read(*sk, d, nh_kernel);
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK,
+                return pn_error(err, -r, 0,
                                 "Dumping routes of protocol %u in table %u and next hops",
                                 d->protocol, d->table);
         return 0;
@@ -734,7 +734,7 @@ PODNET_EXPORT int podnet_routes_flush(podnet_ctx *ctx, unsigned protocol, unsign
                 }
         r = pn_nl_batch(sk, &b, NULL, NULL);
         if (r < 0) {
-                r = pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Deleting routes of protocol %u",
+                r = pn_error(err, -r, 0, "Deleting routes of protocol %u",
                              d.protocol);
                 goto out;
         }
@@ -750,9 +750,9 @@ PODNET_EXPORT int podnet_routes_flush(podnet_ctx *ctx, unsigned protocol, unsign
                         continue;
                 if (!nh_of[q]) {
                         fmt_rt(&d.rt[q], what, sizeof(what));
-                        r = pn_error(err, -e, PODNET_CNI_ERR_NETLINK, "Deleting route %s", what);
+                        r = pn_error(err, -e, 0, "Deleting route %s", what);
                 } else {
-                        r = pn_error(err, -e, PODNET_CNI_ERR_NETLINK, "Deleting next hop %u",
+                        r = pn_error(err, -e, 0, "Deleting next hop %u",
                                      nh_of[q]->id);
                 }
                 goto out;
