@@ -85,6 +85,19 @@ struct nl_msg *pn_link_msg(int type, int nlflags, int ifindex, const char *name,
 /* Formats a hardware address as "aa:bb:..", into at least 18 bytes (truncated beyond 6
  * bytes' worth). */
 void pn_mac_format(const uint8_t *mac, unsigned len, char *buf, size_t size);
+/* Parses "aa:bb:cc:dd:ee:ff" (a unicast address) into mac: 0 or -EINVAL. */
+int pn_mac_parse(const char *s, uint8_t mac[6]);
+/* Sets IFF_* bits `flags` (within `change`) and, if mtu > 0, the MTU of the link ifindex
+ * (0: by name). 0 or -errno. */
+int pn_link_set(struct nl_sock *sk, int ifindex, const char *name, unsigned flags,
+                unsigned change, unsigned mtu);
+/* Deletes the link ifindex (0: by name). 0 or -errno. */
+int pn_link_del(struct nl_sock *sk, int ifindex, const char *name);
+/* The alias podnet_bridge_ensure() gives a bridge once its MAC address is fixed: every
+ * later call sees it in the lookup it makes anyway, so keeping the MAC costs nothing. */
+#define PN_BRIDGE_PINNED_ALIAS "podnet: MAC address pinned"
+/* Sets *err for a socket that could not be opened (errno) in ns; returns -errno. */
+int pn_net_sock_error(podnet_error **err, podnet_netns *ns);
 
 /* Checks ifname (pn_ifname_valid) and gets the socket for (ctx, ns); on failure sets
  * *err and returns -errno. */
