@@ -301,7 +301,8 @@ static int write_all(struct sync_state *st, podnet_error **err)
                 if (w->kind == PN_OP_KEEP || !w->id)
                         continue;
                 pn_nexthop_put(&b, RTM_NEWNEXTHOP,
-                               NLM_F_CREATE | (w->kind == PN_OP_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL),
+                               NLM_F_CREATE |
+                                   (w->kind == PN_OP_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL),
                                w, st->cfg.protocol);
                 idx[n++] = k;
         }
@@ -441,8 +442,7 @@ static int build_report(struct sync_state *st, podnet_error **err)
                                 char d[PODNET_CIDR_STRLEN + 8];
                                 fmt_rt(op->have, d, sizeof(d));
                                 if (!first_error)
-                                        first_error = pn_error(err, -e, 0,
-                                                               "Deleting route %s", d);
+                                        first_error = pn_error(err, -e, 0, "Deleting route %s", d);
                                 r = pn_sync_report_add(st->report, PODNET_SYNC_FAILED, node,
                                                        op->have, "deleting: %s", strerror(-e));
                         } else {
@@ -465,8 +465,8 @@ static int build_report(struct sync_state *st, podnet_error **err)
         /* nexthops deleted that no reported route depended on */
         for (size_t j = 0; j < st->d.n_nh && r >= 0 && !first_error; j++)
                 if (st->d.nh[j].kind == PN_OP_DELETE && st->nhh_err[j] < 0 && !gone(st->nhh_err[j]))
-                        first_error = pn_error(err, -st->nhh_err[j], 0,
-                                               "Deleting next hop %u", st->d.nh[j].id);
+                        first_error = pn_error(err, -st->nhh_err[j], 0, "Deleting next hop %u",
+                                               st->d.nh[j].id);
         if (r < 0)
                 return pn_error(err, -r, 0, "Reporting");
         return first_error;
@@ -498,8 +498,7 @@ static int open_and_dump(podnet_ctx *ctx, struct nl_sock **sk, size_t *chunk,
 
         *sk = pn_nl_sock(ctx, NULL);
         if (!*sk)
-                return pn_error(err, errno, 0,
-                                "Opening a netlink route socket");
+                return pn_error(err, errno, 0, "Opening a netlink route socket");
         *chunk = pn_nl_sock_bulk(*sk);
         r = pn_route_dump_read(*sk, d, nh_kernel);
         if (r < 0)
@@ -734,8 +733,7 @@ PODNET_EXPORT int podnet_routes_flush(podnet_ctx *ctx, unsigned protocol, unsign
                 }
         r = pn_nl_batch(sk, &b, NULL, NULL);
         if (r < 0) {
-                r = pn_error(err, -r, 0, "Deleting routes of protocol %u",
-                             d.protocol);
+                r = pn_error(err, -r, 0, "Deleting routes of protocol %u", d.protocol);
                 goto out;
         }
         for (size_t q = 0; q < n; q++) {
@@ -752,8 +750,7 @@ PODNET_EXPORT int podnet_routes_flush(podnet_ctx *ctx, unsigned protocol, unsign
                         fmt_rt(&d.rt[q], what, sizeof(what));
                         r = pn_error(err, -e, 0, "Deleting route %s", what);
                 } else {
-                        r = pn_error(err, -e, 0, "Deleting next hop %u",
-                                     nh_of[q]->id);
+                        r = pn_error(err, -e, 0, "Deleting next hop %u", nh_of[q]->id);
                 }
                 goto out;
         }

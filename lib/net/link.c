@@ -46,7 +46,6 @@ int pn_mac_parse(const char *s, uint8_t mac[6])
         return 0;
 }
 
-
 struct link_reply {
         struct pn_link *out;
         bool found;
@@ -143,8 +142,8 @@ struct nl_msg *pn_link_msg(int type, int nlflags, int ifindex, const char *name,
         return msg;
 }
 
-int pn_link_set(struct nl_sock *sk, int ifindex, const char *name, unsigned flags,
-                unsigned change, unsigned mtu)
+int pn_link_set(struct nl_sock *sk, int ifindex, const char *name, unsigned flags, unsigned change,
+                unsigned mtu)
 {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 

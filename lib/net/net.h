@@ -89,8 +89,8 @@ void pn_mac_format(const uint8_t *mac, unsigned len, char *buf, size_t size);
 int pn_mac_parse(const char *s, uint8_t mac[6]);
 /* Sets IFF_* bits `flags` (within `change`) and, if mtu > 0, the MTU of the link ifindex
  * (0: by name). 0 or -errno. */
-int pn_link_set(struct nl_sock *sk, int ifindex, const char *name, unsigned flags,
-                unsigned change, unsigned mtu);
+int pn_link_set(struct nl_sock *sk, int ifindex, const char *name, unsigned flags, unsigned change,
+                unsigned mtu);
 /* Deletes the link ifindex (0: by name). 0 or -errno. */
 int pn_link_del(struct nl_sock *sk, int ifindex, const char *name);
 /* The alias podnet_bridge_ensure() gives a bridge once its MAC address is fixed: every
@@ -177,8 +177,7 @@ int pn_route_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_rt *r
                  const struct pn_route_hdr *h);
 /* RTM_GETROUTE: which route the kernel would use to reach the host `addr` (rtm_flags:
  * RTM_F_FIB_MATCH for the FIB entry rather than the resolved route). A `get`. */
-int pn_route_lookup_put(struct pn_nlbuf *b, int family, const uint8_t *addr,
-                        unsigned rtm_flags);
+int pn_route_lookup_put(struct pn_nlbuf *b, int family, const uint8_t *addr, unsigned rtm_flags);
 /* A route dump of `family` (AF_UNSPEC: both); protocol non-zero asks the kernel to send
  * only that protocol's routes (honoured on a strict socket, see pn_nl_sock_bulk()). */
 int pn_route_dump_put(struct pn_nlbuf *b, int family, unsigned protocol);

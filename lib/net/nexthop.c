@@ -23,7 +23,8 @@ bool pn_nexthop_parse(const struct nlmsghdr *hdr, struct pn_nh *nh)
         nh->family = nhm->nh_family;
         nh->protocol = nhm->nh_protocol;
         nh->node = nh->match = SIZE_MAX;
-        pn_attr_for_each(a, hdr, sizeof(*nhm), rem) {
+        pn_attr_for_each(a, hdr, sizeof(*nhm), rem)
+        {
                 switch (pn_attr_type(a)) {
                 case NHA_ID:
                         pn_attr_copy(a, &nh->id, 4);

@@ -31,7 +31,8 @@ int pn_route_parse(const struct nlmsghdr *hdr, struct pn_rt *rt)
         rt->table = rtm->rtm_table;
         rt->cloned = rtm->rtm_flags & RTM_F_CLONED;
         rt->node = SIZE_MAX;
-        pn_attr_for_each(a, hdr, sizeof(*rtm), rem) {
+        pn_attr_for_each(a, hdr, sizeof(*rtm), rem)
+        {
                 switch (pn_attr_type(a)) {
                 case RTA_DST:
                         pn_attr_copy(a, rt->dst, len);
@@ -81,14 +82,15 @@ int pn_route_multipath_gateways(const struct nlmsghdr *hdr,
         if (!mp || len == 0)
                 return 0;
         nh = nla_data(mp);
-        for (left = nla_len(mp); left >= (int)sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) &&
-                                 nh->rtnh_len <= left;
+        for (left = nla_len(mp);
+             left >= (int)sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= left;
              left -= RTNH_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh)) {
                 const struct nlattr *a;
                 int rem;
 
-                nla_for_each_attr (a, (struct nlattr *)RTNH_DATA(nh),
-                                   nh->rtnh_len - (int)sizeof(*nh), rem) {
+                nla_for_each_attr(a, (struct nlattr *)RTNH_DATA(nh),
+                                  nh->rtnh_len - (int)sizeof(*nh), rem)
+                {
                         if (nla_type(a) != RTA_GATEWAY || (unsigned)nla_len(a) != len)
                                 continue;
                         r = fn(rtm->rtm_family, nla_data(a), userdata);
@@ -127,8 +129,7 @@ int pn_route_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_rt *r
         return b->error;
 }
 
-int pn_route_lookup_put(struct pn_nlbuf *b, int family, const uint8_t *addr,
-                        unsigned rtm_flags)
+int pn_route_lookup_put(struct pn_nlbuf *b, int family, const uint8_t *addr, unsigned rtm_flags)
 {
         unsigned len = pn_family_len(family);
         struct rtmsg rtm = {.rtm_family = (uint8_t)family,

@@ -98,8 +98,8 @@ static int veth_exists_error(struct nl_sock *sk, const podnet_veth_config *cfg, 
                                       "Interface %s (host end for %s of container %s) already "
                                       "exists",
                                       host, cfg->ifname, cfg->container_id);
-        return pn_error_plain(err, EEXIST, 0,
-                              "Interface %s already exists in %s", cfg->ifname, cfg->netns->path);
+        return pn_error_plain(err, EEXIST, 0, "Interface %s already exists in %s", cfg->ifname,
+                              cfg->netns->path);
 }
 
 PODNET_EXPORT int podnet_veth_create(podnet_ctx *ctx, const podnet_veth_config *config,
@@ -121,11 +121,10 @@ PODNET_EXPORT int podnet_veth_create(podnet_ctx *ctx, const podnet_veth_config *
         if (info && info->size < sizeof(podnet_veth_info))
                 return pn_error_plain(err, EINVAL, 0, "podnet_veth_create: info too small");
         if (isempty(cfg.container_id))
-                return pn_error_plain(err, EINVAL, 0,
-                                      "Creating veth: no container id");
+                return pn_error_plain(err, EINVAL, 0, "Creating veth: no container id");
         if (!pn_ifname_valid(cfg.ifname))
-                return pn_error_plain(err, EINVAL, 0,
-                                      "Invalid interface name '%s'", cfg.ifname ? cfg.ifname : "");
+                return pn_error_plain(err, EINVAL, 0, "Invalid interface name '%s'",
+                                      cfg.ifname ? cfg.ifname : "");
         if (!cfg.netns)
                 return pn_error_plain(err, EINVAL, 0, "Creating veth for %s: no pod namespace",
                                       cfg.ifname);
@@ -261,8 +260,7 @@ PODNET_EXPORT int podnet_veth_delete(podnet_ctx *ctx, const char *container_id, 
         return 0;
 }
 
-int pn_veth_park(podnet_ctx *ctx, const char *container_id, const char *ifname,
-                 podnet_error **err)
+int pn_veth_park(podnet_ctx *ctx, const char *container_id, const char *ifname, podnet_error **err)
 {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct nl_sock *sk;

@@ -26,8 +26,7 @@ struct batch_rx {
  * in order and answers each. */
 /* Sends requests [first, first + n) of b, numbered from base, straight from the buffer:
  * their messages lie back to back. */
-static int send_chunk(struct nl_sock *sk, struct pn_nlbuf *b, size_t first, size_t n,
-                      uint32_t base)
+static int send_chunk(struct nl_sock *sk, struct pn_nlbuf *b, size_t first, size_t n, uint32_t base)
 {
         struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
         uint32_t port = nl_socket_get_local_port(sk);

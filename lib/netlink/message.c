@@ -80,8 +80,7 @@ static int nlbuf_reserve(struct pn_nlbuf *b, size_t more)
         return 0;
 }
 
-int pn_nlbuf_msg(struct pn_nlbuf *b, int type, int flags, bool get, const void *hdr,
-                 size_t hdr_len)
+int pn_nlbuf_msg(struct pn_nlbuf *b, int type, int flags, bool get, const void *hdr, size_t hdr_len)
 {
         size_t need = NLMSG_SPACE(hdr_len);
         struct nlmsghdr *h;

@@ -99,17 +99,16 @@ static inline const void *pn_attr_data(const struct nlattr *a)
         return (const char *)a + NLA_HDRLEN;
 }
 /* The attributes after a message's family header of hdr_len bytes, or inside a nest. */
-static inline const struct nlattr *pn_attr_first(const struct nlmsghdr *h, size_t hdr_len,
-                                                 int *rem)
+static inline const struct nlattr *pn_attr_first(const struct nlmsghdr *h, size_t hdr_len, int *rem)
 {
         *rem = (int)h->nlmsg_len - (int)NLMSG_LENGTH(NLMSG_ALIGN(hdr_len));
         return (const struct nlattr *)((const char *)NLMSG_DATA(h) + NLMSG_ALIGN(hdr_len));
 }
-#define pn_attr_for_each(a, h, hdr_len, rem)                                                   \
-        for ((a) = pn_attr_first((h), (hdr_len), &(rem)); pn_attr_ok((a), (rem));            \
+#define pn_attr_for_each(a, h, hdr_len, rem)                                                       \
+        for ((a) = pn_attr_first((h), (hdr_len), &(rem)); pn_attr_ok((a), (rem));                  \
              (a) = pn_attr_next((a), &(rem)))
-#define pn_attr_for_each_nested(a, nest, rem)                                                  \
-        for ((a) = (const struct nlattr *)pn_attr_data(nest), (rem) = pn_attr_len(nest);      \
+#define pn_attr_for_each_nested(a, nest, rem)                                                      \
+        for ((a) = (const struct nlattr *)pn_attr_data(nest), (rem) = pn_attr_len(nest);           \
              pn_attr_ok((a), (rem)); (a) = pn_attr_next((a), &(rem)))
 
 /* Attribute readers that tolerate absent or short attributes. */
