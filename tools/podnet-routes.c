@@ -86,6 +86,7 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
         *ret = (unsigned)v;
         return 0;
 }
+
 static int parse_cidr_list(const char *text, podnet_cidr **v, size_t *n, const char *opt)
 {
         char *copy = strdup(text), *save = NULL;
@@ -301,10 +302,10 @@ static int cmd_teardown(podnet_agent *agent, const struct opts *o)
 
 static int cmd_allocate(podnet_agent *agent, const struct opts *o)
 {
-        podnet_nodes *nodes;
+        bool to_stdout = o->write_nodes && strcmp(o->write_nodes, "-") == 0;
         podnet_error *err = NULL;
+        podnet_nodes *nodes;
         unsigned masks[MAX_CIDRS];
-        size_t *fresh, n_fresh = 0;
         char *text = NULL;
         int r;
 
@@ -319,30 +320,15 @@ static int cmd_allocate(podnet_agent *agent, const struct opts *o)
                 unsigned m = v4 ? o->mask4 : o->mask6;
                 masks[c] = m ? m : o->mask ? o->mask : v4 ? 24 : 64;
         }
-        /* the nodes without a pod CIDR are the ones podnet_nodes_allocate() serves */
-        fresh = calloc(podnet_nodes_count(nodes) + 1, sizeof(*fresh));
-        if (!fresh) {
-                podnet_nodes_free(nodes);
-                errmsg("Out of memory");
-                return EXIT_FAILURE;
-        }
-        for (size_t i = 0; i < podnet_nodes_count(nodes); i++)
-                if (podnet_nodes_n_pod_cidrs(nodes, i) == 0)
-                        fresh[n_fresh++] = i;
-        r = podnet_nodes_allocate(nodes, o->ac.cluster_cidrs, masks, o->n_cluster, &err);
+        /* with --write-nodes -, the NodeList alone goes to standard output */
+        r = podnet_agent_allocate(agent, nodes, masks, o->json ? PODNET_AGENT_JSON : 0,
+                                  o->json || !to_stdout ? &text : NULL, &err);
         if (r < 0) {
-                free(fresh);
                 podnet_nodes_free(nodes);
                 return fail_err(err, r, "Allocating pod CIDRs");
         }
-        bool to_stdout = o->write_nodes && strcmp(o->write_nodes, "-") == 0;
-        if (o->json || !to_stdout) {
-                r = (o->json ? podnet_nodes_format_allocation_json
-                             : podnet_nodes_format_allocation_text)(nodes, fresh, n_fresh, &text);
-                print_formatted(r, text, o->json);
-        }
-        free(fresh);
-        r = 0;
+        if (text)
+                print_formatted(0, text, o->json);
         if (to_stdout) {
                 text = NULL;
                 r = podnet_nodes_format_json(nodes, &text);
@@ -351,7 +337,8 @@ static int cmd_allocate(podnet_agent *agent, const struct opts *o)
                 else
                         errmsg("Writing the node list: %s", strerror(-r));
                 free(text);
-        } else if (o->write_nodes && (r = podnet_nodes_write_json(nodes, o->write_nodes, &err)) < 0) {
+        } else if (o->write_nodes &&
+                   (r = podnet_nodes_write_json(nodes, o->write_nodes, &err)) < 0) {
                 fail_err(err, r, "Writing the node list");
         }
         podnet_nodes_free(nodes);

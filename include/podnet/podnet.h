@@ -782,6 +782,14 @@ enum {
 int podnet_agent_status(podnet_agent *agent, const podnet_nodes *nodes, unsigned flags,
                         char **ret);
 
+/* Gives every node of `nodes` without a pod CIDR one /mask_sizes[i] subnet of each of the
+ * agent's cluster CIDRs i (podnet_nodes_allocate(3)) and, when ret is not NULL, formats
+ * what they got: one `kubectl patch node` command per node, or JSON with
+ * PODNET_AGENT_JSON (podnet_nodes_format_allocation_text(3)); *ret is the caller's.
+ * Returns the number of nodes given a CIDR. */
+int podnet_agent_allocate(podnet_agent *agent, podnet_nodes *nodes, const unsigned *mask_sizes,
+                          unsigned flags, char **ret, podnet_error **err);
+
 /* What podnet_agent_teardown() removed; -ECANCELED where it did not try (no lock, not
  * managed). */
 typedef struct podnet_agent_teardown_result {

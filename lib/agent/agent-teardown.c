@@ -7,12 +7,10 @@
 
 PODNET_EXPORT int podnet_agent_teardown(podnet_agent *agent, podnet_agent_teardown_result *res)
 {
-        podnet_agent_teardown_result t = {.size = sizeof(t),
-                                          .routes = -ECANCELED,
-                                          .firewall = -ECANCELED,
-                                          .conf = -ECANCELED};
+        podnet_agent_teardown_result t = {
+            .size = sizeof(t), .routes = -ECANCELED, .firewall = -ECANCELED, .conf = -ECANCELED};
         podnet_error *err = NULL;
-        int lock, error = 0;
+        int lock, r = 0, error = 0;
 
         if (!agent || (res && res->size < sizeof(size_t) + 3 * sizeof(int)))
                 return -EINVAL;
@@ -26,20 +24,21 @@ PODNET_EXPORT int podnet_agent_teardown(podnet_agent *agent, podnet_agent_teardo
                 error = pn_agent_fail(agent, steal_pointer(&err), t.routes, "Removing routes");
         if (agent->cfg.firewall) {
                 t.firewall = podnet_fw_node_teardown(agent->ctx, &err);
-                if (t.firewall < 0 && pn_agent_fail(agent, steal_pointer(&err), t.firewall,
-                                                    "Removing firewall chains") < 0 &&
-                    !error)
-                        error = t.firewall;
+                if (t.firewall < 0)
+                        r = pn_agent_fail(agent, steal_pointer(&err), t.firewall,
+                                          "Removing firewall chains");
+                error = error ? error : r;
         }
         if (agent->cfg.cni_conf_path) {
+                r = 0;
                 t.conf = podnet_conflist_remove(agent->cfg.cni_conf_path, &err);
                 if (t.conf == -EEXIST) /* someone else's file: left in place */
                         pn_warn(agent->ctx, "%s", podnet_error_message(err));
-                else if (t.conf < 0 && pn_agent_fail(agent, steal_pointer(&err), t.conf,
-                                                     "Removing the CNI configuration") < 0 &&
-                         !error)
-                        error = t.conf;
+                else if (t.conf < 0)
+                        r = pn_agent_fail(agent, steal_pointer(&err), t.conf,
+                                          "Removing the CNI configuration");
                 err = podnet_error_free(err);
+                error = error ? error : r;
         }
         close(lock);
 out:

@@ -254,8 +254,8 @@ PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *c
         if (isempty(a->cfg.node_name))
                 return pn_error_plain(err, EINVAL, 0, "The node agent needs this node's name");
         if (a->cfg.nodes_file && a->cfg.nodes_cmd)
-                return pn_error_plain(err, EINVAL, 0,
-                                      "A node list file and a node list command exclude each other");
+                return pn_error_plain(
+                    err, EINVAL, 0, "A node list file and a node list command exclude each other");
         if (!a->cfg.nodes_timeout)
                 a->cfg.nodes_timeout = 30;
         if (!a->cfg.interval)

@@ -13,7 +13,7 @@
 
 struct podnet_agent {
         podnet_ctx *ctx;
-        podnet_agent_config cfg; /* with the defaults filled in */
+        podnet_agent_config cfg;    /* with the defaults filled in */
         struct pn_node_source *src; /* NULL: none configured */
         char run_dir[PATH_MAX];
 

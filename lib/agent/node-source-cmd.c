@@ -161,8 +161,7 @@ static bool fetch_over(struct cmd_source *c)
                     si.si_pid == c->pid)
                         c->exited = true;
         }
-        return (c->eof && c->exited) || c->len > PN_MAX_NODE_LIST ||
-               pn_now_ms() >= c->deadline;
+        return (c->eof && c->exited) || c->len > PN_MAX_NODE_LIST || pn_now_ms() >= c->deadline;
 }
 
 /* Ends the fetch: kills what is left of the command's process group, reaps the command.

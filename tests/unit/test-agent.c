@@ -232,9 +232,8 @@ static void test_locks(void)
         podnet_agent_free(a);
 
         a = agent_with("/dev/null", NULL, 0);
-        podnet_agent_config bad = {.size = sizeof(bad),
-                                   .node_name = "n",
-                                   .run_dir = "/proc/no/such/dir"};
+        podnet_agent_config bad = {
+            .size = sizeof(bad), .node_name = "n", .run_dir = "/proc/no/such/dir"};
         podnet_agent_free(a);
         is_int(podnet_agent_new(ctx, &bad, &a, NULL), 0, "agent with a run dir it cannot create");
         fd = podnet_agent_lock(a, &err);
