@@ -111,13 +111,18 @@ static int parse_cidr_list(const char *text, podnet_cidr **v, size_t *n, const c
 
 /* --- the node list ------------------------------------------------------------------- */
 
-/* The signals that end podnet-routes (SIGHUP: run resyncs), taken through a signalfd. */
-static void stop_signals(sigset_t *mask)
+/* Blocks the signals that end podnet-routes (SIGHUP: run resyncs) and returns a signalfd
+ * that takes them (-1 if none could be had), the previous mask in *old. */
+static int stop_signals(sigset_t *old)
 {
-        sigemptyset(mask);
-        sigaddset(mask, SIGTERM);
-        sigaddset(mask, SIGINT);
-        sigaddset(mask, SIGHUP);
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, old);
+        return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
 /* Gets the node list from --nodes or --nodes-cmd; NULL after a message. SIGTERM, SIGINT
@@ -127,14 +132,9 @@ static podnet_nodes *load_nodes(podnet_agent *agent, const struct opts *o)
 {
         struct signalfd_siginfo si;
         podnet_nodes *nodes = NULL;
-        sigset_t mask, old;
-        int sfd = -1, r;
+        sigset_t old;
+        int sfd = o->ac.nodes_cmd ? stop_signals(&old) : -1, r;
 
-        if (o->ac.nodes_cmd) {
-                stop_signals(&mask);
-                sigprocmask(SIG_BLOCK, &mask, &old);
-                sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        }
         r = podnet_agent_load_nodes(agent, sfd, &nodes);
         if (r == -ECANCELED && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
                 signal((int)si.ssi_signo, SIG_DFL);
@@ -233,18 +233,15 @@ static int cmd_sync(podnet_agent *agent, const struct opts *o)
 static int cmd_run(podnet_agent *agent, const struct opts *o)
 {
         podnet_error *err = NULL;
-        sigset_t mask;
-        int sfd, r;
+        sigset_t old;
+        int sfd = stop_signals(&old), r;
 
-        stop_signals(&mask);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
         /* a shell starts background commands with SIGINT ignored, and an ignored signal
          * never reaches the signalfd */
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         signal(SIGPIPE, SIG_IGN);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0) {
                 errmsg("Creating a signalfd: %s", strerror(errno));
                 return EXIT_FAILURE;
