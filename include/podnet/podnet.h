@@ -760,7 +760,7 @@ int podnet_agent_load_nodes(podnet_agent *agent, int stop_fd, podnet_nodes **ret
  * firewall chains, routes, then the conflist. Fills *pass (may be NULL; the caller sets
  * its size) and returns its error. */
 int podnet_agent_sync(podnet_agent *agent, const podnet_nodes *nodes, podnet_agent_pass *pass);
-/* Runs the agent until stop_fd becomes readable (it is not read), then returns 0;
+/* Runs the agent until stop_fd (-1: none) becomes readable (it is not read), then returns 0;
  * calling it again continues where it was (a fetch under way goes on). Passes: a full
  * one after each fetch (every interval, and after podnet_agent_resync()), a route pass
  * when podnet's routes were changed by someone else, a firewall check every
