@@ -14,7 +14,7 @@ struct sbuf {
         size_t len, cap;
 };
 
-static inline void sb_add(struct sbuf *b, const char *s, size_t n)
+__attribute__((unused)) static void sb_add(struct sbuf *b, const char *s, size_t n)
 {
         if (b->len + n + 1 > b->cap) {
                 b->cap = (b->len + n + 1) * 2;
@@ -27,13 +27,13 @@ static inline void sb_add(struct sbuf *b, const char *s, size_t n)
         b->s[b->len] = 0;
 }
 
-static inline void sb_puts(struct sbuf *b, const char *s)
+__attribute__((unused)) static void sb_puts(struct sbuf *b, const char *s)
 {
         sb_add(b, s, strlen(s));
 }
 
-__attribute__((format(printf, 2, 3))) static inline void sb_printf(struct sbuf *b,
-                                                                   const char *fmt, ...)
+__attribute__((unused, format(printf, 2, 3))) static void sb_printf(struct sbuf *b, const char *fmt,
+                                                                    ...)
 {
         char tmp[512];
         va_list ap;
