@@ -84,6 +84,48 @@ static const char *jget(json_t *root, const char *path)
         return buf;
 }
 
+/* Strings that need escapes (quote, backslash, control characters), UTF-8, and bytes that
+ * are not UTF-8: the streamed routes read back as jansson reads them, and a document
+ * jansson builds from the same values encodes to the same bytes. */
+static void test_sync_json_escapes(void)
+{
+        static const char *const whys[] = {
+            "tab\there",     "back\\slash \"q\"", "caf\xc3\xa9 \xe2\x82\xac",
+            "bad \xff byte", "nl\nand \x01",      "/slash/ {}[]:,"};
+        _cleanup_report_ podnet_sync_report *r = pn_sync_report_new();
+        _cleanup_free_ char *text = NULL, *want = NULL;
+        json_t *doc = json_object(), *routes = json_array();
+        struct pn_rt a = rt("10.1.2.0/24", "192.168.1.12");
+
+        if (!r)
+                abort();
+        json_object_set_new(doc, "routes", routes);
+        for (size_t i = 0; i < ELEMENTSOF(whys); i++) {
+                json_t *e = json_object();
+                char fixed[64];
+
+                pn_sync_report_add(r, PODNET_SYNC_UNREACHABLE, "node\"x", &a, "%s", whys[i]);
+                snprintf(fixed, sizeof(fixed), "%s", whys[i]);
+                for (char *p = fixed; *p; p++)
+                        if (strncmp(whys[i], "bad", 3) == 0 && (unsigned char)*p >= 0x80)
+                                *p = '?'; /* what the encoder makes of bytes that are not UTF-8 */
+                json_object_set_new(e, "action", json_string("unreachable"));
+                json_object_set_new(e, "dst", json_string("10.1.2.0/24"));
+                json_object_set_new(e, "via", json_string("192.168.1.12"));
+                json_object_set_new(e, "node", json_string("node\"x"));
+                json_object_set_new(e, "reason", json_string(fixed));
+                json_array_append_new(routes, e);
+        }
+        json_object_set_new(doc, "summary", json_object());
+        is_int(podnet_sync_report_format_json(r, NULL, &text), 0, "escapes: sync json");
+        want = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(doc);
+        ok(text && want && strncmp(text, want, strlen(want) - 3) == 0,
+           "escapes: the routes are the bytes jansson writes for them");
+        if (text && want && strncmp(text, want, strlen(want) - 3) != 0)
+                diag("ours:    %s\njansson: %s", text, want);
+}
+
 static void test_sync_json(void)
 {
         _cleanup_report_ podnet_sync_report *r = sample_report();
@@ -343,6 +385,7 @@ static void test_write_nodes(void)
 int main(void)
 {
         test_sync_json();
+        test_sync_json_escapes();
         test_sync_text();
         test_status();
         test_allocation();
