@@ -18,12 +18,22 @@
 #define SLOT_SIZE 1024
 
 struct batch_rx {
-        struct iovec iov[SLOTS]; /* into SLOTS * SLOT_SIZE bytes */
+        struct iovec iov[SLOTS]; /* into slots */
         struct mmsghdr mm[SLOTS];
+        char slots[SLOTS * SLOT_SIZE];
 };
 
-/* Sends reqs[0..n) with one sendmsg(): the kernel handles the messages of one datagram
- * in order and answers each. */
+/* The slots of a batch, pointed to by its iovecs (a buffer from pn_nl_scratch_take(),
+ * whose iovecs are set up again on every take: cheap next to the batch). */
+static struct batch_rx *rx_take(void)
+{
+        struct batch_rx *rx = pn_nl_scratch_take(PN_NL_SCRATCH_BATCH, sizeof(*rx));
+
+        for (size_t i = 0; rx && i < SLOTS; i++)
+                rx->iov[i] = (struct iovec){rx->slots + i * SLOT_SIZE, SLOT_SIZE};
+        return rx;
+}
+
 /* Sends requests [first, first + n) of b, numbered from base, straight from the buffer:
  * their messages lie back to back. */
 static int send_chunk(struct nl_sock *sk, struct pn_nlbuf *b, size_t first, size_t n, uint32_t base)
@@ -110,8 +120,7 @@ static int recv_chunk(struct nl_sock *sk, struct pn_nl_req *reqs, size_t n, uint
 
 int pn_nl_batch(struct nl_sock *sk, struct pn_nlbuf *b, pn_nl_batch_fn fn, void *userdata)
 {
-        _cleanup_free_ struct batch_rx *rx = NULL;
-        _cleanup_free_ char *slots = NULL;
+        struct batch_rx *rx;
         size_t chunk, n = b->n;
         uint32_t seq;
         int r = 0;
@@ -123,12 +132,9 @@ int pn_nl_batch(struct nl_sock *sk, struct pn_nlbuf *b, pn_nl_batch_fn fn, void 
         if (n == 0)
                 return 0;
         chunk = pn_nl_sock_bulk(sk);
-        rx = malloc(sizeof(*rx));
-        slots = malloc((size_t)SLOTS * SLOT_SIZE);
-        if (!rx || !slots)
+        rx = rx_take();
+        if (!rx)
                 return -ENOMEM;
-        for (size_t i = 0; i < SLOTS; i++)
-                rx->iov[i] = (struct iovec){slots + i * SLOT_SIZE, SLOT_SIZE};
         seq = pn_nl_seq();
         for (size_t start = 0; start < n && r >= 0; start += chunk) {
                 size_t len = n - start < chunk ? n - start : chunk;
@@ -138,5 +144,6 @@ int pn_nl_batch(struct nl_sock *sk, struct pn_nlbuf *b, pn_nl_batch_fn fn, void 
                 if (r >= 0)
                         r = recv_chunk(sk, b->reqs + start, len, base, start, rx, fn, userdata);
         }
+        pn_nl_scratch_give(PN_NL_SCRATCH_BATCH, rx, sizeof(*rx));
         return r;
 }

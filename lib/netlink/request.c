@@ -103,7 +103,7 @@ static int read_answer(struct nl_sock *sk, uint32_t seq, unsigned char *buf, pn_
 
 int pn_nl_request(struct nl_sock *sk, struct nlmsghdr *req, pn_nl_reply_fn fn, void *userdata)
 {
-        _cleanup_free_ unsigned char *buf = NULL;
+        unsigned char *buf;
         uint32_t seq = pn_nl_seq();
         bool intr = false;
         int r;
@@ -113,32 +113,37 @@ int pn_nl_request(struct nl_sock *sk, struct nlmsghdr *req, pn_nl_reply_fn fn, v
         r = send_request(sk, req, fn ? 0 : NLM_F_ACK, seq);
         if (r < 0)
                 return r;
-        buf = malloc(REPLY_BUF_SIZE);
+        buf = pn_nl_scratch_take(PN_NL_SCRATCH_REPLY, REPLY_BUF_SIZE);
         if (!buf)
                 return -ENOMEM;
-        return read_answer(sk, seq, buf, fn, userdata, &intr);
+        r = read_answer(sk, seq, buf, fn, userdata, &intr);
+        pn_nl_scratch_give(PN_NL_SCRATCH_REPLY, buf, REPLY_BUF_SIZE);
+        return r;
 }
 
 int pn_nl_dump(struct nl_sock *sk, struct nlmsghdr *req, pn_nl_reply_fn fn,
                void (*restart)(void *userdata), void *userdata)
 {
-        _cleanup_free_ unsigned char *buf = malloc(REPLY_BUF_SIZE);
+        unsigned char *buf = pn_nl_scratch_take(PN_NL_SCRATCH_REPLY, REPLY_BUF_SIZE);
         uint32_t seq = pn_nl_seq();
+        int r = -EAGAIN;
 
         if (!buf)
                 return -ENOMEM;
         for (int attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
                 bool intr = false;
-                int r;
 
                 if (attempt > 0)
                         restart(userdata);
                 r = send_request(sk, req, NLM_F_DUMP, seq + (uint32_t)attempt);
                 if (r >= 0)
                         r = read_answer(sk, seq + (uint32_t)attempt, buf, fn, userdata, &intr);
-                if (restart && (r == -ENOBUFS || (r >= 0 && intr)))
+                if (restart && (r == -ENOBUFS || (r >= 0 && intr))) {
+                        r = -EAGAIN;
                         continue; /* interrupted by a concurrent change, or overrun */
-                return r;
+                }
+                break;
         }
-        return -EAGAIN;
+        pn_nl_scratch_give(PN_NL_SCRATCH_REPLY, buf, REPLY_BUF_SIZE);
+        return r;
 }

@@ -205,6 +205,15 @@ static inline void pn_nlbuf_donep(struct pn_nlbuf *b)
 }
 #define _cleanup_nlbuf_ _cleanup_(pn_nlbuf_donep)
 
+/* ---- receive buffers kept per thread (scratch.c) ---- */
+
+enum pn_nl_scratch_kind { PN_NL_SCRATCH_REPLY, PN_NL_SCRATCH_BATCH, PN_NL_SCRATCH_KINDS };
+/* A buffer of at least size bytes: the thread's kept one if it is free, else a new one;
+ * NULL when out of memory. Give it back (or free it) when done. */
+void *pn_nl_scratch_take(enum pn_nl_scratch_kind kind, size_t size);
+/* Keeps p (size bytes) for the thread's next take, or frees it if one is kept already. */
+void pn_nl_scratch_give(enum pn_nl_scratch_kind kind, void *p, size_t size);
+
 /* ---- pipelined batches (batch.c) ---- */
 
 /* Called with the reply to a `get` request reqs[i]; a negative return stops the batch
