@@ -36,17 +36,7 @@ pn_tool bench/pn-timeit timeit || exit 1
 
 state=/run/routes-ab
 rep=$state/report
-mkdir -p "$state"
-cleanup() {
-        ip link del uplink 2>/dev/null
-        rm -rf "$state"
-}
-pn_on_exit cleanup
-: >"$rep"
-ip link add uplink type veth peer name switch
-ip addr add 192.168.0.1/16 dev uplink
-ip link set switch up
-ip link set uplink up
+pn_bench_node "$state" # the node's state directory and its uplink (scripts/lib.sh)
 "$pn_top/bench/gen-nodes.sh" -n "$peers" >"$state/nodes.json"
 
 flush44() {

@@ -39,20 +39,7 @@ fi
 
 state=/run/routes-bench
 rep=$state/report
-mkdir -p "$state"
-cleanup() {
-        ip link del uplink 2>/dev/null
-        rm -rf "$state"
-}
-pn_on_exit cleanup
-: >"$rep"
-
-# The node's uplink (a veth; its peer stands for the switch): every peer 192.168.x.y is
-# on-link, as on one L2 segment.
-ip link add uplink type veth peer name switch
-ip addr add 192.168.0.1/16 dev uplink
-ip link set switch up
-ip link set uplink up
+pn_bench_node "$state" # the node's state directory and its uplink (scripts/lib.sh)
 
 # The NodeList (bench/gen-nodes.sh: this node bench-node, 192.168.0.1, 10.0.0.0/24, and
 # PEERS peers, peer i at 192.168.(1 + i/250).(1 + i%250) owning 10.(1 + i/256).(i%256).0/24;

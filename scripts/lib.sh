@@ -148,3 +148,22 @@ pn_on_exit() {
         trap "$1" EXIT
         trap 'exit 130' INT TERM
 }
+
+# pn_bench_node STATE: for bench/routes-*.sh, inside tests/netns/lib.sh's private
+# namespaces: makes STATE (with an empty STATE/report), removed at exit, and the node's
+# uplink, a veth with 192.168.0.1/16 whose peer stands for the switch, so that every peer
+# 192.168.x.y is on-link, as on one L2 segment.
+pn_bench_node() {
+        pn_bench_state=$1
+        mkdir -p "$pn_bench_state"
+        pn_bench_cleanup() {
+                ip link del uplink 2>/dev/null
+                rm -rf "$pn_bench_state"
+        }
+        pn_on_exit pn_bench_cleanup
+        : >"$pn_bench_state/report"
+        ip link add uplink type veth peer name switch
+        ip addr add 192.168.0.1/16 dev uplink
+        ip link set switch up
+        ip link set uplink up
+}
