@@ -49,6 +49,7 @@ struct pn_fw_backend {
 };
 
 extern const struct pn_fw_backend pn_fw_backend_iptables_legacy;
+extern const struct pn_fw_backend pn_fw_backend_iptables_nft;
 
 /* The backend the context chose (podnet_ctx_set_fw_backend(3)). */
 const struct pn_fw_backend *pn_fw_backend_of(const podnet_ctx *ctx);
