@@ -490,8 +490,11 @@ static int nft_run(podnet_ctx *ctx, nft_plan_fn plan, const void *arg, const cha
                         }
                 }
                 /* ERESTART: the generation moved; EINTR: a dump saw a commit; EBUSY: an
-                 * object we delete is in use, maybe by a rule being replaced. */
-                if ((r != -ERESTART && r != -EINTR && r != -EBUSY) || attempt == NFT_ATTEMPTS) {
+                 * object we delete is in use, maybe by a rule being replaced; ENOENT: a
+                 * rule we delete went meanwhile (kernels before 5.11 check no
+                 * generation). */
+                if ((r != -ERESTART && r != -EINTR && r != -EBUSY && r != -ENOENT) ||
+                    attempt == NFT_ATTEMPTS) {
                         if (failed)
                                 return pn_error(err, -r, 0, "%s (for %s)", failed, what);
                         return pn_error(err, -r, 0, "Committing the nf_tables changes for %s%s",

@@ -19,6 +19,7 @@ if ! nft list tables >/dev/null 2>&1; then
 fi
 
 T="$top_builddir/tests/netns/pn-fw-test"
+DUMP="$top_builddir/tests/netns/fw-nft-dump"
 D=/run/podnet-test
 OUT=$D/fwnft.out
 ERR=$D/fwnft.err
@@ -72,6 +73,7 @@ ip netns exec ref bash -c "$(declare -f reference_rules); CL4=$CL4 CL6=$CL6 NM4=
 check "legacy backend writes the same plan" ip netns exec leg bash -c \
         "$(declare -f podnet_rules); T=$T CL4=$CL4 CL6=$CL6 NM4=$NM4; podnet_rules iptables-legacy"
 REF_EXPRS=$(ip netns exec ref bash -c "$(declare -f exprs); exprs")
+REF_ATTRS=$(ip netns exec ref "$DUMP" | sort)
 REF_SAVE=$(ip netns exec ref bash -c "$(declare -f save_nc); save_nc iptables-nft-save; save_nc ip6tables-nft-save")
 LEG_S=$(ip netns exec leg bash -c "$(declare -f all_s_legacy); all_s_legacy")
 
@@ -81,6 +83,10 @@ is "same expressions, rule by rule, as iptables-nft writes" "$(exprs)" "$REF_EXP
 if [ "$(exprs)" != "$REF_EXPRS" ]; then
         diff <(echo "$REF_EXPRS") <(exprs) | sed 's/^/#   /'
 fi
+is "byte for byte: every table, chain and rule attribute as iptables-nft writes them" \
+        "$("$DUMP" | sort)" "$REF_ATTRS"
+is "the attribute dump covers 4 tables, 10 chains, 17 rules" \
+        "$("$DUMP" | cut -d' ' -f1 | sort | uniq -c | tr -s ' ' | tr '\n' ,)" " 10 chain, 17 rule, 4 table,"
 E=$(exprs)
 check "the expressions include a bitwise prefix (/12), the xt comment and MASQUERADE" \
         bash -c "grep -q bitwise <<<'$E' && grep -q 'match name comment rev 0' <<<'$E' &&
