@@ -11,7 +11,9 @@
  * rather than delete by a stale handle or append a second copy of a rule someone else
  * put back meanwhile.
  */
-#include <netinet/in.h> /* ahead of the kernel's headers, which yield to it */
+/* Ahead of the kernel's headers, which then yield to glibc's definitions. */
+#include <netinet/in.h>
+
 #include <linux/netfilter.h>
 #include <sys/socket.h>
 
@@ -40,8 +42,8 @@ static bool nft_jump_ok(const struct nft_rules *base, const struct nft_rule_m *j
 {
         size_t pos = 0;
 
-        return nft_count_jumps(base, jump->target, &pos) == 1 &&
-               nft_rule_eq(&base->v[pos], jump) && (!first || pos == 0);
+        return nft_count_jumps(base, jump->target, &pos) == 1 && nft_rule_eq(&base->v[pos], jump) &&
+               (!first || pos == 0);
 }
 
 /* What one chain of podnet's looks like now. */
@@ -155,7 +157,8 @@ static int nft_plan_chain(struct nft_txn *t, int family, const struct pn_fw_chai
         else {
                 want = calloc(cp->n_rules ? cp->n_rules : 1, sizeof(*want));
                 if (!want)
-                        return pn_error(err, ENOMEM, 0, "Building the rules of %s", cp->chain->name);
+                        return pn_error(err, ENOMEM, 0, "Building the rules of %s",
+                                        cp->chain->name);
                 for (size_t i = 0; i < cp->n_rules; i++)
                         nft_rule_from_plan(&want[i], &cp->rules[i]);
                 same = v.rules.n == cp->n_rules;
@@ -165,7 +168,8 @@ static int nft_plan_chain(struct nft_txn *t, int family, const struct pn_fw_chai
                 if (r >= 0 && !same && v.rules.n > 0)
                         r = nft_op_del_rule(t, family, v.h->table, cp->chain->name, 0);
                 for (size_t i = 0; r >= 0 && !same && i < cp->n_rules; i++)
-                        r = nft_op_add_rule(t, family, v.h->table, cp->chain->name, &want[i], false);
+                        r = nft_op_add_rule(t, family, v.h->table, cp->chain->name, &want[i],
+                                            false);
                 if (r >= 0)
                         r = nft_ensure_jump(t, &v);
         }

@@ -14,7 +14,9 @@
  * (/proc/net/ip_tables_names): reading another would load its module. nf_tables is read
  * with one rule dump per iptables table.
  */
-#include <netinet/in.h> /* ahead of the kernel's headers, which yield to it */
+/* Ahead of the kernel's headers, which then yield to glibc's definitions. */
+#include <netinet/in.h>
+
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
@@ -122,7 +124,8 @@ static int legacy_count_table(const struct legacy_family *f, int fd, const char 
                     !streq((const char *)t->data, XT_ERROR_TARGET)) {
                         if (pn_grow((void **)&chains, &cap, n_chains + 1, sizeof(*chains)) < 0)
                                 return -ENOMEM;
-                        chains[n_chains++] = (struct legacy_chain){off + next, (const char *)t->data};
+                        chains[n_chains++] =
+                            (struct legacy_chain){off + next, (const char *)t->data};
                 }
                 off += next;
         }
@@ -146,7 +149,8 @@ static int legacy_count_table(const struct legacy_family *f, int fd, const char 
                         prev_user_counted = false;
                         podnet = detect_is_podnet((const char *)t->data);
                         user = true;
-                        if (streq(table, "mangle") && detect_hint((const char *)t->data) && !side->hint) {
+                        if (streq(table, "mangle") && detect_hint((const char *)t->data) &&
+                            !side->hint) {
                                 side->hint = detect_hint((const char *)t->data);
                                 side->hint_family = f->family;
                         }
@@ -181,7 +185,8 @@ static int legacy_count(struct detect_side *side, podnet_error **err)
                         continue; /* x_tables of this family not loaded: no rules */
                 fd = socket(f->family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
                 if (fd < 0)
-                        return pn_error(err, errno, 0, "Opening a socket to read the legacy x_tables");
+                        return pn_error(err, errno, 0,
+                                        "Opening a socket to read the legacy x_tables");
                 while (fgets(line, sizeof(line), in)) {
                         int r = -EAGAIN;
 
@@ -194,7 +199,8 @@ static int legacy_count(struct detect_side *side, podnet_error **err)
                         }
                         if (r < 0)
                                 return pn_error(err, -r, 0, "Reading legacy %s table %s",
-                                                f->family == AF_INET6 ? "ip6tables" : "iptables", line);
+                                                f->family == AF_INET6 ? "ip6tables" : "iptables",
+                                                line);
                 }
         }
         return 0;
@@ -220,7 +226,8 @@ static int nft_detect_plan(struct nft_txn *t, const void *arg, int *result, podn
         for (size_t i = 0; i < ELEMENTSOF(families); i++) {
                 for (size_t h = 0; h < ELEMENTSOF(detect_hint_chains) && !side->hint; h++) {
                         struct nft_chain_info ci;
-                        int r = nft_read_chain(t, families[i], "mangle", detect_hint_chains[h], &ci, NULL);
+                        int r = nft_read_chain(t, families[i], "mangle", detect_hint_chains[h], &ci,
+                                               NULL);
 
                         if (r < 0)
                                 return r == -EINTR ? r : pn_error(err, -r, 0, "Reading nf_tables");
@@ -275,15 +282,18 @@ int pn_fw_detect(podnet_ctx *ctx, const struct pn_fw_backend **ret, char **reaso
                              nft.hint, detect_family_name(nft.hint_family));
         } else if (legacy.hint) {
                 *ret = &pn_fw_backend_iptables_legacy;
-                r = asprintf(reason, "kubelet's chain %s is in the legacy x_tables (%s table mangle)",
+                r = asprintf(reason,
+                             "kubelet's chain %s is in the legacy x_tables (%s table mangle)",
                              legacy.hint, detect_family_name(legacy.hint_family));
         } else if (legacy.rules > nft.rules || (!have_nft && legacy.rules > 0)) {
                 *ret = &pn_fw_backend_iptables_legacy;
-                r = asprintf(reason, "other programs' rules: %zu in the legacy x_tables, %zu in nf_tables",
+                r = asprintf(reason,
+                             "other programs' rules: %zu in the legacy x_tables, %zu in nf_tables",
                              legacy.rules, nft.rules);
         } else if (nft.rules > 0) {
                 *ret = &pn_fw_backend_iptables_nft;
-                r = asprintf(reason, "other programs' rules: %zu in nf_tables, %zu in the legacy x_tables",
+                r = asprintf(reason,
+                             "other programs' rules: %zu in nf_tables, %zu in the legacy x_tables",
                              nft.rules, legacy.rules);
         } else if (have_nft) {
                 *ret = &pn_fw_backend_iptables_nft;

@@ -73,8 +73,7 @@ void nft_rule_jump(struct nft_rule_m *m, const char *chain, const char *comment)
 static bool nft_cidr_eq(const podnet_cidr *a, const podnet_cidr *b)
 {
         return a->family == b->family &&
-               (a->family == 0 ||
-                (a->prefixlen == b->prefixlen && podnet_cidr_compare(a, b) == 0));
+               (a->family == 0 || (a->prefixlen == b->prefixlen && podnet_cidr_compare(a, b) == 0));
 }
 
 bool nft_rule_eq(const struct nft_rule_m *a, const struct nft_rule_m *b)
@@ -123,7 +122,7 @@ static int nft_add_prefix(struct nftnl_rule *r, int family, const podnet_cidr *c
         if (nft_add(r, e) < 0)
                 return -ENOMEM;
         if (partial) {
-                uint8_t xor[16] = {0};
+                uint8_t xor [16] = {0};
 
                 e = nftnl_expr_alloc("bitwise");
                 if (e) {
@@ -146,8 +145,7 @@ static int nft_add_prefix(struct nftnl_rule *r, int family, const podnet_cidr *c
 }
 
 /* An xt match or target expression; libnftnl takes ownership of info. */
-static int nft_add_xt(struct nftnl_rule *r, bool target, const char *name, void *info,
-                      size_t size)
+static int nft_add_xt(struct nftnl_rule *r, bool target, const char *name, void *info, size_t size)
 {
         struct nftnl_expr *e = nftnl_expr_alloc(target ? "target" : "match");
 
@@ -268,14 +266,15 @@ static bool nft_parse_payload(int family, struct nftnl_expr *e, struct nft_pendi
         uint32_t off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
         uint32_t len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
 
-        if (p->active || nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE) != NFT_PAYLOAD_NETWORK_HEADER ||
+        if (p->active ||
+            nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE) != NFT_PAYLOAD_NETWORK_HEADER ||
             len == 0 || len > pn_family_len(family) ||
             nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG))
                 return false;
         if (off != nft_addr_offset(family, false) && off != nft_addr_offset(family, true))
                 return false;
-        *p = (struct nft_pending){.active = true, .dst = off == nft_addr_offset(family, true),
-                                  .len = len};
+        *p = (struct nft_pending){
+            .active = true, .dst = off == nft_addr_offset(family, true), .len = len};
         memset(p->mask, 0xff, len);
         return true;
 }
@@ -284,7 +283,7 @@ static bool nft_parse_bitwise(struct nftnl_expr *e, struct nft_pending *p)
 {
         uint32_t mlen = 0, xlen = 0;
         const uint8_t *mask = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &mlen);
-        const uint8_t *xor = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_XOR, &xlen);
+        const uint8_t * xor = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_XOR, &xlen);
 
         if (!p->active || !mask || !xor || mlen != p->len || xlen != p->len)
                 return false;
@@ -322,7 +321,8 @@ static bool nft_parse_xt(int family, struct nftnl_expr *e, bool target, struct n
         const char *name = nftnl_expr_get_str(e, target ? NFTNL_EXPR_TG_NAME : NFTNL_EXPR_MT_NAME);
         uint32_t rev = nftnl_expr_get_u32(e, target ? NFTNL_EXPR_TG_REV : NFTNL_EXPR_MT_REV);
         uint32_t len = 0;
-        const char *info = nftnl_expr_get(e, target ? NFTNL_EXPR_TG_INFO : NFTNL_EXPR_MT_INFO, &len);
+        const char *info =
+            nftnl_expr_get(e, target ? NFTNL_EXPR_TG_INFO : NFTNL_EXPR_MT_INFO, &len);
 
         if (!name || !info || rev != 0)
                 return false;

@@ -44,13 +44,11 @@ const char *nft_family_name(int family)
 
 /* ---- one call: a socket, the generation, reads, and the batch ---- */
 
-
 void nft_rules_done(struct nft_rules *rs)
 {
         free(rs->v);
         *rs = (struct nft_rules){0};
 }
-
 
 static void nft_txn_reset(struct nft_txn *t)
 {
@@ -131,7 +129,6 @@ int nft_read_genid(struct nft_txn *t)
         return nft_talk(t, nlh, nft_gen_cb, &t->genid);
 }
 
-
 static int nft_chain_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct nft_chain_info *ci = data;
@@ -207,7 +204,7 @@ static int nft_collect(const char *chain, const struct nft_rule_m *m, void *data
 /* Reads chain `name` of family's `table`: whether it exists, whether it is a base chain,
  * and (rs non-NULL) its rules in order. A missing table reads as a missing chain. */
 int nft_read_chain(struct nft_txn *t, int family, const char *table, const char *name,
-                          struct nft_chain_info *ci, struct nft_rules *rs)
+                   struct nft_chain_info *ci, struct nft_rules *rs)
 {
         char buf[NFT_REQ_SIZE];
         struct nftnl_chain *c = nftnl_chain_alloc();
@@ -285,8 +282,7 @@ static int nft_op_end(struct nft_txn *t)
 }
 
 /* Creates (del false) or deletes user chain `name`. */
-int nft_op_chain(struct nft_txn *t, int family, const char *table, const char *name,
-                        bool del)
+int nft_op_chain(struct nft_txn *t, int family, const char *table, const char *name, bool del)
 {
         struct nftnl_chain *c = nftnl_chain_alloc();
         struct nlmsghdr *nlh;
@@ -306,7 +302,7 @@ int nft_op_chain(struct nft_txn *t, int family, const char *table, const char *n
 
 /* Adds rule m to chain: at its head (first) or at its end. */
 int nft_op_add_rule(struct nft_txn *t, int family, const char *table, const char *chain,
-                           const struct nft_rule_m *m, bool first)
+                    const struct nft_rule_m *m, bool first)
 {
         struct nftnl_rule *r = nft_rule_build(family, table, chain, m);
         struct nlmsghdr *nlh;
@@ -324,7 +320,7 @@ int nft_op_add_rule(struct nft_txn *t, int family, const char *table, const char
 
 /* Deletes the rule with `handle` from chain, or (handle 0) every rule of chain. */
 int nft_op_del_rule(struct nft_txn *t, int family, const char *table, const char *chain,
-                           uint64_t handle)
+                    uint64_t handle)
 {
         struct nftnl_rule *r = nftnl_rule_alloc();
         struct nlmsghdr *nlh;
@@ -394,9 +390,8 @@ int nft_batch_commit(struct nft_txn *t, const char **what)
 
 /* ---- running a call: read, decide, commit; again if another writer came between ---- */
 
-
 int nft_run(podnet_ctx *ctx, nft_plan_fn plan, const void *arg, const char *what,
-                   podnet_error **err)
+            podnet_error **err)
 {
         _cleanup_nft_txn_ struct nft_txn t = {0};
         long delay_us = 1000;
@@ -472,8 +467,9 @@ int nft_op_base_chain(struct nft_txn *t, int family, const struct nft_hook *h)
         nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, h->prio);
         nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
         nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, h->type);
-        nlh = nft_op(t, NFT_MSG_NEWCHAIN, family, NLM_F_CREATE, "Creating base chain %s of %s table %s",
-                     h->builtin, nft_family_name(family), h->table);
+        nlh = nft_op(t, NFT_MSG_NEWCHAIN, family, NLM_F_CREATE,
+                     "Creating base chain %s of %s table %s", h->builtin, nft_family_name(family),
+                     h->table);
         if (!nlh)
                 goto out;
         nftnl_chain_nlmsg_build_payload(nlh, c);

@@ -44,7 +44,7 @@ int nft_txn_open(struct nft_txn *t, podnet_error **err);
 void nft_txn_done(struct nft_txn *t);
 #define _cleanup_nft_txn_ _cleanup_(nft_txn_done)
 
-uint16_t nft_proto(int family);       /* NFPROTO_IPV4 or NFPROTO_IPV6 */
+uint16_t nft_proto(int family);          /* NFPROTO_IPV4 or NFPROTO_IPV6 */
 const char *nft_family_name(int family); /* "ip" or "ip6" */
 
 /* Sends one request and runs cb on each reply until the dump ends or the ack comes.

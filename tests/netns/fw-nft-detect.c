@@ -17,7 +17,8 @@ int main(void)
                 return 1;
         r = pn_fw_detect(ctx, &b, &reason, &err);
         if (r < 0)
-                fprintf(stderr, "fw-nft-detect: %s\n", err ? podnet_error_message(err) : strerror(-r));
+                fprintf(stderr, "fw-nft-detect: %s\n",
+                        err ? podnet_error_message(err) : strerror(-r));
         else
                 printf("%s: %s\n", b->name, reason);
         podnet_ctx_unref(ctx);

@@ -30,7 +30,8 @@ static void print_expr(const struct nlattr *elem)
 {
         const struct nlattr *a, *name = NULL, *data = NULL;
 
-        mnl_attr_for_each_nested(a, elem) {
+        mnl_attr_for_each_nested(a, elem)
+        {
                 if (mnl_attr_get_type(a) == NFTA_EXPR_NAME)
                         name = a;
                 else if (mnl_attr_get_type(a) == NFTA_EXPR_DATA)
@@ -38,7 +39,8 @@ static void print_expr(const struct nlattr *elem)
         }
         printf(" [%s", name ? mnl_attr_get_str(name) : "?");
         if (data && !(name && strcmp(mnl_attr_get_str(name), "counter") == 0)) {
-                mnl_attr_for_each_nested(a, data) {
+                mnl_attr_for_each_nested(a, data)
+                {
                         printf(" %u=", mnl_attr_get_type(a));
                         hex(a);
                 }
@@ -53,9 +55,13 @@ static int print_cb(const struct nlmsghdr *nlh, void *data)
         const struct nlattr *a;
 
         (void)data;
-        printf("%s family=%u", type == NFT_MSG_NEWTABLE ? "table" : type == NFT_MSG_NEWCHAIN ? "chain" : "rule",
+        printf("%s family=%u",
+               type == NFT_MSG_NEWTABLE   ? "table"
+               : type == NFT_MSG_NEWCHAIN ? "chain"
+                                          : "rule",
                g->nfgen_family);
-        mnl_attr_for_each(a, nlh, sizeof(*g)) {
+        mnl_attr_for_each(a, nlh, sizeof(*g))
+        {
                 uint16_t at = mnl_attr_get_type(a);
 
                 if (type == NFT_MSG_NEWTABLE && (at == NFTA_TABLE_HANDLE || at == NFTA_TABLE_USE))
@@ -63,8 +69,8 @@ static int print_cb(const struct nlmsghdr *nlh, void *data)
                 if (type == NFT_MSG_NEWCHAIN &&
                     (at == NFTA_CHAIN_HANDLE || at == NFTA_CHAIN_USE || at == NFTA_CHAIN_COUNTERS))
                         continue;
-                if (type == NFT_MSG_NEWRULE && (at == NFTA_RULE_HANDLE || at == NFTA_RULE_POSITION ||
-                                                at == NFTA_RULE_ID))
+                if (type == NFT_MSG_NEWRULE &&
+                    (at == NFTA_RULE_HANDLE || at == NFTA_RULE_POSITION || at == NFTA_RULE_ID))
                         continue;
                 if (type == NFT_MSG_NEWRULE && at == NFTA_RULE_EXPRESSIONS) {
                         const struct nlattr *e;
@@ -74,8 +80,8 @@ static int print_cb(const struct nlmsghdr *nlh, void *data)
                         continue;
                 }
                 if ((type == NFT_MSG_NEWTABLE && at == NFTA_TABLE_NAME) ||
-                    (type == NFT_MSG_NEWCHAIN && (at == NFTA_CHAIN_TABLE || at == NFTA_CHAIN_NAME ||
-                                                  at == NFTA_CHAIN_TYPE)) ||
+                    (type == NFT_MSG_NEWCHAIN &&
+                     (at == NFTA_CHAIN_TABLE || at == NFTA_CHAIN_NAME || at == NFTA_CHAIN_TYPE)) ||
                     (type == NFT_MSG_NEWRULE && (at == NFTA_RULE_TABLE || at == NFTA_RULE_CHAIN))) {
                         printf(" %u=%s", at, mnl_attr_get_str(a));
                         continue;

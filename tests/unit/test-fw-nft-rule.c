@@ -42,15 +42,14 @@ static const char *shape(struct nftnl_rule *r)
                                               nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET),
                                               nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN));
                 else if (streq(name, "cmp"))
-                        n += (size_t)snprintf(buf + n, sizeof(buf) - n, ":%s",
-                                              nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_EQ
-                                                  ? "eq"
-                                                  : "neq");
-                else if (streq(name, "match") || streq(name, "target"))
                         n += (size_t)snprintf(
                             buf + n, sizeof(buf) - n, ":%s",
-                            nftnl_expr_get_str(e, streq(name, "match") ? NFTNL_EXPR_MT_NAME
-                                                                       : NFTNL_EXPR_TG_NAME));
+                            nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_EQ ? "eq" : "neq");
+                else if (streq(name, "match") || streq(name, "target"))
+                        n += (size_t)snprintf(buf + n, sizeof(buf) - n, ":%s",
+                                              nftnl_expr_get_str(e, streq(name, "match")
+                                                                        ? NFTNL_EXPR_MT_NAME
+                                                                        : NFTNL_EXPR_TG_NAME));
         }
         nftnl_expr_iter_destroy(it);
         return buf;
@@ -76,8 +75,8 @@ static void round_trip(int family, const struct nft_rule_m *m, const char *want_
 
 int main(void)
 {
-        struct pn_fw_rule p = {.verdict = PN_FW_MASQUERADE, .dst_outside = true,
-                               .comment = (char *)"podnet:net1"};
+        struct pn_fw_rule p = {
+            .verdict = PN_FW_MASQUERADE, .dst_outside = true, .comment = (char *)"podnet:net1"};
         struct nft_rule_m m, other;
         struct nftnl_rule *r;
         char *text = NULL;
@@ -95,13 +94,13 @@ int main(void)
         /* A prefix ending inside a byte: the whole address through a mask. */
         p = (struct pn_fw_rule){.verdict = PN_FW_ACCEPT, .src = prefix("10.240.0.0/12")};
         nft_rule_from_plan(&m, &p);
-        round_trip(AF_INET, &m, "payload:12+4 bitwise cmp:eq counter immediate",
-                   "IPv4 /12 accept");
+        round_trip(AF_INET, &m, "payload:12+4 bitwise cmp:eq counter immediate", "IPv4 /12 accept");
 
-        p = (struct pn_fw_rule){.verdict = PN_FW_RETURN, .src = prefix("fd00:10::/60"),
-                                .dst = prefix("fd00:10::/60")};
+        p = (struct pn_fw_rule){
+            .verdict = PN_FW_RETURN, .src = prefix("fd00:10::/60"), .dst = prefix("fd00:10::/60")};
         nft_rule_from_plan(&m, &p);
-        round_trip(AF_INET6, &m, "payload:8+16 bitwise cmp:eq payload:24+16 bitwise cmp:eq counter immediate",
+        round_trip(AF_INET6, &m,
+                   "payload:8+16 bitwise cmp:eq payload:24+16 bitwise cmp:eq counter immediate",
                    "IPv6 /60 return");
 
         p = (struct pn_fw_rule){.verdict = PN_FW_ACCEPT, .dst = prefix("fd00:1::/64")};
@@ -137,9 +136,11 @@ int main(void)
         nftnl_rule_free(r);
 
         /* The listing prints iptables -S syntax. */
-        p = (struct pn_fw_rule){.verdict = PN_FW_MASQUERADE, .dst_outside = true,
+        p = (struct pn_fw_rule){.verdict = PN_FW_MASQUERADE,
+                                .dst_outside = true,
                                 .comment = (char *)"podnet:net1",
-                                .src = prefix("10.244.1.0/24"), .dst = prefix("10.244.1.0/24")};
+                                .src = prefix("10.244.1.0/24"),
+                                .dst = prefix("10.244.1.0/24")};
         nft_rule_from_plan(&m, &p);
         f = open_memstream(&text, &len);
         nft_rule_print(f, "PODNET-MASQ", &m);
