@@ -29,7 +29,7 @@ void pn_mac_format(const uint8_t *mac, unsigned len, char *buf, size_t size)
                 off += (size_t)snprintf(buf + off, size - off, "%s%02x", i ? ":" : "", mac[i]);
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
+int pn_mac_parse(const char *s, uint8_t mac[6])
 {
         unsigned v[6];
         char extra;
@@ -180,6 +180,23 @@ int pn_net_sock_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struc
                                       ifname ? ifname : "");
         *sk = pn_nl_sock(ctx, ns);
         return *sk ? 0 : sock_error(err, ns);
+}
+
+int pn_net_link_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struct nl_sock **sk,
+                    int *ifindex, podnet_error **err)
+{
+        struct pn_link l;
+        int r;
+
+        r = pn_net_sock_for(ctx, ns, ifname, sk, err);
+        if (r < 0)
+                return r;
+        r = pn_link_query(*sk, ifname, 0, &l);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Looking up interface %s" PN_NS_FMT, ifname,
+                                PN_NS_ARG(ns));
+        *ifindex = l.ifindex;
+        return 0;
 }
 
 PODNET_EXPORT int podnet_link_get(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
@@ -633,7 +650,7 @@ PODNET_EXPORT int podnet_veth_create(podnet_ctx *ctx, const podnet_veth_config *
                                       cfg.ifname);
         if (cfg.bridge && !pn_ifname_valid(cfg.bridge))
                 return pn_error_plain(err, EINVAL, 0, "Invalid bridge name '%s'", cfg.bridge);
-        if (cfg.mac && parse_mac(cfg.mac, mac) < 0)
+        if (cfg.mac && pn_mac_parse(cfg.mac, mac) < 0)
                 return pn_error_plain(err, EINVAL, 0, "Invalid MAC address '%s'", cfg.mac);
         podnet_veth_host_name(cfg.container_id, cfg.ifname, host);
 

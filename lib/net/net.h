@@ -194,4 +194,143 @@ struct nl_msg *pn_nexthop_msg(int cmd, int nlflags, const struct pn_nh *nh, unsi
 /* A dump of every nexthop object. */
 struct nl_msg *pn_nexthop_dump_msg(void);
 
+/* ---- MAC address text, links by name (link.c) ---- */
+
+/* Parses "aa:bb:cc:dd:ee:ff" (exactly 17 characters); -EINVAL for anything else and for
+ * a group (multicast) address, which no interface or neighbour may have. */
+int pn_mac_parse(const char *s, uint8_t mac[6]);
+/* The same, also refusing NULL and the all-zeros address (which a VXLAN FDB reads as
+ * "every remote"): an address a neighbour or FDB entry can point at. */
+static inline int pn_mac_parse_unicast(const char *s, uint8_t mac[6])
+{
+        static const uint8_t zero[6];
+
+        return !s || pn_mac_parse(s, mac) < 0 || memcmp(mac, zero, 6) == 0 ? -EINVAL : 0;
+}
+
+/* pn_net_sock_for(), then the index of link ifname; on failure sets *err (naming the
+ * link and the namespace) and returns -errno, -ENODEV when there is no such link. */
+int pn_net_link_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struct nl_sock **sk,
+                    int *ifindex, podnet_error **err);
+
+/* ---- VXLAN tunnel endpoints (vtep.c) ---- */
+
+/* The MAC address of the tunnel endpoint of the node whose underlay address is addr
+ * (4 or 16 bytes): 72:34:<IPv4>, or 46 bits of a hash of the IPv6 address.
+ * -EAFNOSUPPORT for another family. The derivation and its collision argument are in
+ * vtep.c and podnet_vxlan_ensure(3). */
+int pn_vtep_mac(int family, const uint8_t *addr, uint8_t mac[6]);
+/* true if two different underlay addresses give the same endpoint MAC (possible for
+ * IPv6 only): a sync must then route only one of the two nodes over the overlay. */
+bool pn_vtep_mac_collides(int family, const uint8_t *a, const uint8_t *b);
+/* The endpoint address of the node with pod CIDR pod_cidr: the CIDR's network address
+ * with the host prefix (10.244.2.0/32), flannel's choice. -EINVAL for no CIDR. */
+int pn_vtep_addr(const podnet_cidr *pod_cidr, podnet_cidr *out);
+
+/* ---- VXLAN devices (vxlan.c) ---- */
+
+/* A VXLAN link as the kernel reports it (pn_vxlan_parse()) or as podnet wants it
+ * (pn_vxlan_create_msg()). The fields after `kind` are meaningful for kind "vxlan". */
+struct pn_vxlan {
+        int ifindex;
+        unsigned flags; /* IFF_* */
+        unsigned mtu;   /* 0: the kernel's choice (wanted) */
+        bool has_mac;   /* wanted: false leaves the address to the kernel */
+        uint8_t mac[6];
+        char name[16];
+        char kind[16];
+        uint32_t vni;
+        uint16_t port;  /* UDP destination port, host order */
+        uint8_t family; /* AF_INET6 when local or the group is IPv6, else AF_INET */
+        bool has_local;
+        uint8_t local[16];
+        uint32_t link;  /* IFLA_VXLAN_LINK: the underlay device, 0 none */
+        bool learning;
+        bool has_group; /* a multicast group or default remote (GROUP, GROUP6) */
+        bool metadata;  /* collect_metadata ("external") mode */
+};
+
+/* Parses an RTM_NEWLINK message: 0, or -EBADMSG. */
+int pn_vxlan_parse(const struct nlmsghdr *hdr, struct pn_vxlan *v);
+/* RTM_GETLINK of `name`: 0, -ENODEV when absent; out->kind says whether it is VXLAN. */
+int pn_vxlan_query(struct nl_sock *sk, const char *name, struct pn_vxlan *out);
+/* RTM_NEWLINK (NLM_F_CREATE|NLM_F_EXCL) of v->name, up, with v's MTU (if not 0), MAC
+ * (if has_mac), VNI, port, local address, underlay device; learning off, no group. */
+struct nl_msg *pn_vxlan_create_msg(const struct pn_vxlan *v);
+/* true when have (a VXLAN link) differs from want in what the kernel cannot change in
+ * place or podnet does not: VNI, port, local address, underlay device, learning, group,
+ * metadata mode. Such a device is deleted and created anew. */
+bool pn_vxlan_needs_replace(const struct pn_vxlan *have, const struct pn_vxlan *want);
+
+/* ---- neighbour entries (neigh.c) ---- */
+
+/* An IPv4 (ARP) or IPv6 (ND) neighbour entry. */
+struct pn_neigh {
+        uint8_t family; /* AF_INET or AF_INET6 */
+        uint8_t flags;  /* NTF_* */
+        uint16_t state; /* NUD_* */
+        int ifindex;
+        bool has_mac;
+        uint8_t mac[6];
+        uint8_t addr[16];
+};
+
+/* Parses an RTM_NEWNEIGH/RTM_DELNEIGH message: 1 for an IPv4/IPv6 entry with an
+ * address, 0 for anything else (n undefined then), -EBADMSG. */
+int pn_neigh_parse(const struct nlmsghdr *hdr, struct pn_neigh *n);
+/* RTM_NEWNEIGH of n as a permanent entry (n->mac; state and flags ignored), nlflags
+ * NLM_F_CREATE|NLM_F_REPLACE to add or replace; or RTM_DELNEIGH of n's address on
+ * n->ifindex. For pn_nl_request() or a batch. NULL when out of memory. */
+struct nl_msg *pn_neigh_msg(int cmd, int nlflags, const struct pn_neigh *n);
+/* A dump of the entries of `family` (AF_INET or AF_INET6) on link ifindex (0: all). */
+struct nl_msg *pn_neigh_dump_msg(int family, int ifindex);
+/* Every entry of `family` (AF_UNSPEC: both) on ifindex into *ret (n entries, the
+ * caller frees *ret), sorted by pn_neigh_cmp() for a diff. 0 or -errno. */
+int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh **ret,
+                  size_t *n);
+/* A dump (msg) whose RTM_NEWNEIGH replies parse(hdr, elem, userdata) turns into
+ * elements of `size` bytes (1 keep, 0 skip, < 0 stop), appended to the array *v of *n
+ * elements and capacity *cap (pn_grow()). A dump restarted by a concurrent change
+ * forgets only what it appended itself. 0 or -errno (*n as before then). */
+int pn_neigh_collect(struct nl_sock *sk, struct nl_msg *msg, size_t size,
+                     int (*parse)(const struct nlmsghdr *hdr, void *elem, void *userdata),
+                     void *userdata, void **v, size_t *n, size_t *cap);
+/* Orders entries by their key: ifindex, family, address. qsort()/bsearch() shape. */
+int pn_neigh_cmp(const void *a, const void *b);
+/* true if the existing entry have is what writing want would make: permanent with
+ * want's MAC. A sync keeps such an entry and writes the others. */
+bool pn_neigh_same(const struct pn_neigh *have, const struct pn_neigh *want);
+
+/* ---- bridge FDB entries of a VXLAN device (fdb.c) ---- */
+
+/* A forwarding entry: frames to `mac` leave through the VXLAN device to the underlay
+ * address dst. A MAC with several remotes has one entry per remote in a dump. */
+struct pn_fdb {
+        int ifindex;
+        uint16_t state;    /* NUD_* */
+        uint8_t flags;     /* NTF_* */
+        uint8_t family;    /* of dst: AF_INET, AF_INET6; 0 none */
+        uint8_t mac[6];
+        uint8_t dst[16];
+        bool odd;          /* existing: its own VNI, port, source VNI or remote device */
+};
+
+/* Parses an AF_BRIDGE RTM_NEWNEIGH/RTM_DELNEIGH message: 1 for an entry with a MAC,
+ * 0 for anything else, -EBADMSG. */
+int pn_fdb_parse(const struct nlmsghdr *hdr, struct pn_fdb *f);
+/* RTM_NEWNEIGH of f (NTF_SELF, permanent, mac to dst), nlflags NLM_F_CREATE|
+ * NLM_F_REPLACE to add or replace the entry's remote; or RTM_DELNEIGH of f->mac, of
+ * its remote dst only when f->family is set (else of the whole entry). */
+struct nl_msg *pn_fdb_msg(int cmd, int nlflags, const struct pn_fdb *f);
+/* A dump of the FDB of link ifindex, in the form the socket's strictness asks for. */
+struct nl_msg *pn_fdb_dump_msg(struct nl_sock *sk, int ifindex);
+/* Every entry of link ifindex into *ret (n entries, the caller frees *ret), sorted by
+ * pn_fdb_cmp(). 0 or -errno. */
+int pn_fdb_dump(struct nl_sock *sk, int ifindex, struct pn_fdb **ret, size_t *n);
+/* Orders entries by ifindex, MAC, then remote. */
+int pn_fdb_cmp(const void *a, const void *b);
+/* true if have is what writing want makes: permanent, NTF_SELF, want's remote, and
+ * nothing odd. */
+bool pn_fdb_same(const struct pn_fdb *have, const struct pn_fdb *want);
+
 #endif

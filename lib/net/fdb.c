@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Forwarding entries of a VXLAN device (bridge FDB, NTF_SELF): which underlay address
+ * frames to a MAC address are sent to. The parser, the request builders for one-by-one
+ * or batched writes, a dump into a sorted array for a sync's diff, and the public
+ * one-shot calls: set, delete, dump.
+ */
+#include <limits.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include "core/cidr.h"
+#include "net/net.h"
+
+#ifndef NETLINK_GET_STRICT_CHK
+#define NETLINK_GET_STRICT_CHK 12
+#endif
+
+int pn_fdb_parse(const struct nlmsghdr *hdr, struct pn_fdb *f)
+{
+        struct nlattr *tb[NDA_MAX + 1];
+        const struct ndmsg *ndm;
+
+        if (hdr->nlmsg_len < NLMSG_LENGTH(sizeof(*ndm)))
+                return -EBADMSG;
+        ndm = nlmsg_data(hdr);
+        if (ndm->ndm_family != AF_BRIDGE)
+                return 0;
+        if (nlmsg_parse((struct nlmsghdr *)hdr, sizeof(*ndm), tb, NDA_MAX, NULL) < 0)
+                return -EBADMSG;
+        memset(f, 0, sizeof(*f));
+        if (!pn_attr_copy(tb[NDA_LLADDR], f->mac, 6))
+                return 0;
+        f->ifindex = ndm->ndm_ifindex;
+        f->state = ndm->ndm_state;
+        f->flags = ndm->ndm_flags;
+        if (pn_attr_copy(tb[NDA_DST], f->dst, 4))
+                f->family = AF_INET;
+        else if (pn_attr_copy(tb[NDA_DST], f->dst, 16))
+                f->family = AF_INET6;
+        /* what podnet never writes: a remote of its own VNI, port or device */
+        f->odd = tb[NDA_VNI] || tb[NDA_PORT] || tb[NDA_IFINDEX] || tb[NDA_SRC_VNI] ||
+                 tb[NDA_NH_ID];
+        return 1;
+}
+
+struct nl_msg *pn_fdb_msg(int cmd, int nlflags, const struct pn_fdb *f)
+{
+        struct ndmsg ndm = {
+            .ndm_family = AF_BRIDGE,
+            .ndm_ifindex = f->ifindex,
+            .ndm_flags = NTF_SELF,
+            .ndm_state = cmd == RTM_NEWNEIGH ? NUD_PERMANENT : 0,
+        };
+        unsigned len = pn_family_len(f->family);
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+
+        msg = pn_nlmsg_new(cmd, nlflags, &ndm, sizeof(ndm), 48);
+        if (!msg || nla_put(msg, NDA_LLADDR, 6, f->mac) < 0 ||
+            (len && nla_put(msg, NDA_DST, (int)len, f->dst) < 0) ||
+            (cmd == RTM_NEWNEIGH && len == 0))
+                return NULL;
+        return steal_pointer(&msg);
+}
+
+struct nl_msg *pn_fdb_dump_msg(struct nl_sock *sk, int ifindex)
+{
+        int strict = 0;
+        socklen_t len = sizeof(strict);
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+
+        /* A strict socket reads an ndmsg header and NDA_IFINDEX; any other reads, for
+         * compatibility with old iproute2, an ifinfomsg whose ifi_index names the link
+         * (an ndmsg there gets no filter at all: every link's FDB, unicast and
+         * multicast lists included). */
+        if (getsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &strict,
+                       &len) < 0)
+                strict = 0;
+        if (strict) {
+                struct ndmsg ndm = {.ndm_family = AF_BRIDGE};
+
+                msg = pn_nlmsg_new(RTM_GETNEIGH, 0, &ndm, sizeof(ndm), 16);
+                if (!msg || (ifindex > 0 && nla_put_u32(msg, NDA_IFINDEX, (uint32_t)ifindex) < 0))
+                        return NULL;
+        } else {
+                struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = ifindex};
+
+                msg = pn_nlmsg_new(RTM_GETNEIGH, 0, &ifi, sizeof(ifi), 16);
+        }
+        return steal_pointer(&msg);
+}
+
+static int fdb_keep(const struct nlmsghdr *hdr, void *elem, void *userdata)
+{
+        const int *ifindex = userdata;
+        struct pn_fdb *f = elem;
+        int r = pn_fdb_parse(hdr, f);
+
+        return r > 0 && *ifindex > 0 && f->ifindex != *ifindex ? 0 : r;
+}
+
+int pn_fdb_cmp(const void *a, const void *b)
+{
+        const struct pn_fdb *x = a, *y = b;
+        int c;
+
+        if (x->ifindex != y->ifindex)
+                return x->ifindex < y->ifindex ? -1 : 1;
+        c = memcmp(x->mac, y->mac, 6);
+        if (c)
+                return c;
+        if (x->family != y->family)
+                return x->family < y->family ? -1 : 1;
+        return memcmp(x->dst, y->dst, pn_family_len(x->family));
+}
+
+int pn_fdb_dump(struct nl_sock *sk, int ifindex, struct pn_fdb **ret, size_t *n)
+{
+        _cleanup_nlmsg_ struct nl_msg *msg = pn_fdb_dump_msg(sk, ifindex);
+        void *v = NULL;
+        size_t cap = 0;
+        int r;
+
+        *ret = NULL;
+        *n = 0;
+        if (!msg)
+                return -ENOMEM;
+        r = pn_neigh_collect(sk, msg, sizeof(struct pn_fdb), fdb_keep, &ifindex, &v, n, &cap);
+        if (r < 0) {
+                free(v);
+                *n = 0;
+                return r;
+        }
+        if (*n > 1)
+                qsort(v, *n, sizeof(struct pn_fdb), pn_fdb_cmp);
+        *ret = v;
+        return 0;
+}
+
+bool pn_fdb_same(const struct pn_fdb *have, const struct pn_fdb *want)
+{
+        return (have->state & NUD_PERMANENT) && (have->flags & NTF_SELF) && !have->odd &&
+               have->family == want->family &&
+               memcmp(have->dst, want->dst, pn_family_len(want->family)) == 0 &&
+               memcmp(have->mac, want->mac, 6) == 0;
+}
+
+/* ---- public calls ---- */
+
+/* "72:34:c0:a8:01:02 to 192.168.1.2 on vx0 in /run/netns/n1", for messages. */
+static const char *fdb_describe(const struct pn_fdb *f, const char *ifname, podnet_netns *ns,
+                                char *buf, size_t size)
+{
+        char mac[18], dst[PODNET_CIDR_STRLEN] = "";
+
+        pn_mac_format(f->mac, 6, mac, sizeof(mac));
+        if (f->family) {
+                pn_net_format(f->family, f->dst, pn_family_bits(f->family), dst, sizeof(dst));
+                *strrchr(dst, '/') = '\0';
+        }
+        snprintf(buf, size, "%s%s%s on %s" PN_NS_FMT, mac, f->family ? " to " : "", dst, ifname,
+                 PN_NS_ARG(ns));
+        return buf;
+}
+
+/* The entry (mac, dst) on ifname, and the socket. dst may be NULL. */
+static int fdb_prepare(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, const char *mac,
+                       const podnet_cidr *dst, struct pn_fdb *f, struct nl_sock **sk,
+                       podnet_error **err)
+{
+        struct pn_addr a;
+
+        memset(f, 0, sizeof(*f));
+        if (pn_mac_parse_unicast(mac, f->mac) < 0)
+                return pn_error_plain(err, EINVAL, 0, "FDB entry on %s: invalid MAC address '%s'",
+                                      ifname ? ifname : "(null)", mac ? mac : "");
+        if (dst) {
+                if (pn_addr_from_cidr(&a, dst, 0) < 0)
+                        return pn_error_plain(err, EINVAL, 0,
+                                              "FDB entry %s on %s: invalid remote address", mac,
+                                              ifname ? ifname : "(null)");
+                f->family = (uint8_t)a.family;
+                memcpy(f->dst, a.addr, sizeof(f->dst));
+        }
+        return pn_net_link_for(ctx, ns, ifname, sk, &f->ifindex, err);
+}
+
+PODNET_EXPORT int podnet_fdb_set(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                                 const char *mac, const podnet_cidr *dst, podnet_error **err)
+{
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        struct nl_sock *sk;
+        struct pn_fdb f;
+        char what[128];
+        int r;
+
+        if (!dst)
+                return pn_error_plain(err, EINVAL, 0, "FDB entry %s on %s: no remote address",
+                                      mac ? mac : "", ifname ? ifname : "(null)");
+        r = fdb_prepare(ctx, ns, ifname, mac, dst, &f, &sk, err);
+        if (r < 0)
+                return r;
+        msg = pn_fdb_msg(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, &f);
+        r = msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
+        if (r < 0)
+                return pn_error(err, -r, 0, "Setting FDB entry %s",
+                                fdb_describe(&f, ifname, ns, what, sizeof(what)));
+        return 0;
+}
+
+PODNET_EXPORT int podnet_fdb_del(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                                 const char *mac, const podnet_cidr *dst, podnet_error **err)
+{
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        struct nl_sock *sk;
+        struct pn_fdb f;
+        char what[128];
+        int r;
+
+        r = fdb_prepare(ctx, ns, ifname, mac, dst, &f, &sk, err);
+        if (r < 0)
+                return r;
+        msg = pn_fdb_msg(RTM_DELNEIGH, 0, &f);
+        r = msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return pn_error(err, -r, 0, "Deleting FDB entry %s",
+                                fdb_describe(&f, ifname, ns, what, sizeof(what)));
+        return 0;
+}
+
+PODNET_EXPORT int podnet_fdb_dump(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                                  podnet_fdb_fn fn, void *userdata, podnet_error **err)
+{
+        _cleanup_free_ struct pn_fdb *v = NULL;
+        struct nl_sock *sk;
+        size_t n;
+        int ifindex, r;
+
+        if (!fn)
+                return pn_error_plain(err, EINVAL, 0, "podnet_fdb_dump: no callback");
+        r = pn_net_link_for(ctx, ns, ifname, &sk, &ifindex, err);
+        if (r < 0)
+                return r;
+        r = pn_fdb_dump(sk, ifindex, &v, &n);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Listing FDB entries of %s" PN_NS_FMT, ifname,
+                                PN_NS_ARG(ns));
+        for (size_t i = 0; i < n; i++) {
+                podnet_fdb_entry e = {.size = sizeof(e), .state = v[i].state, .flags = v[i].flags};
+                podnet_cidr c;
+
+                if (v[i].family) {
+                        pn_cidr_init(&c, v[i].family, v[i].dst, pn_family_bits(v[i].family));
+                        e.dst = &c;
+                }
+                pn_mac_format(v[i].mac, 6, e.mac, sizeof(e.mac));
+                r = fn(&e, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return (int)(n > INT_MAX ? INT_MAX : n);
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Test driver for the VXLAN overlay family (podnet_vxlan_*, podnet_neigh_*,
+ * podnet_fdb_*): one public API call per invocation, or `peer`, which programs what a
+ * node needs to reach one peer over the overlay (neighbour and FDB entry from the
+ * peer's underlay address and pod CIDR). Driven by tests/netns/vxlan.sh. Errors go to
+ * stderr as "pn-vxlan-test: <message> (errno N)", exit 1.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <podnet/podnet.h>
+
+struct opts {
+        const char *ns, *local, *dev, *mac;
+        unsigned long vni, port, mtu;
+        const char *pos[4];
+        size_t n_pos;
+};
+
+static void usage(void)
+{
+        fprintf(stderr,
+                "usage: pn-vxlan-test COMMAND [ARGS] [--ns PATH]\n"
+                "  ensure NAME --vni N [--port N] [--local IP] [--dev DEV] [--mtu N] [--mac MAC]\n"
+                "  get NAME | delete NAME\n"
+                "  neigh-set DEV IP MAC | neigh-del DEV IP | neigh-dump DEV [4|6]\n"
+                "  fdb-set DEV MAC IP | fdb-del DEV MAC [IP] | fdb-dump DEV\n"
+                "  endpoint-mac UNDERLAY-IP | endpoint-addr POD-CIDR\n"
+                "  peer DEV UNDERLAY-IP POD-CIDR: the neighbour and FDB entry for a peer\n");
+        exit(2);
+}
+
+static unsigned long num(const char *s)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 0);
+        if (!*s || *end || errno)
+                usage();
+        return v;
+}
+
+static void parse(struct opts *o, int argc, char **argv)
+{
+        memset(o, 0, sizeof(*o));
+        for (int i = 0; i < argc; i++) {
+                const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+                if (strncmp(a, "--", 2) != 0) {
+                        if (o->n_pos == 4)
+                                usage();
+                        o->pos[o->n_pos++] = a;
+                        continue;
+                }
+                if (!v)
+                        usage();
+                i++;
+                if (!strcmp(a, "--ns"))
+                        o->ns = v;
+                else if (!strcmp(a, "--local"))
+                        o->local = v;
+                else if (!strcmp(a, "--dev"))
+                        o->dev = v;
+                else if (!strcmp(a, "--mac"))
+                        o->mac = v;
+                else if (!strcmp(a, "--vni"))
+                        o->vni = num(v);
+                else if (!strcmp(a, "--port"))
+                        o->port = num(v);
+                else if (!strcmp(a, "--mtu"))
+                        o->mtu = num(v);
+                else
+                        usage();
+        }
+}
+
+static int fail(int r, podnet_error *err)
+{
+        fprintf(stderr, "pn-vxlan-test: %s (errno %d)\n",
+                err ? podnet_error_message(err) : strerror(-r), -r);
+        podnet_error_free(err);
+        return 1;
+}
+
+static podnet_cidr *cidr(const char *text)
+{
+        podnet_cidr *c = NULL;
+
+        if (podnet_cidr_parse(&c, text) < 0) {
+                fprintf(stderr, "pn-vxlan-test: bad address '%s'\n", text);
+                exit(2);
+        }
+        return c;
+}
+
+static void print_info(const podnet_vxlan_info *i)
+{
+        printf("ifindex=%d name=%s vni=%u port=%u family=%d local=%s dev=%d mtu=%u mac=%s "
+               "up=%d learning=%d group=%d changes=%u\n",
+               i->ifindex, i->ifname, (unsigned)i->vni, (unsigned)i->port,
+               i->family == AF_INET6 ? 6 : 4, i->local[0] ? i->local : "-", i->dev_ifindex,
+               i->mtu, i->mac, i->up, i->learning, i->has_group, i->changes);
+}
+
+static int print_neigh(const podnet_neigh_entry *e, void *userdata)
+{
+        char a[PODNET_CIDR_STRLEN];
+
+        (void)userdata;
+        podnet_cidr_format_addr(e->addr, a, sizeof(a));
+        printf("%s %s state=0x%x\n", a, e->mac[0] ? e->mac : "-", e->state);
+        return 0;
+}
+
+static int print_fdb(const podnet_fdb_entry *e, void *userdata)
+{
+        char a[PODNET_CIDR_STRLEN] = "-";
+
+        (void)userdata;
+        if (e->dst)
+                podnet_cidr_format_addr(e->dst, a, sizeof(a));
+        printf("%s %s state=0x%x self=%d\n", e->mac, a, e->state, (e->flags & 0x02) != 0);
+        return 0;
+}
+
+/* The overlay entries for one peer: endpoint address -> endpoint MAC (neighbour), and
+ * endpoint MAC -> underlay address (FDB). The route goes via the endpoint address. */
+static int peer(podnet_ctx *ctx, podnet_netns *ns, const char *dev, const char *underlay,
+                const char *pod_cidr, podnet_error **err)
+{
+        podnet_cidr *u = cidr(underlay), *p = cidr(pod_cidr), *ep = NULL;
+        char mac[18], a[PODNET_CIDR_STRLEN];
+        int r;
+
+        r = podnet_vxlan_endpoint_mac(u, mac);
+        if (r >= 0)
+                r = podnet_vxlan_endpoint_addr(&ep, p);
+        if (r >= 0)
+                r = podnet_neigh_set(ctx, ns, dev, ep, mac, err);
+        if (r >= 0)
+                r = podnet_fdb_set(ctx, ns, dev, mac, u, err);
+        if (r >= 0) {
+                podnet_cidr_format_addr(ep, a, sizeof(a));
+                printf("endpoint=%s mac=%s\n", a, mac);
+        }
+        podnet_cidr_free(u);
+        podnet_cidr_free(p);
+        podnet_cidr_free(ep);
+        return r;
+}
+
+static int run(podnet_ctx *ctx, podnet_netns *ns, const char *cmd, struct opts *o,
+               podnet_error **err)
+{
+        const char **p = o->pos;
+        size_t n = o->n_pos;
+        podnet_vxlan_info info = {.size = sizeof(info)};
+        podnet_cidr *a = NULL, *b = NULL;
+        char mac[18];
+        int r;
+
+        if (!strcmp(cmd, "ensure") && n == 1) {
+                podnet_vxlan_config c = {.size = sizeof(c), .name = p[0],
+                                         .vni = (uint32_t)o->vni, .port = (uint16_t)o->port,
+                                         .dev = o->dev, .mtu = (unsigned)o->mtu, .mac = o->mac};
+
+                if (o->port > 65535)
+                        usage();
+                if (o->local)
+                        c.local = a = cidr(o->local);
+                r = podnet_vxlan_ensure(ctx, ns, &c, &info, err);
+                if (r > 0 && r != info.ifindex)
+                        r = -EPROTO; /* the value and the info disagree */
+                if (r > 0)
+                        print_info(&info);
+        } else if (!strcmp(cmd, "get") && n == 1) {
+                r = podnet_vxlan_get(ctx, ns, p[0], &info, err);
+                if (r >= 0)
+                        print_info(&info);
+        } else if (!strcmp(cmd, "delete") && n == 1) {
+                r = podnet_vxlan_delete(ctx, ns, p[0], err);
+        } else if (!strcmp(cmd, "neigh-set") && n == 3) {
+                r = podnet_neigh_set(ctx, ns, p[0], a = cidr(p[1]), p[2], err);
+        } else if (!strcmp(cmd, "neigh-del") && n == 2) {
+                r = podnet_neigh_del(ctx, ns, p[0], a = cidr(p[1]), err);
+        } else if (!strcmp(cmd, "neigh-dump") && (n == 1 || n == 2)) {
+                int family = n == 1 ? AF_UNSPEC : num(p[1]) == 4 ? AF_INET : AF_INET6;
+
+                r = podnet_neigh_dump(ctx, ns, p[0], family, print_neigh, NULL, err);
+                if (r >= 0)
+                        printf("count=%d\n", r);
+        } else if (!strcmp(cmd, "fdb-set") && n == 3) {
+                r = podnet_fdb_set(ctx, ns, p[0], p[1], a = cidr(p[2]), err);
+        } else if (!strcmp(cmd, "fdb-del") && (n == 2 || n == 3)) {
+                r = podnet_fdb_del(ctx, ns, p[0], p[1], n == 3 ? (a = cidr(p[2])) : NULL, err);
+        } else if (!strcmp(cmd, "fdb-dump") && n == 1) {
+                r = podnet_fdb_dump(ctx, ns, p[0], print_fdb, NULL, err);
+                if (r >= 0)
+                        printf("count=%d\n", r);
+        } else if (!strcmp(cmd, "endpoint-mac") && n == 1) {
+                r = podnet_vxlan_endpoint_mac(a = cidr(p[0]), mac);
+                if (r >= 0)
+                        printf("%s\n", mac);
+        } else if (!strcmp(cmd, "endpoint-addr") && n == 1) {
+                char text[PODNET_CIDR_STRLEN];
+
+                r = podnet_vxlan_endpoint_addr(&b, a = cidr(p[0]));
+                if (r >= 0 && podnet_cidr_format(b, text, sizeof(text)) >= 0)
+                        printf("%s\n", text);
+        } else if (!strcmp(cmd, "peer") && n == 3) {
+                r = peer(ctx, ns, p[0], p[1], p[2], err);
+        } else {
+                usage();
+        }
+        podnet_cidr_free(a);
+        podnet_cidr_free(b);
+        return r;
+}
+
+int main(int argc, char **argv)
+{
+        podnet_ctx *ctx = NULL;
+        podnet_netns *ns = NULL;
+        podnet_error *err = NULL;
+        struct opts o;
+        int r;
+
+        if (argc < 2)
+                usage();
+        parse(&o, argc - 2, argv + 2);
+        r = podnet_ctx_new(&ctx);
+        if (r < 0)
+                return fail(r, NULL);
+        if (o.ns) {
+                r = podnet_netns_open(ctx, &ns, o.ns, &err);
+                if (r < 0)
+                        return fail(r, err);
+        }
+        r = run(ctx, ns, argv[1], &o, &err);
+        podnet_netns_unref(ns);
+        podnet_ctx_unref(ctx);
+        return r < 0 ? fail(r, err) : 0;
+}
