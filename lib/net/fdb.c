@@ -42,8 +42,7 @@ int pn_fdb_parse(const struct nlmsghdr *hdr, struct pn_fdb *f)
         else if (pn_attr_copy(tb[NDA_DST], f->dst, 16))
                 f->family = AF_INET6;
         /* what podnet never writes: a remote of its own VNI, port or device */
-        f->odd = tb[NDA_VNI] || tb[NDA_PORT] || tb[NDA_IFINDEX] || tb[NDA_SRC_VNI] ||
-                 tb[NDA_NH_ID];
+        f->odd = tb[NDA_VNI] || tb[NDA_PORT] || tb[NDA_IFINDEX] || tb[NDA_SRC_VNI] || tb[NDA_NH_ID];
         return 1;
 }
 
@@ -76,8 +75,8 @@ struct nl_msg *pn_fdb_dump_msg(struct nl_sock *sk, int ifindex)
          * compatibility with old iproute2, an ifinfomsg whose ifi_index names the link
          * (an ndmsg there gets no filter at all: every link's FDB, unicast and
          * multicast lists included). */
-        if (getsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &strict,
-                       &len) < 0)
+        if (getsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &strict, &len) <
+            0)
                 strict = 0;
         if (strict) {
                 struct ndmsg ndm = {.ndm_family = AF_BRIDGE};
@@ -150,87 +149,55 @@ bool pn_fdb_same(const struct pn_fdb *have, const struct pn_fdb *want)
 
 /* ---- public calls ---- */
 
-/* "72:34:c0:a8:01:02 to 192.168.1.2 on vx0 in /run/netns/n1", for messages. */
-static const char *fdb_describe(const struct pn_fdb *f, const char *ifname, podnet_netns *ns,
-                                char *buf, size_t size)
+/* podnet_fdb_set() (RTM_NEWNEIGH, dst required) and podnet_fdb_del() (RTM_DELNEIGH,
+ * dst optional). */
+static int fdb_write(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, int cmd,
+                     const char *mac, const podnet_cidr *dst, podnet_error **err)
 {
-        char mac[18], dst[PODNET_CIDR_STRLEN] = "";
-
-        pn_mac_format(f->mac, 6, mac, sizeof(mac));
-        if (f->family) {
-                pn_net_format(f->family, f->dst, pn_family_bits(f->family), dst, sizeof(dst));
-                *strrchr(dst, '/') = '\0';
-        }
-        snprintf(buf, size, "%s%s%s on %s" PN_NS_FMT, mac, f->family ? " to " : "", dst, ifname,
-                 PN_NS_ARG(ns));
-        return buf;
-}
-
-/* The entry (mac, dst) on ifname, and the socket. dst may be NULL. */
-static int fdb_prepare(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, const char *mac,
-                       const podnet_cidr *dst, struct pn_fdb *f, struct nl_sock **sk,
-                       podnet_error **err)
-{
+        bool add = cmd == RTM_NEWNEIGH;
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        struct pn_fdb f = {0};
+        struct nl_sock *sk;
         struct pn_addr a;
+        char what[PODNET_CIDR_STRLEN] = "";
+        int r;
 
-        memset(f, 0, sizeof(*f));
-        if (pn_mac_parse_unicast(mac, f->mac) < 0)
+        if (pn_mac_parse_unicast(mac, f.mac) < 0)
                 return pn_error_plain(err, EINVAL, 0, "FDB entry on %s: invalid MAC address '%s'",
                                       ifname ? ifname : "(null)", mac ? mac : "");
+        if ((add || dst) && pn_addr_from_cidr(&a, dst, 0) < 0)
+                return pn_error_plain(err, EINVAL, 0, "FDB entry %s on %s: %s remote address", mac,
+                                      ifname ? ifname : "(null)", dst ? "invalid" : "no");
         if (dst) {
-                if (pn_addr_from_cidr(&a, dst, 0) < 0)
-                        return pn_error_plain(err, EINVAL, 0,
-                                              "FDB entry %s on %s: invalid remote address", mac,
-                                              ifname ? ifname : "(null)");
-                f->family = (uint8_t)a.family;
-                memcpy(f->dst, a.addr, sizeof(f->dst));
+                f.family = (uint8_t)a.family;
+                memcpy(f.dst, a.addr, sizeof(f.dst));
+                pn_net_format(f.family, f.dst, pn_family_bits(f.family), what, sizeof(what));
+                *strrchr(what, '/') = '\0';
         }
-        return pn_net_link_for(ctx, ns, ifname, sk, &f->ifindex, err);
+        r = pn_net_link_for(ctx, ns, ifname, &sk, &f.ifindex, err);
+        if (r < 0)
+                return r;
+        msg = pn_fdb_msg(cmd, add ? NLM_F_CREATE | NLM_F_REPLACE : 0, &f);
+        r = msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
+        if (r == -ENOENT && !add)
+                return 0;
+        if (r < 0)
+                return pn_error(err, -r, 0, "%s FDB entry %s%s%s on %s" PN_NS_FMT,
+                                add ? "Setting" : "Deleting", mac, dst ? " to " : "", what, ifname,
+                                PN_NS_ARG(ns));
+        return 0;
 }
 
 PODNET_EXPORT int podnet_fdb_set(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
                                  const char *mac, const podnet_cidr *dst, podnet_error **err)
 {
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
-        struct nl_sock *sk;
-        struct pn_fdb f;
-        char what[128];
-        int r;
-
-        if (!dst)
-                return pn_error_plain(err, EINVAL, 0, "FDB entry %s on %s: no remote address",
-                                      mac ? mac : "", ifname ? ifname : "(null)");
-        r = fdb_prepare(ctx, ns, ifname, mac, dst, &f, &sk, err);
-        if (r < 0)
-                return r;
-        msg = pn_fdb_msg(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, &f);
-        r = msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
-        if (r < 0)
-                return pn_error(err, -r, 0, "Setting FDB entry %s",
-                                fdb_describe(&f, ifname, ns, what, sizeof(what)));
-        return 0;
+        return fdb_write(ctx, ns, ifname, RTM_NEWNEIGH, mac, dst, err);
 }
 
 PODNET_EXPORT int podnet_fdb_del(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
                                  const char *mac, const podnet_cidr *dst, podnet_error **err)
 {
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
-        struct nl_sock *sk;
-        struct pn_fdb f;
-        char what[128];
-        int r;
-
-        r = fdb_prepare(ctx, ns, ifname, mac, dst, &f, &sk, err);
-        if (r < 0)
-                return r;
-        msg = pn_fdb_msg(RTM_DELNEIGH, 0, &f);
-        r = msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return pn_error(err, -r, 0, "Deleting FDB entry %s",
-                                fdb_describe(&f, ifname, ns, what, sizeof(what)));
-        return 0;
+        return fdb_write(ctx, ns, ifname, RTM_DELNEIGH, mac, dst, err);
 }
 
 PODNET_EXPORT int podnet_fdb_dump(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,

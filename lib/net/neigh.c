@@ -103,8 +103,13 @@ int pn_neigh_collect(struct nl_sock *sk, struct nl_msg *msg, size_t size,
                      int (*parse)(const struct nlmsghdr *hdr, void *elem, void *userdata),
                      void *userdata, void **v, size_t *n, size_t *cap)
 {
-        struct collect c = {.size = size, .parse = parse, .userdata = userdata,
-                            .v = *v, .start = *n, .n = *n, .cap = *cap};
+        struct collect c = {.size = size,
+                            .parse = parse,
+                            .userdata = userdata,
+                            .v = *v,
+                            .start = *n,
+                            .n = *n,
+                            .cap = *cap};
         int r;
 
         r = pn_nl_dump(sk, msg, collect_reply, collect_restart, &c);
@@ -137,8 +142,7 @@ int pn_neigh_cmp(const void *a, const void *b)
         return memcmp(x->addr, y->addr, pn_family_len(x->family));
 }
 
-int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh **ret,
-                  size_t *n)
+int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh **ret, size_t *n)
 {
         static const int families[] = {AF_INET, AF_INET6};
         void *v = NULL;
@@ -179,80 +183,54 @@ bool pn_neigh_same(const struct pn_neigh *have, const struct pn_neigh *want)
 
 /* ---- public calls ---- */
 
-/* "10.244.2.0 on vx0 in /run/netns/n1", for messages. */
-static const char *neigh_describe(const struct pn_neigh *n, const char *ifname,
-                                  podnet_netns *ns, char *buf, size_t size)
+/* podnet_neigh_set() (RTM_NEWNEIGH, with mac) and podnet_neigh_del() (RTM_DELNEIGH). */
+static int neigh_write(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, int cmd,
+                       const podnet_cidr *addr, const char *mac, podnet_error **err)
 {
-        char a[PODNET_CIDR_STRLEN];
-
-        pn_net_format(n->family, n->addr, pn_family_bits(n->family), a, sizeof(a));
-        *strrchr(a, '/') = '\0';
-        snprintf(buf, size, "%s on %s" PN_NS_FMT, a, ifname, PN_NS_ARG(ns));
-        return buf;
-}
-
-/* The entry for addr on ifname, and the socket. */
-static int neigh_prepare(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
-                         const podnet_cidr *addr, struct pn_neigh *n, struct nl_sock **sk,
-                         podnet_error **err)
-{
+        bool add = cmd == RTM_NEWNEIGH;
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        struct pn_neigh n = {0};
+        struct nl_sock *sk;
         struct pn_addr a;
+        char what[PODNET_CIDR_STRLEN];
+        int r;
 
-        memset(n, 0, sizeof(*n));
+        if (add && pn_mac_parse_unicast(mac, n.mac) < 0)
+                return pn_error_plain(err, EINVAL, 0,
+                                      "Neighbour entry on %s: invalid MAC address '%s'",
+                                      ifname ? ifname : "(null)", mac ? mac : "");
         if (pn_addr_from_cidr(&a, addr, 0) < 0)
                 return pn_error_plain(err, EINVAL, 0, "Neighbour entry on %s: invalid address",
                                       ifname ? ifname : "(null)");
-        n->family = (uint8_t)a.family;
-        memcpy(n->addr, a.addr, sizeof(n->addr));
-        return pn_net_link_for(ctx, ns, ifname, sk, &n->ifindex, err);
+        n.family = (uint8_t)a.family;
+        memcpy(n.addr, a.addr, sizeof(n.addr));
+        r = pn_net_link_for(ctx, ns, ifname, &sk, &n.ifindex, err);
+        if (r < 0)
+                return r;
+        msg = pn_neigh_msg(cmd, add ? NLM_F_CREATE | NLM_F_REPLACE : 0, &n);
+        r = msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
+        if (r == -ENOENT && !add)
+                return 0;
+        if (r < 0) {
+                pn_net_format(n.family, n.addr, pn_family_bits(n.family), what, sizeof(what));
+                *strrchr(what, '/') = '\0';
+                return pn_error(err, -r, 0, "%s neighbour entry %s%s%s on %s" PN_NS_FMT,
+                                add ? "Setting" : "Deleting", what, add ? " -> " : "",
+                                add ? mac : "", ifname, PN_NS_ARG(ns));
+        }
+        return 0;
 }
 
 PODNET_EXPORT int podnet_neigh_set(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
                                    const podnet_cidr *addr, const char *mac, podnet_error **err)
 {
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
-        struct nl_sock *sk;
-        struct pn_neigh n;
-        char what[96];
-        uint8_t lladdr[6];
-        int r;
-
-        if (pn_mac_parse_unicast(mac, lladdr) < 0)
-                return pn_error_plain(err, EINVAL, 0,
-                                      "Neighbour entry on %s: invalid MAC address '%s'",
-                                      ifname ? ifname : "(null)", mac ? mac : "");
-        r = neigh_prepare(ctx, ns, ifname, addr, &n, &sk, err);
-        if (r < 0)
-                return r;
-        memcpy(n.mac, lladdr, 6);
-        msg = pn_neigh_msg(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, &n);
-        r = msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
-        if (r < 0)
-                return pn_error(err, -r, 0, "Setting neighbour entry %s -> %s", 
-                                neigh_describe(&n, ifname, ns, what, sizeof(what)), mac);
-        return 0;
+        return neigh_write(ctx, ns, ifname, RTM_NEWNEIGH, addr, mac, err);
 }
 
 PODNET_EXPORT int podnet_neigh_del(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
                                    const podnet_cidr *addr, podnet_error **err)
 {
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
-        struct nl_sock *sk;
-        struct pn_neigh n;
-        char what[96];
-        int r;
-
-        r = neigh_prepare(ctx, ns, ifname, addr, &n, &sk, err);
-        if (r < 0)
-                return r;
-        msg = pn_neigh_msg(RTM_DELNEIGH, 0, &n);
-        r = msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return pn_error(err, -r, 0, "Deleting neighbour entry %s",
-                                neigh_describe(&n, ifname, ns, what, sizeof(what)));
-        return 0;
+        return neigh_write(ctx, ns, ifname, RTM_DELNEIGH, addr, NULL, err);
 }
 
 PODNET_EXPORT int podnet_neigh_dump(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
@@ -267,8 +245,10 @@ PODNET_EXPORT int podnet_neigh_dump(podnet_ctx *ctx, podnet_netns *ns, const cha
         if (!fn)
                 return pn_error_plain(err, EINVAL, 0, "podnet_neigh_dump: no callback");
         if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
-                return pn_error_plain(err, EINVAL, 0, "Listing neighbour entries of %s: family %d is neither IPv4 nor IPv6",
-                                      ifname ? ifname : "(null)", family);
+                return pn_error_plain(
+                    err, EINVAL, 0,
+                    "Listing neighbour entries of %s: family %d is neither IPv4 nor IPv6",
+                    ifname ? ifname : "(null)", family);
         r = pn_net_link_for(ctx, ns, ifname, &sk, &ifindex, err);
         if (r < 0)
                 return r;
@@ -277,7 +257,8 @@ PODNET_EXPORT int podnet_neigh_dump(podnet_ctx *ctx, podnet_netns *ns, const cha
                 return pn_error(err, -r, 0, "Listing neighbour entries of %s" PN_NS_FMT, ifname,
                                 PN_NS_ARG(ns));
         for (size_t i = 0; i < n; i++) {
-                podnet_neigh_entry e = {.size = sizeof(e), .state = v[i].state, .flags = v[i].flags};
+                podnet_neigh_entry e = {
+                    .size = sizeof(e), .state = v[i].state, .flags = v[i].flags};
                 podnet_cidr c;
 
                 pn_cidr_init(&c, v[i].family, v[i].addr, pn_family_bits(v[i].family));

@@ -244,7 +244,7 @@ struct pn_vxlan {
         uint8_t family; /* AF_INET6 when local or the group is IPv6, else AF_INET */
         bool has_local;
         uint8_t local[16];
-        uint32_t link;  /* IFLA_VXLAN_LINK: the underlay device, 0 none */
+        uint32_t link; /* IFLA_VXLAN_LINK: the underlay device, 0 none */
         bool learning;
         bool has_group; /* a multicast group or default remote (GROUP, GROUP6) */
         bool metadata;  /* collect_metadata ("external") mode */
@@ -286,8 +286,7 @@ struct nl_msg *pn_neigh_msg(int cmd, int nlflags, const struct pn_neigh *n);
 struct nl_msg *pn_neigh_dump_msg(int family, int ifindex);
 /* Every entry of `family` (AF_UNSPEC: both) on ifindex into *ret (n entries, the
  * caller frees *ret), sorted by pn_neigh_cmp() for a diff. 0 or -errno. */
-int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh **ret,
-                  size_t *n);
+int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh **ret, size_t *n);
 /* A dump (msg) whose RTM_NEWNEIGH replies parse(hdr, elem, userdata) turns into
  * elements of `size` bytes (1 keep, 0 skip, < 0 stop), appended to the array *v of *n
  * elements and capacity *cap (pn_grow()). A dump restarted by a concurrent change
@@ -307,12 +306,12 @@ bool pn_neigh_same(const struct pn_neigh *have, const struct pn_neigh *want);
  * address dst. A MAC with several remotes has one entry per remote in a dump. */
 struct pn_fdb {
         int ifindex;
-        uint16_t state;    /* NUD_* */
-        uint8_t flags;     /* NTF_* */
-        uint8_t family;    /* of dst: AF_INET, AF_INET6; 0 none */
+        uint16_t state; /* NUD_* */
+        uint8_t flags;  /* NTF_* */
+        uint8_t family; /* of dst: AF_INET, AF_INET6; 0 none */
         uint8_t mac[6];
         uint8_t dst[16];
-        bool odd;          /* existing: its own VNI, port, source VNI or remote device */
+        bool odd; /* existing: its own VNI, port, source VNI or remote device */
 };
 
 /* Parses an AF_BRIDGE RTM_NEWNEIGH/RTM_DELNEIGH message: 1 for an entry with a MAC,

@@ -123,8 +123,9 @@ struct nl_msg *pn_vxlan_create_msg(const struct pn_vxlan *v)
             nla_put_u16(msg, IFLA_VXLAN_PORT, htons(v->port)) < 0 ||
             nla_put_u8(msg, IFLA_VXLAN_LEARNING, v->learning) < 0 ||
             (v->link && nla_put_u32(msg, IFLA_VXLAN_LINK, v->link) < 0) ||
-            (v->has_local && nla_put(msg, v->family == AF_INET6 ? IFLA_VXLAN_LOCAL6 : IFLA_VXLAN_LOCAL,
-                                     (int)pn_family_len(v->family), v->local) < 0))
+            (v->has_local &&
+             nla_put(msg, v->family == AF_INET6 ? IFLA_VXLAN_LOCAL6 : IFLA_VXLAN_LOCAL,
+                     (int)pn_family_len(v->family), v->local) < 0))
                 return NULL;
         nla_nest_end(msg, data);
         nla_nest_end(msg, li);
@@ -147,8 +148,7 @@ static const char *vxlan_describe(const struct pn_vxlan *v, char *buf, size_t si
         char local[PODNET_CIDR_STRLEN] = "none";
 
         if (v->has_local) {
-                pn_net_format(v->family, v->local, pn_family_bits(v->family), local,
-                              sizeof(local));
+                pn_net_format(v->family, v->local, pn_family_bits(v->family), local, sizeof(local));
                 *strrchr(local, '/') = '\0';
         }
         snprintf(buf, size, "VNI %" PRIu32 ", port %u, local %s", v->vni, v->port, local);
@@ -294,9 +294,10 @@ PODNET_EXPORT int podnet_vxlan_ensure(podnet_ctx *ctx, podnet_netns *ns,
                                 PN_NS_ARG(ns));
         }
         if (!streq(have.kind, "vxlan"))
-                return pn_error_plain(err, EEXIST, 0,
-                                      "Interface %s" PN_NS_FMT " exists and is not a VXLAN device (%s)",
-                                      cfg.name, PN_NS_ARG(ns), have.kind[0] ? have.kind : "no link kind");
+                return pn_error_plain(
+                    err, EEXIST, 0,
+                    "Interface %s" PN_NS_FMT " exists and is not a VXLAN device (%s)", cfg.name,
+                    PN_NS_ARG(ns), have.kind[0] ? have.kind : "no link kind");
         if (!(out.changes & PODNET_VXLAN_CREATED) && pn_vxlan_needs_replace(&have, &want)) {
                 char was[96];
 
@@ -305,9 +306,9 @@ PODNET_EXPORT int podnet_vxlan_ensure(podnet_ctx *ctx, podnet_netns *ns,
                         vxlan_describe(&want, what, sizeof(what)));
                 r = vxlan_delete_index(sk, have.ifindex);
                 if (r < 0 && r != -ENODEV)
-                        return pn_error(err, -r, 0, "Deleting VXLAN device %s (%s)" PN_NS_FMT
-                                        " to replace it", cfg.name, vxlan_describe(&have, was, sizeof(was)),
-                                        PN_NS_ARG(ns));
+                        return pn_error(
+                            err, -r, 0, "Deleting VXLAN device %s (%s)" PN_NS_FMT " to replace it",
+                            cfg.name, vxlan_describe(&have, was, sizeof(was)), PN_NS_ARG(ns));
                 r = vxlan_create(sk, ns, &want, &have, err);
                 if (r < 0 && r != -EEXIST) /* EEXIST: another caller made it meanwhile */
                         return r;
@@ -352,8 +353,8 @@ PODNET_EXPORT int podnet_vxlan_ensure(podnet_ctx *ctx, podnet_netns *ns,
 
 /* The VXLAN device `name`: 0, -ENODEV (unworded) when absent, -EMEDIUMTYPE (worded)
  * when the name is another kind of link's. */
-static int vxlan_lookup(struct nl_sock *sk, podnet_netns *ns, const char *name,
-                        struct pn_vxlan *v, podnet_error **err)
+static int vxlan_lookup(struct nl_sock *sk, podnet_netns *ns, const char *name, struct pn_vxlan *v,
+                        podnet_error **err)
 {
         int r = pn_vxlan_query(sk, name, v);
 
@@ -378,7 +379,8 @@ PODNET_EXPORT int podnet_vxlan_get(podnet_ctx *ctx, podnet_netns *ns, const char
         int r;
 
         if (!info || info->size < sizeof(podnet_vxlan_info))
-                return pn_error_plain(err, EINVAL, 0, "podnet_vxlan_get: info missing or too small");
+                return pn_error_plain(err, EINVAL, 0,
+                                      "podnet_vxlan_get: info missing or too small");
         r = pn_net_sock_for(ctx, ns, name, &sk, err);
         if (r < 0)
                 return r;

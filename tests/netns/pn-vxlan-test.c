@@ -104,8 +104,8 @@ static void print_info(const podnet_vxlan_info *i)
         printf("ifindex=%d name=%s vni=%u port=%u family=%d local=%s dev=%d mtu=%u mac=%s "
                "up=%d learning=%d group=%d changes=%u\n",
                i->ifindex, i->ifname, (unsigned)i->vni, (unsigned)i->port,
-               i->family == AF_INET6 ? 6 : 4, i->local[0] ? i->local : "-", i->dev_ifindex,
-               i->mtu, i->mac, i->up, i->learning, i->has_group, i->changes);
+               i->family == AF_INET6 ? 6 : 4, i->local[0] ? i->local : "-", i->dev_ifindex, i->mtu,
+               i->mac, i->up, i->learning, i->has_group, i->changes);
 }
 
 static int print_neigh(const podnet_neigh_entry *e, void *userdata)
@@ -166,9 +166,13 @@ static int run(podnet_ctx *ctx, podnet_netns *ns, const char *cmd, struct opts *
         int r;
 
         if (!strcmp(cmd, "ensure") && n == 1) {
-                podnet_vxlan_config c = {.size = sizeof(c), .name = p[0],
-                                         .vni = (uint32_t)o->vni, .port = (uint16_t)o->port,
-                                         .dev = o->dev, .mtu = (unsigned)o->mtu, .mac = o->mac};
+                podnet_vxlan_config c = {.size = sizeof(c),
+                                         .name = p[0],
+                                         .vni = (uint32_t)o->vni,
+                                         .port = (uint16_t)o->port,
+                                         .dev = o->dev,
+                                         .mtu = (unsigned)o->mtu,
+                                         .mac = o->mac};
 
                 if (o->port > 65535)
                         usage();

@@ -15,21 +15,6 @@ if ! ip link add pnprobe type vxlan id 1 dstport 4789 2>/dev/null; then
 fi
 ip link del pnprobe
 
-# fails_with "description" "expected text in the output" command args...
-fails_with() {
-        local what=$1 pat=$2
-        shift 2
-        if "$@" >"$TMPDIR/out" 2>&1; then
-                fail "$what (unexpectedly succeeded)"
-        elif grep -qF -- "$pat" "$TMPDIR/out"; then
-                ok "$what"
-                return
-        else
-                fail "$what"
-                echo "#   want: $pat"
-        fi
-        sed 's/^/#   /' "$TMPDIR/out"
-}
 # field "key=value ..." key: the value of key in pn-vxlan-test's output
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 vxi() { ip -n "$1" -d -j link show "$2" | jq -r ".[0].$3"; }

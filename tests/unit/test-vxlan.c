@@ -78,9 +78,12 @@ static void test_mac_ipv6(void)
         static const struct {
                 const char *addr, *mac;
         } known[] = {
-            {"fd00::1", "22:ba:d4:79:47:16"},        {"fd00::2", "d2:a7:2e:10:a8:25"},
-            {"2001:db8:1::1", "32:1d:97:e8:3d:2d"}, {"2001:db8:2::1", "3e:69:fb:30:cc:5b"},
-            {"::", "a6:e0:db:a6:c3:85"},            {"fe80::1/64", "2e:86:ee:82:d4:26"},
+            {"fd00::1", "22:ba:d4:79:47:16"},
+            {"fd00::2", "d2:a7:2e:10:a8:25"},
+            {"2001:db8:1::1", "32:1d:97:e8:3d:2d"},
+            {"2001:db8:2::1", "3e:69:fb:30:cc:5b"},
+            {"::", "a6:e0:db:a6:c3:85"},
+            {"fe80::1/64", "2e:86:ee:82:d4:26"},
         };
         enum { N = 1 << 18 };
         uint8_t(*macs)[6] = calloc(4 * (size_t)N, 6);
@@ -135,10 +138,8 @@ static void test_endpoint_addr(void)
         static const struct {
                 const char *pod_cidr, *want;
         } cases[] = {
-            {"10.244.2.0/24", "10.244.2.0/32"},
-            {"10.244.2.77/24", "10.244.2.0/32"},
-            {"10.245.0.0/16", "10.245.0.0/32"},
-            {"fd00:244:3::/64", "fd00:244:3::/128"},
+            {"10.244.2.0/24", "10.244.2.0/32"},       {"10.244.2.77/24", "10.244.2.0/32"},
+            {"10.245.0.0/16", "10.245.0.0/32"},       {"fd00:244:3::/64", "fd00:244:3::/128"},
             {"fd00:244:3::9/64", "fd00:244:3::/128"},
         };
 
@@ -159,9 +160,13 @@ static void test_endpoint_addr(void)
 static void test_mac_parse(void)
 {
         static const char *const bad[] = {
-            "",    "72:34:c0:a8:32",      "72:34:c0:a8:32:01:02", "72-34-c0-a8-32-01",
-            "zz:34:c0:a8:32:01", "01:00:5e:00:00:01", /* multicast */
-            "00:00:00:00:00:00",                      /* "every remote" to a VXLAN FDB */
+            "",
+            "72:34:c0:a8:32",
+            "72:34:c0:a8:32:01:02",
+            "72-34-c0-a8-32-01",
+            "zz:34:c0:a8:32:01",
+            "01:00:5e:00:00:01", /* multicast */
+            "00:00:00:00:00:00", /* "every remote" to a VXLAN FDB */
         };
         uint8_t m[6];
 
@@ -269,8 +274,13 @@ static void test_fdb_msg(void)
 
 static void test_vxlan_msg(void)
 {
-        struct pn_vxlan want = {.vni = 42, .port = 4789, .family = AF_INET6, .has_local = true,
-                                .link = 3, .mtu = 1430, .has_mac = true},
+        struct pn_vxlan want = {.vni = 42,
+                                .port = 4789,
+                                .family = AF_INET6,
+                                .has_local = true,
+                                .link = 3,
+                                .mtu = 1430,
+                                .has_mac = true},
                         got, other;
         struct nl_msg *msg;
 
@@ -280,8 +290,8 @@ static void test_vxlan_msg(void)
         msg = pn_vxlan_create_msg(&want);
         if (!ok(msg != NULL, "VXLAN create message built"))
                 return;
-        is_int(nlmsg_hdr(msg)->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL),
-               NLM_F_CREATE | NLM_F_EXCL, "  create, exclusive");
+        is_int(nlmsg_hdr(msg)->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL), NLM_F_CREATE | NLM_F_EXCL,
+               "  create, exclusive");
         is_int(pn_vxlan_parse(nlmsg_hdr(msg), &got), 0, "  parses as a link");
         is_str(got.kind, "vxlan", "  kind vxlan");
         is_str(got.name, "podnet.vx", "  name");
