@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Private to the library: the kernel network objects as the net/ modules read and write
- * them over the netlink transport (netlink/transport.h): links, addresses, routes and
- * nexthop objects, their parsers and their request builders. A builder returns a message
+ * them over the netlink transport (netlink/transport.h): links, addresses, routes,
+ * nexthop objects, VXLAN devices, neighbour and FDB entries, their parsers and their
+ * request builders; and the VXLAN tunnel endpoint of a node. A builder returns a message
  * for pn_nl_request() or for a pipelined batch (pn_nl_batch()); the caller frees it.
  */
 #ifndef PODNET_NET_NET_H

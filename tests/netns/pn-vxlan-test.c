@@ -3,16 +3,22 @@
  * Test driver for the VXLAN overlay family (podnet_vxlan_*, podnet_neigh_*,
  * podnet_fdb_*): one public API call per invocation, or `peer`, which programs what a
  * node needs to reach one peer over the overlay (neighbour and FDB entry from the
- * peer's underlay address and pod CIDR). Driven by tests/netns/vxlan.sh. Errors go to
- * stderr as "pn-vxlan-test: <message> (errno N)", exit 1.
+ * peer's underlay address and pod CIDR); and `batch`, which programs many peers the way
+ * a sync does, through the internal API: dump, diff, one pipelined batch of the
+ * entries that differ, dump again, delete in a batch. Driven by tests/netns/vxlan.sh.
+ * Errors go to stderr as "pn-vxlan-test: <message> (errno N)", exit 1.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
-#include <podnet/podnet.h>
+#include "net/net.h"
 
 struct opts {
         const char *ns, *local, *dev, *mac;
@@ -30,7 +36,9 @@ static void usage(void)
                 "  neigh-set DEV IP MAC | neigh-del DEV IP | neigh-dump DEV [4|6]\n"
                 "  fdb-set DEV MAC IP | fdb-del DEV MAC [IP] | fdb-dump DEV\n"
                 "  endpoint-mac UNDERLAY-IP | endpoint-addr POD-CIDR\n"
-                "  peer DEV UNDERLAY-IP POD-CIDR: the neighbour and FDB entry for a peer\n");
+                "  peer DEV UNDERLAY-IP POD-CIDR: the neighbour and FDB entry for a peer\n"
+                "  batch DEV N: N peers (underlay 172.16.0.0/12, pod CIDRs 10.128.0.0/9 in /24s)\n"
+                "        written, checked and deleted in pipelined batches\n");
         exit(2);
 }
 
@@ -155,6 +163,133 @@ static int peer(podnet_ctx *ctx, podnet_netns *ns, const char *dev, const char *
         return r;
 }
 
+/* ---- many peers, as a sync writes them ---- */
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Peer i: underlay 172.16.0.0 + i + 1, endpoint 10.128.0.0 + 256 i. */
+static void batch_peer(size_t i, int ifindex, struct pn_neigh *n, struct pn_fdb *f)
+{
+        uint32_t under = htonl(UINT32_C(0xac100001) + (uint32_t)i);
+        uint32_t ep = htonl(UINT32_C(0x0a800000) + 256 * (uint32_t)i);
+
+        memset(n, 0, sizeof(*n));
+        memset(f, 0, sizeof(*f));
+        n->family = AF_INET;
+        n->ifindex = f->ifindex = ifindex;
+        memcpy(n->addr, &ep, 4);
+        f->family = AF_INET;
+        memcpy(f->dst, &under, 4);
+        pn_vtep_mac(AF_INET, f->dst, f->mac);
+        memcpy(n->mac, f->mac, 6);
+}
+
+/* How many of the N peers' entries are missing or differ from what the kernel has. */
+static int batch_diff(struct nl_sock *sk, int ifindex, size_t npeers, size_t *differ, size_t *extra)
+{
+        _cleanup_free_ struct pn_neigh *nv = NULL;
+        _cleanup_free_ struct pn_fdb *fv = NULL;
+        size_t nn, nf, kept = 0;
+        int r;
+
+        r = pn_neigh_dump(sk, AF_INET, ifindex, &nv, &nn);
+        if (r >= 0)
+                r = pn_fdb_dump(sk, ifindex, &fv, &nf);
+        if (r < 0)
+                return r;
+        *differ = 0;
+        for (size_t i = 0; i < npeers; i++) {
+                struct pn_neigh n, *hn;
+                struct pn_fdb f, *hf;
+
+                batch_peer(i, ifindex, &n, &f);
+                hn = bsearch(&n, nv, nn, sizeof(n), pn_neigh_cmp);
+                hf = bsearch(&f, fv, nf, sizeof(f), pn_fdb_cmp);
+                *differ += !hn || !pn_neigh_same(hn, &n);
+                *differ += !hf || !pn_fdb_same(hf, &f);
+                kept += (hn != NULL) + (hf != NULL);
+        }
+        for (size_t i = 0; i < nn; i++) /* the kernel's own multicast entries are not ours */
+                kept += !(nv[i].state & NUD_PERMANENT);
+        *extra = nn + nf - kept;
+        return 0;
+}
+
+static int batch_send(struct nl_sock *sk, int cmd, int ifindex, size_t npeers, double *ms)
+{
+        int nlflags = cmd == RTM_NEWNEIGH ? NLM_F_CREATE | NLM_F_REPLACE : 0;
+        struct pn_nl_req *reqs = calloc(2 * npeers, sizeof(*reqs));
+        double t0;
+        int r = 0;
+
+        if (!reqs)
+                return -ENOMEM;
+        for (size_t i = 0; i < npeers && r >= 0; i++) {
+                struct pn_neigh n;
+                struct pn_fdb f;
+
+                batch_peer(i, ifindex, &n, &f);
+                reqs[2 * i].msg = pn_neigh_msg(cmd, nlflags, &n);
+                reqs[2 * i + 1].msg = pn_fdb_msg(cmd, nlflags, &f);
+                if (!reqs[2 * i].msg || !reqs[2 * i + 1].msg)
+                        r = -ENOMEM;
+        }
+        t0 = now_ms();
+        if (r >= 0)
+                r = pn_nl_batch(sk, reqs, 2 * npeers, NULL, NULL);
+        *ms = now_ms() - t0;
+        for (size_t i = 0; i < 2 * npeers; i++) {
+                if (r >= 0 && pn_nl_req_error(&reqs[i]) < 0)
+                        r = pn_nl_req_error(&reqs[i]);
+                if (reqs[i].msg)
+                        nlmsg_free(reqs[i].msg);
+        }
+        free(reqs);
+        return r;
+}
+
+static int batch(podnet_ctx *ctx, podnet_netns *ns, const char *dev, size_t npeers,
+                 podnet_error **err)
+{
+        struct nl_sock *sk;
+        size_t differ, extra;
+        double ms, t0;
+        int ifindex, r;
+
+        r = pn_net_link_for(ctx, ns, dev, &sk, &ifindex, err);
+        if (r < 0)
+                return r;
+        pn_nl_sock_bulk(sk);
+        r = batch_diff(sk, ifindex, npeers, &differ, &extra);
+        if (r < 0)
+                return r;
+        printf("before: differ=%zu extra=%zu\n", differ, extra);
+        r = batch_send(sk, RTM_NEWNEIGH, ifindex, npeers, &ms);
+        if (r < 0)
+                return r;
+        printf("written: %zu requests in one batch, %.1f ms\n", 2 * npeers, ms);
+        t0 = now_ms();
+        r = batch_diff(sk, ifindex, npeers, &differ, &extra);
+        if (r < 0)
+                return r;
+        printf("after: differ=%zu extra=%zu (dump and diff %.1f ms)\n", differ, extra,
+               now_ms() - t0);
+        r = batch_send(sk, RTM_DELNEIGH, ifindex, npeers, &ms);
+        if (r < 0)
+                return r;
+        printf("deleted: %zu requests in one batch, %.1f ms\n", 2 * npeers, ms);
+        r = batch_diff(sk, ifindex, npeers, &differ, &extra);
+        if (r >= 0)
+                printf("end: differ=%zu extra=%zu\n", differ, extra);
+        return r;
+}
+
 static int run(podnet_ctx *ctx, podnet_netns *ns, const char *cmd, struct opts *o,
                podnet_error **err)
 {
@@ -219,6 +354,8 @@ static int run(podnet_ctx *ctx, podnet_netns *ns, const char *cmd, struct opts *
                         printf("%s\n", text);
         } else if (!strcmp(cmd, "peer") && n == 3) {
                 r = peer(ctx, ns, p[0], p[1], p[2], err);
+        } else if (!strcmp(cmd, "batch") && n == 2) {
+                r = batch(ctx, ns, p[0], num(p[1]), err);
         } else {
                 usage();
         }

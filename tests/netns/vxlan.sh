@@ -244,6 +244,26 @@ check "delete again: 0" $T delete vx0 --ns /run/netns/n1
 check "delete in n2" $T delete vx0 --ns /run/netns/n2
 is "no VXLAN device is left" "$(for n in n1 n2; do ip -n $n -d -j link show type vxlan | jq -r '.[].ifname'; done)" ""
 
+# ---- many peers through the internal API, as a sync writes them ----
+check "a device for 2000 peers" $T ensure vxb --vni 100 --ns /run/netns/n1
+$T batch vxb 2000 --ns /run/netns/n1 >"$TMPDIR/batch" 2>&1
+sed 's/^/# /' "$TMPDIR/batch"
+is "batch: before, all 4000 entries differ (missing)" "$(sed -n 's/^before: //p' "$TMPDIR/batch")" \
+        "differ=4000 extra=0"
+is "batch: after one pipelined batch, the dump and diff find nothing to write" \
+        "$(sed -n 's/^after: \(differ=[0-9]* extra=[0-9]*\).*/\1/p' "$TMPDIR/batch")" "differ=0 extra=0"
+is "batch: after the delete batch, all are gone" "$(sed -n 's/^end: //p' "$TMPDIR/batch")" \
+        "differ=4000 extra=0"
+# the same entries written by iproute2 count as equal: the comparison is the kernel's
+for i in 0 1 2; do
+        u=172.16.0.$((i + 1))
+        ip -n n1 neigh replace 10.128.$i.0 lladdr "$($T endpoint-mac $u)" nud permanent dev vxb
+        bridge -n n1 fdb replace "$($T endpoint-mac $u)" dev vxb dst $u self permanent
+done
+is "entries written by ip and bridge need no write" \
+        "$($T batch vxb 3 --ns /run/netns/n1 | sed -n 's/^before: //p')" "differ=0 extra=0"
+check "delete the batch device" $T delete vxb --ns /run/netns/n1
+
 # ---- an IPv6 underlay: nodes n3, n4 on fd00:50::/64, port 8472 ----
 ip netns add n3
 ip netns add n4
