@@ -129,6 +129,15 @@ static void test_mac_ipv6(void)
         inet_pton(AF_INET6, "fd00::2", b);
         ok(!pn_vtep_mac_collides(AF_INET6, a, a), "an address does not collide with itself");
         ok(!pn_vtep_mac_collides(AF_INET6, a, b), "fd00::1 and fd00::2 do not collide");
+        /* Collisions exist, as for any 46-bit value: a search over the 2^25 addresses
+         * fd00::0 .. fd00::1ff:ffff found 10 pairs (8 expected of random bits). */
+        mac_of("fd00::4:4980", mac);
+        is_str(mac, "3e:e7:c3:13:ec:8c", "fd00::4:4980's MAC");
+        mac_of("fd00::16b:61b", mac);
+        is_str(mac, "3e:e7:c3:13:ec:8c", "fd00::16b:61b has the same");
+        inet_pton(AF_INET6, "fd00::4:4980", a);
+        inet_pton(AF_INET6, "fd00::16b:61b", b);
+        ok(pn_vtep_mac_collides(AF_INET6, a, b), "  ... and pn_vtep_mac_collides() says so");
         is_int(pn_vtep_mac(AF_UNSPEC, a, (uint8_t[6]){0}), -EAFNOSUPPORT, "no MAC for AF_UNSPEC");
         is_int(podnet_vxlan_endpoint_mac(NULL, mac), -EINVAL, "public: no address: EINVAL");
 }
