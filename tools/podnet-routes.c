@@ -1,57 +1,43 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * podnet-routes: the node agent. Reads the cluster's node list (kubectl JSON or the static
- * node file), then calls libpodnet to sync routes, firewall chains and the CNI conflist,
- * to allocate pod CIDRs, to report status or to tear everything down. See podnet-routes(8).
+ * podnet-routes: the node agent's command line. Parses the options into libpodnet's agent
+ * configuration (podnet_agent_new(3)), runs one command from the table below, and prints
+ * what the library returns. See podnet-routes(8).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <podnet/podnet.h>
 
-#include "read-all.h"
-
-extern char **environ;
-
 enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_NODES = 4, EXIT_RUNNING = 5 };
 
-#define MAX_NODE_LIST (64u << 20)
 #define MAX_CIDRS 8
 
 struct opts {
         const char *command;
-        const char *nodes_file, *nodes_cmd;
+        podnet_agent_config ac;    /* node source, firewall, routes, run's intervals */
+        podnet_conflist_config cc; /* the conflist's network, bridge, MTU, ipMasq, dataDir */
         char node_name[256];
         podnet_cidr *cluster[MAX_CIDRS];
         size_t n_cluster;
         podnet_cidr *non_masq[MAX_CIDRS];
         size_t n_non_masq;
-        bool masquerade, firewall, cni_conf, cni_ip_masq, dry_run, json;
-        const char *cni_conf_dir, *cni_conf_name, *network, *bridge, *ipam_data_dir;
-        const char *write_nodes;
-        unsigned mtu, protocol, table, interval, nodes_timeout, fw_interval;
+        bool cni_conf, json;
+        const char *cni_conf_dir, *cni_conf_name, *write_nodes;
+        char conf_path[PATH_MAX];
         unsigned mask, mask4, mask6;
         int verbose;
 };
@@ -78,22 +64,15 @@ static int fail_err(podnet_error *err, int r, const char *what)
         return EXIT_FAILURE;
 }
 
+/* The library's messages: failures, warnings, and with -v its debug messages. */
 static void log_stderr(podnet_ctx *ctx, void *userdata, int prio, const char *msg)
 {
         (void)ctx;
         (void)userdata;
-        (void)prio;
-        fprintf(stderr, "podnet-routes: %s\n", msg);
+        fprintf(stderr, "podnet-routes: %s%s\n", prio == LOG_WARNING ? "Warning: " : "", msg);
 }
 
 /* --- small helpers ------------------------------------------------------------------- */
-
-static const char *cidr_str(const podnet_cidr *c, char *buf, size_t size)
-{
-        if (!c || podnet_cidr_format(c, buf, size) < 0)
-                return NULL;
-        return buf;
-}
 
 static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
 {
@@ -130,475 +109,48 @@ static int parse_cidr_list(const char *text, podnet_cidr **v, size_t *n, const c
         return 0;
 }
 
-static double now_ms(void)
-{
-        struct timespec ts;
+/* --- the node list ------------------------------------------------------------------- */
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+/* Blocks the signals that end podnet-routes (SIGHUP: run resyncs) and returns a signalfd
+ * that takes them (-1 if none could be had), the previous mask in *old. */
+static int stop_signals(sigset_t *old)
+{
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, old);
+        return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-/* --- the node list command ------------------------------------------------------------ */
-
-/* The signals that end podnet-routes (SIGHUP: run resyncs), taken through a signalfd. */
-static void stop_signals(sigset_t *mask)
-{
-        sigemptyset(mask);
-        sigaddset(mask, SIGTERM);
-        sigaddset(mask, SIGINT);
-        sigaddset(mask, SIGHUP);
-}
-
-/* `sh -c CMD` in a process group of its own, its standard output read without blocking so
- * that `run` keeps answering route changes and signals meanwhile. When it ends (finished,
- * out of time, or abandoned) the whole group is killed: nothing it started outlives it. */
-struct fetch {
-        pid_t pid; /* 0: none running; not reaped before fetch_end(), so the group id
-                    * cannot be reused while we may still kill it */
-        int out;   /* read end of its standard output */
-        int pidfd; /* readable when it exits; -1 where the kernel has no pidfd_open */
-        bool eof, exited;
-        int read_errno;
-        char *buf;
-        size_t len, cap;
-        double deadline;
-};
-
-static int fetch_start(struct fetch *f, const struct opts *o)
-{
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        sigset_t empty, deflt;
-        char *argv[] = {(char *)"sh", (char *)"-c", (char *)o->nodes_cmd, NULL};
-        int pipefd[2], r;
-
-        *f = (struct fetch){.out = -1, .pidfd = -1};
-        if (pipe2(pipefd, O_CLOEXEC) < 0) {
-                errmsg("Running node list command %s: %s", o->nodes_cmd, strerror(errno));
-                return -1;
-        }
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-        posix_spawnattr_init(&attr);
-        sigemptyset(&empty);
-        sigemptyset(&deflt);
-        sigaddset(&deflt, SIGTERM);
-        sigaddset(&deflt, SIGINT);
-        sigaddset(&deflt, SIGHUP);
-        sigaddset(&deflt, SIGPIPE);
-        posix_spawnattr_setsigmask(&attr, &empty);
-        posix_spawnattr_setsigdefault(&attr, &deflt);
-        posix_spawnattr_setpgroup(&attr, 0);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                            POSIX_SPAWN_SETPGROUP);
-        r = posix_spawn(&f->pid, "/bin/sh", &fa, &attr, argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        posix_spawnattr_destroy(&attr);
-        close(pipefd[1]);
-        if (r != 0) {
-                close(pipefd[0]);
-                f->pid = 0;
-                errmsg("Running node list command %s: %s", o->nodes_cmd, strerror(r));
-                return -1;
-        }
-        f->out = pipefd[0];
-        (void)fcntl(f->out, F_SETFL, O_NONBLOCK);
-#ifdef SYS_pidfd_open
-        f->pidfd = (int)syscall(SYS_pidfd_open, f->pid, 0);
-#endif
-        f->deadline = now_ms() + o->nodes_timeout * 1000.0;
-        return 0;
-}
-
-/* Reads what the command printed so far and notices its exit; true when the fetch is
- * over: output closed and command exited, output too large, or out of time. */
-static bool fetch_step(struct fetch *f)
-{
-        while (!f->eof && f->len <= MAX_NODE_LIST) {
-                ssize_t k;
-                if (f->cap - f->len < 65536) {
-                        size_t cap = f->cap ? f->cap * 2 : 131072;
-                        char *b = realloc(f->buf, cap);
-                        if (!b) {
-                                f->read_errno = ENOMEM;
-                                f->eof = true;
-                                break;
-                        }
-                        f->buf = b;
-                        f->cap = cap;
-                }
-                k = read(f->out, f->buf + f->len, f->cap - f->len - 1);
-                if (k > 0) {
-                        f->len += (size_t)k;
-                } else if (k == 0) {
-                        f->eof = true;
-                } else if (errno != EINTR) {
-                        if (errno != EAGAIN)
-                                f->read_errno = errno, f->eof = true;
-                        break;
-                }
-        }
-        if (!f->exited) {
-                siginfo_t si = {0};
-                /* WNOWAIT: seen, not reaped */
-                if (waitid(P_PID, (id_t)f->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-                    si.si_pid == f->pid)
-                        f->exited = true;
-        }
-        return (f->eof && f->exited) || f->len > MAX_NODE_LIST || now_ms() >= f->deadline;
-}
-
-/* The descriptors to poll while the fetch runs; returns how many. */
-static nfds_t fetch_pollfds(const struct fetch *f, struct pollfd *p)
-{
-        nfds_t n = 0;
-
-        if (!f->pid)
-                return 0;
-        if (!f->eof)
-                p[n++] = (struct pollfd){.fd = f->out, .events = POLLIN};
-        if (!f->exited && f->pidfd >= 0)
-                p[n++] = (struct pollfd){.fd = f->pidfd, .events = POLLIN};
-        return n;
-}
-
-/* Milliseconds the caller may sleep in poll() before fetch_step() is due. */
-static double fetch_wait_ms(const struct fetch *f)
-{
-        double left = f->deadline - now_ms();
-
-        if (f->eof && !f->exited && f->pidfd < 0 && left > 20)
-                left = 20; /* no pidfd: watch for the exit by polling */
-        return left > 0 ? left : 0;
-}
-
-/* Ends the fetch: kills what is left of the command's process group, reaps the command.
- * Returns its output (NUL-terminated, the caller's) or NULL after a message (none when
- * `abandoned`: its group is killed, not waited for). */
-static char *fetch_end(struct fetch *f, const struct opts *o, bool abandoned, size_t *len)
-{
-        bool done = f->eof && f->exited;
-        int status = 0;
-        char *out = NULL;
-
-        if (!f->pid)
-                return NULL;
-        (void)kill(-f->pid, SIGKILL);
-        while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        if (abandoned)
-                ;
-        else if (f->len > MAX_NODE_LIST)
-                errmsg("Node list command %s printed more than %u MiB", o->nodes_cmd,
-                       MAX_NODE_LIST >> 20);
-        else if (!done)
-                errmsg("Node list command %s timed out after %u s: killed it and its process "
-                       "group",
-                       o->nodes_cmd, o->nodes_timeout);
-        else if (f->read_errno)
-                errmsg("Reading the output of node list command %s: %s", o->nodes_cmd,
-                       strerror(f->read_errno));
-        else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                errmsg("Node list command %s failed (%s %d)", o->nodes_cmd,
-                       WIFEXITED(status) ? "exit status" : "signal",
-                       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-        else if (!f->buf && !(f->buf = malloc(1)))
-                errmsg("Out of memory");
-        else {
-                f->buf[f->len] = 0;
-                out = f->buf;
-                f->buf = NULL;
-                *len = f->len;
-        }
-        if (f->out >= 0)
-                close(f->out);
-        if (f->pidfd >= 0)
-                close(f->pidfd);
-        free(f->buf);
-        *f = (struct fetch){.out = -1, .pidfd = -1};
-        return out;
-}
-
-/* Runs the node list command to its end (sync, status, allocate). SIGTERM, SIGINT or
- * SIGHUP meanwhile kill the command's group, then end this process as they would have. */
-static char *run_command(const struct opts *o, size_t *len)
+/* Gets the node list from --nodes or --nodes-cmd; NULL after a message. SIGTERM, SIGINT
+ * or SIGHUP while the command runs kill its group, then end this process as they would
+ * have (a file or standard input is read with the signals left alone). */
+static podnet_nodes *load_nodes(podnet_agent *agent, const struct opts *o)
 {
         struct signalfd_siginfo si;
-        sigset_t mask, old;
-        struct fetch f;
-        char *out;
-        int sfd;
-
-        stop_signals(&mask);
-        sigprocmask(SIG_BLOCK, &mask, &old);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (fetch_start(&f, o) < 0) {
-                out = NULL;
-                goto out;
-        }
-        while (!fetch_step(&f)) {
-                struct pollfd p[3];
-                nfds_t n = fetch_pollfds(&f, p);
-
-                if (sfd >= 0)
-                        p[n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
-                (void)poll(p, n, (int)fetch_wait_ms(&f) + 1);
-                if (sfd >= 0 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                        free(fetch_end(&f, o, true, len));
-                        signal((int)si.ssi_signo, SIG_DFL);
-                        sigprocmask(SIG_SETMASK, &old, NULL);
-                        raise((int)si.ssi_signo);
-                        _exit(128 + (int)si.ssi_signo); /* (not reached) */
-                }
-        }
-        out = fetch_end(&f, o, false, len);
-out:
-        if (sfd >= 0)
-                close(sfd);
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        return out;
-}
-
-/* Parses a node list read from `what`; NULL after a message. Frees text. */
-static podnet_nodes *parse_nodes(char *text, size_t len, const char *what)
-{
         podnet_nodes *nodes = NULL;
-        podnet_error *err = NULL;
+        sigset_t old;
+        int sfd = o->ac.nodes_cmd ? stop_signals(&old) : -1, r;
 
-        if (!text)
-                return NULL;
-        if (podnet_nodes_parse(&nodes, text, len, &err) < 0) {
-                errmsg("Node list from %s: %s", what, err ? podnet_error_message(err) : "invalid");
-                podnet_error_free(err);
-                nodes = NULL;
+        r = podnet_agent_load_nodes(agent, sfd, &nodes);
+        if (r == -ECANCELED && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                signal((int)si.ssi_signo, SIG_DFL);
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                raise((int)si.ssi_signo);
+                _exit(128 + (int)si.ssi_signo); /* (not reached) */
         }
-        free(text);
+        if (o->ac.nodes_cmd) {
+                if (sfd >= 0)
+                        close(sfd);
+                sigprocmask(SIG_SETMASK, &old, NULL);
+        }
         return nodes;
 }
 
-/* Reads and parses the node list from --nodes or --nodes-cmd; NULL after a message. */
-static podnet_nodes *load_nodes(const struct opts *o)
-{
-        size_t len = 0;
-        char *text;
-
-        if (o->nodes_cmd) {
-                text = run_command(o, &len);
-                return parse_nodes(text, len, o->nodes_cmd);
-        }
-        if (strcmp(o->nodes_file, "-") == 0) {
-                text = pn_read_all(STDIN_FILENO, MAX_NODE_LIST, &len);
-                if (!text)
-                        errmsg("Reading the node list from standard input: %s", strerror(errno));
-                return parse_nodes(text, len, "standard input");
-        }
-        int fd = open(o->nodes_file, O_RDONLY | O_CLOEXEC);
-        text = fd < 0 ? NULL : pn_read_all(fd, MAX_NODE_LIST, &len);
-        if (!text)
-                errmsg("Reading node list %s: %s", o->nodes_file, strerror(errno));
-        if (fd >= 0)
-                close(fd);
-        return parse_nodes(text, len, o->nodes_file);
-}
-
-/* --- the node lock ------------------------------------------------------------------- */
-
-/* podnet's writers on one node serialise on flock(2) locks in RUN_DIR, named after the
- * network namespace (its inode number, as `stat -L -c %i /proc/self/ns/net` prints it):
- * namespaces are the nodes (a lab runs several in one mount namespace). "routes" is held
- * by each writing pass (sync, each pass of run, teardown); "routes-run" by a run agent for
- * its whole life, so that a second one refuses to start. */
-#define RUN_DIR "/run/podnet"
-#define LOCK_WAIT_MS 60000
-
-static int lock_open(const char *kind, char *path, size_t size)
-{
-        struct stat st;
-        int fd;
-
-        if (stat("/proc/self/ns/net", &st) < 0) {
-                errmsg("Reading this network namespace's id (/proc/self/ns/net): %s",
-                       strerror(errno));
-                return -1;
-        }
-        snprintf(path, size, RUN_DIR "/%s-%llu.lock", kind, (unsigned long long)st.st_ino);
-        if (mkdir(RUN_DIR, 0755) < 0 && errno != EEXIST) {
-                errmsg("Creating %s: %s", RUN_DIR, strerror(errno));
-                return -1;
-        }
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                errmsg("Opening lock %s: %s", path, strerror(errno));
-        return fd;
-}
-
-/* Takes the writers' lock, waiting at most LOCK_WAIT_MS; the fd or -1 after a message.
- * Closing the fd releases it. */
-static int lock_writers(void)
-{
-        char path[PATH_MAX];
-        int fd = lock_open("routes", path, sizeof(path));
-        double deadline = now_ms() + LOCK_WAIT_MS;
-
-        if (fd < 0)
-                return -1;
-        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                if ((errno != EWOULDBLOCK && errno != EINTR) || now_ms() >= deadline) {
-                        errmsg("Locking %s: %s", path,
-                               errno == EWOULDBLOCK ? "another podnet-routes held it for 60 s"
-                                                    : strerror(errno));
-                        close(fd);
-                        return -1;
-                }
-                (void)poll(NULL, 0, 5);
-        }
-        return fd;
-}
-
-static bool nodes_have_family(const podnet_nodes *nodes, int family)
-{
-        for (size_t i = 0; i < podnet_nodes_count(nodes); i++)
-                for (size_t j = 0; j < podnet_nodes_n_pod_cidrs(nodes, i); j++)
-                        if (podnet_cidr_family(podnet_nodes_pod_cidr(nodes, i, j)) == family)
-                                return true;
-        return false;
-}
-
-static void conf_path(const struct opts *o, char *buf, size_t size)
-{
-        snprintf(buf, size, "%s/%s", o->cni_conf_dir, o->cni_conf_name);
-}
-
-/* --- sync ---------------------------------------------------------------------------- */
-
-struct node_result {
-        int fw_commits; /* -1: skipped */
-        int conf;       /* 1 written, 0 unchanged, -1 skipped */
-        double route_ms;
-};
-
-/* The firewall chains' configuration: sync and run's checks use the same. */
-static podnet_fw_config fw_config(const struct opts *o)
-{
-        return (podnet_fw_config){
-            .size = sizeof(podnet_fw_config),
-            .cluster_cidrs = (const podnet_cidr *const *)o->cluster,
-            .n_cluster_cidrs = o->n_cluster,
-            .non_masq_cidrs = (const podnet_cidr *const *)o->non_masq,
-            .n_non_masq_cidrs = o->n_non_masq,
-            .masquerade = o->masquerade,
-        };
-}
-
-/* Forwarding and firewall. 0 or -1 after a message. */
-static int sync_node_side(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *nodes,
-                          struct node_result *res)
-{
-        podnet_error *err = NULL;
-        int r;
-
-        res->fw_commits = -1;
-        res->conf = -1;
-        if (o->dry_run)
-                return 0;
-        r = podnet_sysctl_enable_forwarding(ctx, AF_INET, &err);
-        if (r < 0)
-                return fail_err(err, r, "Enabling IPv4 forwarding"), -1;
-        bool v6 = nodes_have_family(nodes, AF_INET6);
-        for (size_t i = 0; i < o->n_cluster; i++)
-                if (podnet_cidr_family(o->cluster[i]) == AF_INET6)
-                        v6 = true;
-        if (v6) {
-                r = podnet_sysctl_enable_forwarding(ctx, AF_INET6, &err);
-                if (r < 0)
-                        return fail_err(err, r, "Enabling IPv6 forwarding"), -1;
-        }
-        if (o->firewall && o->n_cluster == 0) {
-                static bool warned;
-                if (!warned)
-                        errmsg("Warning: no --cluster-cidr: firewall chains not managed");
-                warned = true;
-        } else if (o->firewall) {
-                podnet_fw_config fw = fw_config(o);
-                r = podnet_fw_node_ensure(ctx, &fw, &err);
-                if (r < 0)
-                        return fail_err(err, r, "Installing firewall chains"), -1;
-                res->fw_commits = r;
-        }
-        return 0;
-}
-
-/* The refusal of this node's own pod CIDR in the report, or -1. */
-static ssize_t own_refusal(const podnet_sync_report *rep, const char *node_name)
-{
-        for (size_t i = 0; i < podnet_sync_report_count(rep); i++) {
-                const char *n = podnet_sync_report_node(rep, i);
-                if (podnet_sync_report_action(rep, i) == PODNET_SYNC_REFUSED && n &&
-                    strcmp(n, node_name) == 0)
-                        return (ssize_t)i;
-        }
-        return -1;
-}
-
-/* The CNI conflist with this node's pod CIDR(s), once the route sync has judged them
- * (`rep`, NULL when it could not): a pod CIDR the library refused (0.0.0.0/0, outside the
- * cluster CIDRs, covering this node's addresses) would become the bridge's on-link
- * prefix, so the old file is kept. 0 or -1 after a message. */
-static int sync_cni_conf(const struct opts *o, const podnet_nodes *nodes,
-                         const podnet_sync_report *rep, struct node_result *res)
-{
-        podnet_error *err = NULL;
-        char path[PATH_MAX], d[PODNET_CIDR_STRLEN];
-        ssize_t refused;
-        int r, self;
-
-        if (o->dry_run || !o->cni_conf)
-                return 0;
-        if (!rep) {
-                errmsg("Not writing the CNI configuration: the node list could not be checked");
-                return -1;
-        }
-        refused = own_refusal(rep, o->node_name);
-        if (refused >= 0) {
-                conf_path(o, path, sizeof(path));
-                const char *dst =
-                    cidr_str(podnet_sync_report_dst(rep, (size_t)refused), d, sizeof(d));
-                errmsg("Refusing this node's pod CIDR %s: %s; %s left as it was", dst ? dst : "?",
-                       podnet_sync_report_reason(rep, (size_t)refused), path);
-                return -1;
-        }
-        self = podnet_nodes_find(nodes, o->node_name);
-        if (self < 0 || podnet_nodes_n_pod_cidrs(nodes, (size_t)self) == 0) {
-                static bool warned;
-                if (!warned)
-                        errmsg("Warning: %s %s: no CNI configuration written", o->node_name,
-                               self < 0 ? "is not in the node list" : "has no pod CIDR yet");
-                warned = true;
-                return 0;
-        }
-        const podnet_cidr *cidrs[MAX_CIDRS];
-        size_t n = podnet_nodes_n_pod_cidrs(nodes, (size_t)self);
-        if (n > MAX_CIDRS)
-                n = MAX_CIDRS;
-        for (size_t j = 0; j < n; j++)
-                cidrs[j] = podnet_nodes_pod_cidr(nodes, (size_t)self, j);
-        podnet_conflist_config cc = {
-            .size = sizeof(cc),
-            .network = o->network,
-            .bridge = o->bridge,
-            .pod_cidrs = cidrs,
-            .n_pod_cidrs = n,
-            .mtu = o->mtu,
-            .ip_masq = o->cni_ip_masq,
-            .data_dir = o->ipam_data_dir,
-        };
-        conf_path(o, path, sizeof(path));
-        r = podnet_conflist_write(&cc, path, &err);
-        if (r < 0)
-                return fail_err(err, r, "Writing the CNI configuration"), -1;
-        res->conf = r;
-        return 0;
-}
+/* --- printing ------------------------------------------------------------------------ */
 
 /* Prints what the library formatted; JSON gets its newline. A formatter's failure (out
  * of memory) is reported instead. */
@@ -612,513 +164,169 @@ static void print_formatted(int r, char *text, bool json)
         fflush(stdout);
 }
 
-/* The sync report as JSON, or as text: with the summary line when res is given, the
+/* The sync report as JSON, or as text: with the summary line when sum is given, the
  * changes only with PODNET_FORMAT_CHANGES. */
-static void print_sync(const podnet_sync_report *rep, const struct node_result *res,
+static void print_sync(const podnet_sync_report *rep, const podnet_sync_summary *sum,
                        const struct opts *o, bool json, unsigned flags)
 {
-        char path[PATH_MAX], *text = NULL;
-        podnet_sync_summary s = {.size = sizeof(s), .dry_run = o->dry_run, .conf_path = path};
+        podnet_sync_summary s = {.size = sizeof(s), .dry_run = o->ac.dry_run};
+        char *text = NULL;
         int r;
 
-        conf_path(o, path, sizeof(path));
-        if (res) {
-                s.route_ms = res->route_ms;
-                s.fw_commits = res->fw_commits;
-                s.conf_written = res->conf;
-        }
+        if (sum)
+                s = *sum;
+        s.conf_path = o->conf_path; /* (shown also where podnet-routes does not write it) */
         if (json)
                 r = podnet_sync_report_format_json(rep, &s, &text);
         else
-                r = podnet_sync_report_format_text(rep, res ? &s : NULL, flags, &text);
+                r = podnet_sync_report_format_text(rep, sum ? &s : NULL, flags, &text);
         print_formatted(r, text, json);
 }
 
-/* The route sync's configuration: sync, run and status differ only in dry_run. Settings
- * the environment gives (the library reads none) are passed in here. */
-static podnet_sync_config sync_config(const struct opts *o, bool dry_run)
+/* What a pass of sync or run prints: after run's first full pass, only changes. */
+static void print_pass(podnet_agent *agent, const podnet_agent_pass *p, void *userdata)
 {
-        const char *no_nh = secure_getenv("PODNET_NO_NEXTHOP"); /* plain routes: tests */
+        const struct opts *o = userdata;
 
-        return (podnet_sync_config){.size = sizeof(podnet_sync_config),
-                                    .no_nexthops = no_nh && *no_nh && strcmp(no_nh, "0") != 0,
-                                    .node_name = o->node_name,
-                                    .protocol = o->protocol,
-                                    .table = o->table,
-                                    .dry_run = dry_run,
-                                    .cluster_cidrs = (const podnet_cidr *const *)o->cluster,
-                                    .n_cluster_cidrs = o->n_cluster};
+        (void)agent;
+        if (p->kind == PODNET_AGENT_PASS_FULL && p->report &&
+            (o->json || p->first || p->changed || o->verbose)) {
+                print_sync(p->report, p->summary, o, o->json, p->first ? 0 : PODNET_FORMAT_CHANGES);
+        } else if (p->kind == PODNET_AGENT_PASS_ROUTES && p->report && p->changed) {
+                printf("route change detected: ");
+                fflush(stdout);
+                print_sync(p->report, NULL, o, false, PODNET_FORMAT_CHANGES);
+        } else if (p->kind == PODNET_AGENT_PASS_FIREWALL) {
+                if (p->fw_commits > 0) {
+                        printf("firewall chains repaired (%d commit%s)\n", p->fw_commits,
+                               p->fw_commits == 1 ? "" : "s");
+                        fflush(stdout);
+                }
+                if (o->verbose > 1)
+                        errmsg("Firewall check: %.3f ms", p->ms);
+        }
 }
 
-/* One full pass. Returns the exit status: 0, 1, 3, or 4 when the node list is not valid
- * (no node, or not this node: the library refuses it and nothing is printed). */
-static int do_sync(podnet_ctx *ctx, const struct opts *o, const podnet_nodes *nodes, bool quiet)
-{
-        podnet_sync_config sc = sync_config(o, o->dry_run);
-        podnet_sync_report *rep = NULL;
-        podnet_error *err = NULL;
-        struct node_result res = {.fw_commits = -1, .conf = -1};
-        int r, status = 0;
-        double t0;
+/* --- commands ------------------------------------------------------------------------ */
 
-        if (sync_node_side(ctx, o, nodes, &res) < 0)
-                status = EXIT_FAILURE;
-        t0 = now_ms();
-        r = podnet_routes_sync(ctx, nodes, &sc, &rep, &err);
-        res.route_ms = now_ms() - t0;
-        if (r < 0) {
-                fail_err(err, r, "Syncing routes");
-                status = r == -ENODATA ? EXIT_NODES : EXIT_FAILURE;
-        }
-        /* after the routes: the sync is what judges this node's own pod CIDR; a node
-         * list that is not valid changes nothing, the conflist included */
-        if (status != EXIT_NODES && sync_cni_conf(o, nodes, rep, &res) < 0)
-                status = EXIT_FAILURE;
-        if (rep && status != EXIT_NODES) {
-                bool changed =
-                    podnet_sync_report_writes(rep) > 0 || res.conf == 1 || res.fw_commits > 0;
-                if (o->json || !quiet || changed || o->verbose)
-                        print_sync(rep, &res, o, o->json, quiet ? PODNET_FORMAT_CHANGES : 0);
-                if (status == 0 && (podnet_sync_report_count_action(rep, PODNET_SYNC_UNREACHABLE) ||
-                                    podnet_sync_report_count_action(rep, PODNET_SYNC_REFUSED)))
-                        status = EXIT_PARTIAL;
-        }
-        podnet_sync_report_free(rep);
-        return status;
-}
-
-static int cmd_sync(podnet_ctx *ctx, const struct opts *o)
+static int cmd_sync(podnet_agent *agent, const struct opts *o)
 {
-        podnet_nodes *nodes = load_nodes(o);
-        int status, lock = -1;
+        podnet_agent_pass pass = {.size = sizeof(pass)};
+        podnet_nodes *nodes = load_nodes(agent, o);
+        int r;
 
         if (!nodes)
                 return EXIT_FAILURE;
-        if (!o->dry_run && (lock = lock_writers()) < 0) {
-                podnet_nodes_free(nodes);
-                return EXIT_FAILURE;
-        }
-        status = do_sync(ctx, o, nodes, false);
-        if (lock >= 0)
-                close(lock);
+        r = podnet_agent_sync(agent, nodes, &pass);
+        print_pass(agent, &pass, (void *)o);
         podnet_nodes_free(nodes);
-        return status;
-}
-
-/* --- run ----------------------------------------------------------------------------- */
-
-struct agent {
-        podnet_ctx *ctx;
-        const struct opts *o;
-        podnet_nodes *nodes; /* the last valid node list, or NULL */
-        podnet_nodes *fresh; /* a fetched list whose pass waits for the lock */
-        bool fetched;        /* a fetch ended (fresh NULL: it failed); a full pass is due */
-        bool restore;        /* podnet's routes changed: a route pass is due */
-        bool quiet;          /* after the first full pass: print only changes */
-        bool fw;             /* run's firewall checks are on */
-        double next_fetch, next_fw, retry_at;
-        int lock_fd; /* the writers' lock file, locked only during a pass */
-        struct fetch f;
-};
-
-/* A full pass with a fetched list: a valid one replaces the previous, an invalid or
- * missing one leaves it in place. */
-static void agent_full_pass(struct agent *a)
-{
-        if (a->fresh) {
-                int status = do_sync(a->ctx, a->o, a->fresh, a->quiet);
-                if (status == EXIT_NODES) {
-                        podnet_nodes_free(a->fresh);
-                        if (a->nodes)
-                                errmsg("Keeping the previous node list");
-                } else {
-                        podnet_nodes_free(a->nodes);
-                        a->nodes = a->fresh;
-                }
-                a->fresh = NULL;
-                a->quiet = true;
-        } else if (a->nodes) {
-                errmsg("Keeping the previous node list");
-                do_sync(a->ctx, a->o, a->nodes, a->quiet);
-        }
-}
-
-/* Restores podnet's routes after a change someone else made. */
-static void agent_route_pass(struct agent *a)
-{
-        podnet_sync_config sc = sync_config(a->o, false);
-        podnet_sync_report *rep = NULL;
-        podnet_error *err = NULL;
-        int r = podnet_routes_sync(a->ctx, a->nodes, &sc, &rep, &err);
-
+        if (r == -ENODATA)
+                return EXIT_NODES; /* (the library refused the list: nothing printed) */
         if (r < 0)
-                fail_err(err, r, "Restoring routes");
-        if (rep && podnet_sync_report_writes(rep) > 0) {
-                printf("route change detected: ");
-                fflush(stdout);
-                print_sync(rep, NULL, a->o, false, PODNET_FORMAT_CHANGES);
-        }
-        podnet_sync_report_free(rep);
-}
-
-/* x_tables sends no events: the chains are checked every --firewall-interval seconds.
- * A check that finds everything in place reads the tables without the xtables lock and
- * writes nothing. */
-static void agent_fw_check(struct agent *a)
-{
-        podnet_fw_config fw = fw_config(a->o);
-        podnet_error *err = NULL;
-        double t0 = now_ms();
-        int r = podnet_fw_node_ensure(a->ctx, &fw, &err);
-
-        if (r < 0)
-                fail_err(err, r, "Checking the firewall chains");
-        else if (r > 0) {
-                printf("firewall chains repaired (%d commit%s)\n", r, r == 1 ? "" : "s");
-                fflush(stdout);
-        }
-        if (a->o->verbose > 1)
-                errmsg("Firewall check: %.3f ms", now_ms() - t0);
-}
-
-/* Runs the passes that are due, under the writers' lock; when another writer holds it,
- * tries again shortly. */
-static void agent_passes(struct agent *a, double now)
-{
-        bool fw_due = a->fw && now >= a->next_fw;
-
-        if (!a->fetched && !a->restore && !fw_due)
-                return;
-        if (now < a->retry_at)
-                return;
-        if (flock(a->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-                a->retry_at = now + 20;
-                return;
-        }
-        if (a->fetched) {
-                agent_full_pass(a);
-                a->fetched = a->restore = false;
-                a->next_fetch = now_ms() + a->o->interval * 1000.0;
-                a->next_fw = now_ms() + a->o->fw_interval * 1000.0;
-        } else {
-                if (a->restore && a->nodes)
-                        agent_route_pass(a);
-                a->restore = false;
-                if (fw_due) {
-                        agent_fw_check(a);
-                        a->next_fw = now_ms() + a->o->fw_interval * 1000.0;
-                }
-        }
-        (void)flock(a->lock_fd, LOCK_UN);
-}
-
-/* Starts fetching the node list when it is due, and takes it in when the fetch ends. */
-static void agent_fetch(struct agent *a, double now)
-{
-        const struct opts *o = a->o;
-
-        if (!a->f.pid && !a->fetched && now >= a->next_fetch) {
-                if (!o->nodes_cmd)
-                        a->fresh = load_nodes(o);
-                else if (fetch_start(&a->f, o) == 0)
-                        return;
-                a->fetched = true;
-                return;
-        }
-        if (a->f.pid && fetch_step(&a->f)) {
-                size_t len = 0;
-                char *text = fetch_end(&a->f, o, false, &len);
-                a->fresh = parse_nodes(text, len, o->nodes_cmd);
-                a->fetched = true;
-        }
-}
-
-/* How long poll() may sleep: until the next thing due. */
-static int agent_timeout(const struct agent *a, double now)
-{
-        double t = 3600e3;
-
-        if (a->fetched || a->restore) /* a pass waits for the lock */
-                t = a->retry_at - now;
-        if (a->f.pid && fetch_wait_ms(&a->f) < t)
-                t = fetch_wait_ms(&a->f);
-        else if (!a->f.pid && !a->fetched && a->next_fetch - now < t)
-                t = a->next_fetch - now;
-        if (a->fw) {
-                double w = (a->next_fw > a->retry_at ? a->next_fw : a->retry_at) - now;
-                if (w < t)
-                        t = w;
-        }
-        if (t < 0)
-                return 0;
-        return t >= 3600e3 ? 3600000 : (int)t + 1;
-}
-
-static int cmd_run(podnet_ctx *ctx, const struct opts *o)
-{
-        struct agent a = {.ctx = ctx, .o = o, .lock_fd = -1, .f = {.out = -1, .pidfd = -1}};
-        podnet_route_monitor *mon = NULL;
-        podnet_error *err = NULL;
-        char path[PATH_MAX];
-        sigset_t mask;
-        int sfd = -1, run_fd, r, status = 0;
-
-        /* one agent per node: a second one refuses to start */
-        run_fd = lock_open("routes-run", path, sizeof(path));
-        if (run_fd < 0)
                 return EXIT_FAILURE;
-        if (flock(run_fd, LOCK_EX | LOCK_NB) < 0) {
-                bool running = errno == EWOULDBLOCK; /* (errmsg and close may change errno) */
-                if (running)
-                        errmsg("Another podnet-routes run is already running on this node (it "
-                               "holds %s)",
-                               path);
-                else
-                        errmsg("Locking %s: %s", path, strerror(errno));
-                close(run_fd);
-                return running ? EXIT_RUNNING : EXIT_FAILURE;
-        }
-        a.lock_fd = lock_open("routes", path, sizeof(path));
-        if (a.lock_fd < 0) {
-                close(run_fd);
-                return EXIT_FAILURE;
-        }
-        a.fw = o->firewall && o->n_cluster > 0 && !o->dry_run && o->fw_interval > 0;
+        if (podnet_sync_report_count_action(pass.report, PODNET_SYNC_UNREACHABLE) ||
+            podnet_sync_report_count_action(pass.report, PODNET_SYNC_REFUSED))
+                return EXIT_PARTIAL;
+        return 0;
+}
 
-        stop_signals(&mask);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
+static int cmd_run(podnet_agent *agent, const struct opts *o)
+{
+        podnet_error *err = NULL;
+        sigset_t old;
+        int sfd = stop_signals(&old), r;
+
         /* a shell starts background commands with SIGINT ignored, and an ignored signal
          * never reaches the signalfd */
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         signal(SIGPIPE, SIG_IGN);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0) {
                 errmsg("Creating a signalfd: %s", strerror(errno));
-                status = EXIT_FAILURE;
-                goto out;
+                return EXIT_FAILURE;
         }
-        r = podnet_route_monitor_new(ctx, &mon, o->protocol, &err);
-        if (r < 0) {
-                status = fail_err(err, r, "Subscribing to route changes");
-                goto out;
-        }
-        a.next_fetch = now_ms();
-        for (;;) {
-                struct pollfd pfd[4] = {{.fd = sfd, .events = POLLIN},
-                                        {.fd = podnet_route_monitor_fd(mon), .events = POLLIN}};
-                double now = now_ms();
-                nfds_t n = 2;
+        /* the agent returns when a signal is there: SIGHUP resyncs, the others stop it */
+        while ((r = podnet_agent_run(agent, sfd, &err)) == 0) {
+                struct signalfd_siginfo si;
+                bool stop = false;
 
-                agent_fetch(&a, now);
-                agent_passes(&a, now);
-                now = now_ms();
-                n += fetch_pollfds(&a.f, pfd + 2);
-                r = poll(pfd, n, agent_timeout(&a, now));
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0) {
-                        errmsg("poll: %s", strerror(errno));
-                        status = EXIT_FAILURE;
+                while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                        if (si.ssi_signo != SIGHUP)
+                                stop = true;
+                        else if (podnet_agent_resync(agent) > 0 && o->verbose)
+                                errmsg("SIGHUP: resyncing");
+                }
+                if (stop)
                         break;
-                }
-                if (pfd[0].revents & POLLIN) {
-                        struct signalfd_siginfo si;
-                        bool stop = false;
-                        while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                                if (si.ssi_signo != SIGHUP) {
-                                        stop = true;
-                                } else if (!a.f.pid) {
-                                        /* (while a fetch runs, its list is the fresh one) */
-                                        if (o->verbose)
-                                                errmsg("SIGHUP: resyncing");
-                                        a.next_fetch = 0;
-                                }
-                        }
-                        if (stop)
-                                break;
-                }
-                if (pfd[1].revents & POLLIN) {
-                        r = podnet_route_monitor_process(mon, &err);
-                        if (r < 0) {
-                                fail_err(err, r, "Reading route changes");
-                                err = NULL;
-                        } else if (r > 0) {
-                                /* let a burst of changes settle (at most 100 ms), then
-                                 * restore in one pass */
-                                struct pollfd m = {.fd = podnet_route_monitor_fd(mon),
-                                                   .events = POLLIN};
-                                double until = now_ms() + 100;
-                                while (now_ms() < until && poll(&m, 1, 10) > 0)
-                                        (void)podnet_route_monitor_process(mon, NULL);
-                                a.restore = true;
-                        }
-                }
         }
-out:
-        if (a.f.pid) {
-                size_t len;
-                free(fetch_end(&a.f, o, true, &len));
-        }
-        podnet_route_monitor_free(mon);
-        podnet_nodes_free(a.nodes);
-        podnet_nodes_free(a.fresh);
-        if (sfd >= 0)
-                close(sfd);
-        close(a.lock_fd);
-        close(run_fd);
-        return status;
+        close(sfd);
+        if (r < 0)
+                fail_err(err, r, "Running");
+        return r == -EBUSY ? EXIT_RUNNING : r < 0 ? EXIT_FAILURE : 0;
 }
 
-/* --- status -------------------------------------------------------------------------- */
-
-static int cmd_status(podnet_ctx *ctx, const struct opts *o)
+static int cmd_status(podnet_agent *agent, const struct opts *o)
 {
         podnet_nodes *nodes = NULL;
-        podnet_sync_report *rep = NULL;
-        podnet_error *err = NULL;
-        char *fw = NULL, *text = NULL;
-        bool have_nodes = o->nodes_file || o->nodes_cmd;
-        int r;
-
-        if (have_nodes) {
-                nodes = load_nodes(o);
-                if (!nodes)
-                        return EXIT_FAILURE;
-        } else if (podnet_nodes_parse(&nodes, "", 0, NULL) < 0) {
-                errmsg("Out of memory");
-                return EXIT_FAILURE;
-        }
-        podnet_sync_config sc = sync_config(o, true);
-        r = podnet_routes_sync(ctx, nodes, &sc, &rep, &err);
-        if (r == -ENODATA) {
-                /* an invalid list (or none): the installed routes are still shown */
-                if (have_nodes)
-                        errmsg("Warning: %s", podnet_error_message(err));
-                podnet_error_free(err);
-                err = NULL;
-        } else if (r < 0) {
-                podnet_sync_report_free(rep);
-                podnet_nodes_free(nodes);
-                return fail_err(err, r, "Reading routes");
-        }
-        if (o->firewall && podnet_fw_node_dump(ctx, &fw, &err) < 0) {
-                errmsg("Warning: %s", err ? podnet_error_message(err) : "cannot list chains");
-                podnet_error_free(err);
-                err = NULL;
-        }
-        podnet_status_config st = {
-            .size = sizeof(st),
-            .node_name = o->node_name,
-            .protocol = o->protocol,
-            .table = o->table,
-            .nodes = have_nodes ? nodes : NULL,
-            .firewall = o->firewall,
-            .firewall_dump = fw,
-        };
-        if (o->json)
-                r = podnet_status_format_json(rep, &st, &text);
-        else
-                r = podnet_status_format_text(rep, &st, &text);
-        print_formatted(r, text, o->json);
-        free(fw);
-        podnet_sync_report_free(rep);
-        podnet_nodes_free(nodes);
-        return 0;
-}
-
-/* --- teardown ------------------------------------------------------------------------ */
-
-static int cmd_teardown(podnet_ctx *ctx, const struct opts *o)
-{
-        podnet_error *err = NULL;
-        char path[PATH_MAX];
-        int r, status = 0, lock = lock_writers();
-
-        if (lock < 0)
-                return EXIT_FAILURE;
-        r = podnet_routes_flush(ctx, o->protocol, o->table, &err);
-        if (r < 0)
-                status = fail_err(err, r, "Removing routes");
-        else
-                printf("deleted %d route%s of protocol %u\n", r, r == 1 ? "" : "s", o->protocol);
-        err = NULL;
-        if (o->firewall) {
-                r = podnet_fw_node_teardown(ctx, &err);
-                if (r < 0)
-                        status = fail_err(err, r, "Removing firewall chains");
-                else
-                        printf("removed podnet firewall chains\n");
-                err = NULL;
-        }
-        if (o->cni_conf) {
-                conf_path(o, path, sizeof(path));
-                r = podnet_conflist_remove(path, &err);
-                if (r == -EEXIST) {
-                        errmsg("Warning: %s", podnet_error_message(err));
-                        podnet_error_free(err);
-                } else if (r < 0) {
-                        status = fail_err(err, r, "Removing the CNI configuration");
-                } else if (r > 0) {
-                        printf("removed %s\n", path);
-                }
-        }
-        close(lock);
-        return status;
-}
-
-/* --- allocate ------------------------------------------------------------------------ */
-
-static int cmd_allocate(podnet_ctx *ctx, const struct opts *o)
-{
-        podnet_nodes *nodes;
-        podnet_error *err = NULL;
-        unsigned masks[MAX_CIDRS];
-        size_t *fresh, n_fresh = 0;
         char *text = NULL;
         int r;
 
-        (void)ctx;
+        if ((o->ac.nodes_file || o->ac.nodes_cmd) && !(nodes = load_nodes(agent, o)))
+                return EXIT_FAILURE;
+        r = podnet_agent_status(agent, nodes, o->json ? PODNET_AGENT_JSON : 0, &text);
+        podnet_nodes_free(nodes);
+        if (r < 0)
+                return EXIT_FAILURE; /* (the library said why) */
+        print_formatted(r, text, o->json);
+        return 0;
+}
+
+static int cmd_teardown(podnet_agent *agent, const struct opts *o)
+{
+        podnet_agent_teardown_result t = {.size = sizeof(t)};
+        int r = podnet_agent_teardown(agent, &t);
+
+        if (t.routes >= 0)
+                printf("deleted %d route%s of protocol %u\n", t.routes, t.routes == 1 ? "" : "s",
+                       o->ac.protocol);
+        if (t.firewall >= 0)
+                printf("removed podnet firewall chains\n");
+        if (t.conf > 0)
+                printf("removed %s\n", o->conf_path);
+        return r < 0 ? EXIT_FAILURE : 0;
+}
+
+static int cmd_allocate(podnet_agent *agent, const struct opts *o)
+{
+        bool to_stdout = o->write_nodes && strcmp(o->write_nodes, "-") == 0;
+        podnet_error *err = NULL;
+        podnet_nodes *nodes;
+        unsigned masks[MAX_CIDRS];
+        char *text = NULL;
+        int r;
+
         if (o->n_cluster == 0) {
                 errmsg("allocate needs --cluster-cidr");
                 return EXIT_USAGE;
         }
-        nodes = load_nodes(o);
-        if (!nodes)
+        if (!(nodes = load_nodes(agent, o)))
                 return EXIT_FAILURE;
         for (size_t c = 0; c < o->n_cluster; c++) {
                 bool v4 = podnet_cidr_family(o->cluster[c]) == AF_INET;
                 unsigned m = v4 ? o->mask4 : o->mask6;
                 masks[c] = m ? m : o->mask ? o->mask : v4 ? 24 : 64;
         }
-        /* the nodes without a pod CIDR are the ones podnet_nodes_allocate() serves */
-        fresh = calloc(podnet_nodes_count(nodes) + 1, sizeof(*fresh));
-        if (!fresh) {
-                podnet_nodes_free(nodes);
-                errmsg("Out of memory");
-                return EXIT_FAILURE;
-        }
-        for (size_t i = 0; i < podnet_nodes_count(nodes); i++)
-                if (podnet_nodes_n_pod_cidrs(nodes, i) == 0)
-                        fresh[n_fresh++] = i;
-        r = podnet_nodes_allocate(nodes, (const podnet_cidr *const *)o->cluster, masks,
-                                  o->n_cluster, &err);
+        /* with --write-nodes -, the NodeList alone goes to standard output */
+        r = podnet_agent_allocate(agent, nodes, masks, o->json ? PODNET_AGENT_JSON : 0,
+                                  o->json || !to_stdout ? &text : NULL, &err);
         if (r < 0) {
-                free(fresh);
                 podnet_nodes_free(nodes);
                 return fail_err(err, r, "Allocating pod CIDRs");
         }
-        if (o->json) {
-                r = podnet_nodes_format_allocation_json(nodes, fresh, n_fresh, &text);
-                print_formatted(r, text, true);
-        } else if (!o->write_nodes || strcmp(o->write_nodes, "-") != 0) {
-                r = podnet_nodes_format_allocation_text(nodes, fresh, n_fresh, &text);
-                print_formatted(r, text, false);
-        }
-        free(fresh);
-        r = 0;
-        if (o->write_nodes && strcmp(o->write_nodes, "-") == 0) {
+        if (text)
+                print_formatted(0, text, o->json);
+        if (to_stdout) {
                 text = NULL;
                 r = podnet_nodes_format_json(nodes, &text);
                 if (r >= 0)
@@ -1126,37 +334,30 @@ static int cmd_allocate(podnet_ctx *ctx, const struct opts *o)
                 else
                         errmsg("Writing the node list: %s", strerror(-r));
                 free(text);
-        } else if (o->write_nodes) {
-                r = podnet_nodes_write_json(nodes, o->write_nodes, &err);
-                if (r < 0)
-                        fail_err(err, r, "Writing the node list");
+        } else if (o->write_nodes &&
+                   (r = podnet_nodes_write_json(nodes, o->write_nodes, &err)) < 0) {
+                fail_err(err, r, "Writing the node list");
         }
         podnet_nodes_free(nodes);
         return r < 0 ? EXIT_FAILURE : 0;
 }
 
-/* --- commands ------------------------------------------------------------------------ */
-
 enum {
         CMD_NODES = 1 << 0, /* needs --nodes or --nodes-cmd */
-        CMD_CTX = 1 << 1,   /* talks to the kernel: gets a context */
 };
 
 struct command {
         const char *name;
-        int (*run)(podnet_ctx *ctx, const struct opts *o);
+        int (*run)(podnet_agent *agent, const struct opts *o);
         unsigned flags;
         const char *help;
 };
 
 static const struct command commands[] = {
-    {"sync", cmd_sync, CMD_NODES | CMD_CTX,
-     "one pass: forwarding, firewall chains, routes, CNI conflist"},
-    {"run", cmd_run, CMD_NODES | CMD_CTX,
-     "sync, then keep syncing on an interval and on route changes"},
-    {"status", cmd_status, CMD_CTX, "routes, firewall chains and peers (--json for programs)"},
-    {"teardown", cmd_teardown, CMD_CTX,
-     "remove podnet's routes, chains and conflist, nothing else"},
+    {"sync", cmd_sync, CMD_NODES, "one pass: forwarding, firewall chains, routes, CNI conflist"},
+    {"run", cmd_run, CMD_NODES, "sync, then keep syncing on an interval and on route changes"},
+    {"status", cmd_status, 0, "routes, firewall chains and peers (--json for programs)"},
+    {"teardown", cmd_teardown, 0, "remove podnet's routes, chains and conflist, nothing else"},
     {"allocate", cmd_allocate, CMD_NODES, "give nodes without a pod CIDR one from --cluster-cidr"},
 };
 
@@ -1234,27 +435,27 @@ struct opt_def {
 #define OFF(f) offsetof(struct opts, f)
 
 static const struct opt_def opt_defs[] = {
-    {"nodes", OPT_STR, OFF(nodes_file)},
-    {"nodes-cmd", OPT_STR, OFF(nodes_cmd)},
+    {"nodes", OPT_STR, OFF(ac.nodes_file)},
+    {"nodes-cmd", OPT_STR, OFF(ac.nodes_cmd)},
     {"node-name", OPT_NODE, OFF(node_name)},
     {"cluster-cidr", OPT_CIDRS, OFF(cluster), OFF(n_cluster)},
     {"non-masquerade-cidr", OPT_CIDRS, OFF(non_masq), OFF(n_non_masq)},
-    {"no-masquerade", OPT_CLEAR, OFF(masquerade)},
-    {"no-firewall", OPT_CLEAR, OFF(firewall)},
+    {"no-masquerade", OPT_CLEAR, OFF(ac.masquerade)},
+    {"no-firewall", OPT_CLEAR, OFF(ac.firewall)},
     {"cni-conf-dir", OPT_STR, OFF(cni_conf_dir)},
     {"cni-conf-name", OPT_NAME, OFF(cni_conf_name)},
     {"no-cni-conf", OPT_CLEAR, OFF(cni_conf)},
-    {"network-name", OPT_STR, OFF(network)},
-    {"bridge", OPT_STR, OFF(bridge)},
-    {"mtu", OPT_UINT, OFF(mtu), 0, 68, 65535},
-    {"cni-ip-masq", OPT_SET, OFF(cni_ip_masq)},
-    {"ipam-data-dir", OPT_STR, OFF(ipam_data_dir)},
-    {"route-protocol", OPT_UINT, OFF(protocol), 0, 1, 255},
-    {"route-table", OPT_UINT, OFF(table), 0, 1, UINT_MAX},
-    {"interval", OPT_UINT, OFF(interval), 0, 1, 86400},
-    {"nodes-timeout", OPT_UINT, OFF(nodes_timeout), 0, 1, 86400},
-    {"firewall-interval", OPT_UINT, OFF(fw_interval), 0, 0, 86400},
-    {"dry-run", OPT_SET, OFF(dry_run)},
+    {"network-name", OPT_STR, OFF(cc.network)},
+    {"bridge", OPT_STR, OFF(cc.bridge)},
+    {"mtu", OPT_UINT, OFF(cc.mtu), 0, 68, 65535},
+    {"cni-ip-masq", OPT_SET, OFF(cc.ip_masq)},
+    {"ipam-data-dir", OPT_STR, OFF(cc.data_dir)},
+    {"route-protocol", OPT_UINT, OFF(ac.protocol), 0, 1, 255},
+    {"route-table", OPT_UINT, OFF(ac.table), 0, 1, UINT_MAX},
+    {"interval", OPT_UINT, OFF(ac.interval), 0, 1, 86400},
+    {"nodes-timeout", OPT_UINT, OFF(ac.nodes_timeout), 0, 1, 86400},
+    {"firewall-interval", OPT_UINT, OFF(ac.fw_interval), 0, 0, 86400},
+    {"dry-run", OPT_SET, OFF(ac.dry_run)},
     {"json", OPT_SET, OFF(json)},
     {"node-cidr-mask-size", OPT_UINT, OFF(mask), 0, 1, 128},
     {"node-cidr-mask-size-ipv4", OPT_UINT, OFF(mask4), 0, 1, 32},
@@ -1342,25 +543,68 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* --- main ---------------------------------------------------------------------------- */
 
+/* Checks the options against the command, fills in what the options leave to this
+ * program (the node name, the conflist's path, the CIDR lists). 0, or an exit status. */
+static int settle_options(struct opts *o, const struct command *cmd)
+{
+        podnet_agent_config *ac = &o->ac;
+        const char *no_nh;
+
+        if ((cmd->flags & CMD_NODES) && !ac->nodes_file == !ac->nodes_cmd) {
+                errmsg("%s needs exactly one of --nodes and --nodes-cmd", o->command);
+                return EXIT_USAGE;
+        }
+        if (ac->nodes_file && ac->nodes_cmd) {
+                errmsg("--nodes and --nodes-cmd exclude each other");
+                return EXIT_USAGE;
+        }
+        if (!o->node_name[0]) {
+                if (gethostname(o->node_name, sizeof(o->node_name) - 1) < 0) {
+                        errmsg("Cannot get the host name: %s; use --node-name", strerror(errno));
+                        return EXIT_FAILURE;
+                }
+                /* kubelet registers the lower-cased host name */
+                for (char *p = o->node_name; *p; p++)
+                        *p = (char)tolower((unsigned char)*p);
+        }
+        snprintf(o->conf_path, sizeof(o->conf_path), "%s/%s", o->cni_conf_dir, o->cni_conf_name);
+        ac->node_name = o->node_name;
+        ac->cni_conf_path = o->cni_conf ? o->conf_path : NULL;
+        ac->conflist = &o->cc;
+        ac->cluster_cidrs = (const podnet_cidr *const *)o->cluster;
+        ac->n_cluster_cidrs = o->n_cluster;
+        ac->non_masq_cidrs = (const podnet_cidr *const *)o->non_masq;
+        ac->n_non_masq_cidrs = o->n_non_masq;
+        ac->on_pass = print_pass;
+        ac->userdata = o;
+        /* plain routes where the kernel has nexthop objects: for tests and benchmarks (the
+         * library reads no environment) */
+        no_nh = secure_getenv("PODNET_NO_NEXTHOP");
+        ac->no_nexthops = no_nh && *no_nh && strcmp(no_nh, "0") != 0;
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         struct opts o = {
-            .masquerade = true,
-            .firewall = true,
+            .ac = {.size = sizeof(podnet_agent_config),
+                   .masquerade = true,
+                   .firewall = true,
+                   .protocol = PODNET_ROUTE_PROTOCOL,
+                   .table = 254,
+                   .interval = 30,
+                   .nodes_timeout = 30,
+                   .fw_interval = 1},
+            .cc = {.size = sizeof(podnet_conflist_config), .network = "podnet", .bridge = "cbr0"},
             .cni_conf = true,
             .cni_conf_dir = "/etc/cni/net.d",
             .cni_conf_name = "10-podnet.conflist",
-            .network = "podnet",
-            .bridge = "cbr0",
-            .protocol = PODNET_ROUTE_PROTOCOL,
-            .table = 254,
-            .interval = 30,
-            .nodes_timeout = 30,
-            .fw_interval = 1,
         };
         const struct command *cmd = NULL;
         podnet_ctx *ctx = NULL;
-        int status;
+        podnet_agent *agent = NULL;
+        podnet_error *err = NULL;
+        int r, status;
 
         if (parse_args(argc, argv, &o) < 0) {
                 fputs("Try 'podnet-routes --help'.\n", stderr);
@@ -1373,39 +617,23 @@ int main(int argc, char **argv)
                 errmsg("Unknown command \"%s\"", o.command);
                 return EXIT_USAGE;
         }
-        if ((cmd->flags & CMD_NODES) && !o.nodes_file == !o.nodes_cmd) {
-                errmsg("%s needs exactly one of --nodes and --nodes-cmd", o.command);
-                return EXIT_USAGE;
+        status = settle_options(&o, cmd);
+        if (status)
+                goto out;
+        /* The lock file iptables(8) takes, where its own variable moves it. */
+        if (podnet_ctx_new(&ctx) < 0 ||
+            podnet_ctx_set_xtables_lock(ctx, secure_getenv("XTABLES_LOCKFILE")) < 0) {
+                errmsg("Out of memory");
+                status = EXIT_FAILURE;
+                goto out;
         }
-        if (o.nodes_file && o.nodes_cmd) {
-                errmsg("--nodes and --nodes-cmd exclude each other");
-                return EXIT_USAGE;
-        }
-        if (!o.node_name[0]) {
-                if (gethostname(o.node_name, sizeof(o.node_name) - 1) < 0) {
-                        errmsg("Cannot get the host name: %s; use --node-name", strerror(errno));
-                        return EXIT_FAILURE;
-                }
-                /* kubelet registers the lower-cased host name */
-                for (char *p = o.node_name; *p; p++)
-                        *p = (char)tolower((unsigned char)*p);
-        }
-        if (cmd->flags & CMD_CTX) {
-                /* The lock file iptables(8) takes, where its own variable moves it. */
-                if (podnet_ctx_new(&ctx) < 0 ||
-                    podnet_ctx_set_xtables_lock(ctx, secure_getenv("XTABLES_LOCKFILE")) < 0) {
-                        errmsg("Out of memory");
-                        status = EXIT_FAILURE;
-                        goto out;
-                }
-                if (o.verbose) {
-                        podnet_ctx_set_log_fn(ctx, log_stderr, NULL);
-                        podnet_ctx_set_log_priority(ctx, LOG_DEBUG);
-                }
-        }
-        status = cmd->run(ctx, &o);
-        podnet_ctx_unref(ctx);
+        podnet_ctx_set_log_fn(ctx, log_stderr, NULL);
+        podnet_ctx_set_log_priority(ctx, o.verbose ? LOG_DEBUG : LOG_WARNING);
+        r = podnet_agent_new(ctx, &o.ac, &agent, &err);
+        status = r < 0 ? fail_err(err, r, "Creating the node agent") : cmd->run(agent, &o);
 out:
+        podnet_agent_free(agent);
+        podnet_ctx_unref(ctx);
         for (size_t i = 0; i < o.n_cluster; i++)
                 podnet_cidr_free(o.cluster[i]);
         for (size_t i = 0; i < o.n_non_masq; i++)

@@ -801,6 +801,126 @@ int podnet_nodes_format_allocation_text(const podnet_nodes *nodes, const size_t 
  * file, fsync, rename), mode 0644. 0 or a negative errno. */
 int podnet_nodes_write_json(const podnet_nodes *nodes, const char *path, podnet_error **err);
 
+/* ------------------------------------------------------------------------- */
+/* The node agent (what podnet-routes runs)                   podnet_agent_new(3) */
+
+/* An agent keeps one node's routes to the other nodes' pod CIDRs, its forwarding, its
+ * firewall chains and its CNI conflist in step with the cluster's node list, which it
+ * gets from a node source: a file, or a command that prints it. It logs through its
+ * context's log function (failures at LOG_ERR, warnings at LOG_WARNING) and hands each
+ * pass's outcome to the caller; it never prints and never touches signal dispositions.
+ * Not thread-safe. */
+typedef struct podnet_agent podnet_agent;
+
+typedef enum podnet_agent_pass_kind {
+        PODNET_AGENT_PASS_FULL = 1,     /* forwarding, firewall chains, routes, conflist */
+        PODNET_AGENT_PASS_ROUTES = 2,   /* routes restored after someone else changed them */
+        PODNET_AGENT_PASS_FIREWALL = 3, /* the firewall chains checked (and repaired) */
+} podnet_agent_pass_kind;
+
+/* The outcome of one pass. Every pointer is the agent's, valid until its next pass or
+ * podnet_agent_free(). */
+typedef struct podnet_agent_pass {
+        size_t size; /* sizeof(podnet_agent_pass): the caller's, for podnet_agent_sync() */
+        podnet_agent_pass_kind kind;
+        int error;   /* 0, or the first failure's negative errno (each one is logged);
+                      * -ENODATA: the node list was refused and nothing changed */
+        bool first;  /* FULL: no full pass with a fetched list ran before this one */
+        bool changed;                       /* routes, chains or the conflist were written */
+        const podnet_sync_report *report;   /* the routes' report, or NULL */
+        const podnet_sync_summary *summary; /* FULL: what was done besides the routes */
+        int fw_commits;                     /* FIREWALL: commits of the repair (0: intact) */
+        double ms;                          /* how long the pass took */
+} podnet_agent_pass;
+
+typedef void (*podnet_agent_pass_fn)(podnet_agent *agent, const podnet_agent_pass *pass,
+                                     void *userdata);
+
+/* Strings, CIDRs and the conflist template are borrowed: they must outlive the agent. */
+typedef struct podnet_agent_config {
+        size_t size;           /* sizeof(podnet_agent_config) */
+        const char *node_name; /* this node (required) */
+        /* The node source, at most one (none: podnet_agent_load_nodes() fails). */
+        const char *nodes_file;  /* kubectl JSON or the static node file; "-": stdin */
+        const char *nodes_cmd;   /* a command (sh -c) printing the node list */
+        unsigned nodes_timeout;  /* seconds nodes_cmd may take; 0: 30 */
+        const podnet_cidr *const *cluster_cidrs;
+        size_t n_cluster_cidrs;
+        const podnet_cidr *const *non_masq_cidrs; /* NULL/0: the cluster CIDRs */
+        size_t n_non_masq_cidrs;
+        bool firewall;   /* manage PODNET-FORWARD (and PODNET-POSTROUTING) */
+        bool masquerade; /* PODNET-POSTROUTING */
+        bool dry_run;    /* report what a pass would change, change nothing */
+        unsigned protocol, table; /* of the routes; 0: PODNET_ROUTE_PROTOCOL, main */
+        const char *cni_conf_path; /* the conflist to keep; NULL: none */
+        /* network, bridge, mtu, ip_masq, data_dir of the conflist; pod_cidrs ignored */
+        const podnet_conflist_config *conflist;
+        unsigned interval;    /* run: seconds between node list fetches; 0: 30 */
+        unsigned fw_interval; /* run: seconds between firewall checks; 0: none */
+        const char *run_dir;  /* the writers' locks; NULL: /run/podnet */
+        podnet_agent_pass_fn on_pass; /* run: called after each pass (may be NULL) */
+        void *userdata;
+        bool no_nexthops; /* plain routes even where the kernel has nexthop objects */
+} podnet_agent_config;
+
+/* Creates an agent; it takes a reference on ctx. Nothing runs yet. */
+int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *cfg, podnet_agent **ret,
+                     podnet_error **err);
+/* Kills what a running node list command left, releases the locks. */
+podnet_agent *podnet_agent_free(podnet_agent *agent);
+/* Gets the node list from the source once; *ret is the caller's. -ECANCELED (the
+ * command and its process group killed, nothing logged) when stop_fd (-1: none) became
+ * readable first; another negative errno after a logged failure. */
+int podnet_agent_load_nodes(podnet_agent *agent, int stop_fd, podnet_nodes **ret);
+/* One full pass with `nodes` under the writers' lock (none for a dry run): forwarding,
+ * firewall chains, routes, then the conflist. Fills *pass (may be NULL; the caller sets
+ * its size) and returns its error. */
+int podnet_agent_sync(podnet_agent *agent, const podnet_nodes *nodes, podnet_agent_pass *pass);
+/* Runs the agent until stop_fd (-1: none) becomes readable (it is not read), then returns 0;
+ * calling it again continues where it was (a fetch under way goes on). Passes: a full
+ * one after each fetch (every interval, and after podnet_agent_resync()), a route pass
+ * when podnet's routes were changed by someone else, a firewall check every
+ * fw_interval. -EBUSY when another agent runs on this node (network namespace). */
+int podnet_agent_run(podnet_agent *agent, int stop_fd, podnet_error **err);
+/* Asks run for a fetch and full pass now: 1, or 0 when a fetch is already under way. */
+int podnet_agent_resync(podnet_agent *agent);
+/* Takes the writers' lock that podnet's passes on this node serialise on, waiting at
+ * most 60 s; returns its fd (closing it releases the lock; the caller's). */
+int podnet_agent_lock(podnet_agent *agent, podnet_error **err);
+
+enum {
+        PODNET_AGENT_JSON = 1u << 0, /* podnet_agent_status(): JSON instead of text */
+};
+
+/* The node's status against `nodes` (NULL: no node list): podnet's routes and their
+ * state, the peers, the firewall chains (see podnet_status_format_text(3)); *ret is the
+ * caller's. A refused node list or unlisted chains are logged warnings. */
+int podnet_agent_status(podnet_agent *agent, const podnet_nodes *nodes, unsigned flags,
+                        char **ret);
+
+/* Gives every node of `nodes` without a pod CIDR one /mask_sizes[i] subnet of each of the
+ * agent's cluster CIDRs i (podnet_nodes_allocate(3)) and, when ret is not NULL, formats
+ * what they got: one `kubectl patch node` command per node, or JSON with
+ * PODNET_AGENT_JSON (podnet_nodes_format_allocation_text(3)); *ret is the caller's.
+ * Returns the number of nodes given a CIDR. */
+int podnet_agent_allocate(podnet_agent *agent, podnet_nodes *nodes, const unsigned *mask_sizes,
+                          unsigned flags, char **ret, podnet_error **err);
+
+/* What podnet_agent_teardown() removed; -ECANCELED where it did not try (no lock, not
+ * managed). */
+typedef struct podnet_agent_teardown_result {
+        size_t size;  /* sizeof(podnet_agent_teardown_result) */
+        int routes;   /* routes deleted, or a negative errno */
+        int firewall; /* table commits removing the chains, or a negative errno */
+        int conf;     /* 1 conflist removed, 0 absent; -EEXIST someone else's (kept) */
+} podnet_agent_teardown_result;
+
+/* Under the writers' lock, removes podnet's routes, its firewall chains (when managed)
+ * and its conflist (when cni_conf_path is set), nothing else. Fills *res (may be NULL;
+ * the caller sets its size); returns 0 or the first failure's negative errno (each one
+ * logged; a conflist that is someone else's is a warning). */
+int podnet_agent_teardown(podnet_agent *agent, podnet_agent_teardown_result *res);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,20 +36,20 @@ PODNET_EXPORT int podnet_conflist_render(const podnet_conflist_config *config, c
         r = PODNET_OPTS_COPY(cfg, config,
                              offsetof(podnet_conflist_config, data_dir) + sizeof(cfg.data_dir));
         if (r < 0 || !ret)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Invalid conflist configuration");
         if (!cfg.network)
                 cfg.network = "podnet";
         if (!cfg.bridge)
                 cfg.bridge = "cbr0";
         if (!network_name_valid(cfg.network))
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Invalid network name \"%s\"", cfg.network);
         if (strlen(cfg.bridge) == 0 || strlen(cfg.bridge) > 15 || strchr(cfg.bridge, '/'))
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Invalid bridge name \"%s\"", cfg.bridge);
         if (cfg.n_pod_cidrs == 0 || !cfg.pod_cidrs)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EINVAL, 0,
                                       "No pod CIDR for the CNI configuration");
 
         ranges = json_array();
@@ -59,7 +59,7 @@ PODNET_EXPORT int podnet_conflist_render(const podnet_conflist_config *config, c
 
                 if (!cfg.pod_cidrs[i]) {
                         json_decref(ranges);
-                        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_INVALID_CONFIG,
+                        return pn_error_plain(err, EINVAL, 0,
                                               "Invalid conflist configuration");
                 }
                 if (podnet_cidr_network(&net, cfg.pod_cidrs[i]) < 0 ||
@@ -164,7 +164,7 @@ PODNET_EXPORT int podnet_conflist_write(const podnet_conflist_config *cfg, const
                 return 0;
         r = pn_file_write_atomic(path, text, len, 0644);
         if (r < 0)
-                return pn_error(err, -r, r == -ENOMEM ? 0 : PODNET_CNI_ERR_IO, "Writing %s", path);
+                return pn_error(err, -r, 0, "Writing %s", path);
         return 1;
 }
 
@@ -201,11 +201,11 @@ PODNET_EXPORT int podnet_conflist_remove(const char *path, podnet_error **err)
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_IO, "Reading %s", path);
+                return pn_error(err, -r, 0, "Reading %s", path);
         if (!conflist_is_podnets(text, len))
-                return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_INVALID_CONFIG,
+                return pn_error_plain(err, EEXIST, 0,
                                       "%s is not a podnet-cni configuration: left in place", path);
         if (unlink(path) < 0 && errno != ENOENT)
-                return pn_error(err, errno, PODNET_CNI_ERR_IO, "Removing %s", path);
+                return pn_error(err, errno, 0, "Removing %s", path);
         return 1;
 }

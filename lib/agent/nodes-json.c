@@ -80,7 +80,7 @@ static const char *jtype_name(enum jtype t)
 static int type_error(podnet_error **err, const char *where, const char *key, const char *want,
                       enum jtype got)
 {
-        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE, "%s%s: expected %s, got %s",
+        return pn_error_plain(err, EINVAL, 0, "%s%s: expected %s, got %s",
                               where, key, want, jtype_name(got));
 }
 static const char *index_name(char *buf, const char *prefix, size_t k)
@@ -111,16 +111,16 @@ static int node_from_capture(podnet_nodes *nodes, const struct jcap *c, const ch
                 return type_error(err, where, "", "an object", c->item.t);
         if (c->meta.t != JT_OBJECT)
                 return c->meta.t ? type_error(err, where, ".metadata", "an object", c->meta.t)
-                                 : pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                 : pn_error_plain(err, EINVAL, 0,
                                                   "%s.metadata: missing", where);
         if (!c->name.t)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                return pn_error_plain(err, EINVAL, 0,
                                       "%s.metadata.name: missing", where);
         if (c->name.t != JT_STRING)
                 return type_error(err, where, ".metadata.name", "a string", c->name.t);
         name = jcap_str(c, &c->name);
         if (!pn_node_name_valid(name))
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                return pn_error_plain(err, EINVAL, 0,
                                       "%s.metadata.name: \"%s\" is not a valid node name", where,
                                       name);
 
@@ -169,7 +169,7 @@ static int node_from_capture(podnet_nodes *nodes, const struct jcap *c, const ch
                         return type_error(err, where, key, "an object", a->self.t);
                 if (a->type.t != JT_STRING)
                         return a->type.t ? type_error(err, where, ".type", "a string", a->type.t)
-                                         : pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                         : pn_error_plain(err, EINVAL, 0,
                                                           "%s%s.type: missing", where, key);
                 type = jcap_str(c, &a->type);
                 if (streq(type, "InternalIP"))
@@ -181,7 +181,7 @@ static int node_from_capture(podnet_nodes *nodes, const struct jcap *c, const ch
                 if (a->address.t != JT_STRING)
                         return a->address.t
                                    ? type_error(err, where, ".address", "a string", a->address.t)
-                                   : pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                                   : pn_error_plain(err, EINVAL, 0,
                                                     "%s%s.address: missing", where, key);
                 r = pn_node_add_address(node, jcap_str(c, &a->address), t, false, err, where);
                 if (r < 0)
@@ -461,7 +461,7 @@ static int json_syntax_error(const char *text, size_t len, const char *msg, size
                         column++;
                 }
         }
-        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+        return pn_error_plain(err, EINVAL, 0,
                               "Node list is not valid JSON: %s at line %d column %d", msg, line,
                               column);
 }
@@ -486,7 +486,7 @@ int pn_nodes_parse_json(podnet_nodes *nodes, const char *text, size_t len, podne
         }
         msg = pn_jreader_error(w.jr, &off);
         if (r < 0 && msg && memchr(text, 0, len)) /* checked here: it costs a pass */
-                r = pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                r = pn_error_plain(err, EINVAL, 0,
                                    "Node list contains a NUL byte");
         else if (r < 0 && msg)
                 r = json_syntax_error(text, len, msg, off, err);
@@ -500,10 +500,10 @@ int pn_nodes_parse_json(podnet_nodes *nodes, const char *text, size_t len, podne
                 nodes->n = 0;
                 r = node_from_capture(nodes, &l.root, "Node", err);
         } else if (l.kind.t && !streq(kind, "NodeList") && !streq(kind, "List"))
-                r = pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                r = pn_error_plain(err, EINVAL, 0,
                                    "kind: expected NodeList or Node, got %s", kind);
         else if (!l.items.t)
-                r = pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE, "items: missing");
+                r = pn_error_plain(err, EINVAL, 0, "items: missing");
         else if (l.items.t != JT_ARRAY)
                 r = type_error(err, "items", "", "an array", l.items.t);
         else if (l.item_r < 0) {

@@ -15,19 +15,19 @@ static int parse_static_line(podnet_nodes *nodes, char *line, unsigned lineno, p
         snprintf(where, sizeof(where), "Line %u", lineno);
         for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
                 if (n == 3)
-                        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                        return pn_error_plain(err, EINVAL, 0,
                                               "%s: expected NAME POD-CIDR[,POD-CIDR] "
                                               "ADDRESS[,ADDRESS], got more fields",
                                               where);
                 fields[n++] = tok;
         }
         if (n != 3)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                return pn_error_plain(err, EINVAL, 0,
                                       "%s: expected NAME POD-CIDR[,POD-CIDR] ADDRESS[,ADDRESS], "
                                       "got %zu field%s",
                                       where, n, n == 1 ? "" : "s");
         if (!pn_node_name_valid(fields[0]))
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                return pn_error_plain(err, EINVAL, 0,
                                       "%s: \"%s\" is not a valid node name", where, fields[0]);
         r = pn_nodes_append(nodes, &node);
         if (r < 0)

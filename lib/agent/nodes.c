@@ -164,12 +164,12 @@ int pn_node_add_pod_cidr(struct pn_node *node, const char *text, podnet_error **
         int r;
 
         if (!strchr(text, '/'))
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                return pn_error_plain(err, EINVAL, 0,
                                       "%s: pod CIDR \"%s\" of node %s has no prefix length", where,
                                       text, node->name);
         r = podnet_cidr_parse(&c, text);
         if (r < 0)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                return pn_error_plain(err, EINVAL, 0,
                                       "%s: invalid pod CIDR \"%s\" of node %s", where, text,
                                       node->name);
         r = podnet_cidr_network(&net, c);
@@ -177,7 +177,7 @@ int pn_node_add_pod_cidr(struct pn_node *node, const char *text, podnet_error **
                 return pn_error(err, -r, 0, "%s: pod CIDR %s", where, text);
         for (size_t j = 0; j < node->n_pod_cidrs; j++)
                 if (podnet_cidr_overlaps(node->pod_cidrs[j], net) > 0)
-                        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                        return pn_error_plain(err, EINVAL, 0,
                                               "%s: pod CIDR %s of node %s overlaps another of "
                                               "its pod CIDRs",
                                               where, text, node->name);
@@ -199,14 +199,14 @@ int pn_node_add_address(struct pn_node *node, const char *text, enum pn_addr_typ
         int r, family;
 
         if (strchr(text, '/') || (r = podnet_cidr_parse(&c, text)) < 0)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                return pn_error_plain(err, EINVAL, 0,
                                       "%s: invalid address \"%s\" of node %s", where, text,
                                       node->name);
         family = podnet_cidr_family(c);
         slot = family == AF_INET ? &node->addr4 : &node->addr6;
         slot_type = family == AF_INET ? &node->type4 : &node->type6;
         if (*slot && strict_single)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                return pn_error_plain(err, EINVAL, 0,
                                       "%s: node %s has more than one %s address", where, node->name,
                                       family == AF_INET ? "IPv4" : "IPv6");
         if (*slot && *slot_type >= type)
@@ -248,10 +248,10 @@ int pn_nodes_check_unique(const podnet_nodes *nodes, bool json, podnet_error **e
         if (dup == SIZE_MAX)
                 return 0;
         if (json)
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                return pn_error_plain(err, EINVAL, 0,
                                       "items[%zu]: node %s appears twice", nodes->nodes[dup].origin,
                                       nodes->nodes[dup].name);
-        return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE, "Line %zu: node %s appears twice",
+        return pn_error_plain(err, EINVAL, 0, "Line %zu: node %s appears twice",
                               nodes->nodes[dup].origin, nodes->nodes[dup].name);
 }
 
@@ -268,7 +268,7 @@ PODNET_EXPORT int podnet_nodes_parse(podnet_nodes **ret, const char *text, size_
                 i++;
         /* JSON cannot hold a NUL byte anywhere: pn_nodes_parse_json looks for one when it fails */
         if (!(i < len && text[i] == '{') && text && memchr(text, 0, len))
-                return pn_error_plain(err, EINVAL, PODNET_CNI_ERR_DECODE,
+                return pn_error_plain(err, EINVAL, 0,
                                       "Node list contains a NUL byte");
         nodes = calloc(1, sizeof(*nodes));
         if (!nodes)

@@ -9,21 +9,6 @@
 
 #include "agent/route-sync.h"
 
-static int grow(void *pv, size_t *cap, size_t n, size_t size)
-{
-        void **v = pv, *p;
-        size_t c = *cap ? *cap * 2 : 256;
-
-        if (n < *cap)
-                return 0;
-        p = realloc(*v, c * size);
-        if (!p)
-                return -ENOMEM;
-        *v = p;
-        *cap = c;
-        return 0;
-}
-
 void pn_route_dump_clear(struct pn_route_dump *d)
 {
         free(d->rt);
@@ -41,7 +26,7 @@ static int add_gateway(int family, const void *addr, void *userdata)
         struct pn_route_dump *d = userdata;
         struct pn_rt *g;
 
-        if (grow(&d->gw, &d->cap_gw, d->n_gw, sizeof(*d->gw)) < 0)
+        if (pn_grow((void **)&d->gw, &d->cap_gw, d->n_gw + 1, sizeof(*d->gw)) < 0)
                 return -ENOMEM;
         g = &d->gw[d->n_gw++];
         memset(g, 0, sizeof(*g));
@@ -54,7 +39,8 @@ static int add_gateway(int family, const void *addr, void *userdata)
 /* A route podnet does not own: kept with its gateways, those of a multipath route too. */
 static int add_foreign(struct pn_route_dump *d, const struct nlmsghdr *nlh, const struct pn_rt *rt)
 {
-        if (grow(&d->foreign, &d->cap_foreign, d->n_foreign, sizeof(*d->foreign)) < 0)
+        if (pn_grow((void **)&d->foreign, &d->cap_foreign, d->n_foreign + 1, sizeof(*d->foreign)) <
+            0)
                 return -ENOMEM;
         d->foreign[d->n_foreign++] = *rt;
         if (rt->has_gw && add_gateway(rt->family, rt->gw, d) < 0)
@@ -78,12 +64,13 @@ static int route_seen(struct nlmsghdr *nlh, void *userdata)
         if (rt.table != d->table) {
                 if (!rt.nhid)
                         return 0;
-                if (grow(&d->other, &d->cap_other, d->n_other, sizeof(*d->other)) < 0)
+                if (pn_grow((void **)&d->other, &d->cap_other, d->n_other + 1, sizeof(*d->other)) <
+                    0)
                         return -ENOMEM;
                 d->other[d->n_other++] = rt.nhid;
                 return 0;
         }
-        if (grow(&d->rt, &d->cap_rt, d->n_rt, sizeof(*d->rt)) < 0)
+        if (pn_grow((void **)&d->rt, &d->cap_rt, d->n_rt + 1, sizeof(*d->rt)) < 0)
                 return -ENOMEM;
         d->rt[d->n_rt++] = rt;
         return 0;
@@ -103,7 +90,7 @@ static int nexthop_seen(struct nlmsghdr *nlh, void *userdata)
 
         if (nlh->nlmsg_type != RTM_NEWNEXTHOP || !pn_nexthop_parse(nlh, &nh))
                 return 0;
-        if (grow(&d->nh, &d->cap_nh, d->n_nh, sizeof(*d->nh)) < 0)
+        if (pn_grow((void **)&d->nh, &d->cap_nh, d->n_nh + 1, sizeof(*d->nh)) < 0)
                 return -ENOMEM;
         d->nh[d->n_nh++] = nh;
         return 0;
@@ -143,21 +130,21 @@ static int sort_facts(struct pn_route_dump *d)
 int pn_route_dump_read(struct nl_sock *sk, struct pn_route_dump *d, bool *nh_kernel)
 {
         uint32_t base = pn_nh_base(d->protocol, d->table);
-        _cleanup_nlmsg_ struct nl_msg *nh_msg = pn_nexthop_dump_msg();
-        /* without facts, only our protocol's routes: the kernel filters on a strict socket
-         * (we filter too) */
-        _cleanup_nlmsg_ struct nl_msg *rt_msg =
-            pn_route_dump_msg(AF_UNSPEC, d->facts ? 0 : d->protocol);
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         int r;
 
-        if (!nh_msg || !rt_msg)
-                return -ENOMEM;
-        r = pn_nl_dump(sk, nh_msg, nexthop_seen, nexthops_restart, d);
+        /* without facts, only our protocol's routes: the kernel filters on a strict socket
+         * (we filter too) */
+        pn_nexthop_dump_put(&b);
+        pn_route_dump_put(&b, AF_UNSPEC, d->facts ? 0 : d->protocol);
+        if (b.error < 0)
+                return b.error;
+        r = pn_nl_dump(sk, pn_nlbuf_hdr(&b, 0), nexthop_seen, nexthops_restart, d);
         *nh_kernel = r >= 0;
         if (r == -EOPNOTSUPP || r == -EINVAL || r == -EAFNOSUPPORT || r == -EPROTONOSUPPORT)
                 r = 0; /* no nexthop objects in this kernel: plain routes only */
         if (r >= 0)
-                r = pn_nl_dump(sk, rt_msg, route_seen, routes_restart, d);
+                r = pn_nl_dump(sk, pn_nlbuf_hdr(&b, 1), route_seen, routes_restart, d);
         if (r < 0)
                 return r;
         pn_sort_if_needed(d->nh, d->n_nh, sizeof(*d->nh), pn_nh_compare_id);

@@ -31,6 +31,8 @@ static int unreachable_reason(const struct pn_lookup *l, char **why)
         int r = 0;
 
         *why = NULL;
+        if (!l->error && l->reply.type == RTN_UNICAST && l->reply.oif && !l->reply.has_gw)
+                return 0; /* usable: the common case, which formats nothing */
         pn_addr_text(l->family, l->addr, a, sizeof(a));
         if (l->error)
                 r = asprintf(why, "no route to %s (%s): not routable on this network", a,
@@ -79,7 +81,7 @@ static int lookup_reply(size_t i, struct nlmsghdr *hdr, void *userdata)
 
 int pn_lookups_resolve(struct nl_sock *sk, struct pn_lookup *v, size_t n, size_t *n_unique)
 {
-        _cleanup_free_ struct pn_nl_req *reqs = NULL;
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         size_t u = 0;
         int r = 0;
 
@@ -90,21 +92,11 @@ int pn_lookups_resolve(struct nl_sock *sk, struct pn_lookup *v, size_t n, size_t
         *n_unique = u;
         if (u == 0)
                 return 0;
-        reqs = calloc(u, sizeof(*reqs));
-        if (!reqs)
-                return -ENOMEM;
-        for (size_t i = 0; i < u && r >= 0; i++) {
-                reqs[i].msg = pn_route_lookup_msg(v[i].family, v[i].addr, 0);
-                reqs[i].get = true;
-                if (!reqs[i].msg)
-                        r = -ENOMEM;
-        }
-        if (r >= 0)
-                r = pn_nl_batch(sk, reqs, u, lookup_reply, v);
+        for (size_t i = 0; i < u; i++)
+                pn_route_lookup_put(&b, v[i].family, v[i].addr, 0);
+        r = pn_nl_batch(sk, &b, lookup_reply, v);
         for (size_t i = 0; i < u; i++) {
-                if (reqs[i].msg)
-                        nlmsg_free(reqs[i].msg);
-                v[i].error = pn_nl_req_error(&reqs[i]);
+                v[i].error = i < b.n ? pn_nl_req_error(&b.reqs[i]) : -EIO;
                 if (r >= 0 && unreachable_reason(&v[i], &v[i].why) < 0)
                         r = -ENOMEM;
         }

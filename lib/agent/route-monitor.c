@@ -53,7 +53,7 @@ PODNET_EXPORT int podnet_route_monitor_new(podnet_ctx *ctx, podnet_route_monitor
         if (m->fd < 0) {
                 int e = -m->fd;
                 podnet_route_monitor_free(m);
-                return pn_error(err, e, PODNET_CNI_ERR_NETLINK,
+                return pn_error(err, e, 0,
                                 "Subscribing to route change notifications");
         }
         m->ctx = podnet_ctx_ref(ctx);
@@ -86,7 +86,7 @@ PODNET_EXPORT int podnet_route_monitor_process(podnet_route_monitor *m, podnet_e
                         continue;
                 }
                 if (k < 0)
-                        return pn_error(err, errno, PODNET_CNI_ERR_NETLINK,
+                        return pn_error(err, errno, 0,
                                         "Reading route change notifications");
                 len = (int)k;
                 for (struct nlmsghdr *nlh = (struct nlmsghdr *)m->buf; NLMSG_OK(nlh, len);

@@ -90,7 +90,7 @@ static int lookup_all(struct sync_state *st, size_t n, podnet_error **err)
         if (r == -ENOMEM)
                 return pn_error(err, ENOMEM, 0, "Resolving next hops");
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Looking up routes to peers");
+                return pn_error(err, -r, 0, "Looking up routes to peers");
         return 0;
 }
 
@@ -247,8 +247,8 @@ static const struct pn_nh *implicit_nh(const struct sync_state *st, const struct
 
 /* A route request of podnet's (protocol, table): a deletion names the installed route's
  * type, an addition or replacement a unicast route. */
-static int route_req(struct pn_nl_req *q, int cmd, int flags, const struct pn_rt *rt,
-                     unsigned protocol, unsigned table)
+static void route_req(struct pn_nlbuf *b, int cmd, int flags, const struct pn_rt *rt,
+                      unsigned protocol, unsigned table)
 {
         struct pn_route_hdr h = {
             .protocol = (uint8_t)protocol,
@@ -257,36 +257,16 @@ static int route_req(struct pn_nl_req *q, int cmd, int flags, const struct pn_rt
             .table = table,
         };
 
-        q->msg = pn_route_msg(cmd, flags, rt, &h);
-        return q->msg ? 0 : -ENOMEM;
+        pn_route_put(b, cmd, flags, rt, &h);
 }
 
-static int nexthop_req(struct pn_nl_req *q, int cmd, int flags, const struct pn_nh *nh,
-                       unsigned protocol)
+/* Sends the requests of b and counts the answered ones as writes. */
+static int write_batch(struct sync_state *st, struct pn_nlbuf *b)
 {
-        q->msg = pn_nexthop_msg(cmd, flags, nh, protocol);
-        return q->msg ? 0 : -ENOMEM;
-}
+        int r = pn_nl_batch(st->sk, b, NULL, NULL);
 
-/* Sends reqs[0..n) pipelined unless building one failed (r), and frees their messages. */
-static int batch_send(struct nl_sock *sk, struct pn_nl_req *reqs, size_t n, int r)
-{
-        if (r >= 0)
-                r = pn_nl_batch(sk, reqs, n, NULL, NULL);
-        for (size_t k = 0; k < n; k++) {
-                if (reqs[k].msg)
-                        nlmsg_free(reqs[k].msg);
-                reqs[k].msg = NULL;
-        }
-        return r;
-}
-
-/* Sends `n` requests and counts the answered ones as writes. */
-static int write_batch(struct sync_state *st, struct pn_nl_req *reqs, size_t n, int r)
-{
-        r = batch_send(st->sk, reqs, n, r);
-        for (size_t k = 0; k < n; k++)
-                if (reqs[k].answered)
+        for (size_t k = 0; k < b->n; k++)
+                if (b->reqs[k].answered)
                         st->writes++;
         return r;
 }
@@ -297,7 +277,7 @@ static int write_batch(struct sync_state *st, struct pn_nl_req *reqs, size_t n, 
 static int write_all(struct sync_state *st, podnet_error **err)
 {
         static const enum pn_op_kind order[] = {PN_OP_DELETE, PN_OP_REPLACE, PN_OP_ADD};
-        _cleanup_free_ struct pn_nl_req *reqs = NULL;
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         _cleanup_free_ size_t *idx = NULL;
         _cleanup_free_ bool *del = NULL;
         size_t cap = 0, n = 0;
@@ -311,29 +291,28 @@ static int write_all(struct sync_state *st, podnet_error **err)
                 cap += st->d.nh[j].kind == PN_OP_DELETE;
         if (cap == 0)
                 return 0; /* in sync: no write */
-        reqs = calloc(cap, sizeof(*reqs));
         idx = calloc(cap, sizeof(*idx));
         del = calloc(cap, sizeof(*del));
-        if (!reqs || !idx || !del)
+        if (!idx || !del)
                 return pn_error(err, ENOMEM, 0, "Planning route changes");
 
         for (size_t k = 0; k < st->n_nhw; k++) {
                 const struct pn_nh *w = &st->nhw[k];
-                if (w->kind == PN_OP_KEEP || !w->id || r < 0)
+                if (w->kind == PN_OP_KEEP || !w->id)
                         continue;
-                r = nexthop_req(&reqs[n], RTM_NEWNEXTHOP,
-                                NLM_F_CREATE |
-                                    (w->kind == PN_OP_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL),
-                                w, st->cfg.protocol);
+                pn_nexthop_put(&b, RTM_NEWNEXTHOP,
+                               NLM_F_CREATE |
+                                   (w->kind == PN_OP_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL),
+                               w, st->cfg.protocol);
                 idx[n++] = k;
         }
-        r = write_batch(st, reqs, n, r);
-        for (size_t q = 0; q < n; q++)
-                st->nhw_err[idx[q]] = pn_nl_req_error(&reqs[q]);
+        r = write_batch(st, &b);
+        for (size_t q = 0; q < n && q < b.n; q++)
+                st->nhw_err[idx[q]] = pn_nl_req_error(&b.reqs[q]);
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Writing next hops");
+                return pn_error(err, -r, 0, "Writing next hops");
 
-        memset(reqs, 0, n * sizeof(*reqs));
+        pn_nlbuf_done(&b);
         n = 0;
         for (size_t o = 0; o < ELEMENTSOF(order); o++)
                 for (size_t i = 0; i < st->n_ops; i++) {
@@ -341,7 +320,7 @@ static int write_all(struct sync_state *st, podnet_error **err)
                         const struct pn_nh *w = nh_of_route(st, op->want);
                         bool unreachable = st->why[i] != NULL;
 
-                        if (op->kind == PN_OP_KEEP || r < 0)
+                        if (op->kind == PN_OP_KEEP)
                                 continue;
                         /* an unreachable replacement still removes the stale route */
                         if (order[o] == PN_OP_DELETE &&
@@ -349,48 +328,47 @@ static int write_all(struct sync_state *st, podnet_error **err)
                              (op->kind == PN_OP_REPLACE && unreachable))) {
                                 if (implicit_nh(st, op->have))
                                         continue;
-                                r = route_req(&reqs[n], RTM_DELROUTE, 0, op->have, st->cfg.protocol,
-                                              st->cfg.table);
+                                route_req(&b, RTM_DELROUTE, 0, op->have, st->cfg.protocol,
+                                          st->cfg.table);
                                 del[n] = true;
                         } else if (order[o] == op->kind && order[o] != PN_OP_DELETE &&
                                    !unreachable) {
                                 if (w && st->nhw_err[w - st->nhw] < 0)
                                         continue; /* its nexthop failed */
-                                r = route_req(
-                                    &reqs[n], RTM_NEWROUTE,
-                                    NLM_F_CREATE |
-                                        (op->kind == PN_OP_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL),
-                                    op->want, st->cfg.protocol, st->cfg.table);
+                                route_req(&b, RTM_NEWROUTE,
+                                          NLM_F_CREATE | (op->kind == PN_OP_REPLACE ? NLM_F_REPLACE
+                                                                                    : NLM_F_EXCL),
+                                          op->want, st->cfg.protocol, st->cfg.table);
                                 del[n] = false;
                         } else {
                                 continue;
                         }
                         idx[n++] = i;
                 }
-        r = write_batch(st, reqs, n, r);
-        for (size_t q = 0; q < n; q++) {
-                int e = pn_nl_req_error(&reqs[q]);
+        r = write_batch(st, &b);
+        for (size_t q = 0; q < n && q < b.n; q++) {
+                int e = pn_nl_req_error(&b.reqs[q]);
                 if (del[q])
                         st->err_del[idx[q]] = e;
                 else
                         st->err_set[idx[q]] = e;
         }
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Writing routes");
+                return pn_error(err, -r, 0, "Writing routes");
 
-        memset(reqs, 0, n * sizeof(*reqs));
+        pn_nlbuf_done(&b);
         n = 0;
         for (size_t j = 0; j < st->d.n_nh; j++) {
-                if (st->d.nh[j].kind != PN_OP_DELETE || r < 0)
+                if (st->d.nh[j].kind != PN_OP_DELETE)
                         continue;
-                r = nexthop_req(&reqs[n], RTM_DELNEXTHOP, 0, &st->d.nh[j], st->cfg.protocol);
+                pn_nexthop_put(&b, RTM_DELNEXTHOP, 0, &st->d.nh[j], st->cfg.protocol);
                 idx[n++] = j;
         }
-        r = write_batch(st, reqs, n, r);
-        for (size_t q = 0; q < n; q++)
-                st->nhh_err[idx[q]] = pn_nl_req_error(&reqs[q]);
+        r = write_batch(st, &b);
+        for (size_t q = 0; q < n && q < b.n; q++)
+                st->nhh_err[idx[q]] = pn_nl_req_error(&b.reqs[q]);
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Deleting next hops");
+                return pn_error(err, -r, 0, "Deleting next hops");
         return 0;
 }
 
@@ -415,7 +393,7 @@ static int report_set(struct sync_state *st, podnet_sync_action action, const ch
                                           "the kernel refused gateway %s: %s", g, strerror(-e));
         if (e == -EEXIST && !nh_failed) {
                 if (!*first_error)
-                        *first_error = pn_error_plain(err, EEXIST, PODNET_CNI_ERR_NETLINK,
+                        *first_error = pn_error_plain(err, EEXIST, 0,
                                                       "Adding route %s via %s: a route to %s "
                                                       "that podnet does not own exists",
                                                       d, g, d);
@@ -425,7 +403,7 @@ static int report_set(struct sync_state *st, podnet_sync_action action, const ch
         if (e < 0) {
                 if (!*first_error)
                         *first_error =
-                            pn_error(err, -e, PODNET_CNI_ERR_NETLINK, "%s %s %s via %s", verb,
+                            pn_error(err, -e, 0, "%s %s %s via %s", verb,
                                      nh_failed ? "the next hop of route" : "route", d, g);
                 return pn_sync_report_add(st->report, PODNET_SYNC_FAILED, node, rt, "%s%s",
                                           nh_failed ? "next hop: " : "", strerror(-e));
@@ -464,8 +442,7 @@ static int build_report(struct sync_state *st, podnet_error **err)
                                 char d[PODNET_CIDR_STRLEN + 8];
                                 fmt_rt(op->have, d, sizeof(d));
                                 if (!first_error)
-                                        first_error = pn_error(err, -e, PODNET_CNI_ERR_NETLINK,
-                                                               "Deleting route %s", d);
+                                        first_error = pn_error(err, -e, 0, "Deleting route %s", d);
                                 r = pn_sync_report_add(st->report, PODNET_SYNC_FAILED, node,
                                                        op->have, "deleting: %s", strerror(-e));
                         } else {
@@ -488,8 +465,8 @@ static int build_report(struct sync_state *st, podnet_error **err)
         /* nexthops deleted that no reported route depended on */
         for (size_t j = 0; j < st->d.n_nh && r >= 0 && !first_error; j++)
                 if (st->d.nh[j].kind == PN_OP_DELETE && st->nhh_err[j] < 0 && !gone(st->nhh_err[j]))
-                        first_error = pn_error(err, -st->nhh_err[j], PODNET_CNI_ERR_NETLINK,
-                                               "Deleting next hop %u", st->d.nh[j].id);
+                        first_error = pn_error(err, -st->nhh_err[j], 0, "Deleting next hop %u",
+                                               st->d.nh[j].id);
         if (r < 0)
                 return pn_error(err, -r, 0, "Reporting");
         return first_error;
@@ -521,12 +498,11 @@ static int open_and_dump(podnet_ctx *ctx, struct nl_sock **sk, size_t *chunk,
 
         *sk = pn_nl_sock(ctx, NULL);
         if (!*sk)
-                return pn_error(err, errno, PODNET_CNI_ERR_NETLINK,
-                                "Opening a netlink route socket");
+                return pn_error(err, errno, 0, "Opening a netlink route socket");
         *chunk = pn_nl_sock_bulk(*sk);
         r = pn_route_dump_read(*sk, d, nh_kernel);
         if (r < 0)
-                return pn_error(err, -r, PODNET_CNI_ERR_NETLINK,
+                return pn_error(err, -r, 0,
                                 "Dumping routes of protocol %u in table %u and next hops",
                                 d->protocol, d->table);
         return 0;
@@ -728,7 +704,7 @@ PODNET_EXPORT int podnet_routes_flush(podnet_ctx *ctx, unsigned protocol, unsign
                                       podnet_error **err)
 {
         struct pn_route_dump d = {.protocol = protocol, .table = table};
-        _cleanup_free_ struct pn_nl_req *reqs = NULL;
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         _cleanup_free_ const struct pn_nh **nh_of = NULL; /* per request: NULL for a route */
         size_t n = 0, deleted = 0, chunk;
         struct nl_sock *sk;
@@ -743,28 +719,26 @@ PODNET_EXPORT int podnet_routes_flush(podnet_ctx *ctx, unsigned protocol, unsign
         r = open_and_dump(ctx, &sk, &chunk, &d, &nh_kernel, err);
         if (r >= 0)
                 r = pn_nexthop_plan(NULL, 0, d.nh, d.n_nh, NULL, 0, d.rt, d.n_rt, 0);
-        if (r >= 0 && (!(reqs = calloc(d.n_rt + d.n_nh + 1, sizeof(*reqs))) ||
-                       !(nh_of = calloc(d.n_rt + d.n_nh + 1, sizeof(*nh_of)))))
+        if (r >= 0 && !(nh_of = calloc(d.n_rt + d.n_nh + 1, sizeof(*nh_of))))
                 r = pn_error(err, ENOMEM, 0, "Flushing routes");
         if (r < 0)
                 goto out;
         /* the routes first, then the nexthops nothing uses any more */
-        for (size_t i = 0; i < d.n_rt && r >= 0; i++)
-                r = route_req(&reqs[n++], RTM_DELROUTE, 0, &d.rt[i], d.protocol, d.table);
-        for (size_t j = 0; j < d.n_nh && r >= 0; j++)
+        for (size_t i = 0; i < d.n_rt; i++, n++)
+                route_req(&b, RTM_DELROUTE, 0, &d.rt[i], d.protocol, d.table);
+        for (size_t j = 0; j < d.n_nh; j++)
                 if (d.nh[j].kind == PN_OP_DELETE) {
-                        nh_of[n] = &d.nh[j];
-                        r = nexthop_req(&reqs[n++], RTM_DELNEXTHOP, 0, &d.nh[j], d.protocol);
+                        nh_of[n++] = &d.nh[j];
+                        pn_nexthop_put(&b, RTM_DELNEXTHOP, 0, &d.nh[j], d.protocol);
                 }
-        r = batch_send(sk, reqs, n, r);
+        r = pn_nl_batch(sk, &b, NULL, NULL);
         if (r < 0) {
-                r = pn_error(err, -r, PODNET_CNI_ERR_NETLINK, "Deleting routes of protocol %u",
-                             d.protocol);
+                r = pn_error(err, -r, 0, "Deleting routes of protocol %u", d.protocol);
                 goto out;
         }
         for (size_t q = 0; q < n; q++) {
                 char what[PODNET_CIDR_STRLEN + 32];
-                int e = pn_nl_req_error(&reqs[q]);
+                int e = pn_nl_req_error(&b.reqs[q]);
 
                 if (e == 0) {
                         deleted += nh_of[q] == NULL;
@@ -774,10 +748,9 @@ PODNET_EXPORT int podnet_routes_flush(podnet_ctx *ctx, unsigned protocol, unsign
                         continue;
                 if (!nh_of[q]) {
                         fmt_rt(&d.rt[q], what, sizeof(what));
-                        r = pn_error(err, -e, PODNET_CNI_ERR_NETLINK, "Deleting route %s", what);
+                        r = pn_error(err, -e, 0, "Deleting route %s", what);
                 } else {
-                        r = pn_error(err, -e, PODNET_CNI_ERR_NETLINK, "Deleting next hop %u",
-                                     nh_of[q]->id);
+                        r = pn_error(err, -e, 0, "Deleting next hop %u", nh_of[q]->id);
                 }
                 goto out;
         }

@@ -76,7 +76,7 @@ int pn_addr_dump(struct nl_sock *sk, int family, int ifindex,
         msg = pn_nlmsg_new(RTM_GETADDR, 0, &ifa, sizeof(ifa), 16);
         if (!msg)
                 return -ENOMEM;
-        return pn_nl_dump(sk, msg, addr_reply, NULL, &w);
+        return pn_nl_dump(sk, nlmsg_hdr(msg), addr_reply, NULL, &w);
 }
 
 struct nl_msg *pn_addr_msg(int cmd, int nlflags, const struct pn_addr *a)
@@ -116,7 +116,7 @@ int pn_addr_send(struct nl_sock *sk, int cmd, int nlflags, const struct pn_addr 
 {
         _cleanup_nlmsg_ struct nl_msg *msg = pn_addr_msg(cmd, nlflags, a);
 
-        return msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
+        return msg ? pn_nl_request(sk, nlmsg_hdr(msg), NULL, NULL) : -ENOMEM;
 }
 
 /* Resolves ifname in (ctx, ns) and turns addr into a pn_addr. */

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Forwarding entries of a VXLAN device (bridge FDB, NTF_SELF): which underlay address
- * frames to a MAC address are sent to. The parser, the request builders for one-by-one
- * or batched writes, a dump into a sorted array for a sync's diff, and the public
- * one-shot calls: set, delete, dump.
+ * frames to a MAC address are sent to. The parser, the request builders (appending to a
+ * message buffer, for one request or a pipelined batch), a dump into a sorted array for
+ * a sync's diff, and the public one-shot calls: set, delete, dump.
  */
 #include <limits.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <netlink/netlink.h>
 #include <netlink/socket.h>
 
 #include "core/cidr.h"
@@ -21,32 +20,50 @@
 
 int pn_fdb_parse(const struct nlmsghdr *hdr, struct pn_fdb *f)
 {
-        struct nlattr *tb[NDA_MAX + 1];
         const struct ndmsg *ndm;
+        const struct nlattr *a;
+        bool has_mac = false;
+        int rem;
 
         if (hdr->nlmsg_len < NLMSG_LENGTH(sizeof(*ndm)))
                 return -EBADMSG;
-        ndm = nlmsg_data(hdr);
+        ndm = NLMSG_DATA(hdr);
         if (ndm->ndm_family != AF_BRIDGE)
                 return 0;
-        if (nlmsg_parse((struct nlmsghdr *)hdr, sizeof(*ndm), tb, NDA_MAX, NULL) < 0)
-                return -EBADMSG;
         memset(f, 0, sizeof(*f));
-        if (!pn_attr_copy(tb[NDA_LLADDR], f->mac, 6))
+        pn_attr_for_each(a, hdr, sizeof(*ndm), rem)
+        {
+                switch (pn_attr_type(a)) {
+                case NDA_LLADDR:
+                        has_mac = pn_attr_copy(a, f->mac, 6);
+                        break;
+                case NDA_DST:
+                        if (pn_attr_copy(a, f->dst, 4))
+                                f->family = AF_INET;
+                        else if (pn_attr_copy(a, f->dst, 16))
+                                f->family = AF_INET6;
+                        break;
+                case NDA_VNI:
+                case NDA_PORT:
+                case NDA_IFINDEX:
+                case NDA_SRC_VNI:
+                case NDA_NH_ID:
+                        /* what podnet never writes: a remote of its own VNI, port or device */
+                        f->odd = true;
+                        break;
+                default:
+                        break;
+                }
+        }
+        if (!has_mac)
                 return 0;
         f->ifindex = ndm->ndm_ifindex;
         f->state = ndm->ndm_state;
         f->flags = ndm->ndm_flags;
-        if (pn_attr_copy(tb[NDA_DST], f->dst, 4))
-                f->family = AF_INET;
-        else if (pn_attr_copy(tb[NDA_DST], f->dst, 16))
-                f->family = AF_INET6;
-        /* what podnet never writes: a remote of its own VNI, port or device */
-        f->odd = tb[NDA_VNI] || tb[NDA_PORT] || tb[NDA_IFINDEX] || tb[NDA_SRC_VNI] || tb[NDA_NH_ID];
         return 1;
 }
 
-struct nl_msg *pn_fdb_msg(int cmd, int nlflags, const struct pn_fdb *f)
+int pn_fdb_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_fdb *f)
 {
         struct ndmsg ndm = {
             .ndm_family = AF_BRIDGE,
@@ -55,21 +72,20 @@ struct nl_msg *pn_fdb_msg(int cmd, int nlflags, const struct pn_fdb *f)
             .ndm_state = cmd == RTM_NEWNEIGH ? NUD_PERMANENT : 0,
         };
         unsigned len = pn_family_len(f->family);
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
-        msg = pn_nlmsg_new(cmd, nlflags, &ndm, sizeof(ndm), 48);
-        if (!msg || nla_put(msg, NDA_LLADDR, 6, f->mac) < 0 ||
-            (len && nla_put(msg, NDA_DST, (int)len, f->dst) < 0) ||
-            (cmd == RTM_NEWNEIGH && len == 0))
-                return NULL;
-        return steal_pointer(&msg);
+        if (cmd == RTM_NEWNEIGH && len == 0 && b->error == 0)
+                b->error = -EINVAL; /* an entry without a remote: no message */
+        pn_nlbuf_msg(b, cmd, nlflags, false, &ndm, sizeof(ndm));
+        pn_nlbuf_put(b, NDA_LLADDR, f->mac, 6);
+        if (len)
+                pn_nlbuf_put(b, NDA_DST, f->dst, len);
+        return b->error;
 }
 
-struct nl_msg *pn_fdb_dump_msg(struct nl_sock *sk, int ifindex)
+int pn_fdb_dump_put(struct pn_nlbuf *b, struct nl_sock *sk, int ifindex)
 {
         int strict = 0;
         socklen_t len = sizeof(strict);
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
         /* A strict socket reads an ndmsg header and NDA_IFINDEX; any other reads, for
          * compatibility with old iproute2, an ifinfomsg whose ifi_index names the link
@@ -81,15 +97,15 @@ struct nl_msg *pn_fdb_dump_msg(struct nl_sock *sk, int ifindex)
         if (strict) {
                 struct ndmsg ndm = {.ndm_family = AF_BRIDGE};
 
-                msg = pn_nlmsg_new(RTM_GETNEIGH, 0, &ndm, sizeof(ndm), 16);
-                if (!msg || (ifindex > 0 && nla_put_u32(msg, NDA_IFINDEX, (uint32_t)ifindex) < 0))
-                        return NULL;
+                pn_nlbuf_msg(b, RTM_GETNEIGH, 0, true, &ndm, sizeof(ndm));
+                if (ifindex > 0)
+                        pn_nlbuf_put_u32(b, NDA_IFINDEX, (uint32_t)ifindex);
         } else {
                 struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = ifindex};
 
-                msg = pn_nlmsg_new(RTM_GETNEIGH, 0, &ifi, sizeof(ifi), 16);
+                pn_nlbuf_msg(b, RTM_GETNEIGH, 0, true, &ifi, sizeof(ifi));
         }
-        return steal_pointer(&msg);
+        return b->error;
 }
 
 static int fdb_keep(const struct nlmsghdr *hdr, void *elem, void *userdata)
@@ -118,16 +134,18 @@ int pn_fdb_cmp(const void *a, const void *b)
 
 int pn_fdb_dump(struct nl_sock *sk, int ifindex, struct pn_fdb **ret, size_t *n)
 {
-        _cleanup_nlmsg_ struct nl_msg *msg = pn_fdb_dump_msg(sk, ifindex);
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         void *v = NULL;
         size_t cap = 0;
         int r;
 
         *ret = NULL;
         *n = 0;
-        if (!msg)
-                return -ENOMEM;
-        r = pn_neigh_collect(sk, msg, sizeof(struct pn_fdb), fdb_keep, &ifindex, &v, n, &cap);
+        r = pn_fdb_dump_put(&b, sk, ifindex);
+        if (r < 0)
+                return r;
+        r = pn_neigh_collect(sk, pn_nlbuf_hdr(&b, 0), sizeof(struct pn_fdb), fdb_keep, &ifindex,
+                             &v, n, &cap);
         if (r < 0) {
                 free(v);
                 *n = 0;
@@ -155,7 +173,7 @@ static int fdb_write(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, int 
                      const char *mac, const podnet_cidr *dst, podnet_error **err)
 {
         bool add = cmd == RTM_NEWNEIGH;
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         struct pn_fdb f = {0};
         struct nl_sock *sk;
         struct pn_addr a;
@@ -177,8 +195,9 @@ static int fdb_write(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, int 
         r = pn_net_link_for(ctx, ns, ifname, &sk, &f.ifindex, err);
         if (r < 0)
                 return r;
-        msg = pn_fdb_msg(cmd, add ? NLM_F_CREATE | NLM_F_REPLACE : 0, &f);
-        r = msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
+        r = pn_fdb_put(&b, cmd, add ? NLM_F_CREATE | NLM_F_REPLACE : 0, &f);
+        if (r >= 0)
+                r = pn_nl_request(sk, pn_nlbuf_hdr(&b, 0), NULL, NULL);
         if (r == -ENOENT && !add)
                 return 0;
         if (r < 0)

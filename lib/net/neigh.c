@@ -1,43 +1,55 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Neighbour entries (ARP, IPv6 ND) of one link, as the overlay pins them: the parser,
- * the request builders a sync sends one by one or in a pipelined batch, a dump into a
- * sorted array for its diff, and the public one-shot calls: set, delete, dump.
+ * the request builders (appending to a message buffer, which a sync sends whole as a
+ * pipelined batch), a dump into a sorted array for its diff, and the public one-shot
+ * calls: set, delete, dump.
  */
 #include <limits.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
-#include <netlink/netlink.h>
 
 #include "core/cidr.h"
 #include "net/net.h"
 
 int pn_neigh_parse(const struct nlmsghdr *hdr, struct pn_neigh *n)
 {
-        struct nlattr *tb[NDA_MAX + 1];
         const struct ndmsg *ndm;
+        const struct nlattr *a;
+        bool has_dst = false;
         unsigned len;
+        int rem;
 
         if (hdr->nlmsg_len < NLMSG_LENGTH(sizeof(*ndm)))
                 return -EBADMSG;
-        ndm = nlmsg_data(hdr);
+        ndm = NLMSG_DATA(hdr);
         len = pn_family_len(ndm->ndm_family);
         if (len == 0)
                 return 0;
-        if (nlmsg_parse((struct nlmsghdr *)hdr, sizeof(*ndm), tb, NDA_MAX, NULL) < 0)
-                return -EBADMSG;
         memset(n, 0, sizeof(*n));
-        if (!pn_attr_copy(tb[NDA_DST], n->addr, len))
+        pn_attr_for_each(a, hdr, sizeof(*ndm), rem)
+        {
+                switch (pn_attr_type(a)) {
+                case NDA_DST:
+                        has_dst = pn_attr_copy(a, n->addr, len);
+                        break;
+                case NDA_LLADDR:
+                        n->has_mac = pn_attr_copy(a, n->mac, 6);
+                        break;
+                default:
+                        break;
+                }
+        }
+        if (!has_dst)
                 return 0;
         n->family = ndm->ndm_family;
         n->flags = ndm->ndm_flags;
         n->state = ndm->ndm_state;
         n->ifindex = ndm->ndm_ifindex;
-        n->has_mac = pn_attr_copy(tb[NDA_LLADDR], n->mac, 6);
         return 1;
 }
 
-struct nl_msg *pn_neigh_msg(int cmd, int nlflags, const struct pn_neigh *n)
+int pn_neigh_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_neigh *n)
 {
         struct ndmsg ndm = {
             .ndm_family = n->family,
@@ -45,26 +57,26 @@ struct nl_msg *pn_neigh_msg(int cmd, int nlflags, const struct pn_neigh *n)
             .ndm_state = cmd == RTM_NEWNEIGH ? NUD_PERMANENT : 0,
         };
         unsigned len = pn_family_len(n->family);
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
-        msg = pn_nlmsg_new(cmd, nlflags, &ndm, sizeof(ndm), 48);
-        if (!msg || len == 0 || nla_put(msg, NDA_DST, (int)len, n->addr) < 0 ||
-            (cmd == RTM_NEWNEIGH && nla_put(msg, NDA_LLADDR, 6, n->mac) < 0))
-                return NULL;
-        return steal_pointer(&msg);
+        if (len == 0 && b->error == 0)
+                b->error = -EAFNOSUPPORT; /* no message: the batch must not run */
+        pn_nlbuf_msg(b, cmd, nlflags, false, &ndm, sizeof(ndm));
+        pn_nlbuf_put(b, NDA_DST, n->addr, len);
+        if (cmd == RTM_NEWNEIGH)
+                pn_nlbuf_put(b, NDA_LLADDR, n->mac, 6);
+        return b->error;
 }
 
-struct nl_msg *pn_neigh_dump_msg(int family, int ifindex)
+int pn_neigh_dump_put(struct pn_nlbuf *b, int family, int ifindex)
 {
         /* The link goes in NDA_IFINDEX: a strict socket refuses a dump request whose
          * header names one, and both kinds of socket filter by the attribute. */
         struct ndmsg ndm = {.ndm_family = (uint8_t)family};
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
-        msg = pn_nlmsg_new(RTM_GETNEIGH, 0, &ndm, sizeof(ndm), 16);
-        if (!msg || (ifindex > 0 && nla_put_u32(msg, NDA_IFINDEX, (uint32_t)ifindex) < 0))
-                return NULL;
-        return steal_pointer(&msg);
+        pn_nlbuf_msg(b, RTM_GETNEIGH, 0, true, &ndm, sizeof(ndm));
+        if (ifindex > 0)
+                pn_nlbuf_put_u32(b, NDA_IFINDEX, (uint32_t)ifindex);
+        return b->error;
 }
 
 /* ---- a dump into an array (for neighbour and FDB entries alike) ---- */
@@ -99,7 +111,7 @@ static void collect_restart(void *userdata)
         c->n = c->start;
 }
 
-int pn_neigh_collect(struct nl_sock *sk, struct nl_msg *msg, size_t size,
+int pn_neigh_collect(struct nl_sock *sk, struct nlmsghdr *req, size_t size,
                      int (*parse)(const struct nlmsghdr *hdr, void *elem, void *userdata),
                      void *userdata, void **v, size_t *n, size_t *cap)
 {
@@ -112,7 +124,7 @@ int pn_neigh_collect(struct nl_sock *sk, struct nl_msg *msg, size_t size,
                             .cap = *cap};
         int r;
 
-        r = pn_nl_dump(sk, msg, collect_reply, collect_restart, &c);
+        r = pn_nl_dump(sk, req, collect_reply, collect_restart, &c);
         *v = c.v;
         *cap = c.cap;
         *n = r < 0 ? c.start : c.n;
@@ -155,14 +167,14 @@ int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh *
                 return -EAFNOSUPPORT;
         /* one dump per family: an AF_UNSPEC neighbour dump also walks every bridge FDB */
         for (size_t i = 0; i < ELEMENTSOF(families) && r >= 0; i++) {
-                _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+                _cleanup_nlbuf_ struct pn_nlbuf b = {0};
 
                 if (family != AF_UNSPEC && family != families[i])
                         continue;
-                msg = pn_neigh_dump_msg(families[i], ifindex);
-                r = msg ? pn_neigh_collect(sk, msg, sizeof(struct pn_neigh), neigh_keep, &ifindex,
-                                           &v, n, &cap)
-                        : -ENOMEM;
+                r = pn_neigh_dump_put(&b, families[i], ifindex);
+                if (r >= 0)
+                        r = pn_neigh_collect(sk, pn_nlbuf_hdr(&b, 0), sizeof(struct pn_neigh),
+                                             neigh_keep, &ifindex, &v, n, &cap);
         }
         if (r < 0) {
                 free(v);
@@ -188,7 +200,7 @@ static int neigh_write(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, in
                        const podnet_cidr *addr, const char *mac, podnet_error **err)
 {
         bool add = cmd == RTM_NEWNEIGH;
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         struct pn_neigh n = {0};
         struct nl_sock *sk;
         struct pn_addr a;
@@ -207,8 +219,9 @@ static int neigh_write(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, in
         r = pn_net_link_for(ctx, ns, ifname, &sk, &n.ifindex, err);
         if (r < 0)
                 return r;
-        msg = pn_neigh_msg(cmd, add ? NLM_F_CREATE | NLM_F_REPLACE : 0, &n);
-        r = msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
+        r = pn_neigh_put(&b, cmd, add ? NLM_F_CREATE | NLM_F_REPLACE : 0, &n);
+        if (r >= 0)
+                r = pn_nl_request(sk, pn_nlbuf_hdr(&b, 0), NULL, NULL);
         if (r == -ENOENT && !add)
                 return 0;
         if (r < 0) {

@@ -3,8 +3,12 @@
  * Private to the library: the kernel network objects as the net/ modules read and write
  * them over the netlink transport (netlink/transport.h): links, addresses, routes,
  * nexthop objects, VXLAN devices, neighbour and FDB entries, their parsers and their
- * request builders; and the VXLAN tunnel endpoint of a node. A builder returns a message
- * for pn_nl_request() or for a pipelined batch (pn_nl_batch()); the caller frees it.
+ * request builders; and the VXLAN tunnel endpoint of a node. The builders of requests
+ * that travel by the thousand (routes, nexthops, lookups, neighbour and FDB entries)
+ * append to a message buffer (struct pn_nlbuf), which goes whole to pn_nl_batch() or
+ * message by message to pn_nl_request(); the link and address builders return a libnl
+ * message, which a request sends by its nlmsg_hdr() and a batch takes with
+ * pn_nlbuf_append().
  */
 #ifndef PODNET_NET_NET_H
 #define PODNET_NET_NET_H
@@ -83,11 +87,36 @@ struct nl_msg *pn_link_msg(int type, int nlflags, int ifindex, const char *name,
 /* Formats a hardware address as "aa:bb:..", into at least 18 bytes (truncated beyond 6
  * bytes' worth). */
 void pn_mac_format(const uint8_t *mac, unsigned len, char *buf, size_t size);
+/* Parses "aa:bb:cc:dd:ee:ff" (a unicast address) into mac: 0 or -EINVAL. */
+int pn_mac_parse(const char *s, uint8_t mac[6]);
+/* pn_mac_parse(), also refusing NULL and the all-zeros address (which a VXLAN FDB reads as
+ * "every remote"): an address a neighbour or FDB entry can point at. */
+static inline int pn_mac_parse_unicast(const char *s, uint8_t mac[6])
+{
+        static const uint8_t zero[6];
+
+        return !s || pn_mac_parse(s, mac) < 0 || memcmp(mac, zero, 6) == 0 ? -EINVAL : 0;
+}
+/* Sets IFF_* bits `flags` (within `change`) and, if mtu > 0, the MTU of the link ifindex
+ * (0: by name). 0 or -errno. */
+int pn_link_set(struct nl_sock *sk, int ifindex, const char *name, unsigned flags, unsigned change,
+                unsigned mtu);
+/* Deletes the link ifindex (0: by name). 0 or -errno. */
+int pn_link_del(struct nl_sock *sk, int ifindex, const char *name);
+/* The alias podnet_bridge_ensure() gives a bridge once its MAC address is fixed: every
+ * later call sees it in the lookup it makes anyway, so keeping the MAC costs nothing. */
+#define PN_BRIDGE_PINNED_ALIAS "podnet: MAC address pinned"
+/* Sets *err for a socket that could not be opened (errno) in ns; returns -errno. */
+int pn_net_sock_error(podnet_error **err, podnet_netns *ns);
 
 /* Checks ifname (pn_ifname_valid) and gets the socket for (ctx, ns); on failure sets
  * *err and returns -errno. */
 int pn_net_sock_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struct nl_sock **sk,
                     podnet_error **err);
+/* pn_net_sock_for(), then the index of link ifname; on failure sets *err (naming the
+ * link and the namespace) and returns -errno, -ENODEV when there is no such link. */
+int pn_net_link_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struct nl_sock **sk,
+                    int *ifindex, podnet_error **err);
 
 /* ---- addresses (addr.c) ---- */
 
@@ -115,7 +144,7 @@ int pn_addr_from_cidr(struct pn_addr *a, const podnet_cidr *c, int ifindex);
 /* ---- routes (route.c) ---- */
 
 /* A route: as a dump or a lookup reports it (pn_route_parse()), or as a request names it
- * (pn_route_msg()). Raw network-order bytes, no allocation. The fields after `gw` belong
+ * (pn_route_put()). Raw network-order bytes, no allocation. The fields after `gw` belong
  * to a sync's plan (agent/): the net layer never reads them; a parse clears them and
  * sets node to SIZE_MAX. */
 struct pn_rt {
@@ -158,14 +187,14 @@ struct pn_route_hdr {
 /* RTM_NEWROUTE or RTM_DELROUTE of rt as h says, with room for RTA_METRICS. A route
  * using a nexthop object is named by RTA_NH_ID, never by its gateway (the kernel would
  * not match it when deleting). */
-struct nl_msg *pn_route_msg(int cmd, int nlflags, const struct pn_rt *rt,
-                            const struct pn_route_hdr *h);
+int pn_route_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_rt *rt,
+                 const struct pn_route_hdr *h);
 /* RTM_GETROUTE: which route the kernel would use to reach the host `addr` (rtm_flags:
  * RTM_F_FIB_MATCH for the FIB entry rather than the resolved route). A `get`. */
-struct nl_msg *pn_route_lookup_msg(int family, const uint8_t *addr, unsigned rtm_flags);
+int pn_route_lookup_put(struct pn_nlbuf *b, int family, const uint8_t *addr, unsigned rtm_flags);
 /* A route dump of `family` (AF_UNSPEC: both); protocol non-zero asks the kernel to send
  * only that protocol's routes (honoured on a strict socket, see pn_nl_sock_bulk()). */
-struct nl_msg *pn_route_dump_msg(int family, unsigned protocol);
+int pn_route_dump_put(struct pn_nlbuf *b, int family, unsigned protocol);
 
 /* ---- nexthop objects (nexthop.c) ---- */
 
@@ -191,28 +220,10 @@ struct pn_nh {
  * node and match SIZE_MAX). */
 bool pn_nexthop_parse(const struct nlmsghdr *hdr, struct pn_nh *nh);
 /* RTM_NEWNEXTHOP (id, family, protocol, device, gateway) or RTM_DELNEXTHOP (id). */
-struct nl_msg *pn_nexthop_msg(int cmd, int nlflags, const struct pn_nh *nh, unsigned protocol);
+int pn_nexthop_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_nh *nh,
+                   unsigned protocol);
 /* A dump of every nexthop object. */
-struct nl_msg *pn_nexthop_dump_msg(void);
-
-/* ---- MAC address text, links by name (link.c) ---- */
-
-/* Parses "aa:bb:cc:dd:ee:ff" (exactly 17 characters); -EINVAL for anything else and for
- * a group (multicast) address, which no interface or neighbour may have. */
-int pn_mac_parse(const char *s, uint8_t mac[6]);
-/* The same, also refusing NULL and the all-zeros address (which a VXLAN FDB reads as
- * "every remote"): an address a neighbour or FDB entry can point at. */
-static inline int pn_mac_parse_unicast(const char *s, uint8_t mac[6])
-{
-        static const uint8_t zero[6];
-
-        return !s || pn_mac_parse(s, mac) < 0 || memcmp(mac, zero, 6) == 0 ? -EINVAL : 0;
-}
-
-/* pn_net_sock_for(), then the index of link ifname; on failure sets *err (naming the
- * link and the namespace) and returns -errno, -ENODEV when there is no such link. */
-int pn_net_link_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struct nl_sock **sk,
-                    int *ifindex, podnet_error **err);
+int pn_nexthop_dump_put(struct pn_nlbuf *b);
 
 /* ---- VXLAN tunnel endpoints (vtep.c) ---- */
 
@@ -281,18 +292,19 @@ struct pn_neigh {
 int pn_neigh_parse(const struct nlmsghdr *hdr, struct pn_neigh *n);
 /* RTM_NEWNEIGH of n as a permanent entry (n->mac; state and flags ignored), nlflags
  * NLM_F_CREATE|NLM_F_REPLACE to add or replace; or RTM_DELNEIGH of n's address on
- * n->ifindex. For pn_nl_request() or a batch. NULL when out of memory. */
-struct nl_msg *pn_neigh_msg(int cmd, int nlflags, const struct pn_neigh *n);
+ * n->ifindex. Appended to b: b->error (-EAFNOSUPPORT for a family other than IPv4 or
+ * IPv6, then nothing is appended). */
+int pn_neigh_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_neigh *n);
 /* A dump of the entries of `family` (AF_INET or AF_INET6) on link ifindex (0: all). */
-struct nl_msg *pn_neigh_dump_msg(int family, int ifindex);
+int pn_neigh_dump_put(struct pn_nlbuf *b, int family, int ifindex);
 /* Every entry of `family` (AF_UNSPEC: both) on ifindex into *ret (n entries, the
  * caller frees *ret), sorted by pn_neigh_cmp() for a diff. 0 or -errno. */
 int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh **ret, size_t *n);
-/* A dump (msg) whose RTM_NEWNEIGH replies parse(hdr, elem, userdata) turns into
+/* A dump (req) whose RTM_NEWNEIGH replies parse(hdr, elem, userdata) turns into
  * elements of `size` bytes (1 keep, 0 skip, < 0 stop), appended to the array *v of *n
  * elements and capacity *cap (pn_grow()). A dump restarted by a concurrent change
  * forgets only what it appended itself. 0 or -errno (*n as before then). */
-int pn_neigh_collect(struct nl_sock *sk, struct nl_msg *msg, size_t size,
+int pn_neigh_collect(struct nl_sock *sk, struct nlmsghdr *req, size_t size,
                      int (*parse)(const struct nlmsghdr *hdr, void *elem, void *userdata),
                      void *userdata, void **v, size_t *n, size_t *cap);
 /* Orders entries by their key: ifindex, family, address. qsort()/bsearch() shape. */
@@ -320,10 +332,11 @@ struct pn_fdb {
 int pn_fdb_parse(const struct nlmsghdr *hdr, struct pn_fdb *f);
 /* RTM_NEWNEIGH of f (NTF_SELF, permanent, mac to dst), nlflags NLM_F_CREATE|
  * NLM_F_REPLACE to add or replace the entry's remote; or RTM_DELNEIGH of f->mac, of
- * its remote dst only when f->family is set (else of the whole entry). */
-struct nl_msg *pn_fdb_msg(int cmd, int nlflags, const struct pn_fdb *f);
-/* A dump of the FDB of link ifindex, in the form the socket's strictness asks for. */
-struct nl_msg *pn_fdb_dump_msg(struct nl_sock *sk, int ifindex);
+ * its remote dst only when f->family is set (else of the whole entry). Appended to b:
+ * b->error (-EINVAL for an RTM_NEWNEIGH without a remote, then nothing is appended). */
+int pn_fdb_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_fdb *f);
+/* A dump of the FDB of link ifindex, in the form sk's strictness asks for. */
+int pn_fdb_dump_put(struct pn_nlbuf *b, struct nl_sock *sk, int ifindex);
 /* Every entry of link ifindex into *ret (n entries, the caller frees *ret), sorted by
  * pn_fdb_cmp(). 0 or -errno. */
 int pn_fdb_dump(struct nl_sock *sk, int ifindex, struct pn_fdb **ret, size_t *n);

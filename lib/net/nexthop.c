@@ -23,8 +23,9 @@ bool pn_nexthop_parse(const struct nlmsghdr *hdr, struct pn_nh *nh)
         nh->family = nhm->nh_family;
         nh->protocol = nhm->nh_protocol;
         nh->node = nh->match = SIZE_MAX;
-        nlmsg_for_each_attr (a, hdr, sizeof(*nhm), rem) {
-                switch (nla_type(a)) {
+        pn_attr_for_each(a, hdr, sizeof(*nhm), rem)
+        {
+                switch (pn_attr_type(a)) {
                 case NHA_ID:
                         pn_attr_copy(a, &nh->id, 4);
                         break;
@@ -32,9 +33,9 @@ bool pn_nexthop_parse(const struct nlmsghdr *hdr, struct pn_nh *nh)
                         pn_attr_copy(a, &nh->oif, 4);
                         break;
                 case NHA_GATEWAY:
-                        if (nla_len(a) == 4 || nla_len(a) == 16) {
-                                memcpy(nh->gw, nla_data(a), (size_t)nla_len(a));
-                                has_gw = (unsigned)nla_len(a) == pn_family_len(nh->family);
+                        if (pn_attr_len(a) == 4 || pn_attr_len(a) == 16) {
+                                memcpy(nh->gw, pn_attr_data(a), (size_t)pn_attr_len(a));
+                                has_gw = (unsigned)pn_attr_len(a) == pn_family_len(nh->family);
                         }
                         break;
                 case NHA_GROUP:
@@ -51,28 +52,27 @@ bool pn_nexthop_parse(const struct nlmsghdr *hdr, struct pn_nh *nh)
         return nh->id != 0;
 }
 
-struct nl_msg *pn_nexthop_msg(int cmd, int nlflags, const struct pn_nh *nh, unsigned protocol)
+int pn_nexthop_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_nh *nh,
+                   unsigned protocol)
 {
         struct nhmsg nhm = {0};
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
         if (cmd == RTM_NEWNEXTHOP) {
                 nhm.nh_family = nh->family;
                 nhm.nh_protocol = (uint8_t)protocol;
         }
-        msg = pn_nlmsg_new(cmd, nlflags, &nhm, sizeof(nhm), 64);
-        if (!msg || nla_put_u32(msg, NHA_ID, nh->id) < 0)
-                return NULL;
-        if (cmd == RTM_NEWNEXTHOP &&
-            (nla_put_u32(msg, NHA_OIF, nh->oif) < 0 ||
-             nla_put(msg, NHA_GATEWAY, (int)pn_family_len(nh->family), nh->gw) < 0))
-                return NULL;
-        return steal_pointer(&msg);
+        pn_nlbuf_msg(b, cmd, nlflags, false, &nhm, sizeof(nhm));
+        pn_nlbuf_put_u32(b, NHA_ID, nh->id);
+        if (cmd == RTM_NEWNEXTHOP) {
+                pn_nlbuf_put_u32(b, NHA_OIF, nh->oif);
+                pn_nlbuf_put(b, NHA_GATEWAY, nh->gw, pn_family_len(nh->family));
+        }
+        return b->error;
 }
 
-struct nl_msg *pn_nexthop_dump_msg(void)
+int pn_nexthop_dump_put(struct pn_nlbuf *b)
 {
         struct nhmsg nhm = {.nh_family = AF_UNSPEC};
 
-        return pn_nlmsg_new(RTM_GETNEXTHOP, 0, &nhm, sizeof(nhm), 16);
+        return pn_nlbuf_msg(b, RTM_GETNEXTHOP, 0, true, &nhm, sizeof(nhm));
 }

@@ -13,7 +13,7 @@
 int pn_route_parse(const struct nlmsghdr *hdr, struct pn_rt *rt)
 {
         const struct rtmsg *rtm;
-        const struct nlattr *a;
+        const struct nlattr *a, *mp = NULL;
         unsigned len;
         int rem;
 
@@ -31,8 +31,9 @@ int pn_route_parse(const struct nlmsghdr *hdr, struct pn_rt *rt)
         rt->table = rtm->rtm_table;
         rt->cloned = rtm->rtm_flags & RTM_F_CLONED;
         rt->node = SIZE_MAX;
-        nlmsg_for_each_attr (a, hdr, sizeof(*rtm), rem) {
-                switch (nla_type(a)) {
+        pn_attr_for_each(a, hdr, sizeof(*rtm), rem)
+        {
+                switch (pn_attr_type(a)) {
                 case RTA_DST:
                         pn_attr_copy(a, rt->dst, len);
                         break;
@@ -53,20 +54,16 @@ int pn_route_parse(const struct nlmsghdr *hdr, struct pn_rt *rt)
                         break;
                 case RTA_MULTIPATH:
                         rt->multipath = true;
+                        mp = a;
                         break;
                 default:
                         break;
                 }
         }
-        if (!rt->oif && rt->multipath) {
-                const struct nlattr *mp = nlmsg_find_attr((struct nlmsghdr *)hdr, sizeof(*rtm),
-                                                          RTA_MULTIPATH);
+        if (!rt->oif && mp && (size_t)pn_attr_len(mp) >= sizeof(struct rtnexthop)) {
+                const struct rtnexthop *nh = pn_attr_data(mp);
 
-                if (mp && (size_t)nla_len(mp) >= sizeof(struct rtnexthop)) {
-                        const struct rtnexthop *nh = nla_data(mp);
-
-                        rt->oif = (uint32_t)nh->rtnh_ifindex; /* the first hop stands for all */
-                }
+                rt->oif = (uint32_t)nh->rtnh_ifindex; /* the first hop stands for all */
         }
         return 1;
 }
@@ -85,14 +82,15 @@ int pn_route_multipath_gateways(const struct nlmsghdr *hdr,
         if (!mp || len == 0)
                 return 0;
         nh = nla_data(mp);
-        for (left = nla_len(mp); left >= (int)sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) &&
-                                 nh->rtnh_len <= left;
+        for (left = nla_len(mp);
+             left >= (int)sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= left;
              left -= RTNH_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh)) {
                 const struct nlattr *a;
                 int rem;
 
-                nla_for_each_attr (a, (struct nlattr *)RTNH_DATA(nh),
-                                   nh->rtnh_len - (int)sizeof(*nh), rem) {
+                nla_for_each_attr(a, (struct nlattr *)RTNH_DATA(nh),
+                                  nh->rtnh_len - (int)sizeof(*nh), rem)
+                {
                         if (nla_type(a) != RTA_GATEWAY || (unsigned)nla_len(a) != len)
                                 continue;
                         r = fn(rtm->rtm_family, nla_data(a), userdata);
@@ -103,8 +101,8 @@ int pn_route_multipath_gateways(const struct nlmsghdr *hdr,
         return 0;
 }
 
-struct nl_msg *pn_route_msg(int cmd, int nlflags, const struct pn_rt *rt,
-                            const struct pn_route_hdr *h)
+int pn_route_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_rt *rt,
+                 const struct pn_route_hdr *h)
 {
         unsigned len = pn_family_len(rt->family);
         struct rtmsg rtm = {
@@ -115,39 +113,41 @@ struct nl_msg *pn_route_msg(int cmd, int nlflags, const struct pn_rt *rt,
             .rtm_scope = h->scope,
             .rtm_type = h->type,
         };
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
-        /* 140 bytes of attributes at most, and RTA_METRICS the caller may add */
-        msg = pn_nlmsg_new(cmd, nlflags, &rtm, sizeof(rtm), 192);
-        if (!msg || nla_put_u32(msg, RTA_TABLE, h->table) < 0 ||
-            (rt->dst_len && nla_put(msg, RTA_DST, (int)len, rt->dst) < 0) ||
-            (rt->nhid && nla_put_u32(msg, RTA_NH_ID, rt->nhid) < 0) ||
-            (!rt->nhid && rt->has_gw && nla_put(msg, RTA_GATEWAY, (int)len, rt->gw) < 0) ||
-            (h->oif && nla_put_u32(msg, RTA_OIF, h->oif) < 0) ||
-            (rt->priority && nla_put_u32(msg, RTA_PRIORITY, rt->priority) < 0))
-                return NULL;
-        return steal_pointer(&msg);
+        pn_nlbuf_msg(b, cmd, nlflags, false, &rtm, sizeof(rtm));
+        pn_nlbuf_put_u32(b, RTA_TABLE, h->table);
+        if (rt->dst_len)
+                pn_nlbuf_put(b, RTA_DST, rt->dst, len);
+        if (rt->nhid)
+                pn_nlbuf_put_u32(b, RTA_NH_ID, rt->nhid);
+        else if (rt->has_gw)
+                pn_nlbuf_put(b, RTA_GATEWAY, rt->gw, len);
+        if (h->oif)
+                pn_nlbuf_put_u32(b, RTA_OIF, h->oif);
+        if (rt->priority)
+                pn_nlbuf_put_u32(b, RTA_PRIORITY, rt->priority);
+        return b->error;
 }
 
-struct nl_msg *pn_route_lookup_msg(int family, const uint8_t *addr, unsigned rtm_flags)
+int pn_route_lookup_put(struct pn_nlbuf *b, int family, const uint8_t *addr, unsigned rtm_flags)
 {
         unsigned len = pn_family_len(family);
         struct rtmsg rtm = {.rtm_family = (uint8_t)family,
                             .rtm_dst_len = (uint8_t)(len * 8),
                             .rtm_flags = rtm_flags};
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
 
-        msg = pn_nlmsg_new(RTM_GETROUTE, 0, &rtm, sizeof(rtm), 32);
-        if (!msg || len == 0 || nla_put(msg, RTA_DST, (int)len, addr) < 0)
-                return NULL;
-        return steal_pointer(&msg);
+        if (len == 0 && b->error == 0)
+                b->error = -EAFNOSUPPORT; /* no message: the batch must not run */
+        pn_nlbuf_msg(b, RTM_GETROUTE, 0, true, &rtm, sizeof(rtm));
+        pn_nlbuf_put(b, RTA_DST, addr, len);
+        return b->error;
 }
 
-struct nl_msg *pn_route_dump_msg(int family, unsigned protocol)
+int pn_route_dump_put(struct pn_nlbuf *b, int family, unsigned protocol)
 {
         struct rtmsg rtm = {.rtm_family = (uint8_t)family, .rtm_protocol = (uint8_t)protocol};
 
-        return pn_nlmsg_new(RTM_GETROUTE, 0, &rtm, sizeof(rtm), 16);
+        return pn_nlbuf_msg(b, RTM_GETROUTE, 0, true, &rtm, sizeof(rtm));
 }
 
 typedef int (*route_fn)(const struct pn_rt *r, void *userdata);
@@ -171,12 +171,12 @@ static int route_reply(struct nlmsghdr *hdr, void *userdata)
 
 static int route_dump(struct nl_sock *sk, int family, route_fn fn, void *userdata)
 {
-        _cleanup_nlmsg_ struct nl_msg *msg = pn_route_dump_msg(family, 0);
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         struct route_walk w = {fn, userdata};
 
-        if (!msg)
-                return -ENOMEM;
-        return pn_nl_dump(sk, msg, route_reply, NULL, &w);
+        if (pn_route_dump_put(&b, family, 0) < 0)
+                return b.error;
+        return pn_nl_dump(sk, pn_nlbuf_hdr(&b, 0), route_reply, NULL, &w);
 }
 
 struct default_pick {
@@ -206,13 +206,14 @@ static int default_route_lookup(struct nl_sock *sk, int family, struct default_p
 {
         static const uint8_t probe4[4] = {198, 51, 100, 1};
         static const uint8_t probe6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         struct route_walk w = {default_route, p};
+        int r;
 
-        msg = pn_route_lookup_msg(family, family == AF_INET ? probe4 : probe6, RTM_F_FIB_MATCH);
-        if (!msg)
-                return -ENOMEM;
-        return pn_nl_request(sk, msg, route_reply, &w);
+        r = pn_route_lookup_put(&b, family, family == AF_INET ? probe4 : probe6, RTM_F_FIB_MATCH);
+        if (r < 0)
+                return r;
+        return pn_nl_request(sk, pn_nlbuf_hdr(&b, 0), route_reply, &w);
 }
 
 PODNET_EXPORT int podnet_default_route_mtu(podnet_ctx *ctx, int family, unsigned *mtu)
@@ -315,7 +316,7 @@ static int route_prepare(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_c
 static int route_send(struct nl_sock *sk, int cmd, int nlflags, const struct route_req *q)
 {
         struct pn_route_hdr h = {.table = q->table, .oif = (uint32_t)q->oif};
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
 
         if (cmd == RTM_NEWROUTE) {
                 h.protocol = (uint8_t)(q->rc.protocol ? q->rc.protocol : RTPROT_BOOT);
@@ -329,18 +330,19 @@ static int route_send(struct nl_sock *sk, int cmd, int nlflags, const struct rou
                 h.protocol = (uint8_t)q->rc.protocol;
                 h.scope = RT_SCOPE_NOWHERE;
         }
-        msg = pn_route_msg(cmd, nlflags, &q->rt, &h);
-        if (!msg)
-                return -ENOMEM;
+        pn_route_put(&b, cmd, nlflags, &q->rt, &h);
         if (cmd == RTM_NEWROUTE && (q->rc.mtu || q->rc.advmss)) {
-                struct nlattr *mx = nla_nest_start(msg, RTA_METRICS);
+                size_t mx = pn_nlbuf_nest_start(&b, RTA_METRICS);
 
-                if (!mx || (q->rc.mtu && nla_put_u32(msg, RTAX_MTU, q->rc.mtu) < 0) ||
-                    (q->rc.advmss && nla_put_u32(msg, RTAX_ADVMSS, q->rc.advmss) < 0))
-                        return -ENOMEM;
-                nla_nest_end(msg, mx);
+                if (q->rc.mtu)
+                        pn_nlbuf_put_u32(&b, RTAX_MTU, q->rc.mtu);
+                if (q->rc.advmss)
+                        pn_nlbuf_put_u32(&b, RTAX_ADVMSS, q->rc.advmss);
+                pn_nlbuf_nest_end(&b, mx);
         }
-        return pn_nl_request(sk, msg, NULL, NULL);
+        if (b.error < 0)
+                return b.error;
+        return pn_nl_request(sk, pn_nlbuf_hdr(&b, 0), NULL, NULL);
 }
 
 static int route_match(const struct pn_rt *r, void *userdata)

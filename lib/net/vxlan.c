@@ -26,49 +26,101 @@
 
 static void vxlan_parse_data(const struct nlattr *data, struct pn_vxlan *v)
 {
-        struct nlattr *tb[IFLA_VXLAN_MAX + 1];
+        bool has_group6 = false;
+        const struct nlattr *a;
+        int rem;
 
-        if (nla_parse_nested(tb, IFLA_VXLAN_MAX, (struct nlattr *)data, NULL) < 0)
-                return;
-        v->vni = pn_attr_u32(tb[IFLA_VXLAN_ID], 0);
-        if (tb[IFLA_VXLAN_PORT] && nla_len(tb[IFLA_VXLAN_PORT]) >= 2)
-                v->port = ntohs(nla_get_u16(tb[IFLA_VXLAN_PORT]));
         v->family = AF_INET;
-        if (pn_attr_copy(tb[IFLA_VXLAN_LOCAL], v->local, 4))
-                v->has_local = true;
-        else if (pn_attr_copy(tb[IFLA_VXLAN_LOCAL6], v->local, 16))
-                v->has_local = true, v->family = AF_INET6;
-        v->has_group = tb[IFLA_VXLAN_GROUP] || tb[IFLA_VXLAN_GROUP6];
-        if (tb[IFLA_VXLAN_GROUP6] && !v->has_local)
+        /* the kernel reports learning always; absent means an old kernel's default */
+        v->learning = true;
+        pn_attr_for_each_nested(a, data, rem)
+        {
+                switch (pn_attr_type(a)) {
+                case IFLA_VXLAN_ID:
+                        v->vni = pn_attr_u32(a, 0);
+                        break;
+                case IFLA_VXLAN_PORT:
+                        if (pn_attr_len(a) >= 2)
+                                v->port = ntohs(*(const uint16_t *)pn_attr_data(a));
+                        break;
+                case IFLA_VXLAN_LOCAL:
+                        if (pn_attr_copy(a, v->local, 4))
+                                v->has_local = true, v->family = AF_INET;
+                        break;
+                case IFLA_VXLAN_LOCAL6:
+                        if (pn_attr_copy(a, v->local, 16))
+                                v->has_local = true, v->family = AF_INET6;
+                        break;
+                case IFLA_VXLAN_GROUP:
+                        v->has_group = true;
+                        break;
+                case IFLA_VXLAN_GROUP6:
+                        v->has_group = has_group6 = true;
+                        break;
+                case IFLA_VXLAN_LINK:
+                        v->link = pn_attr_u32(a, 0);
+                        break;
+                case IFLA_VXLAN_LEARNING:
+                        v->learning = pn_attr_u8(a, 1);
+                        break;
+                case IFLA_VXLAN_COLLECT_METADATA:
+                        v->metadata = pn_attr_u8(a, 0);
+                        break;
+                default:
+                        break;
+                }
+        }
+        if (has_group6 && !v->has_local)
                 v->family = AF_INET6;
-        v->link = pn_attr_u32(tb[IFLA_VXLAN_LINK], 0);
-        /* the kernel reports both always; absent means an old kernel's default */
-        v->learning = pn_attr_u8(tb[IFLA_VXLAN_LEARNING], 1);
-        v->metadata = pn_attr_u8(tb[IFLA_VXLAN_COLLECT_METADATA], 0);
+}
+
+/* IFLA_LINKINFO: the kind, and a VXLAN device's data. */
+static void vxlan_parse_linkinfo(const struct nlattr *li, struct pn_vxlan *v)
+{
+        const struct nlattr *a, *data = NULL;
+        int rem;
+
+        pn_attr_for_each_nested(a, li, rem)
+        {
+                if (pn_attr_type(a) == IFLA_INFO_KIND)
+                        pn_attr_str(a, v->kind, sizeof(v->kind));
+                else if (pn_attr_type(a) == IFLA_INFO_DATA)
+                        data = a;
+        }
+        if (streq(v->kind, "vxlan") && data)
+                vxlan_parse_data(data, v);
 }
 
 int pn_vxlan_parse(const struct nlmsghdr *hdr, struct pn_vxlan *v)
 {
-        struct nlattr *tb[IFLA_MAX + 1];
         const struct ifinfomsg *ifi;
+        const struct nlattr *a;
+        int rem;
 
         memset(v, 0, sizeof(*v));
-        if (nlmsg_parse((struct nlmsghdr *)hdr, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+        if (hdr->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
                 return -EBADMSG;
-        ifi = nlmsg_data(hdr);
+        ifi = NLMSG_DATA(hdr);
         v->ifindex = ifi->ifi_index;
         v->flags = ifi->ifi_flags;
-        v->mtu = pn_attr_u32(tb[IFLA_MTU], 0);
-        v->has_mac = pn_attr_copy(tb[IFLA_ADDRESS], v->mac, 6);
-        pn_attr_str(tb[IFLA_IFNAME], v->name, sizeof(v->name));
-        if (tb[IFLA_LINKINFO]) {
-                struct nlattr *li[IFLA_INFO_MAX + 1];
-
-                if (nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) < 0)
-                        return -EBADMSG;
-                pn_attr_str(li[IFLA_INFO_KIND], v->kind, sizeof(v->kind));
-                if (streq(v->kind, "vxlan") && li[IFLA_INFO_DATA])
-                        vxlan_parse_data(li[IFLA_INFO_DATA], v);
+        pn_attr_for_each(a, hdr, sizeof(*ifi), rem)
+        {
+                switch (pn_attr_type(a)) {
+                case IFLA_MTU:
+                        v->mtu = pn_attr_u32(a, 0);
+                        break;
+                case IFLA_ADDRESS:
+                        v->has_mac = pn_attr_copy(a, v->mac, 6);
+                        break;
+                case IFLA_IFNAME:
+                        pn_attr_str(a, v->name, sizeof(v->name));
+                        break;
+                case IFLA_LINKINFO:
+                        vxlan_parse_linkinfo(a, v);
+                        break;
+                default:
+                        break;
+                }
         }
         return 0;
 }
@@ -102,7 +154,7 @@ int pn_vxlan_query(struct nl_sock *sk, const char *name, struct pn_vxlan *out)
         if (!msg || nla_put_string(msg, IFLA_IFNAME, name) < 0 ||
             nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
                 return -ENOMEM;
-        r = pn_nl_request(sk, msg, vxlan_reply, &vr);
+        r = pn_nl_request(sk, nlmsg_hdr(msg), vxlan_reply, &vr);
         if (r < 0)
                 return r;
         return vr.found ? 0 : -ENODEV;
@@ -155,13 +207,6 @@ static const char *vxlan_describe(const struct pn_vxlan *v, char *buf, size_t si
         return buf;
 }
 
-static int vxlan_delete_index(struct nl_sock *sk, int ifindex)
-{
-        _cleanup_nlmsg_ struct nl_msg *msg = pn_link_msg(RTM_DELLINK, 0, ifindex, NULL, 0, 0);
-
-        return msg ? pn_nl_request(sk, msg, NULL, NULL) : -ENOMEM;
-}
-
 /* Creates want and looks it up. A creation refused with EEXIST was either a race with
  * another caller creating the same name (the lookup then finds it) or the kernel's
  * refusal of a second device with the same VNI, port and underlay. */
@@ -174,7 +219,7 @@ static int vxlan_create(struct nl_sock *sk, podnet_netns *ns, const struct pn_vx
 
         if (!msg)
                 return pn_error(err, ENOMEM, 0, "Creating VXLAN device %s", want->name);
-        r = pn_nl_request(sk, msg, NULL, NULL);
+        r = pn_nl_request(sk, nlmsg_hdr(msg), NULL, NULL);
         q = r == 0 || r == -EEXIST ? pn_vxlan_query(sk, want->name, have) : r;
         if (r == -EEXIST && q == -ENODEV)
                 return pn_error_plain(err, EEXIST, 0,
@@ -304,7 +349,7 @@ PODNET_EXPORT int podnet_vxlan_ensure(podnet_ctx *ctx, podnet_netns *ns,
                 pn_info(ctx, "Replacing VXLAN device %s (%s) by one with %s", cfg.name,
                         vxlan_describe(&have, was, sizeof(was)),
                         vxlan_describe(&want, what, sizeof(what)));
-                r = vxlan_delete_index(sk, have.ifindex);
+                r = pn_link_del(sk, have.ifindex, NULL);
                 if (r < 0 && r != -ENODEV)
                         return pn_error(
                             err, -r, 0, "Deleting VXLAN device %s (%s)" PN_NS_FMT " to replace it",
@@ -330,7 +375,7 @@ PODNET_EXPORT int podnet_vxlan_ensure(podnet_ctx *ctx, podnet_netns *ns,
                     ((out.changes & PODNET_VXLAN_MAC_SET) &&
                      nla_put(msg, IFLA_ADDRESS, 6, want.mac) < 0))
                         return pn_error(err, ENOMEM, 0, "Configuring VXLAN device %s", cfg.name);
-                r = pn_nl_request(sk, msg, NULL, NULL);
+                r = pn_nl_request(sk, nlmsg_hdr(msg), NULL, NULL);
                 if (r < 0 && mtu)
                         return pn_error(err, -r, 0, "Setting MTU %u on VXLAN device %s" PN_NS_FMT,
                                         mtu, cfg.name, PN_NS_ARG(ns));
@@ -409,7 +454,7 @@ PODNET_EXPORT int podnet_vxlan_delete(podnet_ctx *ctx, podnet_netns *ns, const c
                 return 0;
         if (r < 0)
                 return r;
-        r = vxlan_delete_index(sk, v.ifindex);
+        r = pn_link_del(sk, v.ifindex, NULL);
         if (r < 0 && r != -ENODEV)
                 return pn_error(err, -r, 0, "Deleting VXLAN device %s" PN_NS_FMT, name,
                                 PN_NS_ARG(ns));

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Pipelined batches: any list of requests (links, addresses, routes, nexthops, lookups...)
- * sent in chunks with one sendmsg() each, their answers collected with recvmmsg() and
- * matched back by sequence number, so that each request gets its own error and a
- * thousand writes cost a few system calls instead of two thousand.
+ * written into one message buffer (struct pn_nlbuf) and sent in chunks with one sendto()
+ * each, their answers collected with recvmmsg() and matched back by sequence number, so
+ * that each request gets its own error and a thousand writes cost a few system calls
+ * instead of two thousand.
  */
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
@@ -23,37 +24,35 @@ struct batch_rx {
 
 /* Sends reqs[0..n) with one sendmsg(): the kernel handles the messages of one datagram
  * in order and answers each. */
-static int send_chunk(struct nl_sock *sk, struct pn_nl_req *reqs, size_t n, uint32_t base,
-                      struct iovec *iov)
+/* Sends requests [first, first + n) of b, numbered from base, straight from the buffer:
+ * their messages lie back to back. */
+static int send_chunk(struct nl_sock *sk, struct pn_nlbuf *b, size_t first, size_t n, uint32_t base)
 {
         struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-        struct msghdr mh = {.msg_name = &kernel, .msg_namelen = sizeof(kernel), .msg_iov = iov};
         uint32_t port = nl_socket_get_local_port(sk);
-        size_t total = 0;
+        size_t start = b->reqs[first].off;
+        size_t end = first + n < b->n ? b->reqs[first + n].off : b->len;
         ssize_t k;
 
-        for (size_t i = 0; i < n; i++) {
-                struct nlmsghdr *h = nlmsg_hdr(reqs[i].msg);
+        for (size_t i = first; i < first + n; i++) {
+                struct pn_nl_req *q = &b->reqs[i];
+                struct nlmsghdr *h = pn_nlbuf_hdr(b, i);
 
-                h->nlmsg_flags |= (uint16_t)(NLM_F_REQUEST | (reqs[i].get ? 0 : NLM_F_ACK));
-                h->nlmsg_seq = base + (uint32_t)i;
+                h->nlmsg_flags |= (uint16_t)(NLM_F_REQUEST | (q->get ? 0 : NLM_F_ACK));
+                h->nlmsg_seq = base + (uint32_t)(i - first);
                 h->nlmsg_pid = port;
-                iov[i].iov_base = h;
-                iov[i].iov_len = NLMSG_ALIGN(h->nlmsg_len);
-                total += iov[i].iov_len;
-                reqs[i].answered = false;
-                reqs[i].error = 0;
+                q->answered = false;
+                q->error = 0;
         }
-        mh.msg_iovlen = n;
         do
-                k = sendmsg(nl_socket_get_fd(sk), &mh, 0);
+                k = sendto(nl_socket_get_fd(sk), b->data + start, end - start, 0,
+                           (struct sockaddr *)&kernel, sizeof(kernel));
         while (k < 0 && errno == EINTR);
         if (k < 0)
                 return -errno;
-        return (size_t)k == total ? 0 : -EIO;
+        return (size_t)k == end - start ? 0 : -EIO;
 }
 
-/* Reads until every request of the chunk reqs[0..n) has its answer. */
 static int recv_chunk(struct nl_sock *sk, struct pn_nl_req *reqs, size_t n, uint32_t base,
                       size_t first, struct batch_rx *rx, pn_nl_batch_fn fn, void *userdata)
 {
@@ -109,25 +108,24 @@ static int recv_chunk(struct nl_sock *sk, struct pn_nl_req *reqs, size_t n, uint
         return fn_r;
 }
 
-int pn_nl_batch(struct nl_sock *sk, struct pn_nl_req *reqs, size_t n, pn_nl_batch_fn fn,
-                void *userdata)
+int pn_nl_batch(struct nl_sock *sk, struct pn_nlbuf *b, pn_nl_batch_fn fn, void *userdata)
 {
-        _cleanup_free_ struct iovec *iov = NULL;
         _cleanup_free_ struct batch_rx *rx = NULL;
         _cleanup_free_ char *slots = NULL;
-        size_t chunk;
+        size_t chunk, n = b->n;
         uint32_t seq;
         int r = 0;
 
         for (size_t i = 0; i < n; i++)
-                reqs[i].answered = false;
+                b->reqs[i].answered = false;
+        if (b->error < 0)
+                return b->error;
         if (n == 0)
                 return 0;
         chunk = pn_nl_sock_bulk(sk);
-        iov = calloc(chunk < n ? chunk : n, sizeof(*iov));
         rx = malloc(sizeof(*rx));
         slots = malloc((size_t)SLOTS * SLOT_SIZE);
-        if (!iov || !rx || !slots)
+        if (!rx || !slots)
                 return -ENOMEM;
         for (size_t i = 0; i < SLOTS; i++)
                 rx->iov[i] = (struct iovec){slots + i * SLOT_SIZE, SLOT_SIZE};
@@ -136,9 +134,9 @@ int pn_nl_batch(struct nl_sock *sk, struct pn_nl_req *reqs, size_t n, pn_nl_batc
                 size_t len = n - start < chunk ? n - start : chunk;
                 uint32_t base = seq + (uint32_t)start;
 
-                r = send_chunk(sk, reqs + start, len, base, iov);
+                r = send_chunk(sk, b, start, len, base);
                 if (r >= 0)
-                        r = recv_chunk(sk, reqs + start, len, base, start, rx, fn, userdata);
+                        r = recv_chunk(sk, b->reqs + start, len, base, start, rx, fn, userdata);
         }
         return r;
 }

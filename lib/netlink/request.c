@@ -30,9 +30,8 @@ uint32_t pn_nl_seq(void)
         return seq ? seq : 1;
 }
 
-static int send_request(struct nl_sock *sk, struct nl_msg *msg, int flags, uint32_t seq)
+static int send_request(struct nl_sock *sk, struct nlmsghdr *req, int flags, uint32_t seq)
 {
-        struct nlmsghdr *req = nlmsg_hdr(msg);
         struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
         int fd = nl_socket_get_fd(sk);
 
@@ -102,7 +101,7 @@ static int read_answer(struct nl_sock *sk, uint32_t seq, unsigned char *buf, pn_
         }
 }
 
-int pn_nl_request(struct nl_sock *sk, struct nl_msg *msg, pn_nl_reply_fn fn, void *userdata)
+int pn_nl_request(struct nl_sock *sk, struct nlmsghdr *req, pn_nl_reply_fn fn, void *userdata)
 {
         _cleanup_free_ unsigned char *buf = NULL;
         uint32_t seq = pn_nl_seq();
@@ -111,7 +110,7 @@ int pn_nl_request(struct nl_sock *sk, struct nl_msg *msg, pn_nl_reply_fn fn, voi
 
         /* A request that expects data ends with that data (or NLMSG_DONE, or an error);
          * only changes need the ack. */
-        r = send_request(sk, msg, fn ? 0 : NLM_F_ACK, seq);
+        r = send_request(sk, req, fn ? 0 : NLM_F_ACK, seq);
         if (r < 0)
                 return r;
         buf = malloc(REPLY_BUF_SIZE);
@@ -120,7 +119,7 @@ int pn_nl_request(struct nl_sock *sk, struct nl_msg *msg, pn_nl_reply_fn fn, voi
         return read_answer(sk, seq, buf, fn, userdata, &intr);
 }
 
-int pn_nl_dump(struct nl_sock *sk, struct nl_msg *msg, pn_nl_reply_fn fn,
+int pn_nl_dump(struct nl_sock *sk, struct nlmsghdr *req, pn_nl_reply_fn fn,
                void (*restart)(void *userdata), void *userdata)
 {
         _cleanup_free_ unsigned char *buf = malloc(REPLY_BUF_SIZE);
@@ -134,7 +133,7 @@ int pn_nl_dump(struct nl_sock *sk, struct nl_msg *msg, pn_nl_reply_fn fn,
 
                 if (attempt > 0)
                         restart(userdata);
-                r = send_request(sk, msg, NLM_F_DUMP, seq + (uint32_t)attempt);
+                r = send_request(sk, req, NLM_F_DUMP, seq + (uint32_t)attempt);
                 if (r >= 0)
                         r = read_answer(sk, seq + (uint32_t)attempt, buf, fn, userdata, &intr);
                 if (restart && (r == -ENOBUFS || (r >= 0 && intr)))

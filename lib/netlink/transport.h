@@ -73,19 +73,63 @@ static inline void pn_nlmsg_freep(struct nl_msg **m)
  * NULL when out of memory. */
 struct nl_msg *pn_nlmsg_new(int type, int flags, const void *hdr, size_t hdr_len, size_t room);
 
+/* Attribute walking, inline: a dump of 5,000 routes visits some 30,000 attributes, and
+ * libnl's nla_ok()/nla_next()/nla_type() are out-of-line library calls each. */
+static inline bool pn_attr_ok(const struct nlattr *a, int rem)
+{
+        return rem >= (int)sizeof(*a) && a->nla_len >= sizeof(*a) && a->nla_len <= rem;
+}
+static inline const struct nlattr *pn_attr_next(const struct nlattr *a, int *rem)
+{
+        int len = (int)NLA_ALIGN(a->nla_len);
+
+        *rem -= len;
+        return (const struct nlattr *)((const char *)a + len);
+}
+static inline int pn_attr_type(const struct nlattr *a)
+{
+        return a->nla_type & NLA_TYPE_MASK;
+}
+static inline int pn_attr_len(const struct nlattr *a)
+{
+        return (int)a->nla_len - NLA_HDRLEN;
+}
+static inline const void *pn_attr_data(const struct nlattr *a)
+{
+        return (const char *)a + NLA_HDRLEN;
+}
+/* The attributes after a message's family header of hdr_len bytes, or inside a nest. */
+static inline const struct nlattr *pn_attr_first(const struct nlmsghdr *h, size_t hdr_len, int *rem)
+{
+        *rem = (int)h->nlmsg_len - (int)NLMSG_LENGTH(NLMSG_ALIGN(hdr_len));
+        return (const struct nlattr *)((const char *)NLMSG_DATA(h) + NLMSG_ALIGN(hdr_len));
+}
+#define pn_attr_for_each(a, h, hdr_len, rem)                                                       \
+        for ((a) = pn_attr_first((h), (hdr_len), &(rem)); pn_attr_ok((a), (rem));                  \
+             (a) = pn_attr_next((a), &(rem)))
+#define pn_attr_for_each_nested(a, nest, rem)                                                      \
+        for ((a) = (const struct nlattr *)pn_attr_data(nest), (rem) = pn_attr_len(nest);           \
+             pn_attr_ok((a), (rem)); (a) = pn_attr_next((a), &(rem)))
+
 /* Attribute readers that tolerate absent or short attributes. */
 static inline uint32_t pn_attr_u32(const struct nlattr *a, uint32_t def)
 {
-        return a && nla_len(a) >= 4 ? nla_get_u32(a) : def;
+        return a && pn_attr_len(a) >= 4 ? *(const uint32_t *)pn_attr_data(a) : def;
 }
 static inline uint8_t pn_attr_u8(const struct nlattr *a, uint8_t def)
 {
-        return a && nla_len(a) >= 1 ? nla_get_u8(a) : def;
+        return a && pn_attr_len(a) >= 1 ? *(const uint8_t *)pn_attr_data(a) : def;
+}
+/* Copies an attribute of exactly `len` bytes into out; false (out untouched) otherwise. */
+static inline bool pn_attr_copy(const struct nlattr *a, void *out, size_t len)
+{
+        if (!a || (size_t)pn_attr_len(a) != len)
+                return false;
+        memcpy(out, pn_attr_data(a), len);
+        return true;
 }
 /* Copies a string attribute into buf (NUL-terminated, truncated to fit). */
 void pn_attr_str(const struct nlattr *a, char *buf, size_t size);
-/* Copies an attribute of exactly `len` bytes into out; false (out untouched) otherwise. */
-bool pn_attr_copy(const struct nlattr *a, void *out, size_t len);
 
 /* ---- one request (request.c) ---- */
 
@@ -98,40 +142,81 @@ uint32_t pn_nl_seq(void);
  * replies so that the socket stays in step. */
 typedef int (*pn_nl_reply_fn)(struct nlmsghdr *hdr, void *userdata);
 
-/* Sends msg and reads until its ack, error or NLMSG_DONE: without fn a change, which
- * gets NLM_F_ACK; with fn a get whose replies fn sees. Returns 0 or -errno, the kernel's
- * errno when the kernel refused. */
-int pn_nl_request(struct nl_sock *sk, struct nl_msg *msg, pn_nl_reply_fn fn, void *userdata);
+/* Sends the message req (a libnl message's nlmsg_hdr(), or one of a pn_nlbuf) and reads
+ * until its ack, error or NLMSG_DONE: without fn a change, which gets NLM_F_ACK; with fn
+ * a get whose replies fn sees. Returns 0 or -errno, the kernel's errno when the kernel
+ * refused. */
+int pn_nl_request(struct nl_sock *sk, struct nlmsghdr *req, pn_nl_reply_fn fn, void *userdata);
 
-/* A dump (msg carries NLM_F_DUMP): fn sees every object. When another writer changed
+/* A dump of req (NLM_F_DUMP is added): fn sees every object. When another writer changed
  * the objects during the dump (NLM_F_DUMP_INTR) or the socket overran, and `restart` is
  * given, restart(userdata) forgets what fn collected and the dump starts over, up to 5
  * times (then -EAGAIN); without `restart` an interrupted dump counts as complete. */
-int pn_nl_dump(struct nl_sock *sk, struct nl_msg *msg, pn_nl_reply_fn fn,
+int pn_nl_dump(struct nl_sock *sk, struct nlmsghdr *req, pn_nl_reply_fn fn,
                void (*restart)(void *userdata), void *userdata);
 
-/* ---- pipelined batches (batch.c) ---- */
+/* ---- messages written back to back (message.c) ---- */
 
-/* One request of a batch. The caller builds msg and keeps it (the batch sets its
- * sequence number, port and NLM_F_REQUEST, and NLM_F_ACK unless `get`). */
+/* One request of a message buffer: where its message starts, and its answer. */
 struct pn_nl_req {
-        struct nl_msg *msg;
+        size_t off;    /* offset of the message in the buffer's data */
         bool get;      /* answered by one reply message (given to the batch's fn), no ack */
         bool answered; /* out: the kernel answered */
         int error;     /* out: the kernel's answer, 0 or -errno (meaningful if answered) */
 };
 
+/* Requests written back to back into one growing buffer, libmnl's way: a batch of
+ * thousands costs a few allocations rather than two per message (libnl's nl_msg), and
+ * the buffer is what goes to the kernel, uncopied. Start from {0}; an append that fails
+ * makes every later one a no-op and leaves error set, so builders check once at the end.
+ * Pointers into data move when it grows: keep offsets. */
+struct pn_nlbuf {
+        unsigned char *data;
+        size_t len, size;
+        struct pn_nl_req *reqs; /* one per message, in order */
+        size_t n, cap;
+        int error; /* 0, or the first failure (-ENOMEM, -EINVAL) */
+};
+
+/* Begins a message of `type` and `flags` with the family header hdr (hdr_len bytes). */
+int pn_nlbuf_msg(struct pn_nlbuf *b, int type, int flags, bool get, const void *hdr,
+                 size_t hdr_len);
+/* Appends an attribute to the message begun last. */
+int pn_nlbuf_put(struct pn_nlbuf *b, int type, const void *data, size_t len);
+static inline int pn_nlbuf_put_u32(struct pn_nlbuf *b, int type, uint32_t v)
+{
+        return pn_nlbuf_put(b, type, &v, sizeof(v));
+}
+/* A nested attribute: start returns its offset (0 on failure), end closes it. */
+size_t pn_nlbuf_nest_start(struct pn_nlbuf *b, int type);
+void pn_nlbuf_nest_end(struct pn_nlbuf *b, size_t off);
+/* Appends a copy of a message built elsewhere (a libnl nl_msg's nlmsg_hdr()). */
+int pn_nlbuf_append(struct pn_nlbuf *b, const struct nlmsghdr *msg, bool get);
+/* Message i of the buffer. */
+static inline struct nlmsghdr *pn_nlbuf_hdr(const struct pn_nlbuf *b, size_t i)
+{
+        return (struct nlmsghdr *)(b->data + b->reqs[i].off);
+}
+/* Frees the buffer and its requests; b is {0} again. */
+void pn_nlbuf_done(struct pn_nlbuf *b);
+static inline void pn_nlbuf_donep(struct pn_nlbuf *b)
+{
+        pn_nlbuf_done(b);
+}
+#define _cleanup_nlbuf_ _cleanup_(pn_nlbuf_donep)
+
+/* ---- pipelined batches (batch.c) ---- */
+
 /* Called with the reply to a `get` request reqs[i]; a negative return stops the batch
  * after the chunk in flight and is returned. */
 typedef int (*pn_nl_batch_fn)(size_t i, struct nlmsghdr *hdr, void *userdata);
 
-/* Sends any mix of requests pipelined: chunks of up to a thousand requests with one
- * sendmsg() each (no copy: one iovec per message), sized to the receive buffer, and
- * collects exactly one answer per request. A failed request does not stop the others:
- * each gets its own error. Returns 0, or -errno when the transport failed (then requests
- * not answered have answered false). */
-int pn_nl_batch(struct nl_sock *sk, struct pn_nl_req *reqs, size_t n, pn_nl_batch_fn fn,
-                void *userdata);
+/* Sends every message of b pipelined: chunks of up to a thousand requests with one
+ * sendto() each, straight from the buffer, sized to the receive buffer, and collects
+ * exactly one answer per request into b->reqs[i]. A failed request does not stop the
+ * others: each gets its own error. Returns 0, or -errno when building (b->error) or the
+ * transport failed (then requests not answered have answered false). */
+int pn_nl_batch(struct nl_sock *sk, struct pn_nlbuf *b, pn_nl_batch_fn fn, void *userdata);
 
 /* The answer of a request, for reports: its error, or -EIO if none came. */
 static inline int pn_nl_req_error(const struct pn_nl_req *q)

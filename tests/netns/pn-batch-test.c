@@ -43,7 +43,16 @@ static const struct pn_route_hdr add_hdr = {.protocol = 123, .type = RTN_UNICAST
 static const struct pn_route_hdr del_hdr = {
     .protocol = 123, .scope = RT_SCOPE_NOWHERE, .table = 254};
 
-static struct nl_msg *bridge_msg(int cmd)
+/* Appends a libnl-built message: links and addresses join a batch this way. */
+static void append(struct pn_nlbuf *b, struct nl_msg *msg)
+{
+        if (!msg)
+                abort();
+        pn_nlbuf_append(b, nlmsg_hdr(msg), false);
+        nlmsg_free(msg);
+}
+
+static void bridge(struct pn_nlbuf *b, int cmd)
 {
         bool add = cmd == RTM_NEWLINK;
         struct nl_msg *msg = pn_link_msg(cmd, add ? NLM_F_CREATE | NLM_F_EXCL : 0, BRIDGE_INDEX,
@@ -52,35 +61,35 @@ static struct nl_msg *bridge_msg(int cmd)
 
         /* created with a fixed index, so that the requests after it in the same batch can
          * name it */
-        if (!msg || !add)
-                return msg;
-        li = nla_nest_start(msg, IFLA_LINKINFO);
-        if (!li || nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0)
-                abort();
-        nla_nest_end(msg, li);
-        return msg;
+        if (msg && add) {
+                li = nla_nest_start(msg, IFLA_LINKINFO);
+                if (!li || nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0)
+                        abort();
+                nla_nest_end(msg, li);
+        }
+        append(b, msg);
 }
 
-static struct nl_msg *addr_msg(int cmd, const char *text, unsigned prefixlen)
+static void addr(struct pn_nlbuf *b, int cmd, const char *text, unsigned prefixlen)
 {
         struct pn_addr a = {.family = AF_INET, .ifindex = BRIDGE_INDEX, .prefixlen = prefixlen};
 
         ip4(a.addr, text);
-        return pn_addr_msg(cmd, cmd == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0, &a);
+        append(b, pn_addr_msg(cmd, cmd == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0, &a));
 }
 
-static struct nl_msg *nexthop_msg(int cmd, uint32_t id, const char *gw)
+static void nexthop(struct pn_nlbuf *b, int cmd, uint32_t id, const char *gw)
 {
         struct pn_nh nh = {.id = id, .family = AF_INET, .oif = BRIDGE_INDEX};
 
         ip4(nh.gw, gw);
-        return pn_nexthop_msg(cmd, cmd == RTM_NEWNEXTHOP ? NLM_F_CREATE | NLM_F_EXCL : 0, &nh, 123);
+        pn_nexthop_put(b, cmd, cmd == RTM_NEWNEXTHOP ? NLM_F_CREATE | NLM_F_EXCL : 0, &nh, 123);
 }
 
-static struct nl_msg *route_msg(int cmd, struct pn_rt rt)
+static void route_put(struct pn_nlbuf *b, int cmd, struct pn_rt rt)
 {
-        return pn_route_msg(cmd, cmd == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_EXCL : 0, &rt,
-                            cmd == RTM_NEWROUTE ? &add_hdr : &del_hdr);
+        pn_route_put(b, cmd, cmd == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_EXCL : 0, &rt,
+                     cmd == RTM_NEWROUTE ? &add_hdr : &del_hdr);
 }
 
 struct lookup_seen {
@@ -98,52 +107,47 @@ static int lookup_reply(size_t i, struct nlmsghdr *hdr, void *userdata)
         return 0;
 }
 
-/* Sends reqs, prints "i: errno-name" for each, frees the messages. */
-static int run(struct nl_sock *sk, struct pn_nl_req *reqs, size_t n, pn_nl_batch_fn fn,
-               void *userdata, bool print)
+/* Sends b, prints "i: errno-name" for each request. */
+static int run(struct nl_sock *sk, struct pn_nlbuf *b, pn_nl_batch_fn fn, void *userdata,
+               bool print)
 {
         int r;
 
-        for (size_t i = 0; i < n; i++)
-                if (!reqs[i].msg) {
-                        fprintf(stderr, "building request %zu failed\n", i);
-                        return 1;
-                }
-        r = pn_nl_batch(sk, reqs, n, fn, userdata);
+        if (b->error < 0) {
+                fprintf(stderr, "building the requests failed: %s\n", strerror(-b->error));
+                return 1;
+        }
+        r = pn_nl_batch(sk, b, fn, userdata);
         if (r < 0) {
                 fprintf(stderr, "batch: %s\n", strerror(-r));
                 return 1;
         }
-        for (size_t i = 0; i < n; i++) {
-                int e = pn_nl_req_error(&reqs[i]);
+        for (size_t i = 0; i < b->n && print; i++) {
+                int e = pn_nl_req_error(&b->reqs[i]);
 
-                if (print)
-                        printf("%zu: %s\n", i, e == 0 ? "ok" : strerrorname_np(-e));
-                nlmsg_free(reqs[i].msg);
+                printf("%zu: %s\n", i, e == 0 ? "ok" : strerrorname_np(-e));
         }
         return 0;
 }
 
 static int mixed(struct nl_sock *sk)
 {
-        struct pn_nl_req reqs[] = {
-            {.msg = bridge_msg(RTM_NEWLINK)},
-            {.msg = addr_msg(RTM_NEWADDR, "10.99.0.1", 24)},
-            {.msg = addr_msg(RTM_NEWADDR, "10.99.0.1", 24)}, /* EEXIST */
-            {.msg = route_msg(RTM_NEWROUTE, route("10.98.0.0", 24, "10.99.0.2", 0))},
-            {.msg = nexthop_msg(RTM_NEWNEXTHOP, 77, "10.99.0.3")},
-            {.msg = route_msg(RTM_NEWROUTE, route("10.97.0.0", 24, NULL, 77))},
-            {.msg = route_msg(RTM_NEWROUTE, route("10.96.0.0", 24, "10.200.0.1", 0))},
-            {.msg = NULL, .get = true}, /* the lookup, below */
-            {.msg = route_msg(RTM_DELROUTE, route("10.95.0.0", 24, NULL, 0))}, /* ESRCH */
-        };
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         struct lookup_seen seen = {.index = SIZE_MAX};
         uint8_t probe[16];
         char gw[INET_ADDRSTRLEN];
 
+        bridge(&b, RTM_NEWLINK);
+        addr(&b, RTM_NEWADDR, "10.99.0.1", 24);
+        addr(&b, RTM_NEWADDR, "10.99.0.1", 24); /* EEXIST */
+        route_put(&b, RTM_NEWROUTE, route("10.98.0.0", 24, "10.99.0.2", 0));
+        nexthop(&b, RTM_NEWNEXTHOP, 77, "10.99.0.3");
+        route_put(&b, RTM_NEWROUTE, route("10.97.0.0", 24, NULL, 77));
+        route_put(&b, RTM_NEWROUTE, route("10.96.0.0", 24, "10.200.0.1", 0));
         ip4(probe, "10.98.0.5");
-        reqs[7].msg = pn_route_lookup_msg(AF_INET, probe, 0);
-        if (run(sk, reqs, ELEMENTSOF(reqs), lookup_reply, &seen, true))
+        pn_route_lookup_put(&b, AF_INET, probe, 0);
+        route_put(&b, RTM_DELROUTE, route("10.95.0.0", 24, NULL, 0)); /* ESRCH */
+        if (run(sk, &b, lookup_reply, &seen, true))
                 return 1;
         inet_ntop(AF_INET, seen.rt.gw, gw, sizeof(gw));
         printf("lookup: index=%zu parsed=%d via=%s oif=%u\n", seen.index, seen.parsed,
@@ -153,38 +157,33 @@ static int mixed(struct nl_sock *sk)
 
 static int many(struct nl_sock *sk, size_t n, int cmd)
 {
-        _cleanup_free_ struct pn_nl_req *reqs = calloc(n, sizeof(*reqs));
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         size_t failed = 0;
         int r;
 
-        if (!reqs)
-                return 1;
         for (size_t i = 0; i < n; i++) {
                 char dst[32];
 
                 snprintf(dst, sizeof(dst), "10.128.%zu.%zu", i / 256, i % 256);
-                reqs[i].msg = route_msg(cmd, route(dst, 32, "10.99.0.2", 0));
+                route_put(&b, cmd, route(dst, 32, "10.99.0.2", 0));
         }
-        r = pn_nl_batch(sk, reqs, n, NULL, NULL);
-        for (size_t i = 0; i < n; i++) {
-                failed += pn_nl_req_error(&reqs[i]) != 0;
-                nlmsg_free(reqs[i].msg);
-        }
-        printf("many: r=%d requests=%zu failed=%zu\n", r, n, failed);
+        r = pn_nl_batch(sk, &b, NULL, NULL);
+        for (size_t i = 0; i < b.n; i++)
+                failed += pn_nl_req_error(&b.reqs[i]) != 0;
+        printf("many: r=%d requests=%zu failed=%zu\n", r, b.n, failed);
         return r < 0;
 }
 
 static int clean(struct nl_sock *sk)
 {
-        struct pn_nl_req reqs[] = {
-            {.msg = route_msg(RTM_DELROUTE, route("10.98.0.0", 24, NULL, 0))},
-            {.msg = route_msg(RTM_DELROUTE, route("10.97.0.0", 24, NULL, 77))},
-            {.msg = nexthop_msg(RTM_DELNEXTHOP, 77, "10.99.0.3")},
-            {.msg = addr_msg(RTM_DELADDR, "10.99.0.1", 24)},
-            {.msg = bridge_msg(RTM_DELLINK)},
-        };
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
 
-        return run(sk, reqs, ELEMENTSOF(reqs), NULL, NULL, true);
+        route_put(&b, RTM_DELROUTE, route("10.98.0.0", 24, NULL, 0));
+        route_put(&b, RTM_DELROUTE, route("10.97.0.0", 24, NULL, 77));
+        nexthop(&b, RTM_DELNEXTHOP, 77, "10.99.0.3");
+        addr(&b, RTM_DELADDR, "10.99.0.1", 24);
+        bridge(&b, RTM_DELLINK);
+        return run(sk, &b, NULL, NULL, true);
 }
 
 int main(int argc, char **argv)

@@ -224,33 +224,27 @@ static int batch_diff(struct nl_sock *sk, int ifindex, size_t npeers, size_t *di
 static int batch_send(struct nl_sock *sk, int cmd, int ifindex, size_t npeers, double *ms)
 {
         int nlflags = cmd == RTM_NEWNEIGH ? NLM_F_CREATE | NLM_F_REPLACE : 0;
-        struct pn_nl_req *reqs = calloc(2 * npeers, sizeof(*reqs));
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         double t0;
-        int r = 0;
+        int r;
 
-        if (!reqs)
-                return -ENOMEM;
-        for (size_t i = 0; i < npeers && r >= 0; i++) {
+        for (size_t i = 0; i < npeers; i++) {
                 struct pn_neigh n;
                 struct pn_fdb f;
 
                 batch_peer(i, ifindex, &n, &f);
-                reqs[2 * i].msg = pn_neigh_msg(cmd, nlflags, &n);
-                reqs[2 * i + 1].msg = pn_fdb_msg(cmd, nlflags, &f);
-                if (!reqs[2 * i].msg || !reqs[2 * i + 1].msg)
-                        r = -ENOMEM;
+                pn_neigh_put(&b, cmd, nlflags, &n);
+                pn_fdb_put(&b, cmd, nlflags, &f);
         }
+        if (b.error < 0)
+                return b.error;
+        if (b.n != 2 * npeers)
+                return -EPROTO;
         t0 = now_ms();
-        if (r >= 0)
-                r = pn_nl_batch(sk, reqs, 2 * npeers, NULL, NULL);
+        r = pn_nl_batch(sk, &b, NULL, NULL);
         *ms = now_ms() - t0;
-        for (size_t i = 0; i < 2 * npeers; i++) {
-                if (r >= 0 && pn_nl_req_error(&reqs[i]) < 0)
-                        r = pn_nl_req_error(&reqs[i]);
-                if (reqs[i].msg)
-                        nlmsg_free(reqs[i].msg);
-        }
-        free(reqs);
+        for (size_t i = 0; i < b.n && r >= 0; i++)
+                r = pn_nl_req_error(&b.reqs[i]);
         return r;
 }
 

@@ -11,32 +11,10 @@
 #include <string.h>
 
 #include "json/reader.h"
-
-struct tokbuf {
-        char *s;
-        size_t len, cap;
-};
-
-static void tb_add(struct tokbuf *b, const char *s, size_t n)
-{
-        if (b->len + n + 1 > b->cap) {
-                b->cap = (b->len + n + 1) * 2;
-                b->s = realloc(b->s, b->cap);
-                if (!b->s)
-                        abort();
-        }
-        memcpy(b->s + b->len, s, n);
-        b->len += n;
-        b->s[b->len] = 0;
-}
-
-static void tb_puts(struct tokbuf *b, const char *s)
-{
-        tb_add(b, s, strlen(s));
-}
+#include "strbuf.h"
 
 /* Appends the last token (r from pn_jreader_next). */
-static void tb_token(struct tokbuf *b, pn_jreader *jr, int r)
+static void tb_token(struct sbuf *b, pn_jreader *jr, int r)
 {
         static const char *const names[] = {
             [PN_JTOK_BEGIN_OBJECT] = "{", [PN_JTOK_END_OBJECT] = "}", [PN_JTOK_BEGIN_ARRAY] = "[",
@@ -48,28 +26,28 @@ static void tb_token(struct tokbuf *b, pn_jreader *jr, int r)
         size_t len;
 
         if (b->len)
-                tb_puts(b, " ");
-        tb_puts(b, names[r]);
+                sb_puts(b, " ");
+        sb_puts(b, names[r]);
         text = pn_jreader_text(jr, &len);
         if (text)
-                tb_add(b, text, len);
+                sb_add(b, text, len);
 }
 
-static void tb_error(struct tokbuf *b, pn_jreader *jr, int r)
+static void tb_error(struct sbuf *b, pn_jreader *jr, int r)
 {
         char e[128];
         size_t off = 0;
         const char *msg = pn_jreader_error(jr, &off);
 
         snprintf(e, sizeof(e), "%sERR:%s@%zu", b->len ? " " : "", msg ? msg : strerror(-r), off);
-        tb_puts(b, e);
+        sb_puts(b, e);
 }
 
 /* The tokens of text[0..len) fed in chunks of `chunk` bytes (0: set as one buffer); with
  * skip_objects, the values of keys named "skip" are skipped, not listed. The caller frees. */
 static char *read_tokens(const char *text, size_t len, size_t chunk, bool skip_objects)
 {
-        struct tokbuf b = {0};
+        struct sbuf b = {0};
         size_t fed = 0;
         pn_jreader *jr;
         int r;
@@ -78,7 +56,7 @@ static char *read_tokens(const char *text, size_t len, size_t chunk, bool skip_o
                 abort();
         if (!chunk)
                 pn_jreader_set_buffer(jr, text, len);
-        tb_puts(&b, "");
+        sb_puts(&b, "");
         for (;;) {
                 bool skipping = false;
 
@@ -90,7 +68,7 @@ static char *read_tokens(const char *text, size_t len, size_t chunk, bool skip_o
                 }
                 if (skipping) {
                         tb_token(&b, jr, r);
-                        tb_puts(&b, " ~");
+                        sb_puts(&b, " ~");
                         while ((r = pn_jreader_skip(jr)) == -EAGAIN) {
                                 size_t n = len - fed < chunk ? len - fed : chunk;
                                 if (pn_jreader_feed(jr, text + fed, n, fed + n == len) < 0)

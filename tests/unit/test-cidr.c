@@ -94,6 +94,44 @@ static int same_as_inet_ntop(const char *text)
         return strcmp(want, out) == 0;
 }
 
+/* Formats `n` pseudo-random addresses of family (IPv6 words zero half the time, so that
+ * runs of every length and place occur) and counts those whose text differs from
+ * inet_ntop()'s. IPv4-compatible addresses (::a.b.c.d) are left out: ours are printed in
+ * hex, as Go prints them. */
+static unsigned differ_from_inet_ntop(int family, unsigned n)
+{
+        uint32_t x = 2463534242u;
+        unsigned bad = 0;
+
+        for (unsigned k = 0; k < n; k++) {
+                char want[INET6_ADDRSTRLEN];
+                uint8_t b[16] = {0};
+                podnet_cidr c;
+                bool compat = true;
+
+                for (unsigned i = 0; i < (family == AF_INET ? 4u : 16u); i += 2) {
+                        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+                        if (family == AF_INET6 && (x & 1))
+                                continue; /* a zero word */
+                        b[i] = (uint8_t)(x >> 8);
+                        b[i + 1] = (uint8_t)(x >> 16);
+                        if (family == AF_INET6 && (x >> 24) % 5 == 0)
+                                b[i] = 0; /* short words too */
+                }
+                for (unsigned i = 0; i < 12; i++)
+                        compat = compat && b[i] == 0;
+                if (family == AF_INET6 && compat)
+                        continue;
+                if (pn_cidr_init(&c, family, b, family == AF_INET ? 32 : 128) < 0)
+                        return n;
+                inet_ntop(family, b, want, sizeof(want));
+                podnet_cidr_format_addr(&c, out, sizeof(out));
+                if (strcmp(want, out) != 0 && bad++ < 3)
+                        diag("inet_ntop '%s', ours '%s'", want, out);
+        }
+        return bad;
+}
+
 int main(void)
 {
         static const char *const rejects[] = {
@@ -147,6 +185,9 @@ int main(void)
         ok(same_as_inet_ntop("fd00:1:0:0:2::"), "agrees with inet_ntop: trailing run");
         ok(same_as_inet_ntop("1:0:0:2:0:0:0:3"), "agrees with inet_ntop: longer second run");
         ok(same_as_inet_ntop("fe80::"), "agrees with inet_ntop: fe80::");
+        ok(differ_from_inet_ntop(AF_INET, 20000) == 0, "20000 random IPv4 addresses: as inet_ntop");
+        ok(differ_from_inet_ntop(AF_INET6, 20000) == 0,
+           "20000 random IPv6 addresses with zero runs: as inet_ntop");
 
         for (size_t i = 0; i < ELEMENTSOF(rejects); i++) {
                 podnet_cidr *x = NULL;

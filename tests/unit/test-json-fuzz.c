@@ -28,14 +28,14 @@ static unsigned pick(unsigned n)
         return (unsigned)(rnd() % n);
 }
 
-static void ws(struct tokbuf *b)
+static void ws(struct sbuf *b)
 {
         static const char *const spaces[] = {"", "", "", " ", "\n", "\t", "\r\n", "        "};
 
-        tb_puts(b, spaces[pick(8)]);
+        sb_puts(b, spaces[pick(8)]);
 }
 
-static void random_string(struct tokbuf *b)
+static void random_string(struct sbuf *b)
 {
         static const char *const pieces[] = {
             "a",
@@ -61,13 +61,13 @@ static void random_string(struct tokbuf *b)
         };
         unsigned n = pick(4);
 
-        tb_puts(b, "\"");
+        sb_puts(b, "\"");
         for (unsigned i = 0; i < n; i++)
-                tb_puts(b, pieces[pick(sizeof(pieces) / sizeof(pieces[0]))]);
-        tb_puts(b, "\"");
+                sb_puts(b, pieces[pick(sizeof(pieces) / sizeof(pieces[0]))]);
+        sb_puts(b, "\"");
 }
 
-static void random_value(struct tokbuf *b, int depth)
+static void random_value(struct sbuf *b, int depth)
 {
         static const char *const scalars[] = {
             "0",
@@ -91,33 +91,33 @@ static void random_value(struct tokbuf *b, int depth)
 
         ws(b);
         if (k == 0) {
-                tb_puts(b, scalars[pick(sizeof(scalars) / sizeof(scalars[0]))]);
+                sb_puts(b, scalars[pick(sizeof(scalars) / sizeof(scalars[0]))]);
         } else if (k == 1) {
                 random_string(b);
         } else if (k < 4) {
                 unsigned n = pick(5);
-                tb_puts(b, "[");
+                sb_puts(b, "[");
                 for (unsigned i = 0; i < n; i++) {
                         if (i)
-                                tb_puts(b, ",");
+                                sb_puts(b, ",");
                         random_value(b, depth + 1);
                 }
                 ws(b);
-                tb_puts(b, "]");
+                sb_puts(b, "]");
         } else {
                 unsigned n = pick(6);
-                tb_puts(b, "{");
+                sb_puts(b, "{");
                 for (unsigned i = 0; i < n; i++) {
                         if (i)
-                                tb_puts(b, ",");
+                                sb_puts(b, ",");
                         ws(b);
                         random_string(b); /* keys repeat now and then: a duplicate */
                         ws(b);
-                        tb_puts(b, ":");
+                        sb_puts(b, ":");
                         random_value(b, depth + 1);
                 }
                 ws(b);
-                tb_puts(b, "}");
+                sb_puts(b, "}");
         }
         ws(b);
 }
@@ -137,22 +137,22 @@ static const char *const snippets[] = {
 /* The document with one random change: a byte deleted, replaced or a snippet inserted. */
 static char *mutate(const char *doc, size_t len, size_t *out_len)
 {
-        struct tokbuf b = {0};
+        struct sbuf b = {0};
         size_t at = len ? pick((unsigned)len) : 0;
         unsigned how = pick(3);
 
-        tb_add(&b, doc, at);
-        tb_puts(&b, "");
+        sb_add(&b, doc, at);
+        sb_puts(&b, "");
         if (how == 0 && at < len) {
                 at++;
         } else if (how == 1 && at < len) {
                 char c = (char)pick(256);
-                tb_add(&b, c ? &c : " ", 1);
+                sb_add(&b, c ? &c : " ", 1);
                 at++;
         } else {
-                tb_puts(&b, snippets[pick(sizeof(snippets) / sizeof(snippets[0]))]);
+                sb_puts(&b, snippets[pick(sizeof(snippets) / sizeof(snippets[0]))]);
         }
-        tb_add(&b, doc + at, len - at);
+        sb_add(&b, doc + at, len - at);
         *out_len = b.len;
         return b.s;
 }
@@ -259,9 +259,9 @@ int main(void)
         struct tally gen = {0}, mut = {0};
 
         for (unsigned i = 0; i < 3000; i++) {
-                struct tokbuf b = {0};
+                struct sbuf b = {0};
 
-                tb_puts(&b, "");
+                sb_puts(&b, "");
                 random_value(&b, 0);
                 check(&gen, b.s, b.len);
                 for (unsigned m = 0; m < 4; m++) {

@@ -108,20 +108,20 @@ static void test_invalid(void)
 /* A duplicate among many keys: found by the hash table objects switch to. */
 static void test_many_keys(void)
 {
-        struct tokbuf doc = {0};
+        struct sbuf doc = {0};
         char key[32], *got;
 
-        tb_puts(&doc, "{");
+        sb_puts(&doc, "{");
         for (int i = 0; i < 1000; i++) {
                 snprintf(key, sizeof(key), "%s\"k%d\":%d", i ? "," : "", i, i);
-                tb_puts(&doc, key);
+                sb_puts(&doc, key);
         }
-        tb_puts(&doc, "}");
+        sb_puts(&doc, "}");
         got = read_tokens(doc.s, doc.len, 0, false);
         ok(!strstr(got, "ERR"), "1000 distinct keys");
         free(got);
         doc.s[--doc.len] = 0;
-        tb_puts(&doc, ",\"k\\u0037\\u00377\":0}");
+        sb_puts(&doc, ",\"k\\u0037\\u00377\":0}");
         got = read_tokens(doc.s, doc.len, 0, false);
         ok(strstr(got, "ERR:duplicate object key") != NULL, "a duplicate of the 778th key of 1000");
         free(got);
@@ -130,13 +130,13 @@ static void test_many_keys(void)
 
 static char *nested(unsigned levels, const char *inner)
 {
-        struct tokbuf b = {0};
+        struct sbuf b = {0};
 
         for (unsigned i = 0; i < levels; i++)
-                tb_puts(&b, "[");
-        tb_puts(&b, inner);
+                sb_puts(&b, "[");
+        sb_puts(&b, inner);
         for (unsigned i = 0; i < levels; i++)
-                tb_puts(&b, "]");
+                sb_puts(&b, "]");
         return b.s;
 }
 

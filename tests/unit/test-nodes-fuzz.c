@@ -12,6 +12,7 @@
 
 #include "core/internal.h"
 #include "agent/routes.h"
+#include "strbuf.h"
 #include "tap.h"
 
 /* --- the reference: the jansson-based reader as it was ------------------------------------ */
@@ -355,41 +356,6 @@ static uint64_t rnd(void)
 static unsigned pick(unsigned n)
 {
         return (unsigned)(rnd() % n);
-}
-
-struct sbuf {
-        char *s;
-        size_t len, cap;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-        if (b->len + n + 1 > b->cap) {
-                b->cap = (b->len + n + 1) * 2;
-                b->s = realloc(b->s, b->cap);
-                if (!b->s)
-                        abort();
-        }
-        memcpy(b->s + b->len, s, n);
-        b->len += n;
-        b->s[b->len] = 0;
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-        sb_add(b, s, strlen(s));
-}
-
-_printf_(2, 3) static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-        char tmp[512];
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-        va_end(ap);
-        sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
 static void ws(struct sbuf *b)

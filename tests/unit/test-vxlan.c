@@ -186,21 +186,37 @@ static void test_mac_parse(void)
                 is_int(pn_mac_parse_unicast(bad[i], m), -EINVAL, "MAC '%s' refused", bad[i]);
 }
 
+/* The attribute `type` of message hdr (family header of hdr_len bytes), or NULL. */
+static const struct nlattr *find_attr(const struct nlmsghdr *hdr, size_t hdr_len, int type)
+{
+        const struct nlattr *a;
+        int rem;
+
+        pn_attr_for_each(a, hdr, hdr_len, rem)
+        {
+                if (pn_attr_type(a) == type)
+                        return a;
+        }
+        return NULL;
+}
+
 static void test_neigh_msg(void)
 {
         struct pn_neigh want = {.family = AF_INET6, .ifindex = 7}, got;
-        struct nl_msg *msg;
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         struct nlmsghdr *hdr;
 
         inet_pton(AF_INET6, "fd00:244:3::", want.addr);
         pn_mac_parse("72:34:c0:a8:32:03", want.mac);
-        msg = pn_neigh_msg(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, &want);
-        if (!ok(msg != NULL, "neighbour add message built"))
+        if (!ok(pn_neigh_put(&b, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, &want) == 0 &&
+                    b.n == 1,
+                "neighbour add message built"))
                 return;
-        hdr = nlmsg_hdr(msg);
+        hdr = pn_nlbuf_hdr(&b, 0);
         is_int(hdr->nlmsg_type, RTM_NEWNEIGH, "  type RTM_NEWNEIGH");
         is_int(hdr->nlmsg_flags & (NLM_F_CREATE | NLM_F_REPLACE | NLM_F_EXCL),
                NLM_F_CREATE | NLM_F_REPLACE, "  flags create|replace");
+        ok(!b.reqs[0].get, "  a change (acked), not a get");
         is_int(pn_neigh_parse(hdr, &got), 1, "  parses as a neighbour entry");
         is_int(got.family, AF_INET6, "  family");
         is_int(got.ifindex, 7, "  link");
@@ -213,25 +229,34 @@ static void test_neigh_msg(void)
         got.state = NUD_PERMANENT;
         got.mac[5] ^= 1;
         ok(!pn_neigh_same(&got, &want), "  nor one with another MAC");
-        nlmsg_free(msg);
 
-        msg = pn_neigh_msg(RTM_DELNEIGH, 0, &want);
-        if (!ok(msg != NULL, "neighbour delete message built"))
+        if (!ok(pn_neigh_put(&b, RTM_DELNEIGH, 0, &want) == 0 && b.n == 2,
+                "neighbour delete message appended"))
                 return;
-        hdr = nlmsg_hdr(msg);
+        hdr = pn_nlbuf_hdr(&b, 1);
+        is_int(hdr->nlmsg_type, RTM_DELNEIGH, "  type RTM_DELNEIGH");
         is_int(pn_neigh_parse(hdr, &got), 1, "  parses");
         ok(!got.has_mac && got.state == 0, "  no MAC, no state: the key alone");
-        nlmsg_free(msg);
+        is_int(pn_neigh_parse(pn_nlbuf_hdr(&b, 0), &got), 1, "  the first message is intact");
+        ok(got.has_mac && memcmp(got.addr, want.addr, 16) == 0, "  ... MAC and address");
+        pn_nlbuf_done(&b);
 
-        msg = pn_neigh_dump_msg(AF_INET, 7);
-        if (ok(msg != NULL, "neighbour dump message built")) {
-                struct ndmsg *ndm = nlmsg_data(nlmsg_hdr(msg));
-                struct nlattr *a = nlmsg_find_attr(nlmsg_hdr(msg), sizeof(*ndm), NDA_IFINDEX);
+        if (ok(pn_neigh_dump_put(&b, AF_INET, 7) == 0 && b.n == 1,
+               "neighbour dump message built")) {
+                const struct ndmsg *ndm = NLMSG_DATA(pn_nlbuf_hdr(&b, 0));
+                const struct nlattr *a = find_attr(pn_nlbuf_hdr(&b, 0), sizeof(*ndm), NDA_IFINDEX);
 
-                ok(ndm->ndm_ifindex == 0 && a && nla_get_u32(a) == 7,
+                ok(ndm->ndm_ifindex == 0 && pn_attr_u32(a, 0) == 7,
                    "  the link in NDA_IFINDEX, not the header (strict sockets)");
-                nlmsg_free(msg);
+                ok(b.reqs[0].get, "  a get");
         }
+        pn_nlbuf_done(&b);
+
+        want.family = AF_PACKET;
+        is_int(pn_neigh_put(&b, RTM_NEWNEIGH, NLM_F_CREATE, &want), -EAFNOSUPPORT,
+               "a neighbour entry of another family: refused");
+        ok(b.n == 0 && b.error == -EAFNOSUPPORT, "  nothing appended, the buffer stays failed");
+        pn_nlbuf_done(&b);
 
         struct pn_neigh v[3] = {{.family = AF_INET6, .ifindex = 2},
                                 {.family = AF_INET, .ifindex = 2, .addr = {10, 0, 0, 9}},
@@ -244,16 +269,16 @@ static void test_neigh_msg(void)
 static void test_fdb_msg(void)
 {
         struct pn_fdb want = {.ifindex = 5, .family = AF_INET, .dst = {192, 168, 50, 2}}, got;
-        struct nl_msg *msg;
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         struct nlmsghdr *hdr;
-        struct ndmsg *ndm;
+        const struct ndmsg *ndm;
 
         pn_mac_parse("72:34:c0:a8:32:02", want.mac);
-        msg = pn_fdb_msg(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, &want);
-        if (!ok(msg != NULL, "FDB add message built"))
+        if (!ok(pn_fdb_put(&b, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, &want) == 0,
+                "FDB add message built"))
                 return;
-        hdr = nlmsg_hdr(msg);
-        ndm = nlmsg_data(hdr);
+        hdr = pn_nlbuf_hdr(&b, 0);
+        ndm = NLMSG_DATA(hdr);
         is_int(ndm->ndm_family, AF_BRIDGE, "  family AF_BRIDGE");
         is_int(ndm->ndm_flags, NTF_SELF, "  NTF_SELF: the VXLAN device's own table");
         is_int(pn_fdb_parse(hdr, &got), 1, "  parses as an FDB entry");
@@ -266,18 +291,23 @@ static void test_fdb_msg(void)
         got.dst[3] = 2;
         got.odd = true;
         ok(!pn_fdb_same(&got, &want), "  nor one with a VNI or port of its own");
-        nlmsg_free(msg);
+
+        /* an entry with a VNI of its own, as `bridge fdb add ... vni 7` makes */
+        pn_nlbuf_put_u32(&b, NDA_VNI, 7);
+        is_int(pn_fdb_parse(pn_nlbuf_hdr(&b, 0), &got), 1, "an entry with its own VNI parses");
+        ok(got.odd && !pn_fdb_same(&got, &want), "  odd, so not the entry wanted");
+        pn_nlbuf_done(&b);
 
         want.family = 0;
-        ok(pn_fdb_msg(RTM_NEWNEIGH, NLM_F_CREATE, &want) == NULL,
-           "FDB add without a remote: no message (the kernel requires one)");
-        msg = pn_fdb_msg(RTM_DELNEIGH, 0, &want);
-        if (ok(msg != NULL, "FDB delete of a whole entry built")) {
-                hdr = nlmsg_hdr(msg);
-                ok(nlmsg_find_attr(hdr, sizeof(struct ndmsg), NDA_DST) == NULL &&
-                       nlmsg_find_attr(hdr, sizeof(struct ndmsg), NDA_LLADDR) != NULL,
+        is_int(pn_fdb_put(&b, RTM_NEWNEIGH, NLM_F_CREATE, &want), -EINVAL,
+               "FDB add without a remote: no message (the kernel requires one)");
+        ok(b.n == 0, "  nothing appended");
+        pn_nlbuf_done(&b);
+        if (ok(pn_fdb_put(&b, RTM_DELNEIGH, 0, &want) == 0, "FDB delete of a whole entry built")) {
+                hdr = pn_nlbuf_hdr(&b, 0);
+                ok(find_attr(hdr, sizeof(struct ndmsg), NDA_DST) == NULL &&
+                       find_attr(hdr, sizeof(struct ndmsg), NDA_LLADDR) != NULL,
                    "  MAC, no remote");
-                nlmsg_free(msg);
         }
 }
 

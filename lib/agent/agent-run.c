@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The node agent's loop (podnet-routes run): fetches the node list every interval (and
+ * when asked), restores podnet's routes when someone else changes them (the route
+ * monitor), checks the firewall chains (x_tables sends no events), each pass under the
+ * writers' lock; it returns to the caller when the caller's stop fd becomes readable.
+ */
+#include <sys/file.h>
+
+#include "agent/agent.h"
+
+static void report_pass(podnet_agent *a, const podnet_agent_pass *pass)
+{
+        if (a->cfg.on_pass)
+                a->cfg.on_pass(a, pass, a->cfg.userdata);
+}
+
+/* A full pass with a fetched list: a valid one replaces the previous, an invalid or
+ * missing one leaves it in place. */
+static void full_pass(podnet_agent *a)
+{
+        podnet_agent_pass pass;
+
+        if (a->fresh) {
+                pn_agent_full_pass(a, a->fresh, !a->quiet, &pass);
+                report_pass(a, &pass);
+                if (pass.error == -ENODATA) {
+                        a->fresh = podnet_nodes_free(a->fresh);
+                        if (a->nodes)
+                                pn_err(a->ctx, "Keeping the previous node list");
+                } else {
+                        podnet_nodes_free(a->nodes);
+                        a->nodes = steal_pointer(&a->fresh);
+                }
+                a->quiet = true;
+        } else if (a->nodes) {
+                pn_err(a->ctx, "Keeping the previous node list");
+                pn_agent_full_pass(a, a->nodes, !a->quiet, &pass);
+                report_pass(a, &pass);
+        }
+}
+
+/* Restores podnet's routes after a change someone else made. */
+static void route_pass(podnet_agent *a)
+{
+        podnet_sync_config sc = pn_agent_sync_config(a, false);
+        podnet_error *err = NULL;
+        double t0 = pn_now_ms();
+        int r;
+
+        a->report = podnet_sync_report_free(a->report);
+        r = podnet_routes_sync(a->ctx, a->nodes, &sc, &a->report, &err);
+        if (r < 0)
+                pn_agent_fail(a, err, r, "Restoring routes");
+        report_pass(a, &(podnet_agent_pass){
+                           .size = sizeof(podnet_agent_pass),
+                           .kind = PODNET_AGENT_PASS_ROUTES,
+                           .error = r < 0 ? r : 0,
+                           .changed = a->report && podnet_sync_report_writes(a->report) > 0,
+                           .report = a->report,
+                           .ms = pn_now_ms() - t0,
+                       });
+}
+
+/* A check that finds everything in place reads the tables without the xtables lock and
+ * writes nothing. */
+static void fw_check(podnet_agent *a)
+{
+        podnet_fw_config fw = pn_agent_fw_config(a);
+        podnet_error *err = NULL;
+        double t0 = pn_now_ms();
+        int r = podnet_fw_node_ensure(a->ctx, &fw, &err);
+
+        if (r < 0)
+                pn_agent_fail(a, err, r, "Checking the firewall chains");
+        report_pass(a, &(podnet_agent_pass){
+                           .size = sizeof(podnet_agent_pass),
+                           .kind = PODNET_AGENT_PASS_FIREWALL,
+                           .error = r < 0 ? r : 0,
+                           .changed = r > 0,
+                           .fw_commits = r > 0 ? r : 0,
+                           .ms = pn_now_ms() - t0,
+                       });
+}
+
+/* Runs the passes that are due, under the writers' lock; when another writer holds it,
+ * tries again shortly. */
+static void passes(podnet_agent *a, double now)
+{
+        bool fw_due = a->fw && now >= a->next_fw;
+
+        if (!a->fetched && !a->restore && !fw_due)
+                return;
+        if (now < a->retry_at)
+                return;
+        if (flock(a->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                a->retry_at = now + 20;
+                return;
+        }
+        if (a->fetched) {
+                full_pass(a);
+                a->fetched = a->restore = false;
+                a->next_fetch = pn_now_ms() + a->cfg.interval * 1000.0;
+                a->next_fw = pn_now_ms() + a->cfg.fw_interval * 1000.0;
+        } else {
+                if (a->restore && a->nodes)
+                        route_pass(a);
+                a->restore = false;
+                if (fw_due) {
+                        fw_check(a);
+                        a->next_fw = pn_now_ms() + a->cfg.fw_interval * 1000.0;
+                }
+        }
+        (void)flock(a->lock_fd, LOCK_UN);
+}
+
+/* Asks the source for a list when one is due, and takes it in when it arrives. */
+static void fetch(podnet_agent *a, double now)
+{
+        const struct pn_node_source_ops *ops = a->src->ops;
+
+        if (!ops->busy(a->src) && !a->fetched && now >= a->next_fetch) {
+                if (ops->request(a->src) < 0) {
+                        a->fetched = true; /* (fresh stays NULL: the previous list is kept) */
+                        return;
+                }
+        }
+        if (!a->fetched) {
+                podnet_nodes *nodes = NULL;
+                if (ops->step(a->src, &nodes) > 0) {
+                        podnet_nodes_free(a->fresh);
+                        a->fresh = nodes;
+                        a->fetched = true;
+                }
+        }
+}
+
+/* How long poll() may sleep: until the next thing due. */
+static int timeout_ms(const podnet_agent *a, double now)
+{
+        double t = 3600e3, w = a->src->ops->wait_ms(a->src);
+
+        if (a->fetched || a->restore) /* a pass waits for the lock */
+                t = a->retry_at - now;
+        if (w >= 0 && w < t)
+                t = w;
+        else if (w < 0 && !a->src->ops->busy(a->src) && !a->fetched && a->next_fetch - now < t)
+                t = a->next_fetch - now;
+        if (a->fw) {
+                double f = (a->next_fw > a->retry_at ? a->next_fw : a->retry_at) - now;
+                if (f < t)
+                        t = f;
+        }
+        if (t < 0)
+                return 0;
+        return t >= 3600e3 ? 3600000 : (int)t + 1;
+}
+
+/* Takes the run lock (one agent per node), opens the writers' lock, subscribes to route
+ * changes. */
+static int start(podnet_agent *a, podnet_error **err)
+{
+        char path[PATH_MAX];
+        int r;
+
+        if (!a->src)
+                return pn_error_plain(err, EINVAL, 0,
+                                      "No node source: give a node list file or command");
+        a->run_fd = pn_agent_lock_open(a->run_dir, "routes-run", path, sizeof(path), err);
+        if (a->run_fd < 0)
+                return a->run_fd;
+        if (flock(a->run_fd, LOCK_EX | LOCK_NB) < 0) {
+                r = errno;
+                close(a->run_fd);
+                a->run_fd = -1;
+                if (r == EWOULDBLOCK)
+                        return pn_error_plain(err, EBUSY, 0,
+                                              "Another podnet-routes run is already running on "
+                                              "this node (it holds %s)",
+                                              path);
+                return pn_error(err, r, 0, "Locking %s", path);
+        }
+        a->lock_fd = pn_agent_lock_open(a->run_dir, "routes", path, sizeof(path), err);
+        if (a->lock_fd < 0)
+                return a->lock_fd;
+        r = podnet_route_monitor_new(a->ctx, &a->mon, a->cfg.protocol, err);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Subscribing to route changes");
+        a->fw = a->cfg.firewall && a->cfg.n_cluster_cidrs > 0 && !a->cfg.dry_run &&
+                a->cfg.fw_interval > 0;
+        a->next_fetch = pn_now_ms();
+        a->started = true;
+        return 0;
+}
+
+/* The route monitor reported: let a burst of changes settle (at most 100 ms), then
+ * restore in one pass. */
+static void route_changes(podnet_agent *a)
+{
+        podnet_error *err = NULL;
+        int r = podnet_route_monitor_process(a->mon, &err);
+
+        if (r < 0) {
+                pn_agent_fail(a, err, r, "Reading route changes");
+        } else if (r > 0) {
+                struct pollfd m = {.fd = podnet_route_monitor_fd(a->mon), .events = POLLIN};
+                double until = pn_now_ms() + 100;
+                while (pn_now_ms() < until && poll(&m, 1, 10) > 0)
+                        (void)podnet_route_monitor_process(a->mon, NULL);
+                a->restore = true;
+        }
+}
+
+PODNET_EXPORT int podnet_agent_run(podnet_agent *agent, int stop_fd, podnet_error **err)
+{
+        podnet_agent *a = agent;
+        int r;
+
+        if (!a)
+                return -EINVAL;
+        if (!a->started && (r = start(a, err)) < 0)
+                return r;
+        for (;;) {
+                struct pollfd pfd[2 + PN_SOURCE_MAX_FDS] = {
+                    {.fd = stop_fd, .events = POLLIN},
+                    {.fd = podnet_route_monitor_fd(a->mon), .events = POLLIN}};
+                double now = pn_now_ms();
+                nfds_t n = 2;
+
+                fetch(a, now);
+                passes(a, now);
+                now = pn_now_ms();
+                n += a->src->ops->pollfds(a->src, pfd + 2);
+                r = poll(pfd, n, timeout_ms(a, now));
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return pn_error(err, errno, 0, "poll");
+                if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+                        return 0;
+                if (pfd[1].revents & POLLIN)
+                        route_changes(a);
+        }
+}
+
+PODNET_EXPORT int podnet_agent_resync(podnet_agent *agent)
+{
+        if (!agent)
+                return -EINVAL;
+        if (agent->src && agent->src->ops->busy(agent->src))
+                return 0; /* (the list on its way is the fresh one) */
+        agent->next_fetch = 0;
+        return 1;
+}

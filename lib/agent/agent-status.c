@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The node agent's status (podnet-routes status): a dry-run route sync against the node
+ * list (or none) and a listing of the firewall chains, formatted as text or JSON.
+ */
+#include "agent/agent.h"
+
+PODNET_EXPORT int podnet_agent_status(podnet_agent *agent, const podnet_nodes *nodes,
+                                      unsigned flags, char **ret)
+{
+        _cleanup_nodes_ podnet_nodes *none = NULL;
+        _cleanup_report_ podnet_sync_report *rep = NULL;
+        _cleanup_free_ char *fw = NULL;
+        podnet_error *err = NULL;
+        podnet_sync_config sc;
+        int r;
+
+        if (!agent || !ret || (flags & ~(unsigned)PODNET_AGENT_JSON))
+                return -EINVAL;
+        *ret = NULL;
+        if (!nodes && (r = podnet_nodes_parse(&none, "", 0, NULL)) < 0)
+                return pn_agent_fail(agent, NULL, r, "Reading routes");
+        sc = pn_agent_sync_config(agent, true);
+        r = podnet_routes_sync(agent->ctx, nodes ? nodes : none, &sc, &rep, &err);
+        if (r == -ENODATA) {
+                /* an invalid list (or none): the installed routes are still shown */
+                if (nodes)
+                        pn_warn(agent->ctx, "%s", podnet_error_message(err));
+                err = podnet_error_free(err);
+        } else if (r < 0) {
+                return pn_agent_fail(agent, err, r, "Reading routes");
+        }
+        if (agent->cfg.firewall && podnet_fw_node_dump(agent->ctx, &fw, &err) < 0) {
+                pn_warn(agent->ctx, "%s", err ? podnet_error_message(err) : "cannot list chains");
+                err = podnet_error_free(err);
+        }
+        podnet_status_config st = {
+            .size = sizeof(st),
+            .node_name = agent->cfg.node_name,
+            .protocol = agent->cfg.protocol,
+            .table = agent->cfg.table,
+            .nodes = nodes,
+            .firewall = agent->cfg.firewall,
+            .firewall_dump = fw,
+        };
+        if (flags & PODNET_AGENT_JSON)
+                r = podnet_status_format_json(rep, &st, ret);
+        else
+                r = podnet_status_format_text(rep, &st, ret);
+        if (r < 0)
+                pn_err(agent->ctx, "Formatting the output: %s", strerror(-r));
+        return r;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The node agent's teardown (podnet-routes teardown): under the writers' lock, podnet's
+ * routes, its firewall chains and its CNI conflist go, and nothing else.
+ */
+#include "agent/agent.h"
+
+PODNET_EXPORT int podnet_agent_teardown(podnet_agent *agent, podnet_agent_teardown_result *res)
+{
+        podnet_agent_teardown_result t = {
+            .size = sizeof(t), .routes = -ECANCELED, .firewall = -ECANCELED, .conf = -ECANCELED};
+        podnet_error *err = NULL;
+        int lock, r = 0, error = 0;
+
+        if (!agent || (res && res->size < sizeof(size_t) + 3 * sizeof(int)))
+                return -EINVAL;
+        lock = pn_agent_lock_writers(agent->run_dir, &err);
+        if (lock < 0) {
+                error = pn_agent_fail(agent, err, lock, "Locking");
+                goto out;
+        }
+        t.routes = podnet_routes_flush(agent->ctx, agent->cfg.protocol, agent->cfg.table, &err);
+        if (t.routes < 0)
+                error = pn_agent_fail(agent, steal_pointer(&err), t.routes, "Removing routes");
+        if (agent->cfg.firewall) {
+                t.firewall = podnet_fw_node_teardown(agent->ctx, &err);
+                if (t.firewall < 0)
+                        r = pn_agent_fail(agent, steal_pointer(&err), t.firewall,
+                                          "Removing firewall chains");
+                error = error ? error : r;
+        }
+        if (agent->cfg.cni_conf_path) {
+                r = 0;
+                t.conf = podnet_conflist_remove(agent->cfg.cni_conf_path, &err);
+                if (t.conf == -EEXIST) /* someone else's file: left in place */
+                        pn_warn(agent->ctx, "%s", podnet_error_message(err));
+                else if (t.conf < 0)
+                        r = pn_agent_fail(agent, steal_pointer(&err), t.conf,
+                                          "Removing the CNI configuration");
+                err = podnet_error_free(err);
+                error = error ? error : r;
+        }
+        close(lock);
+out:
+        if (res)
+                memcpy((char *)res + sizeof(size_t), (char *)&t + sizeof(size_t),
+                       (res->size < sizeof(t) ? res->size : sizeof(t)) - sizeof(size_t));
+        return error;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Private to the node agent (agent.c, agent-run.c, lock.c): the agent's state between
+ * passes and the writers' locks.
+ */
+#ifndef PODNET_AGENT_AGENT_H
+#define PODNET_AGENT_AGENT_H
+
+#include <limits.h>
+
+#include "agent/node-source.h"
+#include "core/internal.h"
+
+struct podnet_agent {
+        podnet_ctx *ctx;
+        podnet_agent_config cfg;    /* with the defaults filled in */
+        struct pn_node_source *src; /* NULL: none configured */
+        char run_dir[PATH_MAX];
+
+        /* the last pass's outcome, handed out through podnet_agent_pass */
+        podnet_sync_report *report;
+        podnet_sync_summary summary;
+        bool warned_fw, warned_conf; /* (each warning once per agent) */
+
+        /* run's state between two calls of podnet_agent_run() */
+        podnet_nodes *nodes; /* the last valid node list, or NULL */
+        podnet_nodes *fresh; /* a fetched list whose pass waits for the lock */
+        bool fetched;        /* a fetch ended (fresh NULL: it failed); a full pass is due */
+        bool restore;        /* podnet's routes changed: a route pass is due */
+        bool quiet;          /* a full pass with a fetched list ran */
+        bool fw;             /* run's firewall checks are on */
+        bool started;
+        double next_fetch, next_fw, retry_at;
+        int run_fd;  /* the run lock, held for the agent's life once run started */
+        int lock_fd; /* the writers' lock file, locked only during a pass */
+        podnet_route_monitor *mon;
+};
+
+DEFINE_CLEANUP(podnet_agent, podnet_agent_free)
+
+/* The "routes" lock (held by each writing pass) or "routes-run" (held by a run agent for
+ * its whole life) of this network namespace, opened (not locked). The fd, or -errno. */
+int pn_agent_lock_open(const char *run_dir, const char *kind, char *path, size_t size,
+                       podnet_error **err);
+/* Takes the writers' lock, waiting at most 60 s; the fd or -errno. */
+int pn_agent_lock_writers(const char *run_dir, podnet_error **err);
+
+/* One full pass with `nodes`, without taking the lock; fills *pass; `first` as in
+ * podnet_agent_pass. */
+void pn_agent_full_pass(podnet_agent *a, const podnet_nodes *nodes, bool first,
+                        podnet_agent_pass *pass);
+/* The route sync's and the firewall's configuration. */
+podnet_sync_config pn_agent_sync_config(const podnet_agent *a, bool dry_run);
+podnet_fw_config pn_agent_fw_config(const podnet_agent *a);
+/* Logs err's message (or what: strerror(r)) at LOG_ERR and frees err; returns r. */
+int pn_agent_fail(podnet_agent *a, podnet_error *err, int r, const char *what);
+
+#endif
