@@ -156,6 +156,11 @@ struct pn_rt {
         bool multipath;    /* existing route with RTA_MULTIPATH: never "equal" */
         bool cloned;       /* RTM_F_CLONED: a cache entry, or a lookup's answer */
         bool via_nh;       /* desired: must use nexthop object `nhid` (0: none, unreachable) */
+        bool onlink;       /* RTNH_F_ONLINK: the gateway is taken to be on the link oif without
+                            * a route to it (the overlay's peer endpoints). A plain route
+                            * carries it in rtm_flags; a route through a nexthop object has
+                            * it from that object (pn_nh.onlink), which the kernel reports in
+                            * the route's rtm_flags too */
         uint32_t table;    /* RTA_TABLE */
         uint32_t priority; /* metric */
         uint32_t nhid;     /* RTA_NH_ID, 0 for a plain route */
@@ -186,7 +191,8 @@ struct pn_route_hdr {
 };
 /* RTM_NEWROUTE or RTM_DELROUTE of rt as h says, with room for RTA_METRICS. A route
  * using a nexthop object is named by RTA_NH_ID, never by its gateway (the kernel would
- * not match it when deleting). */
+ * not match it when deleting). A plain route with rt->onlink asks for RTNH_F_ONLINK
+ * (the kernel then wants h->oif); one using a nexthop object leaves that to the object. */
 int pn_route_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_rt *rt,
                  const struct pn_route_hdr *h);
 /* RTM_GETROUTE: which route the kernel would use to reach the host `addr` (rtm_flags:
@@ -208,6 +214,7 @@ struct pn_nh {
         bool ours;  /* existing: podnet's, so the sync may replace or delete it */
         uint8_t gw[16];
         uint32_t oif;
+        bool onlink;          /* RTNH_F_ONLINK in nh_flags: gw is on oif without a route to it */
         enum pn_op_kind kind; /* desired: KEEP, REPLACE (gateway changed), ADD;
                                * existing: KEEP (in use or not ours), DELETE */
         size_t node;          /* desired: index into the node list */
@@ -219,7 +226,7 @@ struct pn_nh {
 /* Parses an RTM_NEWNEXTHOP message: true for an object with an id (plan fields cleared,
  * node and match SIZE_MAX). */
 bool pn_nexthop_parse(const struct nlmsghdr *hdr, struct pn_nh *nh);
-/* RTM_NEWNEXTHOP (id, family, protocol, device, gateway) or RTM_DELNEXTHOP (id). */
+/* RTM_NEWNEXTHOP (id, family, protocol, device, gateway, onlink) or RTM_DELNEXTHOP (id). */
 int pn_nexthop_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_nh *nh,
                    unsigned protocol);
 /* A dump of every nexthop object. */

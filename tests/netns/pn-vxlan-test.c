@@ -5,7 +5,9 @@
  * node needs to reach one peer over the overlay (neighbour and FDB entry from the
  * peer's underlay address and pod CIDR); and `batch`, which programs many peers the way
  * a sync does, through the internal API: dump, diff, one pipelined batch of the
- * entries that differ, dump again, delete in a batch. Driven by tests/netns/vxlan.sh.
+ * entries that differ, dump again, delete in a batch; and `route`, the route to a peer's
+ * pod CIDR via its endpoint address on the VXLAN device (onlink), plain or through a
+ * nexthop object, written in a batch. Driven by tests/netns/vxlan.sh.
  * Errors go to stderr as "pn-vxlan-test: <message> (errno N)", exit 1.
  */
 #include <arpa/inet.h>
@@ -22,7 +24,8 @@
 
 struct opts {
         const char *ns, *local, *dev, *mac;
-        unsigned long vni, port, mtu;
+        unsigned long vni, port, mtu, nh;
+        long onlink; /* -1: not given */
         const char *pos[4];
         size_t n_pos;
 };
@@ -38,7 +41,10 @@ static void usage(void)
                 "  endpoint-mac UNDERLAY-IP | endpoint-addr POD-CIDR\n"
                 "  peer DEV UNDERLAY-IP POD-CIDR: the neighbour and FDB entry for a peer\n"
                 "  batch DEV N: N peers (underlay 172.16.0.0/12, pod CIDRs 10.128.0.0/9 in /24s)\n"
-                "        written, checked and deleted in pipelined batches\n");
+                "        written, checked and deleted in pipelined batches\n"
+                "  route DEV DST GW [--nh ID] [--onlink 0|1]: the route to DST via GW on DEV,\n"
+                "        onlink unless --onlink 0; with --nh, through nexthop object ID (one batch)\n"
+                "  route-del DST [--nh ID]: deletes that route (and the nexthop object)\n");
         exit(2);
 }
 
@@ -57,6 +63,7 @@ static unsigned long num(const char *s)
 static void parse(struct opts *o, int argc, char **argv)
 {
         memset(o, 0, sizeof(*o));
+        o->onlink = -1;
         for (int i = 0; i < argc; i++) {
                 const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -83,6 +90,10 @@ static void parse(struct opts *o, int argc, char **argv)
                         o->port = num(v);
                 else if (!strcmp(a, "--mtu"))
                         o->mtu = num(v);
+                else if (!strcmp(a, "--nh"))
+                        o->nh = num(v);
+                else if (!strcmp(a, "--onlink"))
+                        o->onlink = (long)num(v);
                 else
                         usage();
         }
@@ -284,6 +295,112 @@ static int batch(podnet_ctx *ctx, podnet_netns *ns, const char *dev, size_t npee
         return r;
 }
 
+/* ---- the route to a peer over the overlay ---- */
+
+/* rt's destination (and gateway, if gw) from text; -EINVAL for a bad or mixed family. */
+static int route_addrs(struct pn_rt *rt, const char *dst, const char *gw)
+{
+        _cleanup_cidr_ podnet_cidr *d = cidr(dst);
+        _cleanup_cidr_ podnet_cidr *g = gw ? cidr(gw) : NULL;
+        struct pn_addr a;
+
+        if (pn_addr_from_cidr(&a, d, 0) < 0)
+                return -EINVAL;
+        rt->family = (uint8_t)a.family;
+        rt->dst_len = (uint8_t)a.prefixlen;
+        memcpy(rt->dst, a.addr, sizeof(rt->dst));
+        if (!g)
+                return 0;
+        if (pn_addr_from_cidr(&a, g, 0) < 0 || a.family != rt->family)
+                return -EINVAL;
+        memcpy(rt->gw, a.addr, sizeof(rt->gw));
+        rt->has_gw = true;
+        return 0;
+}
+
+/* Sends b and turns the first failed request into err: "<what[i]>: <strerror>". */
+static int send_batch(struct nl_sock *sk, struct pn_nlbuf *b, const char *const *what,
+                      podnet_error **err)
+{
+        int r = pn_nl_batch(sk, b, NULL, NULL);
+
+        if (r < 0)
+                return pn_error(err, -r, 0, "Sending the batch");
+        for (size_t i = 0; i < b->n; i++) {
+                r = pn_nl_req_error(&b->reqs[i]);
+                if (r < 0)
+                        return pn_error(err, -r, 0, "%s", what[i]);
+        }
+        return 0;
+}
+
+/* The route to a peer's pod CIDR dst via its endpoint address gw on the VXLAN device:
+ * with nhid, a nexthop object (gw on dev, onlink) and the route through it, in one
+ * batch; else a plain route with gw, dev and onlink. Replaces what is there. */
+static int route(podnet_ctx *ctx, podnet_netns *ns, const char *dev, const char *dst,
+                 const char *gw, uint32_t nhid, bool onlink, podnet_error **err)
+{
+        struct pn_route_hdr h = {.protocol = RTPROT_STATIC,
+                                 .scope = RT_SCOPE_UNIVERSE,
+                                 .type = RTN_UNICAST,
+                                 .table = RT_TABLE_MAIN};
+        const char *what[] = {"Adding nexthop object", "Adding route"};
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
+        struct pn_rt rt = {0};
+        struct nl_sock *sk;
+        int ifindex, r;
+
+        if (route_addrs(&rt, dst, gw) < 0)
+                return pn_error_plain(err, EINVAL, 0, "Route %s via %s: invalid addresses", dst,
+                                      gw);
+        r = pn_net_link_for(ctx, ns, dev, &sk, &ifindex, err);
+        if (r < 0)
+                return r;
+        if (nhid) {
+                struct pn_nh nh = {.id = nhid,
+                                   .family = rt.family,
+                                   .oif = (uint32_t)ifindex,
+                                   .onlink = onlink};
+
+                memcpy(nh.gw, rt.gw, sizeof(nh.gw));
+                pn_nexthop_put(&b, RTM_NEWNEXTHOP, NLM_F_CREATE | NLM_F_REPLACE, &nh,
+                               RTPROT_STATIC);
+                rt.nhid = nhid;
+        } else {
+                rt.onlink = onlink;
+                h.oif = (uint32_t)ifindex;
+                what[0] = what[1];
+        }
+        pn_route_put(&b, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &rt, &h);
+        if (b.error < 0)
+                return pn_error(err, -b.error, 0, "Building the batch");
+        return send_batch(sk, &b, what, err);
+}
+
+static int route_del(podnet_ctx *ctx, podnet_netns *ns, const char *dst, uint32_t nhid,
+                     podnet_error **err)
+{
+        struct pn_route_hdr h = {.scope = RT_SCOPE_NOWHERE, .table = RT_TABLE_MAIN};
+        const char *const what[] = {"Deleting route", "Deleting nexthop object"};
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
+        struct pn_nh nh = {.id = nhid};
+        struct pn_rt rt = {0};
+        struct nl_sock *sk;
+
+        if (route_addrs(&rt, dst, NULL) < 0)
+                return pn_error_plain(err, EINVAL, 0, "Route %s: invalid address", dst);
+        sk = pn_nl_sock(ctx, ns);
+        if (!sk)
+                return pn_net_sock_error(err, ns);
+        rt.nhid = nhid;
+        pn_route_put(&b, RTM_DELROUTE, 0, &rt, &h);
+        if (nhid)
+                pn_nexthop_put(&b, RTM_DELNEXTHOP, 0, &nh, 0);
+        if (b.error < 0)
+                return pn_error(err, -b.error, 0, "Building the batch");
+        return send_batch(sk, &b, what, err);
+}
+
 static int run(podnet_ctx *ctx, podnet_netns *ns, const char *cmd, struct opts *o,
                podnet_error **err)
 {
@@ -350,6 +467,10 @@ static int run(podnet_ctx *ctx, podnet_netns *ns, const char *cmd, struct opts *
                 r = peer(ctx, ns, p[0], p[1], p[2], err);
         } else if (!strcmp(cmd, "batch") && n == 2) {
                 r = batch(ctx, ns, p[0], num(p[1]), err);
+        } else if (!strcmp(cmd, "route") && n == 3 && o->nh <= UINT32_MAX && o->onlink <= 1) {
+                r = route(ctx, ns, p[0], p[1], p[2], (uint32_t)o->nh, o->onlink != 0, err);
+        } else if (!strcmp(cmd, "route-del") && n == 1 && o->nh <= UINT32_MAX) {
+                r = route_del(ctx, ns, p[0], (uint32_t)o->nh, err);
         } else {
                 usage();
         }

@@ -3,7 +3,9 @@
 # on a veth underlay, a VXLAN device in each, per peer a neighbour entry, an FDB entry and
 # an onlink route, and pods pinging each other across, IPv4 and IPv6; idempotence (no
 # write, watched with ip monitor), replacement, in-place changes, deletion, unhappy paths;
-# then the same over an IPv6 underlay. Checked against the kernel's view (ip -j, bridge -j).
+# then the same over an IPv6 underlay, where the routes to the peers are then written by
+# the library's batch (onlink, plain and through nexthop objects). Checked against the
+# kernel's view (ip -j, bridge -j).
 . "$top_srcdir/tests/netns/lib.sh"
 
 T=$top_builddir/tests/netns/pn-vxlan-test
@@ -289,5 +291,58 @@ check "pod 3 -> pod 4 over an IPv6 underlay" pings p3 10.246.4.2
 check "pod 4 -> pod 3 over an IPv6 underlay" pings p4 10.246.3.2
 out=$($T ensure vx6 --ns /run/netns/n3 --vni 7 --port 8472 --local fd00:50::3 --dev u3 --mac "$($T endpoint-mac fd00:50::3)")
 is "IPv6 underlay: ensure again changes nothing" "$(field "$out" changes)" 0
+
+# ---- routes to peers written by the library's batch: onlink, plain and through nexthop
+# objects (n3, n4 above; the routes ip added are removed first) ----
+rts() { ip -n "$1" "$([[ $2 == *:* ]] && echo -6 || echo -4)" -j route show "$2" | jq -r '.[] | "\(.nhid // "-") \(.gateway) \(.dev) \((.flags // []) | join("+"))"'; }
+nhs() { ip -n "$1" -j nexthop show id "$2" | jq -r '.[] | "\(.gateway) \(.dev) \((.flags // []) | join("+"))"'; }
+for pair in "3 4" "4 3"; do
+        set -- $pair
+        ip -n "n$1" route del "10.246.$2.0/24"
+        check "n$1: peer n$2's IPv6 pod CIDR" $T peer vx6 "fd00:50::$2" "fd00:246:$2::/64" --ns "/run/netns/n$1"
+done
+check_fails "without the routes, pod 3 does not reach pod 4" pings p3 10.246.4.2
+fails_with "a route via the endpoint without onlink: the kernel refuses the gateway" \
+        "Adding route: Network is unreachable (errno 101)" \
+        $T route vx6 10.246.4.0/24 10.246.4.0 --onlink 0 --ns /run/netns/n3
+is "  ... and no route was left" "$(rts n3 10.246.4.0/24)" ""
+if ip -n n3 nexthop show >/dev/null 2>&1; then
+        check "n3: route through nexthop object 4 (onlink), one batch" \
+                $T route vx6 10.246.4.0/24 10.246.4.0 --nh 4 --ns /run/netns/n3
+        is "  ... the nexthop object: endpoint on vx6, onlink" "$(nhs n3 4)" "10.246.4.0 vx6 onlink"
+        is "  ... the route uses it" "$(rts n3 10.246.4.0/24)" "4 10.246.4.0 vx6 onlink"
+        check "n3: IPv6 route through nexthop object 6 (onlink)" \
+                $T route vx6 fd00:246:4::/64 fd00:246:4:: --nh 6 --ns /run/netns/n3
+        is "  ... the nexthop object" "$(nhs n3 6)" "fd00:246:4:: vx6 onlink"
+        is "  ... the route" "$(rts n3 fd00:246:4::/64)" "6 fd00:246:4:: vx6 onlink"
+        check "the same again: replaced in place, no error" \
+                $T route vx6 10.246.4.0/24 10.246.4.0 --nh 4 --ns /run/netns/n3
+        is "  ... still one route" "$(rts n3 10.246.4.0/24)" "4 10.246.4.0 vx6 onlink"
+else
+        echo "# no nexthop objects in this kernel: plain routes on n3 too"
+        check "n3: plain onlink route" $T route vx6 10.246.4.0/24 10.246.4.0 --ns /run/netns/n3
+        check "n3: plain onlink IPv6 route" $T route vx6 fd00:246:4::/64 fd00:246:4:: --ns /run/netns/n3
+fi
+check "n4: plain route via the endpoint, onlink" $T route vx6 10.246.3.0/24 10.246.3.0 --ns /run/netns/n4
+is "  ... gateway, device, onlink, no nexthop object" "$(rts n4 10.246.3.0/24)" "- 10.246.3.0 vx6 onlink"
+check "n4: plain IPv6 route, onlink" $T route vx6 fd00:246:3::/64 fd00:246:3:: --ns /run/netns/n4
+is "  ... gateway, device, onlink" "$(rts n4 fd00:246:3::/64)" "- fd00:246:3:: vx6 onlink"
+check "pod 3 -> pod 4 over the library's routes (IPv4)" pings p3 10.246.4.2
+check "pod 4 -> pod 3 over the library's routes (IPv4)" pings p4 10.246.3.2
+check "pod 3 -> pod 4 over the library's routes (IPv6)" pings p3 fd00:246:4::2
+check "pod 4 -> pod 3 over the library's routes (IPv6)" pings p4 fd00:246:3::2
+if ip -n n3 nexthop show >/dev/null 2>&1; then
+        check "n3: route and nexthop object 4 deleted in one batch" \
+                $T route-del 10.246.4.0/24 --nh 4 --ns /run/netns/n3
+        is "  ... both gone, the IPv6 ones stay" \
+                "$(rts n3 10.246.4.0/24)|$(ip -n n3 nexthop show id 4 2>/dev/null)|$(rts n3 fd00:246:4::/64)" \
+                "||6 fd00:246:4:: vx6 onlink"
+        check_fails "  ... pod 3 no longer reaches pod 4 over IPv4" pings p3 10.246.4.2
+        check "  ... IPv6 still" pings p3 fd00:246:4::2
+fi
+check "n4: plain route deleted" $T route-del 10.246.3.0/24 --ns /run/netns/n4
+is "  ... gone" "$(rts n4 10.246.3.0/24)" ""
+fails_with "deleting it again: ESRCH from the kernel" "Deleting route: No such process (errno 3)" \
+        $T route-del 10.246.3.0/24 --ns /run/netns/n4
 
 finish
