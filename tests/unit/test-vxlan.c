@@ -387,6 +387,7 @@ static void test_arguments(void)
         podnet_error *err = NULL;
         podnet_vxlan_config c = {.size = sizeof(c), .name = "vx0", .vni = 1u << 24};
 
+        ok(podnet_has_feature("vxlan") == 1, "podnet_has_feature(\"vxlan\")");
         if (!ok(podnet_ctx_new(&ctx) == 0, "context"))
                 return;
         /* all refused before any netlink traffic */
