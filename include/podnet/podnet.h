@@ -282,6 +282,118 @@ int podnet_route_has(podnet_ctx *ctx, podnet_netns *ns, const podnet_route_confi
                      podnet_error **err);
 
 /* ------------------------------------------------------------------------- */
+/* VXLAN overlay: device, endpoints                      podnet_vxlan_ensure(3) */
+
+typedef struct podnet_vxlan_config {
+        size_t size;              /* sizeof(podnet_vxlan_config) */
+        const char *name;         /* the device, e.g. "podnet.vx" */
+        uint32_t vni;             /* 0 .. 16777215 */
+        uint16_t port;            /* UDP destination port; 0: 4789 (IANA) */
+        const podnet_cidr *local; /* underlay source address (prefix ignored); NULL: none.
+                                     An IPv6 underlay needs it. */
+        const char *dev;          /* underlay device; NULL: none */
+        unsigned mtu;             /* 0: the kernel's on creation, then left as is */
+        const char *mac;          /* "72:34:..": see podnet_vxlan_endpoint_mac(); NULL:
+                                     the kernel's on creation, then left as is */
+} podnet_vxlan_config;
+
+/* What podnet_vxlan_ensure() did (podnet_vxlan_info.changes). */
+enum {
+        PODNET_VXLAN_CREATED = 1u << 0,
+        PODNET_VXLAN_REPLACED = 1u << 1, /* deleted and created anew: its entries are gone */
+        PODNET_VXLAN_MTU_SET = 1u << 2,
+        PODNET_VXLAN_MAC_SET = 1u << 3,
+        PODNET_VXLAN_UP_SET = 1u << 4,
+};
+
+typedef struct podnet_vxlan_info {
+        size_t size; /* caller sets sizeof(podnet_vxlan_info) */
+        int ifindex;
+        char ifname[16];
+        char mac[18];
+        unsigned mtu;
+        bool up;
+        uint32_t vni;
+        uint16_t port;
+        int family;       /* of the underlay: AF_INET6 if local (or a group) is IPv6 */
+        char local[46];   /* underlay source address, "" if none */
+        int dev_ifindex;  /* underlay device, 0 if none */
+        bool learning;    /* podnet's devices: false */
+        bool has_group;   /* a multicast group or default remote: podnet's devices: false */
+        unsigned changes; /* podnet_vxlan_ensure(): PODNET_VXLAN_* bits, 0 if nothing */
+} podnet_vxlan_info;
+
+/* Makes the VXLAN device cfg->name exist as configured, up, without learning and
+ * without a group, writing only what differs: nothing if it already does. A device
+ * with another VNI, port, local address or underlay device is replaced. -EEXIST if
+ * the name is another kind of link's. `info` may be NULL. Returns the ifindex. */
+int podnet_vxlan_ensure(podnet_ctx *ctx, podnet_netns *ns, const podnet_vxlan_config *cfg,
+                        podnet_vxlan_info *info, podnet_error **err);
+/* -ENODEV if absent, -EMEDIUMTYPE if the link is not a VXLAN device. */
+int podnet_vxlan_get(podnet_ctx *ctx, podnet_netns *ns, const char *name,
+                     podnet_vxlan_info *info, podnet_error **err);
+/* 0, also if absent; -EMEDIUMTYPE (nothing deleted) if the link is not a VXLAN device. */
+int podnet_vxlan_delete(podnet_ctx *ctx, podnet_netns *ns, const char *name, podnet_error **err);
+
+/* The tunnel endpoint MAC of the node with underlay address `underlay`: 72:34 and the
+ * four bytes of an IPv4 address; for IPv6, 46 bits of a hash of the address (see the
+ * man page for collisions). buf receives "aa:bb:cc:dd:ee:ff". */
+int podnet_vxlan_endpoint_mac(const podnet_cidr *underlay, char buf[18]);
+/* The tunnel endpoint address of the node with pod CIDR `pod_cidr`, the gateway of
+ * the routes to its pods: the CIDR's network address as a host (10.244.2.0/32).
+ * *ret is the caller's to free with podnet_cidr_free(). */
+int podnet_vxlan_endpoint_addr(podnet_cidr **ret, const podnet_cidr *pod_cidr);
+
+/* ------------------------------------------------------------------------- */
+/* Neighbour and FDB entries                               podnet_neigh_set(3) */
+
+/* An entry as a dump reports it; size is the library's sizeof(podnet_neigh_entry),
+ * so that fields a later release appends can be checked for. Pointers are valid
+ * during the callback only. */
+typedef struct podnet_neigh_entry {
+        size_t size;
+        const podnet_cidr *addr; /* IPv4 or IPv6 address, host prefix */
+        char mac[18];            /* "" if the entry has none (incomplete, failed) */
+        unsigned state;          /* NUD_*: podnet's entries are NUD_PERMANENT */
+        unsigned flags;          /* NTF_* */
+} podnet_neigh_entry;
+typedef int (*podnet_neigh_fn)(const podnet_neigh_entry *e, void *userdata);
+
+/* Adds, or replaces, the permanent entry addr -> mac on ifname. */
+int podnet_neigh_set(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                     const podnet_cidr *addr, const char *mac, podnet_error **err);
+/* 0 also if absent. */
+int podnet_neigh_del(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
+                     const podnet_cidr *addr, podnet_error **err);
+/* Calls fn for every entry of `family` (AF_INET, AF_INET6, or AF_UNSPEC for both) on
+ * ifname, ordered by address; a negative return from fn stops and is returned.
+ * Returns the number of entries. */
+int podnet_neigh_dump(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, int family,
+                      podnet_neigh_fn fn, void *userdata, podnet_error **err);
+
+typedef struct podnet_fdb_entry {
+        size_t size;            /* as podnet_neigh_entry's */
+        char mac[18];
+        const podnet_cidr *dst; /* underlay address of the remote; NULL if none */
+        unsigned state;         /* NUD_* */
+        unsigned flags;         /* NTF_*: podnet's entries are NTF_SELF */
+} podnet_fdb_entry;
+typedef int (*podnet_fdb_fn)(const podnet_fdb_entry *e, void *userdata);
+
+/* Adds the permanent FDB entry mac -> dst on the VXLAN device ifname, or replaces the
+ * remote of the entry for mac. */
+int podnet_fdb_set(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, const char *mac,
+                   const podnet_cidr *dst, podnet_error **err);
+/* Deletes the remote dst of mac's entry, or the whole entry if dst is NULL; 0 also if
+ * absent. */
+int podnet_fdb_del(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, const char *mac,
+                   const podnet_cidr *dst, podnet_error **err);
+/* Calls fn for every FDB entry of ifname (one per remote), ordered by MAC; returns the
+ * number of entries. */
+int podnet_fdb_dump(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, podnet_fdb_fn fn,
+                    void *userdata, podnet_error **err);
+
+/* ------------------------------------------------------------------------- */
 /* Host-local compatible IPAM                              podnet_ipam_open(3) */
 
 typedef struct podnet_ipam podnet_ipam;

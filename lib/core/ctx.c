@@ -18,7 +18,7 @@ PODNET_EXPORT int podnet_has_feature(const char *name)
 {
         static const char *const features[] = {
             "ipv6",     "iptables", "host-local", "cni-1.1.0",      "gc", "status", "route-sync",
-            "nodelist", "allocate", "conflist",   "boot-id-leases",
+            "nodelist", "allocate", "conflist",   "boot-id-leases", "vxlan",
         };
         if (!name)
                 return 0;

@@ -178,6 +178,23 @@ int pn_net_sock_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struc
         return *sk ? 0 : pn_net_sock_error(err, ns);
 }
 
+int pn_net_link_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struct nl_sock **sk,
+                    int *ifindex, podnet_error **err)
+{
+        struct pn_link l;
+        int r;
+
+        r = pn_net_sock_for(ctx, ns, ifname, sk, err);
+        if (r < 0)
+                return r;
+        r = pn_link_query(*sk, ifname, 0, &l);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Looking up interface %s" PN_NS_FMT, ifname,
+                                PN_NS_ARG(ns));
+        *ifindex = l.ifindex;
+        return 0;
+}
+
 PODNET_EXPORT int podnet_link_get(podnet_ctx *ctx, podnet_netns *ns, const char *ifname,
                                   podnet_link_info *info, podnet_error **err)
 {

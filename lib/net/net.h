@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Private to the library: the kernel network objects as the net/ modules read and write
- * them over the netlink transport (netlink/transport.h): links, addresses, routes and
- * nexthop objects, their parsers and their request builders. The builders of requests
- * that travel by the thousand (routes, nexthops, lookups) append to a message buffer
- * (struct pn_nlbuf), which goes whole to pn_nl_batch() or message by message to
- * pn_nl_request(); the link and address builders return a libnl message, which a
- * request sends by its nlmsg_hdr() and a batch takes with pn_nlbuf_append().
+ * them over the netlink transport (netlink/transport.h): links, addresses, routes,
+ * nexthop objects, VXLAN devices, neighbour and FDB entries, their parsers and their
+ * request builders; and the VXLAN tunnel endpoint of a node. The builders of requests
+ * that travel by the thousand (routes, nexthops, lookups, neighbour and FDB entries)
+ * append to a message buffer (struct pn_nlbuf), which goes whole to pn_nl_batch() or
+ * message by message to pn_nl_request(); the link and address builders return a libnl
+ * message, which a request sends by its nlmsg_hdr() and a batch takes with
+ * pn_nlbuf_append().
  */
 #ifndef PODNET_NET_NET_H
 #define PODNET_NET_NET_H
@@ -87,6 +89,14 @@ struct nl_msg *pn_link_msg(int type, int nlflags, int ifindex, const char *name,
 void pn_mac_format(const uint8_t *mac, unsigned len, char *buf, size_t size);
 /* Parses "aa:bb:cc:dd:ee:ff" (a unicast address) into mac: 0 or -EINVAL. */
 int pn_mac_parse(const char *s, uint8_t mac[6]);
+/* pn_mac_parse(), also refusing NULL and the all-zeros address (which a VXLAN FDB reads as
+ * "every remote"): an address a neighbour or FDB entry can point at. */
+static inline int pn_mac_parse_unicast(const char *s, uint8_t mac[6])
+{
+        static const uint8_t zero[6];
+
+        return !s || pn_mac_parse(s, mac) < 0 || memcmp(mac, zero, 6) == 0 ? -EINVAL : 0;
+}
 /* Sets IFF_* bits `flags` (within `change`) and, if mtu > 0, the MTU of the link ifindex
  * (0: by name). 0 or -errno. */
 int pn_link_set(struct nl_sock *sk, int ifindex, const char *name, unsigned flags, unsigned change,
@@ -103,6 +113,10 @@ int pn_net_sock_error(podnet_error **err, podnet_netns *ns);
  * *err and returns -errno. */
 int pn_net_sock_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struct nl_sock **sk,
                     podnet_error **err);
+/* pn_net_sock_for(), then the index of link ifname; on failure sets *err (naming the
+ * link and the namespace) and returns -errno, -ENODEV when there is no such link. */
+int pn_net_link_for(podnet_ctx *ctx, podnet_netns *ns, const char *ifname, struct nl_sock **sk,
+                    int *ifindex, podnet_error **err);
 
 /* ---- addresses (addr.c) ---- */
 
@@ -142,6 +156,11 @@ struct pn_rt {
         bool multipath;    /* existing route with RTA_MULTIPATH: never "equal" */
         bool cloned;       /* RTM_F_CLONED: a cache entry, or a lookup's answer */
         bool via_nh;       /* desired: must use nexthop object `nhid` (0: none, unreachable) */
+        bool onlink;       /* RTNH_F_ONLINK: the gateway is taken to be on the link oif without
+                            * a route to it (the overlay's peer endpoints). A plain route
+                            * carries it in rtm_flags; a route through a nexthop object has
+                            * it from that object (pn_nh.onlink), which the kernel reports in
+                            * the route's rtm_flags too */
         uint32_t table;    /* RTA_TABLE */
         uint32_t priority; /* metric */
         uint32_t nhid;     /* RTA_NH_ID, 0 for a plain route */
@@ -172,7 +191,8 @@ struct pn_route_hdr {
 };
 /* RTM_NEWROUTE or RTM_DELROUTE of rt as h says, with room for RTA_METRICS. A route
  * using a nexthop object is named by RTA_NH_ID, never by its gateway (the kernel would
- * not match it when deleting). */
+ * not match it when deleting). A plain route with rt->onlink asks for RTNH_F_ONLINK
+ * (the kernel then wants h->oif); one using a nexthop object leaves that to the object. */
 int pn_route_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_rt *rt,
                  const struct pn_route_hdr *h);
 /* RTM_GETROUTE: which route the kernel would use to reach the host `addr` (rtm_flags:
@@ -194,6 +214,7 @@ struct pn_nh {
         bool ours;  /* existing: podnet's, so the sync may replace or delete it */
         uint8_t gw[16];
         uint32_t oif;
+        bool onlink;          /* RTNH_F_ONLINK in nh_flags: gw is on oif without a route to it */
         enum pn_op_kind kind; /* desired: KEEP, REPLACE (gateway changed), ADD;
                                * existing: KEEP (in use or not ours), DELETE */
         size_t node;          /* desired: index into the node list */
@@ -205,10 +226,131 @@ struct pn_nh {
 /* Parses an RTM_NEWNEXTHOP message: true for an object with an id (plan fields cleared,
  * node and match SIZE_MAX). */
 bool pn_nexthop_parse(const struct nlmsghdr *hdr, struct pn_nh *nh);
-/* RTM_NEWNEXTHOP (id, family, protocol, device, gateway) or RTM_DELNEXTHOP (id). */
+/* RTM_NEWNEXTHOP (id, family, protocol, device, gateway, onlink) or RTM_DELNEXTHOP (id). */
 int pn_nexthop_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_nh *nh,
                    unsigned protocol);
 /* A dump of every nexthop object. */
 int pn_nexthop_dump_put(struct pn_nlbuf *b);
+
+/* ---- VXLAN tunnel endpoints (vtep.c) ---- */
+
+/* The MAC address of the tunnel endpoint of the node whose underlay address is addr
+ * (4 or 16 bytes): 72:34:<IPv4>, or 46 bits of a hash of the IPv6 address.
+ * -EAFNOSUPPORT for another family. The derivation and its collision argument are in
+ * vtep.c and podnet_vxlan_ensure(3). */
+int pn_vtep_mac(int family, const uint8_t *addr, uint8_t mac[6]);
+/* true if two different underlay addresses give the same endpoint MAC (possible for
+ * IPv6 only): a sync must then route only one of the two nodes over the overlay. */
+bool pn_vtep_mac_collides(int family, const uint8_t *a, const uint8_t *b);
+/* The endpoint address of the node with pod CIDR pod_cidr: the CIDR's network address
+ * with the host prefix (10.244.2.0/32), flannel's choice. -EINVAL for no CIDR. */
+int pn_vtep_addr(const podnet_cidr *pod_cidr, podnet_cidr *out);
+
+/* ---- VXLAN devices (vxlan.c) ---- */
+
+/* A VXLAN link as the kernel reports it (pn_vxlan_parse()) or as podnet wants it
+ * (pn_vxlan_create_msg()). The fields after `kind` are meaningful for kind "vxlan". */
+struct pn_vxlan {
+        int ifindex;
+        unsigned flags; /* IFF_* */
+        unsigned mtu;   /* 0: the kernel's choice (wanted) */
+        bool has_mac;   /* wanted: false leaves the address to the kernel */
+        uint8_t mac[6];
+        char name[16];
+        char kind[16];
+        uint32_t vni;
+        uint16_t port;  /* UDP destination port, host order */
+        uint8_t family; /* AF_INET6 when local or the group is IPv6, else AF_INET */
+        bool has_local;
+        uint8_t local[16];
+        uint32_t link; /* IFLA_VXLAN_LINK: the underlay device, 0 none */
+        bool learning;
+        bool has_group; /* a multicast group or default remote (GROUP, GROUP6) */
+        bool metadata;  /* collect_metadata ("external") mode */
+};
+
+/* Parses an RTM_NEWLINK message: 0, or -EBADMSG. */
+int pn_vxlan_parse(const struct nlmsghdr *hdr, struct pn_vxlan *v);
+/* RTM_GETLINK of `name`: 0, -ENODEV when absent; out->kind says whether it is VXLAN. */
+int pn_vxlan_query(struct nl_sock *sk, const char *name, struct pn_vxlan *out);
+/* RTM_NEWLINK (NLM_F_CREATE|NLM_F_EXCL) of v->name, up, with v's MTU (if not 0), MAC
+ * (if has_mac), VNI, port, local address, underlay device; learning off, no group. */
+struct nl_msg *pn_vxlan_create_msg(const struct pn_vxlan *v);
+/* true when have (a VXLAN link) differs from want in what the kernel cannot change in
+ * place or podnet does not: VNI, port, local address, underlay device, learning, group,
+ * metadata mode. Such a device is deleted and created anew. */
+bool pn_vxlan_needs_replace(const struct pn_vxlan *have, const struct pn_vxlan *want);
+
+/* ---- neighbour entries (neigh.c) ---- */
+
+/* An IPv4 (ARP) or IPv6 (ND) neighbour entry. */
+struct pn_neigh {
+        uint8_t family; /* AF_INET or AF_INET6 */
+        uint8_t flags;  /* NTF_* */
+        uint16_t state; /* NUD_* */
+        int ifindex;
+        bool has_mac;
+        uint8_t mac[6];
+        uint8_t addr[16];
+};
+
+/* Parses an RTM_NEWNEIGH/RTM_DELNEIGH message: 1 for an IPv4/IPv6 entry with an
+ * address, 0 for anything else (n undefined then), -EBADMSG. */
+int pn_neigh_parse(const struct nlmsghdr *hdr, struct pn_neigh *n);
+/* RTM_NEWNEIGH of n as a permanent entry (n->mac; state and flags ignored), nlflags
+ * NLM_F_CREATE|NLM_F_REPLACE to add or replace; or RTM_DELNEIGH of n's address on
+ * n->ifindex. Appended to b: b->error (-EAFNOSUPPORT for a family other than IPv4 or
+ * IPv6, then nothing is appended). */
+int pn_neigh_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_neigh *n);
+/* A dump of the entries of `family` (AF_INET or AF_INET6) on link ifindex (0: all). */
+int pn_neigh_dump_put(struct pn_nlbuf *b, int family, int ifindex);
+/* Every entry of `family` (AF_UNSPEC: both) on ifindex into *ret (n entries, the
+ * caller frees *ret), sorted by pn_neigh_cmp() for a diff. 0 or -errno. */
+int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh **ret, size_t *n);
+/* A dump (req) whose RTM_NEWNEIGH replies parse(hdr, elem, userdata) turns into
+ * elements of `size` bytes (1 keep, 0 skip, < 0 stop), appended to the array *v of *n
+ * elements and capacity *cap (pn_grow()). A dump restarted by a concurrent change
+ * forgets only what it appended itself. 0 or -errno (*n as before then). */
+int pn_neigh_collect(struct nl_sock *sk, struct nlmsghdr *req, size_t size,
+                     int (*parse)(const struct nlmsghdr *hdr, void *elem, void *userdata),
+                     void *userdata, void **v, size_t *n, size_t *cap);
+/* Orders entries by their key: ifindex, family, address. qsort()/bsearch() shape. */
+int pn_neigh_cmp(const void *a, const void *b);
+/* true if the existing entry have is what writing want would make: permanent with
+ * want's MAC. A sync keeps such an entry and writes the others. */
+bool pn_neigh_same(const struct pn_neigh *have, const struct pn_neigh *want);
+
+/* ---- bridge FDB entries of a VXLAN device (fdb.c) ---- */
+
+/* A forwarding entry: frames to `mac` leave through the VXLAN device to the underlay
+ * address dst. A MAC with several remotes has one entry per remote in a dump. */
+struct pn_fdb {
+        int ifindex;
+        uint16_t state; /* NUD_* */
+        uint8_t flags;  /* NTF_* */
+        uint8_t family; /* of dst: AF_INET, AF_INET6; 0 none */
+        uint8_t mac[6];
+        uint8_t dst[16];
+        bool odd; /* existing: its own VNI, port, source VNI or remote device */
+};
+
+/* Parses an AF_BRIDGE RTM_NEWNEIGH/RTM_DELNEIGH message: 1 for an entry with a MAC,
+ * 0 for anything else, -EBADMSG. */
+int pn_fdb_parse(const struct nlmsghdr *hdr, struct pn_fdb *f);
+/* RTM_NEWNEIGH of f (NTF_SELF, permanent, mac to dst), nlflags NLM_F_CREATE|
+ * NLM_F_REPLACE to add or replace the entry's remote; or RTM_DELNEIGH of f->mac, of
+ * its remote dst only when f->family is set (else of the whole entry). Appended to b:
+ * b->error (-EINVAL for an RTM_NEWNEIGH without a remote, then nothing is appended). */
+int pn_fdb_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_fdb *f);
+/* A dump of the FDB of link ifindex, in the form sk's strictness asks for. */
+int pn_fdb_dump_put(struct pn_nlbuf *b, struct nl_sock *sk, int ifindex);
+/* Every entry of link ifindex into *ret (n entries, the caller frees *ret), sorted by
+ * pn_fdb_cmp(). 0 or -errno. */
+int pn_fdb_dump(struct nl_sock *sk, int ifindex, struct pn_fdb **ret, size_t *n);
+/* Orders entries by ifindex, MAC, then remote. */
+int pn_fdb_cmp(const void *a, const void *b);
+/* true if have is what writing want makes: permanent, NTF_SELF, want's remote, and
+ * nothing odd. */
+bool pn_fdb_same(const struct pn_fdb *have, const struct pn_fdb *want);
 
 #endif

@@ -22,6 +22,7 @@ bool pn_nexthop_parse(const struct nlmsghdr *hdr, struct pn_nh *nh)
         memset(nh, 0, sizeof(*nh));
         nh->family = nhm->nh_family;
         nh->protocol = nhm->nh_protocol;
+        nh->onlink = nhm->nh_flags & RTNH_F_ONLINK;
         nh->node = nh->match = SIZE_MAX;
         pn_attr_for_each(a, hdr, sizeof(*nhm), rem)
         {
@@ -60,6 +61,7 @@ int pn_nexthop_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_nh 
         if (cmd == RTM_NEWNEXTHOP) {
                 nhm.nh_family = nh->family;
                 nhm.nh_protocol = (uint8_t)protocol;
+                nhm.nh_flags = nh->onlink ? RTNH_F_ONLINK : 0;
         }
         pn_nlbuf_msg(b, cmd, nlflags, false, &nhm, sizeof(nhm));
         pn_nlbuf_put_u32(b, NHA_ID, nh->id);

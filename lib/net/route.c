@@ -30,6 +30,7 @@ int pn_route_parse(const struct nlmsghdr *hdr, struct pn_rt *rt)
         rt->protocol = rtm->rtm_protocol;
         rt->table = rtm->rtm_table;
         rt->cloned = rtm->rtm_flags & RTM_F_CLONED;
+        rt->onlink = rtm->rtm_flags & RTNH_F_ONLINK;
         rt->node = SIZE_MAX;
         pn_attr_for_each(a, hdr, sizeof(*rtm), rem)
         {
@@ -112,6 +113,7 @@ int pn_route_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_rt *r
             .rtm_protocol = h->protocol,
             .rtm_scope = h->scope,
             .rtm_type = h->type,
+            .rtm_flags = rt->onlink && !rt->nhid ? RTNH_F_ONLINK : 0,
         };
 
         pn_nlbuf_msg(b, cmd, nlflags, false, &rtm, sizeof(rtm));

@@ -87,6 +87,22 @@ check_fails() {
                 ok "$what"
         fi
 }
+# fails_with "description" "expected text in the output" command args...: passes if the
+# command fails and its output (stdout and stderr) contains the text.
+fails_with() {
+        local what=$1 pat=$2
+        shift 2
+        if "$@" >"$TMPDIR/out" 2>&1; then
+                fail "$what (unexpectedly succeeded)"
+        elif grep -qF -- "$pat" "$TMPDIR/out"; then
+                ok "$what"
+                return
+        else
+                fail "$what"
+                echo "#   want: $pat"
+        fi
+        sed 's/^/#   /' "$TMPDIR/out"
+}
 # is "description" got want
 is() {
         if [ "$2" = "$3" ]; then

@@ -14,21 +14,6 @@ jqlink() {
         ip -j "${args[@]}" | jq -r "$@"
 }
 inns() { ip netns exec "$@"; }
-# fails_with "description" "expected text in the output" command args...
-fails_with() {
-        local what=$1 pat=$2
-        shift 2
-        if "$@" >"$TMPDIR/out" 2>&1; then
-                fail "$what (unexpectedly succeeded)"
-        elif grep -qF -- "$pat" "$TMPDIR/out"; then
-                ok "$what"
-                return
-        else
-                fail "$what"
-                echo "#   want: $pat"
-        fi
-        sed 's/^/#   /' "$TMPDIR/out"
-}
 
 # ---- namespaces ----
 ip netns add p1
