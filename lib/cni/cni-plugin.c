@@ -334,12 +334,13 @@ PODNET_EXPORT int podnet_cni_add(podnet_ctx *ctx, const podnet_cni_conf *conf,
                 return pn_error(err, -r, 0, "Looking up host interface %s", host_name);
         }
         r = podnet_link_get(ctx, ns, args->ifname, &info_probe, NULL);
-        if (r == 0 && pn_veth_reap_parked(ctx) > 0)
-                /* The name is taken, and parked pairs were there: one of them may be an
-                 * earlier attachment in this namespace whose DEL has returned before its
-                 * teardown ran. Parked pairs are doomed; deleting them (one request for
-                 * all) finishes that teardown, and this ADD pays for it only when it
-                 * meets such a name. */
+        if (r == 0 && pn_veth_reap_parked(ctx) >= 0)
+                /* The name is taken: it may be an earlier attachment in this namespace
+                 * whose DEL has returned before its teardown ran. Parked pairs are
+                 * doomed; deleting them (one request for all) finishes that teardown, and
+                 * this ADD pays for it only when it meets such a name. Look again even
+                 * when none was left to delete: the DEL's own teardown may have deleted
+                 * the pair between the first look and ours. */
                 r = podnet_link_get(ctx, ns, args->ifname, &info_probe, NULL);
         if (r == 0)
                 return pn_error_plain(err, EEXIST, PODNET_CNI_ERR_IFACE_EXISTS,
