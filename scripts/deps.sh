@@ -3,7 +3,7 @@
 # root. Idempotent: does nothing when all packages are present.
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config libnl-3-dev libnl-route-3-dev \
-libjansson-dev libiptc-dev iptables iproute2 iputils-ping util-linux procps jq \
+libjansson-dev libiptc-dev libnftnl-dev libmnl-dev nftables iptables iproute2 iputils-ping util-linux procps jq \
 containernetworking-plugins time g++ xz-utils groff-base strace"
 missing=""
 for p in $pkgs; do

@@ -11,6 +11,7 @@
 /* The first is the default. */
 static const struct pn_fw_backend *const pn_fw_backends[] = {
     &pn_fw_backend_iptables_legacy,
+    &pn_fw_backend_iptables_nft,
 };
 
 const struct pn_fw_backend *pn_fw_backend_of(const podnet_ctx *ctx)

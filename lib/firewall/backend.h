@@ -49,6 +49,14 @@ struct pn_fw_backend {
 };
 
 extern const struct pn_fw_backend pn_fw_backend_iptables_legacy;
+extern const struct pn_fw_backend pn_fw_backend_iptables_nft;
+
+/* The backend the host's other firewall users (Docker, kube-proxy, kubelet) write to,
+ * for an automatic choice: kubelet's hint chains first, else the side with more rules
+ * that are not podnet's, else iptables-nft where the kernel has nf_tables (nft-detect.c).
+ * *reason (the caller frees it) says why in a sentence. 0 or -errno. */
+int pn_fw_detect(podnet_ctx *ctx, const struct pn_fw_backend **ret, char **reason,
+                 podnet_error **err);
 
 /* The backend the context chose (podnet_ctx_set_fw_backend(3)). */
 const struct pn_fw_backend *pn_fw_backend_of(const podnet_ctx *ctx);
