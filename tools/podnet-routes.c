@@ -382,7 +382,10 @@ static void usage(FILE *f)
               "                               outside them get no route)\n"
               "  --non-masquerade-cidr CIDR[,CIDR]  not masqueraded (default: cluster CIDRs)\n"
               "  --no-masquerade              no PODNET-POSTROUTING chain\n"
-              "  --no-firewall                leave iptables alone\n"
+              "  --firewall BACKEND           auto (default: the backend the host's other\n"
+              "                               firewall users use), iptables-legacy,\n"
+              "                               iptables-nft, or none\n"
+              "  --no-firewall                leave the firewall alone (--firewall none)\n"
               "  --cni-conf-dir DIR           default /etc/cni/net.d\n"
               "  --cni-conf-name NAME         default 10-podnet.conflist\n"
               "  --no-cni-conf                do not write the CNI conflist\n"
@@ -423,6 +426,7 @@ enum opt_kind {
         OPT_CLEAR, /* bool = false, no argument */
         OPT_CIDRS, /* CIDR list: off is the array, off_n its count */
         OPT_NODE,  /* the node name */
+        OPT_FW,    /* the firewall backend's name, or none */
 };
 
 struct opt_def {
@@ -442,6 +446,7 @@ static const struct opt_def opt_defs[] = {
     {"non-masquerade-cidr", OPT_CIDRS, OFF(non_masq), OFF(n_non_masq)},
     {"no-masquerade", OPT_CLEAR, OFF(ac.masquerade)},
     {"no-firewall", OPT_CLEAR, OFF(ac.firewall)},
+    {"firewall", OPT_FW, OFF(ac.fw_backend)},
     {"cni-conf-dir", OPT_STR, OFF(cni_conf_dir)},
     {"cni-conf-name", OPT_NAME, OFF(cni_conf_name)},
     {"no-cni-conf", OPT_CLEAR, OFF(cni_conf)},
@@ -464,6 +469,9 @@ static const struct opt_def opt_defs[] = {
 };
 
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+/* --firewall's choices (the library knows the backends; "none" is this program's). */
+static const char *const fw_names[] = {"auto", "iptables-legacy", "iptables-nft", "none"};
 
 /* Stores one option's argument; 0, or -1 after a message. */
 static int set_option(struct opts *o, const struct opt_def *d, char *arg)
@@ -498,6 +506,17 @@ static int set_option(struct opts *o, const struct opt_def *d, char *arg)
                         break;
                 snprintf(o->node_name, sizeof(o->node_name), "%s", arg);
                 return 0;
+        case OPT_FW:
+                for (size_t i = 0; i < sizeof(fw_names) / sizeof(fw_names[0]); i++)
+                        if (strcmp(arg, fw_names[i]) == 0) {
+                                *(const char **)field = fw_names[i];
+                                o->ac.firewall = strcmp(arg, "none") != 0;
+                                return 0;
+                        }
+                errmsg("Invalid value for --%s: \"%s\" (auto, iptables-legacy, iptables-nft "
+                       "or none)",
+                       d->name, arg);
+                return -1;
         }
         errmsg("Invalid value for --%s: \"%s\"", d->name, arg);
         return -1;
@@ -590,6 +609,7 @@ int main(int argc, char **argv)
             .ac = {.size = sizeof(podnet_agent_config),
                    .masquerade = true,
                    .firewall = true,
+                   .fw_backend = "auto",
                    .protocol = PODNET_ROUTE_PROTOCOL,
                    .table = 254,
                    .interval = 30,

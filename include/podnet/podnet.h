@@ -570,7 +570,7 @@ int podnet_cni_ipam_gc(podnet_ctx *ctx, const podnet_cni_conf *conf, const podne
                        podnet_error **err);
 
 /* ------------------------------------------------------------------------- */
-/* Firewall (iptables through libiptc, legacy x_tables)    podnet_fw_masq_ensure(3) */
+/* Firewall (iptables-legacy through libiptc, iptables-nft)  podnet_fw_masq_ensure(3) */
 
 /* The firewall backend the context's podnet_fw_* calls use, by name: "iptables-legacy"
  * (the default; NULL or "" restores it). -ENOENT for a backend this build lacks.
@@ -736,6 +736,9 @@ typedef struct podnet_conflist_config {
         unsigned mtu;         /* 0: omit (plugin picks the uplink's) */
         bool ip_masq;         /* plugin-level ipMasq */
         const char *data_dir; /* NULL: host-local's default */
+        /* With ip_masq: the plugin's "firewallBackend" ("auto" or a backend's name);
+         * NULL: the key is left out (podnet-cni then chooses as for "auto"). */
+        const char *fw_backend;
 } podnet_conflist_config;
 
 int podnet_conflist_render(const podnet_conflist_config *cfg, char **ret, podnet_error **err);
@@ -782,6 +785,8 @@ typedef struct podnet_status_config {
         const podnet_nodes *nodes; /* NULL: no node list (routes "installed", no peers) */
         bool firewall;             /* text: a FIREWALL section */
         const char *firewall_dump; /* podnet_fw_node_dump() text, or NULL */
+        const char *firewall_backend; /* the backend listed, or NULL */
+        const char *firewall_reason;  /* why it is the one (a sentence), or NULL */
 } podnet_status_config;
 
 int podnet_status_format_json(const podnet_sync_report *r, const podnet_status_config *cfg,
@@ -861,6 +866,11 @@ typedef struct podnet_agent_config {
         podnet_agent_pass_fn on_pass; /* run: called after each pass (may be NULL) */
         void *userdata;
         bool no_nexthops; /* plain routes even where the kernel has nexthop objects */
+        /* The firewall backend when firewall is set: "auto" (the detection's, at each
+         * full pass, recorded in run_dir/firewall-backend for podnet-cni), or a backend's
+         * name (podnet_ctx_set_fw_backend(3)); "none" as firewall false; NULL: the
+         * context's. podnet's node chains are removed from every other backend. */
+        const char *fw_backend;
 } podnet_agent_config;
 
 /* Creates an agent; it takes a reference on ctx. Nothing runs yet. */

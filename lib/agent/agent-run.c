@@ -2,12 +2,17 @@
 /*
  * The node agent's loop (podnet-routes run): fetches the node list every interval (and
  * when asked), restores podnet's routes when someone else changes them (the route
- * monitor), checks the firewall chains (x_tables sends no events), each pass under the
- * writers' lock; it returns to the caller when the caller's stop fd becomes readable.
+ * monitor), checks the firewall chains every fw_interval and, with nf_tables, as soon as
+ * it announces a change (x_tables announces none), each pass under the writers' lock; it
+ * returns to the caller when the caller's stop fd becomes readable.
  */
 #include <sys/file.h>
 
 #include "agent/agent.h"
+#include "firewall/fw.h"
+
+/* A restore or a restart is one burst of notifications: let it end before the check. */
+#define FW_SETTLE_MS 50
 
 static void report_pass(podnet_agent *a, const podnet_agent_pass *pass)
 {
@@ -63,13 +68,12 @@ static void route_pass(podnet_agent *a)
 }
 
 /* A check that finds everything in place reads the tables without the xtables lock and
- * writes nothing. */
+ * writes nothing; it uses the backend the last full pass chose (no detection here). */
 static void fw_check(podnet_agent *a)
 {
-        podnet_fw_config fw = pn_agent_fw_config(a);
         podnet_error *err = NULL;
         double t0 = pn_now_ms();
-        int r = podnet_fw_node_ensure(a->ctx, &fw, &err);
+        int r = pn_agent_fw_ensure(a, &err);
 
         if (r < 0)
                 pn_agent_fail(a, err, r, "Checking the firewall chains");
@@ -81,6 +85,47 @@ static void fw_check(podnet_agent *a)
                            .fw_commits = r > 0 ? r : 0,
                            .ms = pn_now_ms() - t0,
                        });
+}
+
+/* Subscribes to the chosen backend's changes where its kernel announces them, and lets
+ * go of a subscription when the choice moved elsewhere. */
+static void fw_watch(podnet_agent *a)
+{
+        bool want = a->fw && a->fw_backend && a->fw_backend->notifies;
+        podnet_error *err = NULL;
+        int fd;
+
+        if (!want && a->fw_mon_fd >= 0) {
+                close(a->fw_mon_fd);
+                a->fw_mon_fd = -1;
+        } else if (want && a->fw_mon_fd < 0 && !a->fw_mon_failed) {
+                fd = pn_fw_monitor_open(a->ctx, a->fw_backend, &err);
+                if (fd < 0) {
+                        /* the checks every fw_interval still repair */
+                        a->fw_mon_failed = true;
+                        pn_agent_fail(a, err, fd, "Subscribing to nf_tables' changes");
+                        return;
+                }
+                a->fw_mon_fd = fd;
+        }
+}
+
+/* nf_tables announced changes (someone's, or a commit of ours): a check soon. */
+static void fw_changes(podnet_agent *a)
+{
+        int r = pn_fw_monitor_drain(a->fw_mon_fd);
+        double soon;
+
+        if (r < 0) {
+                pn_agent_fail(a, NULL, r, "Reading nf_tables' changes");
+                close(a->fw_mon_fd);
+                a->fw_mon_fd = -1;
+                a->fw_mon_failed = true;
+                return;
+        }
+        soon = pn_now_ms() + FW_SETTLE_MS;
+        if (r > 0 && soon < a->next_fw)
+                a->next_fw = soon;
 }
 
 /* Runs the passes that are due, under the writers' lock; when another writer holds it,
@@ -221,16 +266,19 @@ PODNET_EXPORT int podnet_agent_run(podnet_agent *agent, int stop_fd, podnet_erro
         if (!a->started && (r = start(a, err)) < 0)
                 return r;
         for (;;) {
-                struct pollfd pfd[2 + PN_SOURCE_MAX_FDS] = {
+                struct pollfd pfd[3 + PN_SOURCE_MAX_FDS] = {
                     {.fd = stop_fd, .events = POLLIN},
-                    {.fd = podnet_route_monitor_fd(a->mon), .events = POLLIN}};
+                    {.fd = podnet_route_monitor_fd(a->mon), .events = POLLIN},
+                    {.fd = -1, .events = POLLIN}};
                 double now = pn_now_ms();
-                nfds_t n = 2;
+                nfds_t n = 3;
 
                 fetch(a, now);
                 passes(a, now);
+                fw_watch(a);
+                pfd[2].fd = a->fw_mon_fd; /* (poll skips -1) */
                 now = pn_now_ms();
-                n += a->src->ops->pollfds(a->src, pfd + 2);
+                n += a->src->ops->pollfds(a->src, pfd + 3);
                 r = poll(pfd, n, timeout_ms(a, now));
                 if (r < 0 && errno == EINTR)
                         continue;
@@ -240,6 +288,8 @@ PODNET_EXPORT int podnet_agent_run(podnet_agent *agent, int stop_fd, podnet_erro
                         return 0;
                 if (pfd[1].revents & POLLIN)
                         route_changes(a);
+                if (pfd[2].revents & POLLIN)
+                        fw_changes(a);
         }
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The node agent's status (podnet-routes status): a dry-run route sync against the node
- * list (or none) and a listing of the firewall chains, formatted as text or JSON.
+ * list (or none), the firewall backend in effect with why, and a listing of podnet's
+ * chains in it, formatted as text or JSON.
  */
 #include "agent/agent.h"
 
@@ -10,7 +11,8 @@ PODNET_EXPORT int podnet_agent_status(podnet_agent *agent, const podnet_nodes *n
 {
         _cleanup_nodes_ podnet_nodes *none = NULL;
         _cleanup_report_ podnet_sync_report *rep = NULL;
-        _cleanup_free_ char *fw = NULL;
+        _cleanup_free_ char *fw = NULL, *reason = NULL;
+        const char *backend = NULL;
         podnet_error *err = NULL;
         podnet_sync_config sc;
         int r;
@@ -30,10 +32,8 @@ PODNET_EXPORT int podnet_agent_status(podnet_agent *agent, const podnet_nodes *n
         } else if (r < 0) {
                 return pn_agent_fail(agent, err, r, "Reading routes");
         }
-        if (agent->cfg.firewall && podnet_fw_node_dump(agent->ctx, &fw, &err) < 0) {
-                pn_warn(agent->ctx, "%s", err ? podnet_error_message(err) : "cannot list chains");
-                err = podnet_error_free(err);
-        }
+        if (agent->cfg.firewall)
+                (void)pn_agent_fw_status(agent, &backend, &reason, &fw);
         podnet_status_config st = {
             .size = sizeof(st),
             .node_name = agent->cfg.node_name,
@@ -42,6 +42,8 @@ PODNET_EXPORT int podnet_agent_status(podnet_agent *agent, const podnet_nodes *n
             .nodes = nodes,
             .firewall = agent->cfg.firewall,
             .firewall_dump = fw,
+            .firewall_backend = backend,
+            .firewall_reason = reason,
         };
         if (flags & PODNET_AGENT_JSON)
                 r = podnet_status_format_json(rep, &st, ret);

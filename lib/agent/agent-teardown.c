@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The node agent's teardown (podnet-routes teardown): under the writers' lock, podnet's
- * routes, its firewall chains and its CNI conflist go, and nothing else.
+ * routes, its firewall chains (from every backend, with the recorded choice) and its CNI
+ * conflist go, and nothing else.
  */
 #include "agent/agent.h"
 
@@ -23,11 +24,8 @@ PODNET_EXPORT int podnet_agent_teardown(podnet_agent *agent, podnet_agent_teardo
         if (t.routes < 0)
                 error = pn_agent_fail(agent, steal_pointer(&err), t.routes, "Removing routes");
         if (agent->cfg.firewall) {
-                t.firewall = podnet_fw_node_teardown(agent->ctx, &err);
-                if (t.firewall < 0)
-                        r = pn_agent_fail(agent, steal_pointer(&err), t.firewall,
-                                          "Removing firewall chains");
-                error = error ? error : r;
+                t.firewall = pn_agent_fw_teardown(agent);
+                error = error ? error : t.firewall < 0 ? t.firewall : 0;
         }
         if (agent->cfg.cni_conf_path) {
                 r = 0;

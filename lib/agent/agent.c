@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include "agent/agent.h"
+#include "firewall/fw.h"
 
 #define MAX_POD_CIDRS 8
 
@@ -72,13 +73,17 @@ static int sync_node_side(podnet_agent *a, const podnet_nodes *nodes)
                 if (r < 0)
                         return pn_agent_fail(a, err, r, "Enabling IPv6 forwarding");
         }
+        if (!a->cfg.firewall)
+                pn_agent_fw_forget(a);
         if (a->cfg.firewall && a->cfg.n_cluster_cidrs == 0) {
                 if (!a->warned_fw)
                         pn_warn(a->ctx, "no --cluster-cidr: firewall chains not managed");
                 a->warned_fw = true;
         } else if (a->cfg.firewall) {
-                podnet_fw_config fw = pn_agent_fw_config(a);
-                r = podnet_fw_node_ensure(a->ctx, &fw, &err);
+                r = pn_agent_fw_choose(a);
+                if (r < 0)
+                        return r;
+                r = pn_agent_fw_ensure(a, &err);
                 if (r < 0)
                         return pn_agent_fail(a, err, r, "Installing firewall chains");
                 a->summary.fw_commits = r;
@@ -145,6 +150,9 @@ static int sync_cni_conf(podnet_agent *a, const podnet_nodes *nodes)
         if (c->conflist)
                 PODNET_OPTS_COPY(cc, c->conflist, offsetof(podnet_conflist_config, data_dir));
         cc.size = sizeof(cc);
+        /* podnet-cni's ipMasq rules go where this agent's chains go */
+        if (!cc.fw_backend && a->cfg.firewall)
+                cc.fw_backend = pn_agent_fw_name(a);
         cc.pod_cidrs = cidrs;
         cc.n_pod_cidrs = n;
         r = podnet_conflist_write(&cc, c->cni_conf_path, &err);
@@ -248,7 +256,7 @@ PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *c
         a = calloc(1, sizeof(*a));
         if (!a)
                 return pn_error(err, ENOMEM, 0, "Creating the node agent");
-        a->run_fd = a->lock_fd = -1;
+        a->run_fd = a->lock_fd = a->fw_mon_fd = -1;
         a->ctx = podnet_ctx_ref(ctx);
         if (PODNET_OPTS_COPY(a->cfg, cfg, offsetof(podnet_agent_config, userdata)) < 0)
                 return pn_error_plain(err, EINVAL, 0, "Invalid node agent configuration");
@@ -257,6 +265,12 @@ PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *c
         if (a->cfg.nodes_file && a->cfg.nodes_cmd)
                 return pn_error_plain(
                     err, EINVAL, 0, "A node list file and a node list command exclude each other");
+        if (a->cfg.fw_backend && streq(a->cfg.fw_backend, "none"))
+                a->cfg.firewall = false;
+        else if (a->cfg.fw_backend && !streq(a->cfg.fw_backend, PN_FW_AUTO) &&
+                 !pn_fw_backend_by_name(a->cfg.fw_backend))
+                return pn_error_plain(err, ENOENT, 0, "Unknown firewall backend \"%s\"",
+                                      a->cfg.fw_backend);
         if (!a->cfg.nodes_timeout)
                 a->cfg.nodes_timeout = 30;
         if (!a->cfg.interval)
@@ -288,10 +302,13 @@ PODNET_EXPORT podnet_agent *podnet_agent_free(podnet_agent *agent)
         podnet_nodes_free(agent->nodes);
         podnet_nodes_free(agent->fresh);
         podnet_sync_report_free(agent->report);
+        free(agent->fw_reason);
         if (agent->lock_fd >= 0)
                 close(agent->lock_fd);
         if (agent->run_fd >= 0)
                 close(agent->run_fd);
+        if (agent->fw_mon_fd >= 0)
+                close(agent->fw_mon_fd);
         podnet_ctx_unref(agent->ctx);
         free(agent);
         return NULL;

@@ -11,6 +11,8 @@
 #include "agent/node-source.h"
 #include "core/internal.h"
 
+struct pn_fw_backend;
+
 struct podnet_agent {
         podnet_ctx *ctx;
         podnet_agent_config cfg;    /* with the defaults filled in */
@@ -34,6 +36,15 @@ struct podnet_agent {
         int run_fd;  /* the run lock, held for the agent's life once run started */
         int lock_fd; /* the writers' lock file, locked only during a pass */
         podnet_route_monitor *mon;
+
+        /* the firewall backend of the passes (agent-fw.c): NULL until the first full pass
+         * chose one; why, as status shows it */
+        const struct pn_fw_backend *fw_backend;
+        char *fw_reason;
+        /* run: the backend's change notifications (-1: none), and whether they could
+         * not be had (the interval's checks go on) */
+        int fw_mon_fd;
+        bool fw_mon_failed;
 };
 
 DEFINE_CLEANUP(podnet_agent, podnet_agent_free)
@@ -52,6 +63,23 @@ void pn_agent_full_pass(podnet_agent *a, const podnet_nodes *nodes, bool first,
 /* The route sync's and the firewall's configuration. */
 podnet_sync_config pn_agent_sync_config(const podnet_agent *a, bool dry_run);
 podnet_fw_config pn_agent_fw_config(const podnet_agent *a);
+/* The firewall backend's name the configuration asks for: "auto", a backend's, or "none"
+ * (also when firewall is off). */
+const char *pn_agent_fw_name(const podnet_agent *a);
+/* At a full pass: chooses the backend (the detection's for "auto"), removes podnet's node
+ * chains from the other backends when the choice changed (or was never made), records it
+ * in the run directory. 0 or -errno after a message. */
+int pn_agent_fw_choose(podnet_agent *a);
+/* With the firewall off: removes the recorded choice (podnet-cni then detects). */
+void pn_agent_fw_forget(podnet_agent *a);
+/* podnet_fw_node_ensure() on the chosen backend (chosen first if none was). */
+int pn_agent_fw_ensure(podnet_agent *a, podnet_error **err);
+/* Removes podnet's node chains from every backend and the recorded choice: the number
+ * of commits, or -errno after a message. */
+int pn_agent_fw_teardown(podnet_agent *a);
+/* For status: the backend in effect (a "auto" agent reads what a running one recorded,
+ * else detects), why, and the listing of podnet's chains in it. */
+int pn_agent_fw_status(podnet_agent *a, const char **backend, char **reason, char **dump);
 /* Logs err's message (or what: strerror(r)) at LOG_ERR and frees err; returns r. */
 int pn_agent_fail(podnet_agent *a, podnet_error *err, int r, const char *what);
 

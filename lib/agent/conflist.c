@@ -10,6 +10,7 @@
 
 #include "agent/routes.h"
 #include "core/file.h"
+#include "firewall/fw.h"
 
 /* Anything bigger is not a conflist podnet wrote. */
 #define CONFLIST_MAX (1024 * 1024)
@@ -48,6 +49,10 @@ PODNET_EXPORT int podnet_conflist_render(const podnet_conflist_config *config, c
         if (strlen(cfg.bridge) == 0 || strlen(cfg.bridge) > 15 || strchr(cfg.bridge, '/'))
                 return pn_error_plain(err, EINVAL, 0,
                                       "Invalid bridge name \"%s\"", cfg.bridge);
+        if (cfg.fw_backend && !streq(cfg.fw_backend, PN_FW_AUTO) &&
+            !pn_fw_backend_by_name(cfg.fw_backend))
+                return pn_error_plain(err, EINVAL, 0, "Unknown firewall backend \"%s\"",
+                                      cfg.fw_backend);
         if (cfg.n_pod_cidrs == 0 || !cfg.pod_cidrs)
                 return pn_error_plain(err, EINVAL, 0,
                                       "No pod CIDR for the CNI configuration");
@@ -82,6 +87,10 @@ PODNET_EXPORT int podnet_conflist_render(const podnet_conflist_config *config, c
         if (!plugin || !ipam)
                 goto oom_plugin;
         if (cfg.mtu > 0 && json_object_set_new(plugin, "mtu", json_integer(cfg.mtu)) < 0)
+                goto oom_plugin;
+        /* the backend of ipMasq's rules; podnet-cni reads it (cni-conf.c) */
+        if (cfg.ip_masq && cfg.fw_backend &&
+            json_object_set_new(plugin, "firewallBackend", json_string(cfg.fw_backend)) < 0)
                 goto oom_plugin;
         if (json_object_set_new(plugin, "ipam", ipam) < 0) {
                 ipam = NULL;

@@ -449,6 +449,10 @@ static json_t *status_doc(const podnet_sync_report *r, const podnet_status_confi
                 k |= status_peers(json_object_get(doc, "peers"), r, cfg->nodes, cfg->node_name);
         if (k == 0)
                 k |= set(doc, "firewall", jstr(cfg->firewall_dump));
+        if (k == 0)
+                k |= set(doc, "firewallBackend", jstr(cfg->firewall_backend));
+        if (k == 0)
+                k |= set(doc, "firewallReason", jstr(cfg->firewall_reason));
         if (k) {
                 json_decref(doc);
                 return NULL;
@@ -459,7 +463,7 @@ static json_t *status_doc(const podnet_sync_report *r, const podnet_status_confi
 /* The caller's configuration, checked and copied whole whatever its size says. */
 static int status_config(const podnet_status_config *in, podnet_status_config *out)
 {
-        return PODNET_OPTS_COPY(*out, in, sizeof(*out));
+        return PODNET_OPTS_COPY(*out, in, offsetof(podnet_status_config, firewall_backend));
 }
 
 PODNET_EXPORT int podnet_status_format_json(const podnet_sync_report *r,
@@ -532,7 +536,11 @@ PODNET_EXPORT int podnet_status_format_text(const podnet_sync_report *r,
         }
         if (c.firewall) {
                 fw = sget(doc, "firewall");
-                fprintf(f, "\nFIREWALL\n%s", fw && *fw ? fw : "(no podnet chains)\n");
+                fprintf(f, "\nFIREWALL\n");
+                if (c.firewall_backend)
+                        fprintf(f, "backend %s (%s)\n", c.firewall_backend,
+                                c.firewall_reason ? c.firewall_reason : "no reason given");
+                fprintf(f, "%s", fw && *fw ? fw : "(no podnet chains)\n");
         }
         json_decref(doc);
         return memstream_done(f, &buf, ret);

@@ -8,6 +8,7 @@
 
 #include "core/cidr.h"
 #include "cni/cni.h"
+#include "firewall/fw.h"
 
 #define CODE PODNET_CNI_ERR_INVALID_CONFIG
 
@@ -44,6 +45,7 @@ PODNET_EXPORT podnet_cni_conf *podnet_cni_conf_free(podnet_cni_conf *conf)
         free(conf->name);
         free(conf->type);
         free(conf->bridge);
+        free(conf->fw_backend);
         free(conf->ipam_type);
         ipam_conf_clear(&conf->ipam);
         for (size_t i = 0; i < conf->n_req_ips; i++)
@@ -491,6 +493,17 @@ static int parse_root(podnet_cni_conf *conf, json_t *root, podnet_error **err)
         if (conf->mtu && conf->mtu < 68)
                 return pn_error_plain(err, ERANGE, CODE, "Key \"mtu\" must be at least 68, got %u",
                                       conf->mtu);
+
+        r = pn_json_string(root, "", "firewallBackend", &s, CODE, err);
+        if (r < 0)
+                return r;
+        if (r > 0 && !streq(s, PN_FW_AUTO) && !pn_fw_backend_by_name(s))
+                return pn_error_plain(err, EINVAL, CODE,
+                                      "Key \"firewallBackend\" must be \"auto\", "
+                                      "\"iptables-legacy\" or \"iptables-nft\", got \"%s\"",
+                                      s);
+        if (r > 0 && strdup_opt(&conf->fw_backend, s, err) < 0)
+                return -ENOMEM;
 
         if ((r = parse_ipam(conf, root, err)) < 0)
                 return r;

@@ -16,6 +16,7 @@
 #include "cni/cni.h"
 #include "core/internal.h"
 #include "core/names.h"
+#include "firewall/fw.h"
 #include "ipam/ipam.h"
 #include "net/net.h"
 
@@ -270,20 +271,51 @@ static int masq_failed(int r, podnet_error *e, podnet_error **err)
         return r;
 }
 
+/* The firewall backend of the network's masquerade rules: the one firewallBackend
+ * names; for "auto" (the default) the one podnet-routes recorded on this node, so that
+ * its chains and these rules are in the same one, at the cost of one small read; only
+ * where it recorded none, the detection's. */
+static int masq_opts(podnet_ctx *ctx, const podnet_cni_conf *conf, struct pn_fw_opts *o,
+                     podnet_error **err)
+{
+        const struct pn_fw_backend *b;
+        _cleanup_free_ char *reason = NULL;
+        podnet_error *e = NULL;
+        int r;
+
+        r = pn_fw_choose(ctx, conf->fw_backend, MASQ_LOCK_DIR "/" PN_FW_STATE_FILE, &b, &reason,
+                         &e);
+        if (r < 0)
+                return masq_failed(r, e, err);
+        pn_debug(ctx, "ipMasq's firewall backend: %s (%s)", b->name, reason);
+        *o = pn_fw_opts_with(b);
+        return 0;
+}
+
+static bool conf_fw_auto(const podnet_cni_conf *conf)
+{
+        return !conf->fw_backend || streq(conf->fw_backend, PN_FW_AUTO);
+}
+
 static int ensure_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, const podnet_cni_result *res,
                        podnet_error **err)
 {
         _cleanup_close_ int lock = masq_lock(conf, err);
+        struct pn_fw_opts o;
+        int r;
 
         if (lock < 0)
                 return lock;
+        r = masq_opts(ctx, conf, &o, err);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < podnet_cni_result_n_ips(res); i++) {
                 _cleanup_cidr_ podnet_cidr *subnet = NULL;
-                int r = podnet_cidr_network(&subnet, podnet_cni_result_ip_addr(res, i));
+                r = podnet_cidr_network(&subnet, podnet_cni_result_ip_addr(res, i));
                 if (r < 0)
                         return r;
                 podnet_error *e = NULL;
-                r = podnet_fw_masq_ensure(ctx, conf->name, subnet, &e);
+                r = pn_fw_masq(ctx, &o, PN_FW_MASQ_ENSURE, conf->name, subnet, &e);
                 if (r < 0)
                         return masq_failed(r, e, err);
         }
@@ -491,6 +523,7 @@ static int count_leases(const podnet_cni_conf *conf)
 static int release_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_error **err)
 {
         _cleanup_close_ int lock = -1;
+        struct pn_fw_opts o;
         int r = 0;
 
         if (!conf->ip_masq || !conf->ipam_in_process)
@@ -500,14 +533,29 @@ static int release_masq(podnet_ctx *ctx, const podnet_cni_conf *conf, podnet_err
                 return lock;
         if (count_leases(conf) != 0)
                 return 0;
+        r = masq_opts(ctx, conf, &o, err);
+        if (r < 0)
+                return r;
         for (size_t s = 0; s < conf->ipam.n_sets; s++)
                 for (size_t i = 0; i < conf->ipam.sets[s].n_ranges; i++) {
+                        const podnet_cidr *subnet = conf->ipam.sets[s].ranges[i].subnet;
+                        const struct pn_fw_backend *b;
                         podnet_error *e = NULL;
-                        int q = podnet_fw_masq_remove(ctx, conf->name,
-                                                      conf->ipam.sets[s].ranges[i].subnet, &e);
+                        int q = pn_fw_masq(ctx, &o, PN_FW_MASQ_REMOVE, conf->name, subnet, &e);
+
                         q = masq_failed(q, e, err);
                         if (q < 0 && r == 0)
                                 r = q;
+                        /* "auto" follows podnet-routes, whose choice may have moved since
+                         * the rule was added: it goes from the other backends too (where
+                         * one is missing from the kernel there is nothing to remove). */
+                        for (size_t k = 0; conf_fw_auto(conf) && (b = pn_fw_backend_nth(k)); k++) {
+                                struct pn_fw_opts other = pn_fw_opts_with(b);
+
+                                if (b != o.backend)
+                                        (void)pn_fw_masq(ctx, &other, PN_FW_MASQ_REMOVE, conf->name,
+                                                         subnet, NULL);
+                        }
                 }
         return r;
 }
@@ -578,6 +626,7 @@ PODNET_EXPORT int podnet_cni_check(podnet_ctx *ctx, const podnet_cni_conf *conf,
                          br = {.size = sizeof(br)};
         char host_name[16], buf[PODNET_CIDR_STRLEN], buf2[PODNET_CIDR_STRLEN];
         bool found_pod_iface = false;
+        struct pn_fw_opts masq = {0};
         unsigned mtu;
         int r;
 
@@ -669,6 +718,9 @@ PODNET_EXPORT int podnet_cni_check(podnet_ctx *ctx, const podnet_cni_conf *conf,
                 return r;
 
         /* Masquerade. */
+        if (conf->ip_masq && podnet_cni_result_n_ips(prev) > 0 &&
+            (r = masq_opts(ctx, conf, &masq, err)) < 0)
+                return r;
         if (conf->ip_masq)
                 for (size_t i = 0; i < podnet_cni_result_n_ips(prev); i++) {
                         _cleanup_cidr_ podnet_cidr *subnet = NULL;
@@ -676,7 +728,7 @@ PODNET_EXPORT int podnet_cni_check(podnet_ctx *ctx, const podnet_cni_conf *conf,
                         if (r < 0)
                                 return r;
                         podnet_error *e = NULL;
-                        r = podnet_fw_masq_has(ctx, conf->name, subnet, &e);
+                        r = pn_fw_masq(ctx, &masq, PN_FW_MASQ_HAS, conf->name, subnet, &e);
                         if (r < 0)
                                 return masq_failed(r, e, err);
                         if (r == 0) {
@@ -751,10 +803,14 @@ PODNET_EXPORT int podnet_cni_status(podnet_ctx *ctx, const podnet_cni_conf *conf
                 podnet_error *e = NULL;
                 _cleanup_cidr_ podnet_cidr *probe = NULL;
 
+                struct pn_fw_opts o;
+
                 r = podnet_cidr_parse(&probe, "10.0.0.0/8");
                 if (r < 0)
                         return r;
-                r = podnet_fw_masq_has(ctx, conf->name, probe, &e);
+                r = masq_opts(ctx, conf, &o, &e);
+                if (r >= 0)
+                        r = pn_fw_masq(ctx, &o, PN_FW_MASQ_HAS, conf->name, probe, &e);
                 if (r < 0) {
                         r = pn_error_plain(err, -r, PODNET_CNI_ERR_NOT_AVAILABLE,
                                            "Firewall unavailable for ipMasq: %s",

@@ -56,6 +56,9 @@ struct podnet_cni_conf {
         bool promisc_mode;
         bool enable_dad; /* default false */
         unsigned mtu;    /* 0: absent (use the default-route link's MTU) */
+        /* podnet's key: the firewall backend of ipMasq's rules, "auto" or a backend's
+         * name (validated); NULL: absent, as "auto". */
+        char *fw_backend;
 
         char *ipam_type;          /* NULL: no ipam section */
         bool ipam_in_process;     /* ipam_type is "host-local" */

@@ -357,6 +357,7 @@ const struct pn_fw_backend pn_fw_backend_iptables_nft = {
     .name = "iptables-nft",
     .comment_max = NFT_COMMENT_SIZE - 1,
     .ipv6 = true,
+    .notifies = true,
     .apply = nft_apply,
     .add = nft_add_entry,
     .remove = nft_remove_entry,

@@ -19,6 +19,19 @@ const struct pn_fw_backend *pn_fw_backend_of(const podnet_ctx *ctx)
         return pn_fw_backends[ctx->fw_backend < ELEMENTSOF(pn_fw_backends) ? ctx->fw_backend : 0];
 }
 
+const struct pn_fw_backend *pn_fw_backend_by_name(const char *name)
+{
+        for (size_t i = 0; name && i < ELEMENTSOF(pn_fw_backends); i++)
+                if (streq(pn_fw_backends[i]->name, name))
+                        return pn_fw_backends[i];
+        return NULL;
+}
+
+const struct pn_fw_backend *pn_fw_backend_nth(size_t i)
+{
+        return i < ELEMENTSOF(pn_fw_backends) ? pn_fw_backends[i] : NULL;
+}
+
 const char *pn_fw_xtables_lock(const podnet_ctx *ctx)
 {
         return ctx->xtables_lock ? ctx->xtables_lock : XT_LOCK_PATH;

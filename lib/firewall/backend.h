@@ -15,10 +15,13 @@
 #define PN_FW_LOCK_TIMEOUT_MS_DEFAULT 10000
 
 /* Knobs of one call; the public functions use the defaults, tests may not. */
+struct pn_fw_backend;
 struct pn_fw_opts {
         /* How long to wait for a lock other programs share (the xtables lock) before
          * -EAGAIN. */
         unsigned lock_timeout_ms;
+        /* The backend of this call; NULL: the context's (podnet_ctx_set_fw_backend). */
+        const struct pn_fw_backend *backend;
 };
 
 /* A backend. Arguments are validated against its limits before they reach it; every
@@ -29,6 +32,8 @@ struct pn_fw_backend {
          * whether it filters IPv6. */
         size_t comment_max;
         bool ipv6;
+        /* Whether the kernel announces changes of its rule set (pn_fw_monitor_open). */
+        bool notifies;
 
         /* Makes every chain of the plan present with exactly its rules and its jump, or
          * absent with its jump. Returns the number of commits (0: all was in place). */
@@ -60,6 +65,10 @@ int pn_fw_detect(podnet_ctx *ctx, const struct pn_fw_backend **ret, char **reaso
 
 /* The backend the context chose (podnet_ctx_set_fw_backend(3)). */
 const struct pn_fw_backend *pn_fw_backend_of(const podnet_ctx *ctx);
+/* The backend named `name`, or NULL. */
+const struct pn_fw_backend *pn_fw_backend_by_name(const char *name);
+/* The i-th backend of the table, NULL past its end: for a walk over every backend. */
+const struct pn_fw_backend *pn_fw_backend_nth(size_t i);
 /* The lock file iptables(8) shares, as the context names it (default /run/xtables.lock). */
 const char *pn_fw_xtables_lock(const podnet_ctx *ctx);
 

@@ -13,6 +13,19 @@ static const struct pn_fw_opts fw_default_opts = {
     .lock_timeout_ms = PN_FW_LOCK_TIMEOUT_MS_DEFAULT,
 };
 
+struct pn_fw_opts pn_fw_opts_with(const struct pn_fw_backend *backend)
+{
+        struct pn_fw_opts o = fw_default_opts;
+
+        o.backend = backend;
+        return o;
+}
+
+static const struct pn_fw_backend *fw_backend(const podnet_ctx *ctx, const struct pn_fw_opts *opts)
+{
+        return opts && opts->backend ? opts->backend : pn_fw_backend_of(ctx);
+}
+
 static int fw_check_cidr(const podnet_cidr *c, const char *what, podnet_error **err)
 {
         int family;
@@ -63,7 +76,9 @@ int pn_fw_masq(podnet_ctx *ctx, const struct pn_fw_opts *opts, enum pn_fw_masq_o
 
         if (!ctx)
                 return pn_error_plain(err, EINVAL, 0, "Missing context");
-        b = pn_fw_backend_of(ctx);
+        if (!opts)
+                opts = &fw_default_opts;
+        b = fw_backend(ctx, opts);
         r = fw_check_network(b, network, err);
         if (r < 0)
                 return r;
@@ -76,8 +91,6 @@ int pn_fw_masq(podnet_ctx *ctx, const struct pn_fw_opts *opts, enum pn_fw_masq_o
         if (pn_fw_entry_masq(&e, network, subnet) < 0)
                 return pn_error(err, ENOMEM, 0, "Planning the masquerade rule of network %s",
                                 network);
-        if (!opts)
-                opts = &fw_default_opts;
         switch (op) {
         case PN_FW_MASQ_ENSURE:
                 return b->add(ctx, opts, &e, err);
@@ -111,7 +124,7 @@ PODNET_EXPORT int podnet_fw_masq_has(podnet_ctx *ctx, const char *network,
 static int fw_apply(podnet_ctx *ctx, const struct pn_fw_opts *opts, struct pn_fw_plan *plan,
                     podnet_error **err)
 {
-        const struct pn_fw_backend *b = pn_fw_backend_of(ctx);
+        const struct pn_fw_backend *b = fw_backend(ctx, opts);
 
         if (!b->ipv6) {
                 size_t k = 0;
@@ -180,7 +193,7 @@ PODNET_EXPORT int podnet_fw_node_teardown(podnet_ctx *ctx, podnet_error **err)
         return pn_fw_node_teardown(ctx, NULL, err);
 }
 
-PODNET_EXPORT int podnet_fw_node_dump(podnet_ctx *ctx, char **ret, podnet_error **err)
+int pn_fw_node_dump(podnet_ctx *ctx, const struct pn_fw_opts *opts, char **ret, podnet_error **err)
 {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
@@ -192,11 +205,16 @@ PODNET_EXPORT int podnet_fw_node_dump(podnet_ctx *ctx, char **ret, podnet_error 
         out = open_memstream(&buf, &len);
         if (!out)
                 return pn_error(err, errno, 0, "Allocating the firewall listing");
-        r = pn_fw_backend_of(ctx)->list(ctx, out, err);
+        r = fw_backend(ctx, opts)->list(ctx, out, err);
         if (fclose(out) != 0 && r >= 0)
                 r = pn_error(err, errno, 0, "Writing the firewall listing");
         if (r < 0)
                 return r;
         *ret = steal_pointer(&buf);
         return 0;
+}
+
+PODNET_EXPORT int podnet_fw_node_dump(podnet_ctx *ctx, char **ret, podnet_error **err)
+{
+        return pn_fw_node_dump(ctx, NULL, ret, err);
 }

@@ -12,7 +12,9 @@
  * Legacy tables are read with the kernel's getsockopt interface (IPT_SO_GET_INFO and
  * _ENTRIES, what libiptc uses), only those already registered in this namespace
  * (/proc/net/ip_tables_names): reading another would load its module. nf_tables is read
- * with one rule dump per iptables table.
+ * with one rule dump per iptables table, and only as far as the decision needs: no dump
+ * when a hint chain decides, and none past the legacy count (a kube-proxy host's 20,000
+ * rules cost whole seconds to read and parse).
  */
 /* Ahead of the kernel's headers, which then yield to glibc's definitions. */
 #include <netinet/in.h>
@@ -34,6 +36,10 @@ struct detect_side {
         size_t rules;     /* other programs' rules */
         const char *hint; /* a kubelet hint chain found, or NULL */
         int hint_family;
+        /* nf_tables: the count that decides (the legacy count, at least 1); counting
+         * stops there, so that a host with 20,000 rules is not read whole */
+        size_t enough;
+        bool stopped; /* counting stopped at `enough` */
 };
 
 static bool detect_is_podnet(const char *chain)
@@ -213,17 +219,24 @@ static int nft_count_rule(const char *chain, const struct nft_rule_m *m, void *d
         struct detect_side *side = data;
 
         side->rules += !detect_is_podnet(chain) && !detect_is_podnet(m->target);
-        return 0;
+        return side->rules >= side->enough ? -ECANCELED : 0;
 }
+
+/* arg: the nf_tables side, with `enough` set; `legacy_hint`: counts decide nothing. */
+struct nft_detect_arg {
+        struct detect_side *side;
+        bool legacy_hint;
+};
 
 static int nft_detect_plan(struct nft_txn *t, const void *arg, int *result, podnet_error **err)
 {
         static const int families[] = {AF_INET, AF_INET6};
-        struct detect_side *side = (struct detect_side *)arg;
+        const struct nft_detect_arg *a = arg;
+        struct detect_side *side = a->side;
 
-        *side = (struct detect_side){0};
+        *side = (struct detect_side){.enough = side->enough};
         *result = 0;
-        for (size_t i = 0; i < ELEMENTSOF(families); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(families); i++)
                 for (size_t h = 0; h < ELEMENTSOF(detect_hint_chains) && !side->hint; h++) {
                         struct nft_chain_info ci;
                         int r = nft_read_chain(t, families[i], "mangle", detect_hint_chains[h], &ci,
@@ -236,12 +249,21 @@ static int nft_detect_plan(struct nft_txn *t, const void *arg, int *result, podn
                                 side->hint_family = families[i];
                         }
                 }
+        /* a hint on either side decides: no rule needs counting */
+        if (side->hint || a->legacy_hint)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(families); i++) {
                 for (size_t j = 0; j < ELEMENTSOF(detect_tables); j++) {
                         int r = nft_dump_rules(t, families[i], detect_tables[j], NULL,
                                                nft_count_rule, side);
 
                         if (r == -ENOENT)
                                 continue;
+                        if (r == -ECANCELED) {
+                                /* (the rest of the dump goes with the socket) */
+                                side->stopped = true;
+                                return 0;
+                        }
                         if (r < 0)
                                 return r == -EINTR ? r
                                                    : pn_error(err, -r, 0, "Reading %s table %s",
@@ -274,7 +296,10 @@ int pn_fw_detect(podnet_ctx *ctx, const struct pn_fw_backend **ret, char **reaso
         if (r < 0)
                 return r;
         /* A kernel without nf_tables answers the first request with an error. */
-        have_nft = nft_run(ctx, nft_detect_plan, &nft, "the backend detection", &nft_err) >= 0;
+        nft.enough = legacy.rules > 0 ? legacy.rules : 1;
+        have_nft =
+            nft_run(ctx, nft_detect_plan, &(struct nft_detect_arg){&nft, legacy.hint != NULL},
+                    "the backend detection", &nft_err) >= 0;
 
         if (have_nft && nft.hint) {
                 *ret = &pn_fw_backend_iptables_nft;
@@ -293,8 +318,9 @@ int pn_fw_detect(podnet_ctx *ctx, const struct pn_fw_backend **ret, char **reaso
         } else if (nft.rules > 0) {
                 *ret = &pn_fw_backend_iptables_nft;
                 r = asprintf(reason,
-                             "other programs' rules: %zu in nf_tables, %zu in the legacy x_tables",
-                             nft.rules, legacy.rules);
+                             "other programs' rules: %s%zu in nf_tables, %zu in the legacy "
+                             "x_tables",
+                             nft.stopped ? "at least " : "", nft.rules, legacy.rules);
         } else if (have_nft) {
                 *ret = &pn_fw_backend_iptables_nft;
                 r = asprintf(reason, "no other program's rules; the kernel has nf_tables");

@@ -13,11 +13,14 @@ mkdir -p "$DATADIR"
 CNI_OUT=/run/podnet-test/cni.out
 CNI_ERR=/run/podnet-test/cni.err
 
-# conf VERSION [JQ-EXPR]: a kubenet-like configuration, optionally edited by jq.
+# conf VERSION [JQ-EXPR]: a kubenet-like configuration, optionally edited by jq. Its
+# ipMasq rules go to iptables-legacy, where these tests look for them (the automatic
+# choice is tested by tests/netns/fw-cni-backend.sh).
 conf() {
         jq -n --arg v "$1" --arg dd "$DATADIR" '{
                 cniVersion: $v, name: "podnet-test", type: "podnet-cni", bridge: "cbr0",
                 isGateway: true, isDefaultGateway: true, hairpinMode: true, ipMasq: false,
+                firewallBackend: "iptables-legacy",
                 ipam: {type: "host-local", ranges: [[{subnet: "10.1.1.0/24"}]], dataDir: $dd}
         }' | jq -c "${2:-.}"
 }

@@ -41,13 +41,29 @@ is "podnet's own rules (both sides) are not counted" "$("$DETECT")" \
 flush_legacy
 docker_like iptables-nft
 is "Docker's rules in nf_tables: nft" "$("$DETECT")" \
-        "iptables-nft: other programs' rules: 4 in nf_tables, 0 in the legacy x_tables"
+        "iptables-nft: other programs' rules: at least 1 in nf_tables, 0 in the legacy x_tables"
 iptables-nft -F DOCKER-USER
 iptables-nft -F FORWARD
 iptables-nft -X DOCKER-USER
 iptables-nft -t nat -F POSTROUTING
 is "only podnet's rules in nf_tables: none counted" "$("$DETECT")" \
         "iptables-nft: no other program's rules; the kernel has nf_tables"
+
+# nf_tables is counted only as far as the decision needs: up to the legacy count.
+docker_like iptables-legacy
+docker_like iptables-nft
+iptables-nft -A FORWARD -j ACCEPT
+is "counting nf_tables stops at the legacy count" "$("$DETECT")" \
+        "iptables-nft: other programs' rules: at least 4 in nf_tables, 4 in the legacy x_tables"
+iptables-legacy -w -A FORWARD -j ACCEPT
+iptables-legacy -w -A FORWARD -j ACCEPT
+is "more in legacy: nf_tables counted whole" "$("$DETECT")" \
+        "iptables-legacy: other programs' rules: 6 in the legacy x_tables, 5 in nf_tables"
+flush_legacy
+iptables-nft -F FORWARD
+iptables-nft -F DOCKER-USER
+iptables-nft -X DOCKER-USER
+iptables-nft -t nat -F POSTROUTING
 
 # kubelet's hint wins over counts.
 docker_like iptables-nft

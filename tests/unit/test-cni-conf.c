@@ -223,6 +223,37 @@ static void test_errors(void)
         fails("{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"type\": \"t\","
               " \"prevResult\": {\"cniVersion\": \"1.0.0\", \"ips\": [{\"address\": 7}]}}",
               PODNET_CNI_ERR_INVALID_CONFIG, "prevResult.ips[0].address", "bad prevResult");
+        fails("{\"name\": \"n\", \"type\": \"t\", \"firewallBackend\": \"nftables\"}",
+              PODNET_CNI_ERR_INVALID_CONFIG,
+              "Key \"firewallBackend\" must be \"auto\", \"iptables-legacy\" or "
+              "\"iptables-nft\", got \"nftables\"",
+              "unknown firewallBackend");
+        fails("{\"name\": \"n\", \"type\": \"t\", \"firewallBackend\": true}",
+              PODNET_CNI_ERR_INVALID_CONFIG, "Key \"firewallBackend\" must be a string",
+              "firewallBackend as boolean");
+}
+
+static void test_fw_backend(void)
+{
+        static const char *const names[] = {"auto", "iptables-legacy", "iptables-nft"};
+        podnet_cni_conf *c = parses("{\"name\": \"n\", \"type\": \"t\"}", "no firewallBackend");
+
+        if (c) {
+                ok(!c->fw_backend, "firewallBackend absent: NULL (auto)");
+                podnet_cni_conf_free(c);
+        }
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                char json[128];
+
+                snprintf(json, sizeof(json),
+                         "{\"name\": \"n\", \"type\": \"t\", \"firewallBackend\": \"%s\"}",
+                         names[i]);
+                c = parses(json, names[i]);
+                if (c) {
+                        is_str(c->fw_backend, names[i], "firewallBackend %s kept", names[i]);
+                        podnet_cni_conf_free(c);
+                }
+        }
 }
 
 #define HL(ranges)                                                                                 \
@@ -451,6 +482,7 @@ int main(void)
         test_full();
         test_defaults();
         test_errors();
+        test_fw_backend();
         test_ranges();
         test_requests();
         test_attachments();

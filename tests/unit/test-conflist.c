@@ -64,6 +64,19 @@ static void test_render(void)
 
         free(b);
         b = NULL;
+        cfg.fw_backend = "iptables-nft";
+        is_int(podnet_conflist_render(&cfg, &b, NULL), 0, "render with a backend, no ipMasq");
+        ok(b && !strstr(b, "firewallBackend"), "no ipMasq: no firewallBackend");
+        free(b);
+        b = NULL;
+        cfg.ip_masq = true;
+        is_int(podnet_conflist_render(&cfg, &b, NULL), 0, "render with a backend and ipMasq");
+        ok(b && strstr(b, "\"firewallBackend\": \"iptables-nft\""), "ipMasq: firewallBackend");
+        free(b);
+        b = NULL;
+        cfg.fw_backend = "nftables";
+        is_int(podnet_conflist_render(&cfg, &b, NULL), -EINVAL, "unknown backend refused");
+        cfg.fw_backend = NULL;
         cfg.n_pod_cidrs = 0;
         is_int(podnet_conflist_render(&cfg, &b, &err), -EINVAL, "no pod CIDR refused");
         cfg.n_pod_cidrs = 1;

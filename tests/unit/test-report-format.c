@@ -304,7 +304,31 @@ static void test_status(void)
         j = load(json);
         is_int((int)json_array_size(json_object_get(j, "routes")), 0, "no routes");
         is_str(jget(j, "firewall"), "-N PODNET-FORWARD\n", "firewall dump");
+        is_str(jget(j, "firewallBackend"), "(null)", "no backend: null");
         json_decref(j);
+        free(json);
+        json = NULL;
+        free(bare);
+        bare = NULL;
+        st.firewall = true;
+        st.firewall_backend = "iptables-nft";
+        st.firewall_reason = "detected: no other program's rules";
+        is_int(podnet_status_format_json(NULL, &st, &json), 0, "status json with the backend");
+        j = load(json);
+        is_str(jget(j, "firewallBackend"), "iptables-nft", "firewallBackend");
+        is_str(jget(j, "firewallReason"), "detected: no other program's rules", "firewallReason");
+        json_decref(j);
+        is_int(podnet_status_format_text(NULL, &st, &bare), 0, "status text with the backend");
+        ok(strstr(bare, "\nFIREWALL\nbackend iptables-nft (detected: no other program's rules)\n"
+                        "-N PODNET-FORWARD\n"),
+           "the backend and why, ahead of the chains");
+        /* a caller built before the backend fields: accepted, no backend line */
+        st.size = offsetof(podnet_status_config, firewall_backend);
+        free(bare);
+        bare = NULL;
+        is_int(podnet_status_format_text(NULL, &st, &bare), 0, "status text, older size");
+        ok(strstr(bare, "\nFIREWALL\n-N PODNET-FORWARD\n"), "older size: no backend line");
+        st.size = sizeof(st);
         is_int(podnet_status_format_json(r, NULL, &json), -EINVAL, "no config");
 }
 

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The node agent's firewall backend: which one its passes write to (the configured one,
+ * or for "auto" the detection's, taken at each full pass and never in run's checks every
+ * second, which reuse it), podnet's node chains removed from every other backend when
+ * the choice changes so that they are never in two, and the decision recorded in the
+ * run directory, where podnet-cni reads it instead of detecting on every ADD.
+ */
+#include "agent/agent.h"
+#include "firewall/fw.h"
+
+const char *pn_agent_fw_name(const podnet_agent *a)
+{
+        if (!a->cfg.firewall)
+                return "none";
+        return a->cfg.fw_backend ? a->cfg.fw_backend : podnet_ctx_get_fw_backend(a->ctx);
+}
+
+static void state_path(const podnet_agent *a, char *path, size_t size)
+{
+        snprintf(path, size, "%s/%s", a->run_dir, PN_FW_STATE_FILE);
+}
+
+/* A kernel without nf_tables (or without x_tables' tables) has nothing of podnet's. */
+static bool fw_absent(int r)
+{
+        return r == -EPROTONOSUPPORT || r == -EAFNOSUPPORT || r == -EOPNOTSUPP || r == -ENOENT;
+}
+
+/* Removes podnet's node chains from every backend but `keep` (NULL: from all). The
+ * number of commits; a failure is a warning (the chosen backend's rules still go in). */
+static int sweep(podnet_agent *a, const struct pn_fw_backend *keep)
+{
+        const struct pn_fw_backend *b;
+        int commits = 0;
+
+        for (size_t i = 0; (b = pn_fw_backend_nth(i)); i++) {
+                struct pn_fw_opts o = pn_fw_opts_with(b);
+                podnet_error *err = NULL;
+                int r;
+
+                if (b == keep)
+                        continue;
+                r = pn_fw_node_teardown(a->ctx, &o, &err);
+                if (r > 0)
+                        pn_info(a->ctx, "Removed podnet's firewall chains from %s", b->name);
+                else if (r < 0 && fw_absent(r))
+                        pn_debug(a->ctx, "%s", podnet_error_message(err));
+                else if (r < 0)
+                        pn_warn(a->ctx, "Removing podnet's firewall chains from %s: %s", b->name,
+                                podnet_error_message(err));
+                podnet_error_free(err);
+                commits += r > 0 ? r : 0;
+        }
+        return commits;
+}
+
+int pn_agent_fw_choose(podnet_agent *a)
+{
+        const struct pn_fw_backend *b, *prev;
+        podnet_error *err = NULL;
+        char *reason = NULL, path[PATH_MAX + 32];
+        int r;
+
+        r = pn_fw_choose(a->ctx, pn_agent_fw_name(a), NULL, &b, &reason, &err);
+        if (r < 0)
+                return pn_agent_fail(a, err, r, "Choosing the firewall backend");
+        state_path(a, path, sizeof(path));
+        /* before this agent's first choice, the last one is what an earlier run recorded */
+        prev = a->fw_backend;
+        if (!prev && pn_fw_state_read(path, &prev, NULL) <= 0)
+                prev = NULL;
+        if (b != a->fw_backend) {
+                if (prev && prev != b)
+                        pn_warn(a->ctx, "Firewall backend now %s (was %s): %s", b->name, prev->name,
+                                reason);
+                else
+                        pn_debug(a->ctx, "Firewall backend %s: %s", b->name, reason);
+                /* podnet's rules in the other backend were either never there or are
+                 * stale now: a packet must pass both, and only one is podnet's. */
+                sweep(a, b);
+        }
+        a->fw_backend = b;
+        free(a->fw_reason);
+        a->fw_reason = reason;
+        r = pn_fw_state_write(path, b, reason, &err);
+        if (r < 0) {
+                /* podnet-cni detects by itself then: slower, still the same answer */
+                pn_warn(a->ctx, "%s", podnet_error_message(err));
+                podnet_error_free(err);
+        }
+        return 0;
+}
+
+void pn_agent_fw_forget(podnet_agent *a)
+{
+        char path[PATH_MAX + 32];
+
+        /* an agent that leaves the firewall alone has no choice for podnet-cni to follow */
+        state_path(a, path, sizeof(path));
+        (void)pn_fw_state_remove(path, NULL);
+        a->fw_backend = NULL;
+}
+
+int pn_agent_fw_ensure(podnet_agent *a, podnet_error **err)
+{
+        podnet_fw_config fw = pn_agent_fw_config(a);
+        struct pn_fw_opts o;
+        int r;
+
+        if (!a->fw_backend && (r = pn_agent_fw_choose(a)) < 0)
+                return r;
+        o = pn_fw_opts_with(a->fw_backend);
+        return pn_fw_node_ensure(a->ctx, &o, &fw, err);
+}
+
+int pn_agent_fw_teardown(podnet_agent *a)
+{
+        podnet_error *err = NULL;
+        char path[PATH_MAX + 32];
+        int commits = 0, r;
+
+        /* every backend: the rules of an earlier choice go too */
+        for (size_t i = 0; pn_fw_backend_nth(i); i++) {
+                const struct pn_fw_backend *b = pn_fw_backend_nth(i);
+                struct pn_fw_opts o = pn_fw_opts_with(b);
+
+                r = pn_fw_node_teardown(a->ctx, &o, &err);
+                if (r < 0 && fw_absent(r) && b != pn_fw_backend_by_name(pn_agent_fw_name(a))) {
+                        err = podnet_error_free(err);
+                        continue;
+                }
+                if (r < 0)
+                        return pn_agent_fail(a, err, r, "Removing firewall chains");
+                commits += r;
+        }
+        state_path(a, path, sizeof(path));
+        r = pn_fw_state_remove(path, &err);
+        if (r < 0)
+                return pn_agent_fail(a, err, r, "Removing the recorded firewall backend");
+        return commits;
+}
+
+int pn_agent_fw_status(podnet_agent *a, const char **backend, char **reason, char **dump)
+{
+        const struct pn_fw_backend *b;
+        podnet_error *err = NULL;
+        char path[PATH_MAX + 32];
+        struct pn_fw_opts o;
+        int r;
+
+        *backend = NULL;
+        *reason = *dump = NULL;
+        state_path(a, path, sizeof(path));
+        r = pn_fw_choose(a->ctx, pn_agent_fw_name(a), path, &b, reason, &err);
+        if (r < 0)
+                return pn_agent_fail(a, err, r, "Choosing the firewall backend");
+        *backend = b->name;
+        o = pn_fw_opts_with(b);
+        r = pn_fw_node_dump(a->ctx, &o, dump, &err);
+        if (r < 0) {
+                pn_warn(a->ctx, "%s", err ? podnet_error_message(err) : "cannot list chains");
+                podnet_error_free(err);
+        }
+        return 0;
+}
