@@ -532,7 +532,7 @@ static int check_node_list(const podnet_nodes *nodes, const podnet_sync_config *
 
 /* How many passes a sync makes at most when another writer changes podnet's routes or
  * nexthop objects between its dump and its writes. */
-#define SYNC_PASSES 4
+#define SYNC_PASSES 10
 
 static bool race_error(int e)
 {
