@@ -168,20 +168,7 @@ is "Docker-like host: the DROP policy stays" "$(iptables-nft -S FORWARD | sed -n
 is "Docker-like host: Docker's rules stay" "$(iptables-nft -S FORWARD | grep -c DOCKER-USER)" 1
 
 # Traffic through this namespace as a router: pod 10.6.0.2 -> outside 192.168.60.2.
-ip netns add fwpod
-ip netns add fwout
-ip link add fwv-pod type veth peer name eth0 netns fwpod
-ip link add fwv-out type veth peer name eth0 netns fwout
-ip addr add 10.6.0.1/24 dev fwv-pod
-ip addr add 192.168.60.1/24 dev fwv-out
-ip link set fwv-pod up
-ip link set fwv-out up
-ip -n fwpod addr add 10.6.0.2/24 dev eth0
-ip -n fwpod link set eth0 up
-ip -n fwpod route add 192.168.60.0/24 via 10.6.0.1
-ip -n fwout addr add 192.168.60.2/24 dev eth0
-ip -n fwout link set eth0 up
-echo 1 >/proc/sys/net/ipv4/ip_forward
+fw_router # pod fwpod 10.6.0.2 -> this namespace -> outside fwout 192.168.60.2 (lib.sh)
 check "traffic: pod reaches outside through the nf_tables FORWARD DROP policy" \
         ip netns exec fwpod ping -c2 -W2 192.168.60.2
 pkts=$(iptables-nft -L PODNET-FORWARD -v -x -n | awk '/ACCEPT/ {s += $1} END {print s + 0}')

@@ -339,21 +339,7 @@ is "20 parallel ensures: one jump" "$(count '-j PODNET-MASQ' nat4)" 1
 # "outside" has no route back to the pod network: replies arrive only when the router
 # masquerades. Only namespaces made here; no default route anywhere.
 iptables-legacy -w -t nat -F PODNET-MASQ
-ip netns add fwpod
-ip netns add fwout
-ip link add fwv-pod type veth peer name eth0 netns fwpod
-ip link add fwv-out type veth peer name eth0 netns fwout
-ip addr add 10.6.0.1/24 dev fwv-pod
-ip addr add 192.168.60.1/24 dev fwv-out
-ip link set fwv-pod up
-ip link set fwv-out up
-ip -n fwpod addr add 10.6.0.2/24 dev eth0
-ip -n fwpod link set eth0 up
-ip -n fwpod link set lo up
-ip -n fwpod route add 192.168.60.0/24 via 10.6.0.1
-ip -n fwout addr add 192.168.60.2/24 dev eth0
-ip -n fwout link set eth0 up
-echo 1 >/proc/sys/net/ipv4/ip_forward
+fw_router # pod fwpod 10.6.0.2 -> this namespace -> outside fwout 192.168.60.2 (lib.sh)
 iptables-legacy -w -P FORWARD DROP
 check "traffic: outside unreachable without podnet's rules" \
         bash -c '! ip netns exec fwpod ping -c1 -W1 192.168.60.2'

@@ -103,6 +103,27 @@ fails_with() {
         fi
         sed 's/^/#   /' "$TMPDIR/out"
 }
+# fw_router: a pod namespace fwpod (10.6.0.2/24) and an outside namespace fwout
+# (192.168.60.2/24, no route back to the pods) on veths fwv-pod and fwv-out to this
+# namespace, which forwards between them (10.6.0.1, 192.168.60.1): firewall tests send
+# traffic only between namespaces made here. The caller deletes fwpod and fwout.
+fw_router() {
+        ip netns add fwpod
+        ip netns add fwout
+        ip link add fwv-pod type veth peer name eth0 netns fwpod
+        ip link add fwv-out type veth peer name eth0 netns fwout
+        ip addr add 10.6.0.1/24 dev fwv-pod
+        ip addr add 192.168.60.1/24 dev fwv-out
+        ip link set fwv-pod up
+        ip link set fwv-out up
+        ip -n fwpod addr add 10.6.0.2/24 dev eth0
+        ip -n fwpod link set eth0 up
+        ip -n fwpod link set lo up
+        ip -n fwpod route add 192.168.60.0/24 via 10.6.0.1
+        ip -n fwout addr add 192.168.60.2/24 dev eth0
+        ip -n fwout link set eth0 up
+        echo 1 >/proc/sys/net/ipv4/ip_forward
+}
 # is "description" got want
 is() {
         if [ "$2" = "$3" ]; then
