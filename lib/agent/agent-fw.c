@@ -4,7 +4,9 @@
  * or for "auto" the detection's, taken at each full pass and never in run's checks every
  * second, which reuse it), podnet's node chains removed from every other backend when
  * the choice changes so that they are never in two, and the decision recorded in the
- * run directory, where podnet-cni reads it instead of detecting on every ADD.
+ * run directory, where podnet-cni reads it instead of detecting on every ADD. Also the
+ * native nftables forward chains podnet does not own: the one that drops pod traffic
+ * named at each full pass, and podnet's accepts kept in the one the operator names.
  */
 #include "agent/agent.h"
 #include "firewall/fw.h"
@@ -111,7 +113,55 @@ int pn_agent_fw_ensure(podnet_agent *a, podnet_error **err)
         if (!a->fw_backend && (r = pn_agent_fw_choose(a)) < 0)
                 return r;
         o = pn_fw_opts_with(a->fw_backend);
-        return pn_fw_node_ensure(a->ctx, &o, &fw, err);
+        r = pn_fw_node_ensure(a->ctx, &o, &fw, err);
+        if (r >= 0 && a->cfg.nft_accept_chain) {
+                struct pn_fw_nft_chain c;
+                int commits = r;
+
+                r = pn_fw_nft_chain_parse(a->cfg.nft_accept_chain, &c, err);
+                if (r >= 0)
+                        r = pn_fw_nft_accept_ensure(a->ctx, &c, a->cfg.cluster_cidrs,
+                                                    a->cfg.n_cluster_cidrs, err);
+                if (r >= 0)
+                        r += commits;
+        }
+        return r;
+}
+
+int pn_agent_fw_drop_check(podnet_agent *a, const struct pn_fw_backend *b)
+{
+        struct pn_fw_nft_chain accept, *ap = NULL;
+        struct pn_fw_drop d;
+        podnet_error *err = NULL;
+        char spec[600];
+        int r;
+
+        free(a->fw_drop_chain);
+        free(a->fw_drop_reason);
+        a->fw_drop_chain = a->fw_drop_reason = NULL;
+        if (a->cfg.nft_accept_chain && pn_fw_nft_chain_parse(a->cfg.nft_accept_chain, &accept,
+                                                             NULL) == 0)
+                ap = &accept;
+        r = pn_fw_nft_drop_find(a->ctx, ap, b == &pn_fw_backend_iptables_nft, &d,
+                                &err);
+        if (r < 0) {
+                /* a kernel without nf_tables has no such chain */
+                if (!fw_absent(r))
+                        pn_warn(a->ctx, "%s", podnet_error_message(err));
+                podnet_error_free(err);
+                return 0;
+        }
+        if (!d.found)
+                return 0;
+        snprintf(spec, sizeof(spec), "%s:%s:%s", pn_fw_nft_family_name(d.chain.nfproto),
+                 d.chain.table, d.chain.chain);
+        a->fw_drop_chain = strdup(spec);
+        a->fw_drop_reason = strdup(d.why);
+        pn_warn(a->ctx,
+                "nftables chain %s %s %s (%s) drops pod traffic; podnet's rules in other tables "
+                "cannot override it (--nft-accept-chain %s inserts podnet's accepts there)",
+                pn_fw_nft_family_name(d.chain.nfproto), d.chain.table, d.chain.chain, d.why, spec);
+        return 0;
 }
 
 int pn_agent_fw_teardown(podnet_agent *a)
@@ -134,6 +184,13 @@ int pn_agent_fw_teardown(podnet_agent *a)
                         return pn_agent_fail(a, err, r, "Removing firewall chains");
                 commits += r;
         }
+        /* podnet's accepts in native nftables chains: wherever they are (the option may
+         * have named another chain before) */
+        r = pn_fw_nft_accept_remove(a->ctx, NULL, &err);
+        if (r < 0 && !fw_absent(r))
+                return pn_agent_fail(a, err, r, "Removing podnet's nftables accepts");
+        err = podnet_error_free(err);
+        commits += r > 0 ? r : 0;
         state_path(a, path, sizeof(path));
         r = pn_fw_state_remove(path, &err);
         if (r < 0)
@@ -156,6 +213,7 @@ int pn_agent_fw_status(podnet_agent *a, const char **backend, char **reason, cha
         if (r < 0)
                 return pn_agent_fail(a, err, r, "Choosing the firewall backend");
         *backend = b->name;
+        (void)pn_agent_fw_drop_check(a, b);
         o = pn_fw_opts_with(b);
         r = pn_fw_node_dump(a->ctx, &o, dump, &err);
         if (r < 0) {

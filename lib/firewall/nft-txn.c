@@ -255,30 +255,69 @@ int nft_batch_start(struct nft_txn *t)
 }
 
 /* Opens the next op's message; `what` (printf) names it for errors. */
+static struct nlmsghdr *nft_op_proto(struct nft_txn *t, uint16_t type, uint16_t nfproto,
+                                     uint16_t flags, const char *fmt, va_list ap) _printf_(5, 0);
+static struct nlmsghdr *nft_op_proto(struct nft_txn *t, uint16_t type, uint16_t nfproto,
+                                     uint16_t flags, const char *fmt, va_list ap)
+{
+        char *what = NULL;
+
+        if (pn_grow((void **)&t->what, &t->what_cap, t->n_ops + 1, sizeof(*t->what)) < 0)
+                return NULL;
+        if (vasprintf(&what, fmt, ap) < 0)
+                what = NULL;
+        if (!what)
+                return NULL;
+        t->what[t->n_ops++] = what;
+        return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(t->batch), type, nfproto,
+                                     flags | NLM_F_ACK, ++t->seq);
+}
+
+static struct nlmsghdr *nft_op_va(struct nft_txn *t, uint16_t type, uint16_t nfproto,
+                                  uint16_t flags, const char *fmt, ...) _printf_(5, 6);
+static struct nlmsghdr *nft_op_va(struct nft_txn *t, uint16_t type, uint16_t nfproto,
+                                  uint16_t flags, const char *fmt, ...)
+{
+        struct nlmsghdr *nlh;
+        va_list ap;
+
+        va_start(ap, fmt);
+        nlh = nft_op_proto(t, type, nfproto, flags, fmt, ap);
+        va_end(ap);
+        return nlh;
+}
+
 static struct nlmsghdr *nft_op(struct nft_txn *t, uint16_t type, int family, uint16_t flags,
                                const char *fmt, ...) _printf_(5, 6);
 static struct nlmsghdr *nft_op(struct nft_txn *t, uint16_t type, int family, uint16_t flags,
                                const char *fmt, ...)
 {
+        struct nlmsghdr *nlh;
         va_list ap;
-        char *what = NULL;
 
-        if (pn_grow((void **)&t->what, &t->what_cap, t->n_ops + 1, sizeof(*t->what)) < 0)
-                return NULL;
         va_start(ap, fmt);
-        if (vasprintf(&what, fmt, ap) < 0)
-                what = NULL;
+        nlh = nft_op_proto(t, type, nft_proto(family), flags, fmt, ap);
         va_end(ap);
-        if (!what)
-                return NULL;
-        t->what[t->n_ops++] = what;
-        return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(t->batch), type, nft_proto(family),
-                                     flags | NLM_F_ACK, ++t->seq);
+        return nlh;
 }
 
 static int nft_op_end(struct nft_txn *t)
 {
         return nftnl_batch_update(t->batch) < 0 ? -ENOMEM : 0;
+}
+
+/* Adds r at the head of its chain or deletes it (by its handle), in any nf_tables family
+ * (inet included); r stays the caller's. */
+int nft_op_native_rule(struct nft_txn *t, uint16_t nfproto, bool del, struct nftnl_rule *r,
+                       const char *what)
+{
+        struct nlmsghdr *nlh = nft_op_va(t, del ? NFT_MSG_DELRULE : NFT_MSG_NEWRULE, nfproto,
+                                         del ? 0 : NLM_F_CREATE, "%s", what);
+
+        if (!nlh)
+                return -ENOMEM;
+        nftnl_rule_nlmsg_build_payload(nlh, r);
+        return nft_op_end(t);
 }
 
 /* Creates (del false) or deletes user chain `name`. */

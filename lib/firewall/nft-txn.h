@@ -81,6 +81,11 @@ int nft_op_add_rule(struct nft_txn *t, int family, const char *table, const char
 /* Deletes the rule with `handle` from chain, or (handle 0) every rule of chain. */
 int nft_op_del_rule(struct nft_txn *t, int family, const char *table, const char *chain,
                     uint64_t handle);
+/* Adds r (table, chain and expressions set) at the head of its chain, or deletes it
+ * (del: by its handle), in any nf_tables family (NFPROTO_INET included); `what` names
+ * the op in errors; r stays the caller's. */
+int nft_op_native_rule(struct nft_txn *t, uint16_t nfproto, bool del, struct nftnl_rule *r,
+                       const char *what);
 /* Sends the batch; the first error, with what it was about in *what (NULL: the batch as
  * a whole, e.g. ERESTART for a stale generation). */
 int nft_batch_commit(struct nft_txn *t, const char **what);
