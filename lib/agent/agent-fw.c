@@ -57,6 +57,100 @@ static int sweep(podnet_agent *a, const struct pn_fw_backend *keep)
         return commits;
 }
 
+/* podnet-cni's per-network masquerade entries found in a backend */
+struct masq_found {
+        struct masq_entry {
+                char *network;
+                podnet_cidr subnet;
+        } * v;
+        size_t n, cap;
+};
+
+static int masq_collect(int family, const char *network, const podnet_cidr *subnet, void *data)
+{
+        struct masq_found *m = data;
+
+        (void)family;
+        /* a read run again after another writer's commit reports an entry again */
+        for (size_t i = 0; i < m->n; i++)
+                if (streq(m->v[i].network, network) &&
+                    podnet_cidr_compare(&m->v[i].subnet, subnet) == 0)
+                        return 0;
+        if (pn_grow((void **)&m->v, &m->cap, m->n + 1, sizeof(*m->v)) < 0)
+                return -ENOMEM;
+        m->v[m->n].network = strdup(network);
+        if (!m->v[m->n].network)
+                return -ENOMEM;
+        m->v[m->n++].subnet = *subnet;
+        return 0;
+}
+
+static void masq_found_done(struct masq_found *m)
+{
+        for (size_t i = 0; i < m->n; i++)
+                free(m->v[i].network);
+        free(m->v);
+        *m = (struct masq_found){0};
+}
+
+/* Moves podnet-cni's per-network masquerade entries (ipMasq) from every backend but
+ * `to` into `to`: added there first, then removed where they were, so that a pod's
+ * traffic is masqueraded throughout, and afterwards by one backend only. The entries
+ * themselves are the record of the attached networks: their comment names the network,
+ * their source the subnet. Moved ones are counted; failures are warnings (the entry
+ * stays where it was, and the next full pass tries again). */
+static int move_masq(podnet_agent *a, const struct pn_fw_backend *to)
+{
+        static const int families[] = {AF_INET, AF_INET6};
+        const struct pn_fw_backend *b;
+        struct pn_fw_opts o_to = pn_fw_opts_with(to);
+        int moved = 0;
+
+        for (size_t i = 0; (b = pn_fw_backend_nth(i)); i++) {
+                struct pn_fw_opts o_from = pn_fw_opts_with(b);
+
+                if (b == to || !b->entries)
+                        continue;
+                for (size_t f = 0; f < ELEMENTSOF(families); f++) {
+                        _cleanup_(masq_found_done) struct masq_found m = {0};
+                        podnet_error *err = NULL;
+                        int r = b->entries(a->ctx, families[f], masq_collect, &m, &err);
+
+                        if (r < 0) {
+                                if (!fw_absent(r))
+                                        pn_warn(a->ctx, "Reading podnet-cni's masquerade rules "
+                                                        "in %s: %s",
+                                                b->name, err ? podnet_error_message(err)
+                                                             : strerror(-r));
+                                podnet_error_free(err);
+                                continue;
+                        }
+                        for (size_t k = 0; k < m.n; k++) {
+                                const char *net = m.v[k].network;
+
+                                r = pn_fw_masq(a->ctx, &o_to, PN_FW_MASQ_ENSURE, net,
+                                               &m.v[k].subnet, &err);
+                                if (r >= 0)
+                                        r = pn_fw_masq(a->ctx, &o_from, PN_FW_MASQ_REMOVE, net,
+                                                       &m.v[k].subnet, &err);
+                                if (r < 0) {
+                                        pn_warn(a->ctx, "Moving the masquerade rule of network "
+                                                        "%s from %s to %s: %s",
+                                                net, b->name, to->name,
+                                                err ? podnet_error_message(err) : strerror(-r));
+                                        err = podnet_error_free(err);
+                                        continue;
+                                }
+                                pn_info(a->ctx, "Moved the masquerade rule of network %s from "
+                                                "%s to %s",
+                                        net, b->name, to->name);
+                                moved++;
+                        }
+                }
+        }
+        return moved;
+}
+
 int pn_agent_fw_choose(podnet_agent *a)
 {
         const struct pn_fw_backend *b, *prev;
@@ -91,6 +185,10 @@ int pn_agent_fw_choose(podnet_agent *a)
                 pn_warn(a->ctx, "%s", podnet_error_message(err));
                 podnet_error_free(err);
         }
+        /* after the record, which podnet-cni's next ADD and DEL follow; at every full
+         * pass, not only at a switch: an ADD that read the old record just before it
+         * may have written to the old backend since */
+        (void)move_masq(a, b);
         return 0;
 }
 

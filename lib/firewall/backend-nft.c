@@ -290,6 +290,46 @@ static int nft_check_entry(podnet_ctx *ctx, const struct pn_fw_entry *e, podnet_
         return nft_entry(ctx, e, NFT_ENTRY_CHECK, err);
 }
 
+struct nft_entries_arg {
+        int family;
+        pn_fw_entry_fn fn;
+        void *data;
+};
+
+static int nft_plan_entries(struct nft_txn *t, const void *arg, int *result, podnet_error **err)
+{
+        const struct nft_entries_arg *a = arg;
+        const size_t prefix = strlen(PN_FW_COMMENT_NETWORK_PREFIX);
+        _cleanup_view_ struct nft_view v = {0};
+        int r;
+
+        *result = 0;
+        r = nft_view_read(t, &v, a->family, &pn_fw_chain_masq, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r >= 0 && i < v.rules.n; i++) {
+                const struct nft_rule_m *m = &v.rules.v[i];
+
+                /* the shape pn_fw_entry_masq() plans: -s S ! -d S -j MASQUERADE */
+                if (m->foreign || !streq(m->target, NFT_T_MASQUERADE) || !m->src.family ||
+                    m->src_inv || !m->dst_inv || m->src.prefixlen != m->dst.prefixlen ||
+                    podnet_cidr_compare(&m->src, &m->dst) != 0 ||
+                    strncmp(m->comment, PN_FW_COMMENT_NETWORK_PREFIX, prefix) != 0 ||
+                    !m->comment[prefix])
+                        continue;
+                r = a->fn(a->family, m->comment + prefix, &m->src, a->data);
+        }
+        return r < 0 ? r : 0;
+}
+
+static int nft_entries(podnet_ctx *ctx, int family, pn_fw_entry_fn fn, void *data,
+                       podnet_error **err)
+{
+        struct nft_entries_arg a = {family, fn, data};
+
+        return nft_run(ctx, nft_plan_entries, &a, "the masquerade entries", err);
+}
+
 /* ---- listing ---- */
 
 struct nft_list_arg {
@@ -363,4 +403,5 @@ const struct pn_fw_backend pn_fw_backend_iptables_nft = {
     .remove = nft_remove_entry,
     .check = nft_check_entry,
     .list = nft_list,
+    .entries = nft_entries,
 };
