@@ -123,19 +123,30 @@ static int nft_ensure_jump(struct nft_txn *t, const struct nft_view *v)
         return r;
 }
 
-/* Deletes every jump to the view's chain, then (if it exists) the chain. */
+/* Deletes every jump to the view's chain, then (if it exists) the chain; and the table,
+ * when that leaves it nothing but an empty base chain of policy accept (which decides
+ * nothing): the one podnet created, so that the host's ruleset is as it was before. */
 static int nft_remove_chain(struct nft_txn *t, const struct nft_view *v, bool flush)
 {
+        size_t jumps = 0, chains = 0;
         int r = 0;
 
         for (size_t i = 0; r >= 0 && i < v->base.n; i++)
-                if (streq(v->base.v[i].target, v->c->name))
+                if (streq(v->base.v[i].target, v->c->name)) {
                         r = nft_op_del_rule(t, v->family, v->h->table, v->h->builtin,
                                             v->base.v[i].handle);
+                        jumps++;
+                }
         if (r >= 0 && v->chain_info.exists && flush && v->rules.n > 0)
                 r = nft_op_del_rule(t, v->family, v->h->table, v->c->name, 0);
         if (r >= 0 && v->chain_info.exists)
                 r = nft_op_chain(t, v->family, v->h->table, v->c->name, true);
+        if (r < 0 || !v->base_info.exists || v->base_info.policy != NF_ACCEPT ||
+            v->base.n != jumps || (!v->chain_info.exists && jumps == 0))
+                return r;
+        r = nft_count_chains(t, v->family, v->h->table, &chains);
+        if (r >= 0 && chains == (v->chain_info.exists ? 2u : 1u))
+                r = nft_op_del_table(t, v->family, v->h->table);
         return r;
 }
 

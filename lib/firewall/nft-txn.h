@@ -56,12 +56,17 @@ int nft_read_genid(struct nft_txn *t);
 struct nft_chain_info {
         bool exists, base;
         uint32_t hooknum;
+        uint32_t policy; /* of a base chain: NF_ACCEPT or NF_DROP */
 };
 
 /* Reads chain `name` of family's `table`: whether it exists, whether it is a base chain,
  * and (rs non-NULL) its rules in order. A missing table reads as a missing chain. */
 int nft_read_chain(struct nft_txn *t, int family, const char *table, const char *name,
                    struct nft_chain_info *ci, struct nft_rules *rs);
+/* How many chains family's `table` holds (0 for a table that is not there). */
+int nft_count_chains(struct nft_txn *t, int family, const char *table, size_t *n);
+/* Deletes family's `table` with whatever it still holds. */
+int nft_op_del_table(struct nft_txn *t, int family, const char *table);
 /* Calls fn for each rule of family's table (of chain, or of every chain if NULL); a
  * negative return of fn ends the dump with that error. */
 typedef int (*nft_rule_fn)(const char *chain, const struct nft_rule_m *m, void *data);
