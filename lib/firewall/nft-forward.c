@@ -7,10 +7,12 @@
  * everything), and podnet's accepts for the cluster CIDRs in a chain the operator names,
  * tagged with a rule comment ("podnet: ...") so that podnet finds them again.
  *
- * Cheap on a host with a large ruleset: one table dump, then a chain dump of each table
- * that may hold a forward chain (iptables-nft's nat tables, where kube-proxy's thousands
- * of chains are, never do), then the rules of a forward base chain only where its policy
- * is accept.
+ * Cheap on a host with a large ruleset: one chain dump per family (ip, ip6, inet; chain
+ * messages are small and carry hook and policy), and rules are read only of a forward
+ * base chain whose policy is accept: kube-proxy's 20,000 rules are not read. (The
+ * nfnetlink_hook dump of kernel 5.14 would list only the chains on the forward hook,
+ * but it is missing from kernels built without NETFILTER_NETLINK_HOOK, as the one this
+ * was tested on.)
  */
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
@@ -29,7 +31,6 @@
 
 #define FWD_TAG "podnet: "
 #define FWD_REQ_SIZE 4096
-#define FWD_MAX_TABLES 256
 #define FWD_MAX_ACCEPTS (2 * 16)
 
 static const struct {
@@ -87,40 +88,6 @@ static bool fwd_chain_eq(const struct pn_fw_nft_chain *a, uint16_t nfproto, cons
 
 /* ---- reading ---- */
 
-struct fwd_table {
-        uint16_t nfproto;
-        char name[NFT_NAME_SIZE];
-};
-
-struct fwd_tables {
-        struct fwd_table v[FWD_MAX_TABLES];
-        size_t n;
-};
-
-static int fwd_table_cb(const struct nlmsghdr *nlh, void *data)
-{
-        struct fwd_tables *ts = data;
-        struct nftnl_table *t = nftnl_table_alloc();
-
-        if (!t)
-                return MNL_CB_ERROR;
-        if (nftnl_table_nlmsg_parse(nlh, t) == 0 && ts->n < FWD_MAX_TABLES) {
-                uint16_t p = (uint16_t)nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY);
-                const char *name = nftnl_table_get_str(t, NFTNL_TABLE_NAME);
-
-                /* iptables-nft's nat tables hook no forward: kube-proxy's service chains
-                 * are there, thousands of them, not worth reading */
-                if (pn_fw_nft_family_name(p) && name &&
-                    !(p != NFPROTO_INET && streq(name, "nat"))) {
-                        ts->v[ts->n].nfproto = p;
-                        snprintf(ts->v[ts->n].name, sizeof(ts->v[ts->n].name), "%s", name);
-                        ts->n++;
-                }
-        }
-        nftnl_table_free(t);
-        return MNL_CB_OK;
-}
-
 /* A base chain of the forward hook. */
 struct fwd_base {
         uint16_t nfproto;
@@ -131,9 +98,32 @@ struct fwd_base {
 struct fwd_bases {
         struct fwd_base *v;
         size_t n, cap;
-        const char *table; /* the table dumped: the kernel may answer with every table's */
 };
 
+/* Adds a base chain once (an inet chain sits on the IPv4 and the IPv6 hook). */
+static int fwd_bases_add(struct fwd_bases *bs, uint16_t nfproto, const char *table,
+                         const char *chain, uint32_t policy)
+{
+        struct fwd_base *b;
+
+        if (!pn_fw_nft_family_name(nfproto) || !table || !chain)
+                return 0;
+        for (size_t i = 0; i < bs->n; i++)
+                if (bs->v[i].nfproto == nfproto && streq(bs->v[i].table, table) &&
+                    streq(bs->v[i].chain, chain))
+                        return 0;
+        if (pn_grow((void **)&bs->v, &bs->cap, bs->n + 1, sizeof(*bs->v)) < 0)
+                return -ENOMEM;
+        b = &bs->v[bs->n++];
+        b->nfproto = nfproto;
+        snprintf(b->table, sizeof(b->table), "%s", table);
+        snprintf(b->chain, sizeof(b->chain), "%s", chain);
+        b->policy = policy;
+        return 0;
+}
+
+/* A chain dump per family (the kernel filters chain dumps by family, not by table): the
+ * base chains of the forward hook kept, with their policies. */
 static int fwd_chain_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct fwd_bases *bs = data;
@@ -144,57 +134,37 @@ static int fwd_chain_cb(const struct nlmsghdr *nlh, void *data)
                 return MNL_CB_ERROR;
         if (nftnl_chain_nlmsg_parse(nlh, c) == 0 && nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM) &&
             nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) == NF_INET_FORWARD &&
-            streq(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), bs->table)) {
-                if (pn_grow((void **)&bs->v, &bs->cap, bs->n + 1, sizeof(*bs->v)) < 0) {
-                        errno = ENOMEM;
-                        ret = MNL_CB_ERROR;
-                } else {
-                        struct fwd_base *b = &bs->v[bs->n++];
-
-                        b->nfproto = (uint16_t)nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY);
-                        snprintf(b->table, sizeof(b->table), "%s", bs->table);
-                        snprintf(b->chain, sizeof(b->chain), "%s",
-                                 nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
-                        b->policy = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY)
-                                        ? nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY)
-                                        : NF_ACCEPT;
-                }
+            fwd_bases_add(bs, (uint16_t)nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY),
+                          nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE),
+                          nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
+                          nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY)
+                              ? nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY)
+                              : NF_ACCEPT) < 0) {
+                errno = ENOMEM;
+                ret = MNL_CB_ERROR;
         }
         nftnl_chain_free(c);
         return ret;
 }
 
-/* Every base chain of the forward hook in families ip, ip6 and inet. */
-static int fwd_read_bases(struct nft_txn *t, struct fwd_bases *bs)
+static int fwd_read_chain_dumps(struct nft_txn *t, struct fwd_bases *bs)
 {
         char buf[FWD_REQ_SIZE];
-        struct fwd_tables ts = {.n = 0};
-        struct nlmsghdr *nlh;
-        int r;
+        int r = 0;
 
-        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_UNSPEC, NLM_F_DUMP, ++t->seq);
-        r = nft_talk(t, nlh, fwd_table_cb, &ts);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < ts.n; i++) {
-                struct nftnl_chain *c = nftnl_chain_alloc();
-
-                if (!c)
-                        return -ENOMEM;
-                nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, ts.v[i].name);
-                nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, ts.v[i].nfproto, NLM_F_DUMP,
-                                            ++t->seq);
-                nftnl_chain_nlmsg_build_payload(nlh, c);
-                nftnl_chain_free(c);
-                bs->table = ts.v[i].name;
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(fwd_families); i++) {
+                struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN,
+                                                             fwd_families[i].nfproto, NLM_F_DUMP,
+                                                             ++t->seq);
                 r = nft_talk(t, nlh, fwd_chain_cb, bs);
-                bs->table = NULL;
-                if (r == -ENOENT)
-                        continue; /* the table went meanwhile */
-                if (r < 0)
-                        return r;
         }
-        return 0;
+        return r;
+}
+
+/* Every base chain of the forward hook in families ip, ip6 and inet, with its policy. */
+static int fwd_read_bases(struct nft_txn *t, struct fwd_bases *bs)
+{
+        return fwd_read_chain_dumps(t, bs);
 }
 
 /* One rule of a chain, as this file needs it. */
@@ -589,8 +559,7 @@ static int fwd_sweep_plan(struct nft_txn *t, const void *arg, int *result, podne
                                 r = fwd_del_rule(t, &c, rs.v[k].handle);
                                 *result = 1;
                         }
-                if (r >= 0)
-                        fwd_rules_done(&rs);
+                fwd_rules_done(&rs);
         }
         free(bs.v);
         if (r < 0 && r != -EINTR)

@@ -200,7 +200,30 @@ checks() {
         matrix "$s, after run's repairs" everything
 }
 
-# scenario NAME SETUP-FUNCTION BACKEND [EXPECT]
+# sync_all LABEL EXIT [ARGS...]: podnet-routes sync on every node, its exit status checked
+sync_all() {
+        local label=$1 want=$2 n
+        shift 2
+        for n in $nodes; do
+                rt $n "$@" sync > $M/$n.sync 2>&1
+                is "$label: $n: sync $* exits $want" "$?" "$want"
+        done
+}
+
+# teardown_all LABEL BEFORE: pods detached, podnet-routes teardown on every node, the host's
+# rules compared with BEFORE, the nodes deleted
+teardown_all() {
+        local n
+        detach_pods "$1"
+        for n in $nodes; do
+                rt $n teardown > /dev/null 2>&1
+                is "$1: $n: teardown exits 0" "$?" 0
+        done
+        is "$1: teardown leaves the host's rules exactly as they were" "$(host_dump)" "$2"
+        teardown_nodes
+}
+
+# scenario NAME SETUP-FUNCTION BACKEND
 scenario() {
         local s=$1 setup=$2 b=$3 n before rc
         case $FW_MATRIX in
@@ -217,21 +240,12 @@ scenario() {
                 fi
         done
         before=$(host_dump)
-        for n in $nodes; do
-                rt $n sync > $M/$n.sync 2>&1
-                is "$s: $n: sync exits 0" "$?" 0
-        done
+        sync_all "$s" 0
         is "$s: auto chose $b" "$(head -1 /run/podnet/firewall-backend)" "$b"
         attach_pods "$s"
         matrix "$s" everything
         checks "$s" "$b"
-        detach_pods "$s"
-        for n in $nodes; do
-                rt $n teardown > /dev/null 2>&1
-                is "$s: $n: teardown exits 0" "$?" 0
-        done
-        is "$s: teardown leaves the host's rules exactly as they were" "$(host_dump)" "$before"
-        teardown_nodes
+        teardown_all "$s" "$before"
 }
 
 docker_nft() { ip netns exec "$1" iptables-nft-restore < "$D/docker.rules"; }
@@ -251,10 +265,7 @@ case $FW_MATRIX in
                 ip netns exec $n nft -f "$D/nft-drop.nft"
         done
         before=$(host_dump)
-        for n in $nodes; do
-                rt $n sync > $M/$n.sync 2>&1
-                is "$s: $n: sync exits 6" "$?" 6
-        done
+        sync_all "$s" 6
         check "$s: sync names the chain" grep -q 'nftables chain inet filter forward (policy drop) drops pod traffic' $M/node1.sync
         attach_pods "$s"
         if [ "$(ip netns exec node1 cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" = 1 ]; then
@@ -263,19 +274,11 @@ case $FW_MATRIX in
                 echo "# br_netfilter not in this kernel: same-node pairs cross no firewall"
                 matrix "$s, without the option, cross-node pairs" same_node_only
         fi
-        for n in $nodes; do
-                rt $n --nft-accept-chain inet:filter:forward sync > $M/$n.sync 2>&1
-                is "$s: $n: sync --nft-accept-chain exits 0" "$?" 0
-        done
+        sync_all "$s" 0 --nft-accept-chain inet:filter:forward
         matrix "$s, with --nft-accept-chain" everything
         is "$s: two podnet accepts (IPv4 source and destination) in the chain" \
                 "$(ip netns exec node1 nft list chain inet filter forward | grep -c 'comment "podnet: ')" 2
-        detach_pods "$s"
-        for n in $nodes; do
-                rt $n teardown > /dev/null 2>&1
-        done
-        is "$s: teardown leaves the host's rules exactly as they were" "$(host_dump)" "$before"
-        teardown_nodes
+        teardown_all "$s" "$before"
         ;;
 esac
 
@@ -287,9 +290,7 @@ case $FW_MATRIX in
         for n in $nodes; do
                 docker_legacy $n
         done
-        for n in $nodes; do
-                rt $n sync > $M/$n.sync 2>&1
-        done
+        sync_all "$s" 0
         is "$s: legacy first" "$(head -1 /run/podnet/firewall-backend)" iptables-legacy
         attach_pods "$s"
         matrix "$s, on legacy" everything
@@ -301,19 +302,11 @@ case $FW_MATRIX in
                 docker_nft $n
         done
         before=$(host_dump | grep -v PODNET)
-        for n in $nodes; do
-                rt $n sync > $M/$n.sync 2>&1
-                is "$s: $n: sync after the move exits 0" "$?" 0
-        done
+        sync_all "$s, after the move" 0
         is "$s: auto now chose iptables-nft" "$(head -1 /run/podnet/firewall-backend)" iptables-nft
         matrix "$s, on nft" everything
         checks "$s" iptables-nft
-        detach_pods "$s"
-        for n in $nodes; do
-                rt $n teardown > /dev/null 2>&1
-        done
-        is "$s: teardown leaves the host's rules as they were after its move" "$(host_dump)" "$before"
-        teardown_nodes
+        teardown_all "$s" "$before"
         ;;
 esac
 finish
