@@ -25,6 +25,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include "firewall/fw.h"
 #include "firewall/nft-txn.h"
@@ -124,12 +125,25 @@ static int fwd_bases_add(struct fwd_bases *bs, uint16_t nfproto, const char *tab
 
 /* A chain dump per family (the kernel filters chain dumps by family, not by table): the
  * base chains of the forward hook kept, with their policies. */
+static int fwd_hook_attr_cb(const struct nlattr *a, void *data)
+{
+        if (mnl_attr_get_type(a) == NFTA_CHAIN_HOOK)
+                *(bool *)data = true;
+        return MNL_CB_OK;
+}
+
 static int fwd_chain_cb(const struct nlmsghdr *nlh, void *data)
 {
         struct fwd_bases *bs = data;
-        struct nftnl_chain *c = nftnl_chain_alloc();
+        struct nftnl_chain *c;
+        bool hook = false;
         int ret = MNL_CB_OK;
 
+        /* most chains are user chains (kube-proxy's thousands): a walk over the
+         * attributes tells, without building a libnftnl object for each */
+        if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), fwd_hook_attr_cb, &hook) < 0 || !hook)
+                return MNL_CB_OK;
+        c = nftnl_chain_alloc();
         if (!c)
                 return MNL_CB_ERROR;
         if (nftnl_chain_nlmsg_parse(nlh, c) == 0 && nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM) &&
