@@ -22,7 +22,7 @@
 
 #include <podnet/podnet.h>
 
-enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_NODES = 4, EXIT_RUNNING = 5 };
+enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_NODES = 4, EXIT_RUNNING = 5, EXIT_FW_DROP = 6 };
 
 #define MAX_CIDRS 8
 
@@ -224,6 +224,9 @@ static int cmd_sync(podnet_agent *agent, const struct opts *o)
                 return EXIT_NODES; /* (the library refused the list: nothing printed) */
         if (r < 0)
                 return EXIT_FAILURE;
+        /* all pod traffic lost outweighs some peers unreachable (the library warned) */
+        if (pass.fw_drop_chain)
+                return EXIT_FW_DROP;
         if (podnet_sync_report_count_action(pass.report, PODNET_SYNC_UNREACHABLE) ||
             podnet_sync_report_count_action(pass.report, PODNET_SYNC_REFUSED))
                 return EXIT_PARTIAL;
@@ -386,6 +389,9 @@ static void usage(FILE *f)
               "                               firewall users use), iptables-legacy,\n"
               "                               iptables-nft, or none\n"
               "  --no-firewall                leave the firewall alone (--firewall none)\n"
+              "  --nft-accept-chain FAMILY:TABLE:CHAIN  insert podnet's accepts for the\n"
+              "                               cluster CIDRs into this nftables chain (e.g.\n"
+              "                               inet:filter:forward, policy drop)\n"
               "  --cni-conf-dir DIR           default /etc/cni/net.d\n"
               "  --cni-conf-name NAME         default 10-podnet.conflist\n"
               "  --no-cni-conf                do not write the CNI conflist\n"
@@ -410,7 +416,8 @@ static void usage(FILE *f)
               "\n"
               "Exit status: 0 done, 1 error, 2 usage error, 3 done but some peers unreachable\n"
               "or refused, 4 node list without any node or without this node (nothing\n"
-              "changed), 5 run: another run is already running on this node.\n"
+              "changed), 5 run: another run is already running on this node, 6 sync: done\n"
+              "but an nftables forward chain podnet does not own drops pod traffic.\n"
               "See podnet-routes(8).\n",
               f);
 }
@@ -447,6 +454,7 @@ static const struct opt_def opt_defs[] = {
     {"no-masquerade", OPT_CLEAR, OFF(ac.masquerade)},
     {"no-firewall", OPT_CLEAR, OFF(ac.firewall)},
     {"firewall", OPT_FW, OFF(ac.fw_backend)},
+    {"nft-accept-chain", OPT_STR, OFF(ac.nft_accept_chain)},
     {"cni-conf-dir", OPT_STR, OFF(cni_conf_dir)},
     {"cni-conf-name", OPT_NAME, OFF(cni_conf_name)},
     {"no-cni-conf", OPT_CLEAR, OFF(cni_conf)},

@@ -787,6 +787,10 @@ typedef struct podnet_status_config {
         const char *firewall_dump; /* podnet_fw_node_dump() text, or NULL */
         const char *firewall_backend; /* the backend listed, or NULL */
         const char *firewall_reason;  /* why it is the one (a sentence), or NULL */
+        /* the nftables chain that drops pod traffic ("inet:filter:forward") and why, or
+         * NULL (podnet_agent_pass' fw_drop_chain) */
+        const char *firewall_drop_chain;
+        const char *firewall_drop_reason;
 } podnet_status_config;
 
 int podnet_status_format_json(const podnet_sync_report *r, const podnet_status_config *cfg,
@@ -836,6 +840,11 @@ typedef struct podnet_agent_pass {
         const podnet_sync_summary *summary; /* FULL: what was done besides the routes */
         int fw_commits;                     /* FIREWALL: commits of the repair (0: intact) */
         double ms;                          /* how long the pass took */
+        /* FULL: a base chain of nftables' forward hook in a table podnet does not own
+         * that drops pod traffic ("inet:filter:forward"), and why ("policy drop"), or
+         * NULL: none found (or not looked for: firewall off) */
+        const char *fw_drop_chain;
+        const char *fw_drop_reason;
 } podnet_agent_pass;
 
 typedef void (*podnet_agent_pass_fn)(podnet_agent *agent, const podnet_agent_pass *pass,
@@ -871,6 +880,11 @@ typedef struct podnet_agent_config {
          * name (podnet_ctx_set_fw_backend(3)); "none" as firewall false; NULL: the
          * context's. podnet's node chains are removed from every other backend. */
         const char *fw_backend;
+        /* A native nftables chain "FAMILY:TABLE:CHAIN" (inet:filter:forward) whose drop
+         * podnet's forwarded traffic must pass: podnet inserts its accepts for the
+         * cluster CIDRs (as source or destination) there, tagged with a comment
+         * "podnet: ...", keeps them there and removes them at teardown. NULL: none. */
+        const char *nft_accept_chain;
 } podnet_agent_config;
 
 /* Creates an agent; it takes a reference on ctx. Nothing runs yet. */

@@ -4,7 +4,9 @@
  * or for "auto" the detection's, taken at each full pass and never in run's checks every
  * second, which reuse it), podnet's node chains removed from every other backend when
  * the choice changes so that they are never in two, and the decision recorded in the
- * run directory, where podnet-cni reads it instead of detecting on every ADD.
+ * run directory, where podnet-cni reads it instead of detecting on every ADD. Also the
+ * native nftables forward chains podnet does not own: the one that drops pod traffic
+ * named at each full pass, and podnet's accepts kept in the one the operator names.
  */
 #include "agent/agent.h"
 #include "firewall/fw.h"
@@ -55,6 +57,100 @@ static int sweep(podnet_agent *a, const struct pn_fw_backend *keep)
         return commits;
 }
 
+/* podnet-cni's per-network masquerade entries found in a backend */
+struct masq_found {
+        struct masq_entry {
+                char *network;
+                podnet_cidr subnet;
+        } * v;
+        size_t n, cap;
+};
+
+static int masq_collect(int family, const char *network, const podnet_cidr *subnet, void *data)
+{
+        struct masq_found *m = data;
+
+        (void)family;
+        /* a read run again after another writer's commit reports an entry again */
+        for (size_t i = 0; i < m->n; i++)
+                if (streq(m->v[i].network, network) &&
+                    podnet_cidr_compare(&m->v[i].subnet, subnet) == 0)
+                        return 0;
+        if (pn_grow((void **)&m->v, &m->cap, m->n + 1, sizeof(*m->v)) < 0)
+                return -ENOMEM;
+        m->v[m->n].network = strdup(network);
+        if (!m->v[m->n].network)
+                return -ENOMEM;
+        m->v[m->n++].subnet = *subnet;
+        return 0;
+}
+
+static void masq_found_done(struct masq_found *m)
+{
+        for (size_t i = 0; i < m->n; i++)
+                free(m->v[i].network);
+        free(m->v);
+        *m = (struct masq_found){0};
+}
+
+/* Moves podnet-cni's per-network masquerade entries (ipMasq) from every backend but
+ * `to` into `to`: added there first, then removed where they were, so that a pod's
+ * traffic is masqueraded throughout, and afterwards by one backend only. The entries
+ * themselves are the record of the attached networks: their comment names the network,
+ * their source the subnet. Moved ones are counted; failures are warnings (the entry
+ * stays where it was, and the next full pass tries again). */
+static int move_masq(podnet_agent *a, const struct pn_fw_backend *to)
+{
+        static const int families[] = {AF_INET, AF_INET6};
+        const struct pn_fw_backend *b;
+        struct pn_fw_opts o_to = pn_fw_opts_with(to);
+        int moved = 0;
+
+        for (size_t i = 0; (b = pn_fw_backend_nth(i)); i++) {
+                struct pn_fw_opts o_from = pn_fw_opts_with(b);
+
+                if (b == to || !b->entries)
+                        continue;
+                for (size_t f = 0; f < ELEMENTSOF(families); f++) {
+                        _cleanup_(masq_found_done) struct masq_found m = {0};
+                        podnet_error *err = NULL;
+                        int r = b->entries(a->ctx, families[f], masq_collect, &m, &err);
+
+                        if (r < 0) {
+                                if (!fw_absent(r))
+                                        pn_warn(a->ctx, "Reading podnet-cni's masquerade rules "
+                                                        "in %s: %s",
+                                                b->name, err ? podnet_error_message(err)
+                                                             : strerror(-r));
+                                podnet_error_free(err);
+                                continue;
+                        }
+                        for (size_t k = 0; k < m.n; k++) {
+                                const char *net = m.v[k].network;
+
+                                r = pn_fw_masq(a->ctx, &o_to, PN_FW_MASQ_ENSURE, net,
+                                               &m.v[k].subnet, &err);
+                                if (r >= 0)
+                                        r = pn_fw_masq(a->ctx, &o_from, PN_FW_MASQ_REMOVE, net,
+                                                       &m.v[k].subnet, &err);
+                                if (r < 0) {
+                                        pn_warn(a->ctx, "Moving the masquerade rule of network "
+                                                        "%s from %s to %s: %s",
+                                                net, b->name, to->name,
+                                                err ? podnet_error_message(err) : strerror(-r));
+                                        err = podnet_error_free(err);
+                                        continue;
+                                }
+                                pn_info(a->ctx, "Moved the masquerade rule of network %s from "
+                                                "%s to %s",
+                                        net, b->name, to->name);
+                                moved++;
+                        }
+                }
+        }
+        return moved;
+}
+
 int pn_agent_fw_choose(podnet_agent *a)
 {
         const struct pn_fw_backend *b, *prev;
@@ -89,6 +185,10 @@ int pn_agent_fw_choose(podnet_agent *a)
                 pn_warn(a->ctx, "%s", podnet_error_message(err));
                 podnet_error_free(err);
         }
+        /* after the record, which podnet-cni's next ADD and DEL follow; at every full
+         * pass, not only at a switch: an ADD that read the old record just before it
+         * may have written to the old backend since */
+        (void)move_masq(a, b);
         return 0;
 }
 
@@ -111,7 +211,55 @@ int pn_agent_fw_ensure(podnet_agent *a, podnet_error **err)
         if (!a->fw_backend && (r = pn_agent_fw_choose(a)) < 0)
                 return r;
         o = pn_fw_opts_with(a->fw_backend);
-        return pn_fw_node_ensure(a->ctx, &o, &fw, err);
+        r = pn_fw_node_ensure(a->ctx, &o, &fw, err);
+        if (r >= 0 && a->cfg.nft_accept_chain) {
+                struct pn_fw_nft_chain c;
+                int commits = r;
+
+                r = pn_fw_nft_chain_parse(a->cfg.nft_accept_chain, &c, err);
+                if (r >= 0)
+                        r = pn_fw_nft_accept_ensure(a->ctx, &c, a->cfg.cluster_cidrs,
+                                                    a->cfg.n_cluster_cidrs, err);
+                if (r >= 0)
+                        r += commits;
+        }
+        return r;
+}
+
+int pn_agent_fw_drop_check(podnet_agent *a, const struct pn_fw_backend *b)
+{
+        struct pn_fw_nft_chain accept, *ap = NULL;
+        struct pn_fw_drop d;
+        podnet_error *err = NULL;
+        char spec[600];
+        int r;
+
+        free(a->fw_drop_chain);
+        free(a->fw_drop_reason);
+        a->fw_drop_chain = a->fw_drop_reason = NULL;
+        if (a->cfg.nft_accept_chain && pn_fw_nft_chain_parse(a->cfg.nft_accept_chain, &accept,
+                                                             NULL) == 0)
+                ap = &accept;
+        r = pn_fw_nft_drop_find(a->ctx, ap, b == &pn_fw_backend_iptables_nft, &d,
+                                &err);
+        if (r < 0) {
+                /* a kernel without nf_tables has no such chain */
+                if (!fw_absent(r))
+                        pn_warn(a->ctx, "%s", podnet_error_message(err));
+                podnet_error_free(err);
+                return 0;
+        }
+        if (!d.found)
+                return 0;
+        snprintf(spec, sizeof(spec), "%s:%s:%s", pn_fw_nft_family_name(d.chain.nfproto),
+                 d.chain.table, d.chain.chain);
+        a->fw_drop_chain = strdup(spec);
+        a->fw_drop_reason = strdup(d.why);
+        pn_warn(a->ctx,
+                "nftables chain %s %s %s (%s) drops pod traffic; podnet's rules in other tables "
+                "cannot override it (--nft-accept-chain %s inserts podnet's accepts there)",
+                pn_fw_nft_family_name(d.chain.nfproto), d.chain.table, d.chain.chain, d.why, spec);
+        return 0;
 }
 
 int pn_agent_fw_teardown(podnet_agent *a)
@@ -134,6 +282,13 @@ int pn_agent_fw_teardown(podnet_agent *a)
                         return pn_agent_fail(a, err, r, "Removing firewall chains");
                 commits += r;
         }
+        /* podnet's accepts in native nftables chains: wherever they are (the option may
+         * have named another chain before) */
+        r = pn_fw_nft_accept_remove(a->ctx, NULL, &err);
+        if (r < 0 && !fw_absent(r))
+                return pn_agent_fail(a, err, r, "Removing podnet's nftables accepts");
+        err = podnet_error_free(err);
+        commits += r > 0 ? r : 0;
         state_path(a, path, sizeof(path));
         r = pn_fw_state_remove(path, &err);
         if (r < 0)
@@ -156,6 +311,7 @@ int pn_agent_fw_status(podnet_agent *a, const char **backend, char **reason, cha
         if (r < 0)
                 return pn_agent_fail(a, err, r, "Choosing the firewall backend");
         *backend = b->name;
+        (void)pn_agent_fw_drop_check(a, b);
         o = pn_fw_opts_with(b);
         r = pn_fw_node_dump(a->ctx, &o, dump, &err);
         if (r < 0) {

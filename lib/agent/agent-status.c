@@ -44,6 +44,8 @@ PODNET_EXPORT int podnet_agent_status(podnet_agent *agent, const podnet_nodes *n
             .firewall_dump = fw,
             .firewall_backend = backend,
             .firewall_reason = reason,
+            .firewall_drop_chain = agent->fw_drop_chain,
+            .firewall_drop_reason = agent->fw_drop_reason,
         };
         if (flags & PODNET_AGENT_JSON)
                 r = podnet_status_format_json(rep, &st, ret);

@@ -87,6 +87,7 @@ static int sync_node_side(podnet_agent *a, const podnet_nodes *nodes)
                 if (r < 0)
                         return pn_agent_fail(a, err, r, "Installing firewall chains");
                 a->summary.fw_commits = r;
+                (void)pn_agent_fw_drop_check(a, a->fw_backend);
         }
         return 0;
 }
@@ -203,6 +204,8 @@ void pn_agent_full_pass(podnet_agent *a, const podnet_nodes *nodes, bool first,
             .report = error == -ENODATA ? NULL : a->report,
             .summary = &a->summary,
             .ms = pn_now_ms() - t0,
+            .fw_drop_chain = a->fw_drop_chain,
+            .fw_drop_reason = a->fw_drop_reason,
         };
 }
 
@@ -271,6 +274,13 @@ PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *c
                  !pn_fw_backend_by_name(a->cfg.fw_backend))
                 return pn_error_plain(err, ENOENT, 0, "Unknown firewall backend \"%s\"",
                                       a->cfg.fw_backend);
+        if (a->cfg.nft_accept_chain) {
+                struct pn_fw_nft_chain c;
+
+                r = pn_fw_nft_chain_parse(a->cfg.nft_accept_chain, &c, err);
+                if (r < 0)
+                        return r;
+        }
         if (!a->cfg.nodes_timeout)
                 a->cfg.nodes_timeout = 30;
         if (!a->cfg.interval)
@@ -303,6 +313,8 @@ PODNET_EXPORT podnet_agent *podnet_agent_free(podnet_agent *agent)
         podnet_nodes_free(agent->fresh);
         podnet_sync_report_free(agent->report);
         free(agent->fw_reason);
+        free(agent->fw_drop_chain);
+        free(agent->fw_drop_reason);
         if (agent->lock_fd >= 0)
                 close(agent->lock_fd);
         if (agent->run_fd >= 0)

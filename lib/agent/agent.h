@@ -45,6 +45,9 @@ struct podnet_agent {
          * not be had (the interval's checks go on) */
         int fw_mon_fd;
         bool fw_mon_failed;
+        /* the last full pass's finding: an nftables forward chain that drops pod
+         * traffic ("inet:filter:forward") and why, or NULL (agent-fw.c) */
+        char *fw_drop_chain, *fw_drop_reason;
 };
 
 DEFINE_CLEANUP(podnet_agent, podnet_agent_free)
@@ -80,6 +83,10 @@ int pn_agent_fw_teardown(podnet_agent *a);
 /* For status: the backend in effect (a "auto" agent reads what a running one recorded,
  * else detects), why, and the listing of podnet's chains in it. */
 int pn_agent_fw_status(podnet_agent *a, const char **backend, char **reason, char **dump);
+/* At a full pass and for status: looks for a native nftables forward chain that drops
+ * pod traffic with backend b in use (a->fw_drop_chain, warned about). 0; a failure to
+ * look is logged and ignored. */
+int pn_agent_fw_drop_check(podnet_agent *a, const struct pn_fw_backend *b);
 /* Logs err's message (or what: strerror(r)) at LOG_ERR and frees err; returns r. */
 int pn_agent_fail(podnet_agent *a, podnet_error *err, int r, const char *what);
 

@@ -453,6 +453,10 @@ static json_t *status_doc(const podnet_sync_report *r, const podnet_status_confi
                 k |= set(doc, "firewallBackend", jstr(cfg->firewall_backend));
         if (k == 0)
                 k |= set(doc, "firewallReason", jstr(cfg->firewall_reason));
+        if (k == 0)
+                k |= set(doc, "firewallDropChain", jstr(cfg->firewall_drop_chain));
+        if (k == 0)
+                k |= set(doc, "firewallDropReason", jstr(cfg->firewall_drop_reason));
         if (k) {
                 json_decref(doc);
                 return NULL;
@@ -540,6 +544,10 @@ PODNET_EXPORT int podnet_status_format_text(const podnet_sync_report *r,
                 if (c.firewall_backend)
                         fprintf(f, "backend %s (%s)\n", c.firewall_backend,
                                 c.firewall_reason ? c.firewall_reason : "no reason given");
+                if (c.firewall_drop_chain)
+                        fprintf(f, "pod traffic dropped by nftables chain %s (%s)\n",
+                                c.firewall_drop_chain,
+                                c.firewall_drop_reason ? c.firewall_drop_reason : "drop");
                 fprintf(f, "%s", fw && *fw ? fw : "(no podnet chains)\n");
         }
         json_decref(doc);

@@ -924,6 +924,42 @@ static int ipt_check(podnet_ctx *ctx, const struct pn_fw_entry *e, podnet_error 
         return r < 0 ? r : found > 0;
 }
 
+static int ipt_entries(podnet_ctx *ctx, int family, pn_fw_entry_fn fn, void *data,
+                       podnet_error **err)
+{
+        const struct xt_family *f = xt_family_get(family);
+        const char *table = xt_hook_table[pn_fw_chain_masq.hook];
+        const size_t prefix = strlen(PN_FW_COMMENT_NETWORK_PREFIX);
+        _cleanup_txn_ struct xt_txn t = {.lock_fd = -1};
+        _cleanup_rules_ struct xt_rules rs = {0};
+        int r;
+
+        if (!xt_table_loaded(f, table))
+                return 0;
+        r = xt_txn_begin(ctx, &t, f, table, NULL, err);
+        if (r >= 0)
+                r = xt_chain_read(&t, pn_fw_chain_masq.name, &rs, err);
+        for (size_t i = 0; r >= 0 && i < rs.n; i++) {
+                const struct xt_rule *x = &rs.v[i];
+                podnet_cidr c = {.family = f->family};
+                bool contiguous;
+
+                /* the shape pn_fw_entry_masq() plans: -s S ! -d S -j MASQUERADE */
+                if (x->foreign || !streq(x->target, XT_TARGET_MASQUERADE) ||
+                    x->invflags != XT_INV_DST || memcmp(x->src, x->dst, 16) != 0 ||
+                    memcmp(x->smsk, x->dmsk, 16) != 0 ||
+                    strncmp(x->comment, PN_FW_COMMENT_NETWORK_PREFIX, prefix) != 0 ||
+                    !x->comment[prefix])
+                        continue;
+                c.prefixlen = xt_mask_len(f, x->smsk, &contiguous);
+                if (!contiguous)
+                        continue;
+                memcpy(c.addr.b, x->src, f->addr_len);
+                r = fn(f->family, x->comment + prefix, &c, data);
+        }
+        return r < 0 ? r : 0;
+}
+
 /* ---- the node's chains ---- */
 
 /* Makes the chain's table hold the chain with exactly `want` and the jump to it
@@ -1081,4 +1117,5 @@ const struct pn_fw_backend pn_fw_backend_iptables_legacy = {
     .remove = ipt_remove,
     .check = ipt_check,
     .list = ipt_list,
+    .entries = ipt_entries,
 };

@@ -123,19 +123,30 @@ static int nft_ensure_jump(struct nft_txn *t, const struct nft_view *v)
         return r;
 }
 
-/* Deletes every jump to the view's chain, then (if it exists) the chain. */
+/* Deletes every jump to the view's chain, then (if it exists) the chain; and the table,
+ * when that leaves it nothing but an empty base chain of policy accept (which decides
+ * nothing): the one podnet created, so that the host's ruleset is as it was before. */
 static int nft_remove_chain(struct nft_txn *t, const struct nft_view *v, bool flush)
 {
+        size_t jumps = 0, chains = 0;
         int r = 0;
 
         for (size_t i = 0; r >= 0 && i < v->base.n; i++)
-                if (streq(v->base.v[i].target, v->c->name))
+                if (streq(v->base.v[i].target, v->c->name)) {
                         r = nft_op_del_rule(t, v->family, v->h->table, v->h->builtin,
                                             v->base.v[i].handle);
+                        jumps++;
+                }
         if (r >= 0 && v->chain_info.exists && flush && v->rules.n > 0)
                 r = nft_op_del_rule(t, v->family, v->h->table, v->c->name, 0);
         if (r >= 0 && v->chain_info.exists)
                 r = nft_op_chain(t, v->family, v->h->table, v->c->name, true);
+        if (r < 0 || !v->base_info.exists || v->base_info.policy != NF_ACCEPT ||
+            v->base.n != jumps || (!v->chain_info.exists && jumps == 0))
+                return r;
+        r = nft_count_chains(t, v->family, v->h->table, &chains);
+        if (r >= 0 && chains == (v->chain_info.exists ? 2u : 1u))
+                r = nft_op_del_table(t, v->family, v->h->table);
         return r;
 }
 
@@ -290,6 +301,46 @@ static int nft_check_entry(podnet_ctx *ctx, const struct pn_fw_entry *e, podnet_
         return nft_entry(ctx, e, NFT_ENTRY_CHECK, err);
 }
 
+struct nft_entries_arg {
+        int family;
+        pn_fw_entry_fn fn;
+        void *data;
+};
+
+static int nft_plan_entries(struct nft_txn *t, const void *arg, int *result, podnet_error **err)
+{
+        const struct nft_entries_arg *a = arg;
+        const size_t prefix = strlen(PN_FW_COMMENT_NETWORK_PREFIX);
+        _cleanup_view_ struct nft_view v = {0};
+        int r;
+
+        *result = 0;
+        r = nft_view_read(t, &v, a->family, &pn_fw_chain_masq, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r >= 0 && i < v.rules.n; i++) {
+                const struct nft_rule_m *m = &v.rules.v[i];
+
+                /* the shape pn_fw_entry_masq() plans: -s S ! -d S -j MASQUERADE */
+                if (m->foreign || !streq(m->target, NFT_T_MASQUERADE) || !m->src.family ||
+                    m->src_inv || !m->dst_inv || m->src.prefixlen != m->dst.prefixlen ||
+                    podnet_cidr_compare(&m->src, &m->dst) != 0 ||
+                    strncmp(m->comment, PN_FW_COMMENT_NETWORK_PREFIX, prefix) != 0 ||
+                    !m->comment[prefix])
+                        continue;
+                r = a->fn(a->family, m->comment + prefix, &m->src, a->data);
+        }
+        return r < 0 ? r : 0;
+}
+
+static int nft_entries(podnet_ctx *ctx, int family, pn_fw_entry_fn fn, void *data,
+                       podnet_error **err)
+{
+        struct nft_entries_arg a = {family, fn, data};
+
+        return nft_run(ctx, nft_plan_entries, &a, "the masquerade entries", err);
+}
+
 /* ---- listing ---- */
 
 struct nft_list_arg {
@@ -363,4 +414,5 @@ const struct pn_fw_backend pn_fw_backend_iptables_nft = {
     .remove = nft_remove_entry,
     .check = nft_check_entry,
     .list = nft_list,
+    .entries = nft_entries,
 };

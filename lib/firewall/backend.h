@@ -24,6 +24,11 @@ struct pn_fw_opts {
         const struct pn_fw_backend *backend;
 };
 
+/* One of podnet-cni's per-network masquerade entries read back: the network (from its
+ * comment "podnet:<network>") and the subnet it masquerades. */
+typedef int (*pn_fw_entry_fn)(int family, const char *network, const podnet_cidr *subnet,
+                              void *data);
+
 /* A backend. Arguments are validated against its limits before they reach it; every
  * call returns a negative errno and a message (no CNI code) on failure. */
 struct pn_fw_backend {
@@ -51,6 +56,12 @@ struct pn_fw_backend {
         /* Appends a listing of podnet's chains (pn_fw_chains) and their jumps, in the
          * backend's own syntax, to out. */
         int (*list)(podnet_ctx *ctx, FILE *out, podnet_error **err);
+        /* Calls fn for each per-network masquerade entry of podnet's shared chain
+         * (PODNET-MASQ) of family, in chain order; rules of any other shape are skipped.
+         * Writes nothing; a table or chain that is not there has no entries. 0, fn's
+         * negative return, or -errno with *err. */
+        int (*entries)(podnet_ctx *ctx, int family, pn_fw_entry_fn fn, void *data,
+                       podnet_error **err);
 };
 
 extern const struct pn_fw_backend pn_fw_backend_iptables_legacy;

@@ -53,4 +53,39 @@ int pn_fw_state_write(const char *path, const struct pn_fw_backend *b, const cha
                       podnet_error **err);
 int pn_fw_state_remove(const char *path, podnet_error **err);
 
+/* ---- native nftables chains of the forward hook (nft-forward.c) ---- */
+
+/* A chain of nf_tables: family (NFPROTO_IPV4, _IPV6, _INET), table, name. */
+struct pn_fw_nft_chain {
+        uint16_t nfproto;
+        char table[256], chain[256];
+};
+
+/* "ip", "ip6", "inet", or NULL. */
+const char *pn_fw_nft_family_name(uint16_t nfproto);
+/* Parses "FAMILY:TABLE:CHAIN" (inet:filter:forward). 0 or -EINVAL with *err. */
+int pn_fw_nft_chain_parse(const char *spec, struct pn_fw_nft_chain *c, podnet_error **err);
+
+/* A base chain of the forward hook that drops what podnet forwards. */
+struct pn_fw_drop {
+        bool found;
+        struct pn_fw_nft_chain chain;
+        char why[64]; /* "policy drop", "rule 3 of 5 drops all" */
+};
+
+/* Looks for a base chain of the forward hook (ip, ip6, inet) with policy drop or a rule
+ * that drops everything, other than `accept` (NULL: none; podnet's accepts go there)
+ * and, with skip_iptables_nft, iptables-nft's FORWARD chains (podnet's jump precedes
+ * their rules). The first one found in *ret. 0 or -errno with *err. */
+int pn_fw_nft_drop_find(podnet_ctx *ctx, const struct pn_fw_nft_chain *accept,
+                        bool skip_iptables_nft, struct pn_fw_drop *ret, podnet_error **err);
+/* Makes chain c hold podnet's accepts for the cluster CIDRs (of c's family; source or
+ * destination, tagged with a comment "podnet: ..."), inserted at its head, and no other
+ * rule of podnet's. 1 if it committed, 0 if all was in place, -errno with *err. */
+int pn_fw_nft_accept_ensure(podnet_ctx *ctx, const struct pn_fw_nft_chain *c,
+                            const podnet_cidr *const *cidrs, size_t n, podnet_error **err);
+/* Removes podnet's accepts from c (NULL: from every base chain of the forward hook).
+ * 1 if it committed, 0 if none was there, -errno with *err. */
+int pn_fw_nft_accept_remove(podnet_ctx *ctx, const struct pn_fw_nft_chain *c, podnet_error **err);
+
 #endif

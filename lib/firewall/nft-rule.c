@@ -96,8 +96,8 @@ static int nft_add(struct nftnl_rule *r, struct nftnl_expr *e)
 
 /* What iptables-nft's add_addr() emits for a prefix: whole 0xff bytes of the mask
  * compared directly, a partial byte through a mask over the whole address. */
-static int nft_add_prefix(struct nftnl_rule *r, int family, const podnet_cidr *c, bool dst,
-                          bool inv)
+int nft_rule_add_prefix(struct nftnl_rule *r, int family, const podnet_cidr *c, bool dst,
+                        bool inv)
 {
         size_t alen = pn_family_len(family), len;
         uint8_t mask[16] = {0}, addr[16];
@@ -185,9 +185,9 @@ static int nft_rule_fill(struct nftnl_rule *r, int family, const struct nft_rule
         struct nftnl_expr *e;
         int ret;
 
-        if (m->src.family && (ret = nft_add_prefix(r, family, &m->src, false, m->src_inv)) < 0)
+        if (m->src.family && (ret = nft_rule_add_prefix(r, family, &m->src, false, m->src_inv)) < 0)
                 return ret;
-        if (m->dst.family && (ret = nft_add_prefix(r, family, &m->dst, true, m->dst_inv)) < 0)
+        if (m->dst.family && (ret = nft_rule_add_prefix(r, family, &m->dst, true, m->dst_inv)) < 0)
                 return ret;
         nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_PROTO, 0);
         nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_FLAGS, 0);

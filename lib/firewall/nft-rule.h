@@ -47,6 +47,11 @@ bool nft_rule_eq(const struct nft_rule_m *a, const struct nft_rule_m *b);
  * iptables-nft writes for the same rule. NULL on out-of-memory. */
 struct nftnl_rule *nft_rule_build(int family, const char *table, const char *chain,
                                   const struct nft_rule_m *m);
+/* Appends to r the match of c (validated, prefix length above 0) as source or (dst)
+ * destination address of family, negated with inv: the expressions iptables-nft and
+ * nft both write for a prefix. 0 or -ENOMEM. */
+int nft_rule_add_prefix(struct nftnl_rule *r, int family, const podnet_cidr *c, bool dst,
+                        bool inv);
 /* Reads r (of family) back into m, with its handle. */
 void nft_rule_parse(int family, struct nftnl_rule *r, struct nft_rule_m *m);
 /* The rule in iptables -S syntax ("-A chain ... -j target"), with a newline. */

@@ -140,9 +140,54 @@ static int nft_chain_cb(const struct nlmsghdr *nlh, void *data)
                 ci->exists = true;
                 ci->base = nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM);
                 ci->hooknum = ci->base ? nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) : 0;
+                ci->policy = nftnl_chain_is_set(c, NFTNL_CHAIN_POLICY)
+                                 ? nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY)
+                                 : NF_ACCEPT;
         }
         nftnl_chain_free(c);
         return MNL_CB_OK;
+}
+
+struct nft_chain_count {
+        const char *table;
+        size_t n;
+};
+
+static int nft_chain_count_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct nft_chain_count *cc = data;
+        struct nftnl_chain *c = nftnl_chain_alloc();
+
+        if (!c)
+                return MNL_CB_ERROR;
+        /* the table is asked for; an older kernel may answer with every table's chains */
+        if (nftnl_chain_nlmsg_parse(nlh, c) == 0 &&
+            streq(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), cc->table))
+                cc->n++;
+        nftnl_chain_free(c);
+        return MNL_CB_OK;
+}
+
+int nft_count_chains(struct nft_txn *t, int family, const char *table, size_t *n)
+{
+        char buf[NFT_REQ_SIZE];
+        struct nftnl_chain *c = nftnl_chain_alloc();
+        struct nft_chain_count cc = {table, 0};
+        struct nlmsghdr *nlh;
+        int r;
+
+        *n = 0;
+        if (!c)
+                return -ENOMEM;
+        nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+        nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, nft_proto(family), NLM_F_DUMP, ++t->seq);
+        nftnl_chain_nlmsg_build_payload(nlh, c);
+        nftnl_chain_free(c);
+        r = nft_talk(t, nlh, nft_chain_count_cb, &cc);
+        if (r == -ENOENT)
+                return 0;
+        *n = cc.n;
+        return r;
 }
 
 struct nft_dump {
@@ -255,30 +300,85 @@ int nft_batch_start(struct nft_txn *t)
 }
 
 /* Opens the next op's message; `what` (printf) names it for errors. */
+static struct nlmsghdr *nft_op_proto(struct nft_txn *t, uint16_t type, uint16_t nfproto,
+                                     uint16_t flags, const char *fmt, va_list ap) _printf_(5, 0);
+static struct nlmsghdr *nft_op_proto(struct nft_txn *t, uint16_t type, uint16_t nfproto,
+                                     uint16_t flags, const char *fmt, va_list ap)
+{
+        char *what = NULL;
+
+        if (pn_grow((void **)&t->what, &t->what_cap, t->n_ops + 1, sizeof(*t->what)) < 0)
+                return NULL;
+        if (vasprintf(&what, fmt, ap) < 0)
+                what = NULL;
+        if (!what)
+                return NULL;
+        t->what[t->n_ops++] = what;
+        return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(t->batch), type, nfproto,
+                                     flags | NLM_F_ACK, ++t->seq);
+}
+
+static struct nlmsghdr *nft_op_va(struct nft_txn *t, uint16_t type, uint16_t nfproto,
+                                  uint16_t flags, const char *fmt, ...) _printf_(5, 6);
+static struct nlmsghdr *nft_op_va(struct nft_txn *t, uint16_t type, uint16_t nfproto,
+                                  uint16_t flags, const char *fmt, ...)
+{
+        struct nlmsghdr *nlh;
+        va_list ap;
+
+        va_start(ap, fmt);
+        nlh = nft_op_proto(t, type, nfproto, flags, fmt, ap);
+        va_end(ap);
+        return nlh;
+}
+
 static struct nlmsghdr *nft_op(struct nft_txn *t, uint16_t type, int family, uint16_t flags,
                                const char *fmt, ...) _printf_(5, 6);
 static struct nlmsghdr *nft_op(struct nft_txn *t, uint16_t type, int family, uint16_t flags,
                                const char *fmt, ...)
 {
+        struct nlmsghdr *nlh;
         va_list ap;
-        char *what = NULL;
 
-        if (pn_grow((void **)&t->what, &t->what_cap, t->n_ops + 1, sizeof(*t->what)) < 0)
-                return NULL;
         va_start(ap, fmt);
-        if (vasprintf(&what, fmt, ap) < 0)
-                what = NULL;
+        nlh = nft_op_proto(t, type, nft_proto(family), flags, fmt, ap);
         va_end(ap);
-        if (!what)
-                return NULL;
-        t->what[t->n_ops++] = what;
-        return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(t->batch), type, nft_proto(family),
-                                     flags | NLM_F_ACK, ++t->seq);
+        return nlh;
 }
 
 static int nft_op_end(struct nft_txn *t)
 {
         return nftnl_batch_update(t->batch) < 0 ? -ENOMEM : 0;
+}
+
+/* Adds r at the head of its chain or deletes it (by its handle), in any nf_tables family
+ * (inet included); r stays the caller's. */
+int nft_op_native_rule(struct nft_txn *t, uint16_t nfproto, bool del, struct nftnl_rule *r,
+                       const char *what)
+{
+        struct nlmsghdr *nlh = nft_op_va(t, del ? NFT_MSG_DELRULE : NFT_MSG_NEWRULE, nfproto,
+                                         del ? 0 : NLM_F_CREATE, "%s", what);
+
+        if (!nlh)
+                return -ENOMEM;
+        nftnl_rule_nlmsg_build_payload(nlh, r);
+        return nft_op_end(t);
+}
+
+int nft_op_del_table(struct nft_txn *t, int family, const char *table)
+{
+        struct nftnl_table *tb = nftnl_table_alloc();
+        struct nlmsghdr *nlh;
+
+        if (!tb)
+                return -ENOMEM;
+        nftnl_table_set_str(tb, NFTNL_TABLE_NAME, table);
+        nlh = nft_op(t, NFT_MSG_DELTABLE, family, 0, "Deleting table %s %s", nft_family_name(family),
+                     table);
+        if (nlh)
+                nftnl_table_nlmsg_build_payload(nlh, tb);
+        nftnl_table_free(tb);
+        return nlh ? nft_op_end(t) : -ENOMEM;
 }
 
 /* Creates (del false) or deletes user chain `name`. */

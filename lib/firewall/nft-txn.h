@@ -56,12 +56,17 @@ int nft_read_genid(struct nft_txn *t);
 struct nft_chain_info {
         bool exists, base;
         uint32_t hooknum;
+        uint32_t policy; /* of a base chain: NF_ACCEPT or NF_DROP */
 };
 
 /* Reads chain `name` of family's `table`: whether it exists, whether it is a base chain,
  * and (rs non-NULL) its rules in order. A missing table reads as a missing chain. */
 int nft_read_chain(struct nft_txn *t, int family, const char *table, const char *name,
                    struct nft_chain_info *ci, struct nft_rules *rs);
+/* How many chains family's `table` holds (0 for a table that is not there). */
+int nft_count_chains(struct nft_txn *t, int family, const char *table, size_t *n);
+/* Deletes family's `table` with whatever it still holds. */
+int nft_op_del_table(struct nft_txn *t, int family, const char *table);
 /* Calls fn for each rule of family's table (of chain, or of every chain if NULL); a
  * negative return of fn ends the dump with that error. */
 typedef int (*nft_rule_fn)(const char *chain, const struct nft_rule_m *m, void *data);
@@ -81,6 +86,11 @@ int nft_op_add_rule(struct nft_txn *t, int family, const char *table, const char
 /* Deletes the rule with `handle` from chain, or (handle 0) every rule of chain. */
 int nft_op_del_rule(struct nft_txn *t, int family, const char *table, const char *chain,
                     uint64_t handle);
+/* Adds r (table, chain and expressions set) at the head of its chain, or deletes it
+ * (del: by its handle), in any nf_tables family (NFPROTO_INET included); `what` names
+ * the op in errors; r stays the caller's. */
+int nft_op_native_rule(struct nft_txn *t, uint16_t nfproto, bool del, struct nftnl_rule *r,
+                       const char *what);
 /* Sends the batch; the first error, with what it was about in *what (NULL: the batch as
  * a whole, e.g. ERESTART for a stale generation). */
 int nft_batch_commit(struct nft_txn *t, const char **what);
