@@ -13,8 +13,27 @@
 
 #include "core/internal.h"
 
-/* The largest node list a source reads. */
+/* The largest static node file a source reads (kubectl JSON is read as a stream, with
+ * no limit: memory holds the nodes' routing facts, not the document). */
 #define PN_MAX_NODE_LIST (64u << 20)
+
+/* A node list read as it arrives: JSON (its first non-space byte is '{') goes through the
+ * streaming reader chunk by chunk; the static format is kept (at most PN_MAX_NODE_LIST)
+ * and parsed at the end. */
+struct pn_list_stream {
+        podnet_nodes *nodes;
+        struct pn_nodes_reader *nr;
+        int format; /* 0 not known yet, 1 JSON, 2 static */
+        char *text;
+        size_t len, cap;
+        int r;
+};
+/* Feeds a chunk: 0, -EFBIG (a static file over the limit), -ENOMEM. */
+int pn_list_stream_feed(struct pn_list_stream *ls, const char *chunk, size_t len);
+/* Ends the stream: the list, or NULL after logging why it is refused (`what` names the
+ * source). Frees what the stream holds. */
+podnet_nodes *pn_list_stream_end(podnet_ctx *ctx, struct pn_list_stream *ls, const char *what);
+void pn_list_stream_done(struct pn_list_stream *ls);
 
 struct pn_node_source;
 
