@@ -268,6 +268,8 @@ static void handle_event(struct kube_source *ks)
                 if (r > 0)
                         ks->dirty = true;
         }
+        pn_debug(ks->s.ctx, "Kubernetes watch: %s event, resourceVersion %s%s", type,
+                 rv ? rv : "none", ks->dirty ? ", a routing fact changed" : "");
         if (ks->dirty && ks->deliver_at <= 0) {
                 double now = pn_now_ms(), at = ks->last_delivery + PN_KUBE_COALESCE_MS;
                 ks->deliver_at = at > now ? at : now;

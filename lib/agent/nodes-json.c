@@ -446,6 +446,7 @@ struct pn_nodes_reader {
         const char *chunk;
         size_t chunk_len, chunk_off;
         int chunk_line, chunk_col;
+        int err_line, err_col; /* where a syntax error is; err_line 0: not known */
         bool nul;
 };
 
@@ -591,15 +592,29 @@ static void count_lines(const char *text, size_t len, int *line, int *column)
         }
 }
 
+/* The line and column of a syntax error, while the chunk it is in is still the caller's:
+ * chunks are not kept, so the position is worked out before the feed returns. */
+static void note_error_position(struct pn_nodes_reader *nr)
+{
+        size_t off;
+
+        if (!pn_jreader_error(nr->w.jr, &off) || off < nr->chunk_off) {
+                nr->err_line = 0; /* in an earlier chunk: the byte offset is said */
+                return;
+        }
+        nr->err_line = nr->chunk_line;
+        nr->err_col = nr->chunk_col;
+        off -= nr->chunk_off;
+        count_lines(nr->chunk, off < nr->chunk_len ? off : nr->chunk_len, &nr->err_line,
+                    &nr->err_col);
+}
+
 int pn_nodes_reader_feed(struct pn_nodes_reader *nr, const char *chunk, size_t len, bool last)
 {
         int r;
 
         if (nr->finished)
                 return nr->r;
-        if (nr->chunk)
-                count_lines(nr->chunk, nr->chunk_len, &nr->chunk_line, &nr->chunk_col);
-        nr->chunk_off += nr->chunk_len;
         nr->chunk = chunk;
         nr->chunk_len = len;
         if (!nr->nul && len && memchr(chunk, 0, len))
@@ -607,6 +622,12 @@ int pn_nodes_reader_feed(struct pn_nodes_reader *nr, const char *chunk, size_t l
         r = pn_jreader_feed(nr->w.jr, chunk, len, last);
         if (r == 0)
                 r = walk(nr);
+        if (r < 0 && r != -EAGAIN)
+                note_error_position(nr);
+        count_lines(chunk, len, &nr->chunk_line, &nr->chunk_col);
+        nr->chunk_off += len;
+        nr->chunk = NULL;
+        nr->chunk_len = 0;
         if (r == -EAGAIN)
                 return 0;
         nr->finished = true;
@@ -617,16 +638,12 @@ int pn_nodes_reader_feed(struct pn_nodes_reader *nr, const char *chunk, size_t l
 static int json_syntax_error(const struct pn_nodes_reader *nr, const char *msg, size_t off,
                              podnet_error **err)
 {
-        int line = nr->chunk_line, column = nr->chunk_col;
-
-        if (off < nr->chunk_off)
+        if (!nr->err_line)
                 return pn_error_plain(err, EINVAL, 0,
                                       "Node list is not valid JSON: %s at byte %zu", msg, off);
-        off -= nr->chunk_off;
-        count_lines(nr->chunk, off < nr->chunk_len ? off : nr->chunk_len, &line, &column);
         return pn_error_plain(err, EINVAL, 0,
-                              "Node list is not valid JSON: %s at line %d column %d", msg, line,
-                              column);
+                              "Node list is not valid JSON: %s at line %d column %d", msg,
+                              nr->err_line, nr->err_col);
 }
 
 /* After the last feed: the document's verdict (a NodeList's kind and items, the first bad
@@ -719,6 +736,8 @@ int pn_nodes_parse_json(podnet_nodes *nodes, const char *text, size_t len, podne
         nr->chunk = text;
         nr->chunk_len = len;
         r = walk(nr);
+        if (r < 0)
+                note_error_position(nr);
         nr->finished = true;
         nr->r = r < 0 ? r : 1;
         if (r < 0 && pn_jreader_error(nr->w.jr, NULL) && memchr(text, 0, len))

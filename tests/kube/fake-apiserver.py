@@ -84,16 +84,22 @@ def make_node(name, cidr, ip, pad=0):
         n["spec"]["podCIDR"] = cidr
         n["spec"]["podCIDRs"] = [cidr]
     if pad:
-        # images and managedFields make up most of a real Node's 10 KB
-        n["status"]["images"] = [{"names": ["registry.example/img-%d@sha256:%s" % (i, "ab" * 32)],
-                                  "sizeBytes": 1000000 + i} for i in range(max(1, pad // 110))]
+        # images and managedFields make up most of a real Node's 10 KB: one shared string
+        # stands for them (the server keeps 65,000 Nodes in memory)
+        n["metadata"]["annotations"]["example.com/padding"] = PAD.setdefault(pad, "x" * pad)
     return n
 
 
+PAD = {}
+
+
 def gen_nodes(count, pad):
+    # node i+1: pod CIDR the i-th /26 of 10.0.0.0/8, address 172.16.a.(b+2) (a, b = i / 250)
     for i in range(count):
         a, b = divmod(i, 250)
-        S.nodes["node%d" % (i + 1)] = make_node("node%d" % (i + 1), "10.%d.%d.0/24" % (64 + a // 256, a % 256),
+        c = i * 64
+        S.nodes["node%d" % (i + 1)] = make_node("node%d" % (i + 1),
+                                                "10.%d.%d.%d/26" % (c >> 16 & 255, c >> 8 & 255, c & 255),
                                                 "172.%d.%d.%d" % (16 + a // 256, a % 256, b + 2), pad)
     for o in S.nodes.values():
         o["metadata"]["resourceVersion"] = str(S.rv)
@@ -263,8 +269,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         res = {"ok": True}
         if cmd == "apply":
             S.put(body)
-        elif cmd == "node":  # name, cidr, ip
-            S.put(make_node(q["name"], q.get("cidr"), q["ip"], int(q.get("pad", 0))))
+        elif cmd == "node":  # name, cidr, ip: a new Node, or a change to one (the rest kept)
+            with S.lock:
+                old = S.nodes.get(q["name"])
+            if old:
+                o = json.loads(json.dumps(old))
+                o["spec"] = {"podCIDR": q["cidr"], "podCIDRs": [q["cidr"]]} if q.get("cidr") else {}
+                o["status"]["addresses"][0]["address"] = q["ip"]
+            else:
+                o = make_node(q["name"], q.get("cidr"), q["ip"], ARGS.pad)
+            S.put(o)
         elif cmd == "delete":
             res["ok"] = S.delete(q["name"])
         elif cmd == "drop":

@@ -19,19 +19,21 @@ kube_certs() {
                 -CAcreateserial -days 2 -extfile "$d/san.ext" -out "$d/server.crt" 2>/dev/null
 }
 
-# kube_serve NETNS PORT ARGS...: starts the server in NETNS (token $TMPDIR/server-token,
+# kube_serve NETNS PORT ARGS...: starts the server in NETNS ("-": this one; token $TMPDIR/server-token,
 # log $TMPDIR/api.log); waits until it listens; $API_PID is its pid.
 kube_serve() {
         local ns=$1 port=$2 i
         shift 2
         rm -f "$TMPDIR/api.ready"
-        ip netns exec "$ns" python3 "$FAKE_API" serve --port "$port" --cert "$TMPDIR/server.crt" \
+        local in=(ip netns exec "$ns")
+        [ "$ns" = - ] && in=()
+        "${in[@]}" python3 "$FAKE_API" serve --port "$port" --cert "$TMPDIR/server.crt" \
                 --key "$TMPDIR/server.key" --token-file "$TMPDIR/server-token" \
                 --log "$TMPDIR/api.log" --ready "$TMPDIR/api.ready" "$@" \
                 2> "$TMPDIR/api.err" &
         API_PID=$!
         API_URL=https://127.0.0.1:$port
-        for i in $(seq 1 200); do
+        for i in $(seq 1 ${KUBE_START_WAIT:-200}); do
                 [ -e "$TMPDIR/api.ready" ] && return 0
                 sleep 0.05
         done
