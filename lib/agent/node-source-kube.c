@@ -40,6 +40,7 @@ struct kube_source {
         podnet_nodes *map; /* sorted by name */
         bool dirty, requested;
         double deliver_at, last_delivery, retry_at, backoff;
+        double listed_at; /* when the last list completed */
         struct pn_kube_source_stats st;
 };
 
@@ -181,6 +182,11 @@ static void set_rv(struct kube_source *ks, const char *rv)
 
 static void set_watching(struct kube_source *ks, bool up)
 {
+        if (up && !ks->st.watching && ks->st.failures > 0)
+                pn_info(ks->s.ctx, "Kubernetes API %s answers again (watching from "
+                                   "resourceVersion %s after %.1f s)",
+                        pn_kube_server(ks->k), ks->rv ? ks->rv : "",
+                        (pn_now_ms() - ks->st.since_ms) / 1000);
         if (ks->st.watching != up) {
                 ks->st.watching = up;
                 ks->st.since_ms = pn_now_ms();
@@ -392,6 +398,7 @@ static void list_ended(struct kube_source *ks, int r, long status, const char *m
                         pn_info(ks->s.ctx, "Kubernetes API %s: %zu nodes listed",
                                 pn_kube_server(ks->k), ks->map->n);
                 ks->st.synced = true;
+                ks->listed_at = pn_now_ms();
                 ks->dirty = true;
                 ks->deliver_at = pn_now_ms();
                 start_watch(ks);
@@ -415,6 +422,13 @@ static void list_ended(struct kube_source *ks, int r, long status, const char *m
 static void watch_ended(struct kube_source *ks, int r, long status, const char *msg)
 {
         ks->nr = pn_nodes_reader_free(ks->nr);
+        if ((ks->relist || status == 410) && pn_now_ms() - ks->listed_at < 1000) {
+                /* gone again at once: a server whose lists and watches disagree; no
+                 * list after list without a pause */
+                ks->relist = true;
+                fail(ks, "Watching nodes", "the list's resourceVersion is already gone");
+                return;
+        }
         if (ks->relist || status == 410) {
                 if (status == 410)
                         pn_info(ks->s.ctx, "Kubernetes watch: resourceVersion %s is too old "
