@@ -13,9 +13,9 @@
  */
 #include <sys/random.h>
 
-#include "kube/kube.h"
 #include "agent/node-source.h"
 #include "agent/nodes.h"
+#include "kube/kube.h"
 
 #define PAGE_LIMIT 500
 #define BACKOFF_MIN_MS 500.0
@@ -183,8 +183,9 @@ static void set_rv(struct kube_source *ks, const char *rv)
 static void set_watching(struct kube_source *ks, bool up)
 {
         if (up && !ks->st.watching && ks->st.failures > 0)
-                pn_info(ks->s.ctx, "Kubernetes API %s answers again (watching from "
-                                   "resourceVersion %s after %.1f s)",
+                pn_info(ks->s.ctx,
+                        "Kubernetes API %s answers again (watching from "
+                        "resourceVersion %s after %.1f s)",
                         pn_kube_server(ks->k), ks->rv ? ks->rv : "",
                         (pn_now_ms() - ks->st.since_ms) / 1000);
         if (ks->st.watching != up) {
@@ -317,9 +318,10 @@ static void start_list(struct kube_source *ks)
                 snprintf(path, sizeof(path), "/api/v1/nodes?limit=%d&continue=%s", PAGE_LIMIT,
                          ks->cont);
         else if (ks->cache_list)
-                snprintf(path, sizeof(path),
-                         "/api/v1/nodes?limit=%d&resourceVersion=0&resourceVersionMatch=NotOlderThan",
-                         PAGE_LIMIT);
+                snprintf(
+                    path, sizeof(path),
+                    "/api/v1/nodes?limit=%d&resourceVersion=0&resourceVersionMatch=NotOlderThan",
+                    PAGE_LIMIT);
         else
                 snprintf(path, sizeof(path), "/api/v1/nodes?limit=%d", PAGE_LIMIT);
         ks->state = K_LIST;
@@ -431,8 +433,9 @@ static void watch_ended(struct kube_source *ks, int r, long status, const char *
         }
         if (ks->relist || status == 410) {
                 if (status == 410)
-                        pn_info(ks->s.ctx, "Kubernetes watch: resourceVersion %s is too old "
-                                           "(410 Gone); listing again",
+                        pn_info(ks->s.ctx,
+                                "Kubernetes watch: resourceVersion %s is too old "
+                                "(410 Gone); listing again",
                                 ks->rv ? ks->rv : "");
                 ks->st.relists++;
                 set_watching(ks, false);
@@ -535,8 +538,7 @@ static int kube_step(struct pn_node_source *s, podnet_nodes **ret)
 
         advance(ks);
         now = pn_now_ms();
-        if (ks->st.synced &&
-            (ks->requested || (ks->dirty && now >= ks->deliver_at))) {
+        if (ks->st.synced && (ks->requested || (ks->dirty && now >= ks->deliver_at))) {
                 *ret = map_snapshot(ks->map);
                 if (!*ret)
                         pn_err(s->ctx, "Out of memory");

@@ -12,8 +12,8 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
-#include "json/reader.h"
 #include "kube/kube.h"
+#include "json/reader.h"
 
 #define MAX_SOCKS 16
 /* What an error response's body may hold that we keep for its message. */
@@ -225,8 +225,7 @@ static int blob_opt(CURL *e, CURLoption opt, char *data, size_t len)
 }
 
 int pn_kube_call_start(pn_kube *k, const char *path, const struct pn_kube_call_opts *opts,
-                       pn_kube_data_fn fn, void *userdata, pn_kube_call **ret,
-                       podnet_error **err)
+                       pn_kube_data_fn fn, void *userdata, pn_kube_call **ret, podnet_error **err)
 {
         static const struct pn_kube_call_opts none = {0};
         const struct pn_kube_config *cfg = k->cfg;
@@ -312,7 +311,8 @@ int pn_kube_call_start(pn_kube *k, const char *path, const struct pn_kube_call_o
                 goto fail;
         if (!cfg->cert_data && cfg->cert_file)
                 SET(CURLOPT_SSLCERT, cfg->cert_file);
-        if (cfg->key_data && blob_opt(c->easy, CURLOPT_SSLKEY_BLOB, cfg->key_data, cfg->key_len) < 0)
+        if (cfg->key_data &&
+            blob_opt(c->easy, CURLOPT_SSLKEY_BLOB, cfg->key_data, cfg->key_len) < 0)
                 goto fail;
         if (!cfg->key_data && cfg->key_file)
                 SET(CURLOPT_SSLKEY, cfg->key_file);
@@ -524,8 +524,8 @@ static int body_append(void *userdata, const char *data, size_t len)
         return 0;
 }
 
-int pn_kube_request(pn_kube *k, const char *path, const struct pn_kube_call_opts *opts,
-                    char **body, size_t *body_len, podnet_error **err)
+int pn_kube_request(pn_kube *k, const char *path, const struct pn_kube_call_opts *opts, char **body,
+                    size_t *body_len, podnet_error **err)
 {
         struct body b = {0};
         pn_kube_call *c = NULL;
@@ -545,8 +545,9 @@ int pn_kube_request(pn_kube *k, const char *path, const struct pn_kube_call_opts
         }
         r = pn_kube_call_result(c, &status, &msg);
         if (r < 0 && status == 0) {
-                r = pn_error_plain(err, -r, 0, "%s %s%s: %s", opts && opts->method ? opts->method : "GET",
-                                   k->cfg->server, path, msg);
+                r = pn_error_plain(err, -r, 0, "%s %s%s: %s",
+                                   opts && opts->method ? opts->method : "GET", k->cfg->server,
+                                   path, msg);
                 free(b.buf);
         } else {
                 r = (int)status;

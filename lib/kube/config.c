@@ -104,8 +104,8 @@ int pn_kube_config_in_cluster(const char *dir, const char *host, const char *por
                                       "KUBERNETES_SERVICE_PORT are not both set");
         dir = dir ? dir : SA_DIR;
         v6 = strchr(host, ':') != NULL;
-        if (asprintf(&c->server, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
-                     port) < 0 ||
+        if (asprintf(&c->server, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port) <
+                0 ||
             asprintf(&c->ca_file, "%s/ca.crt", dir) < 0 ||
             asprintf(&c->token_file, "%s/token", dir) < 0) {
                 c->server = c->ca_file = c->token_file = NULL;
@@ -127,8 +127,7 @@ static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *
         for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
              p++) {
                 yaml_node_t *k = yaml_document_get_node(doc, p->key);
-                if (k && k->type == YAML_SCALAR_NODE &&
-                    k->data.scalar.length == strlen(key) &&
+                if (k && k->type == YAML_SCALAR_NODE && k->data.scalar.length == strlen(key) &&
                     memcmp(k->data.scalar.value, key, k->data.scalar.length) == 0)
                         return yaml_document_get_node(doc, p->value);
         }
@@ -175,8 +174,8 @@ static int kc_path(const char *base_dir, const char *p, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-static int kc_data(const char *path, const char *field, const char *b64, char **ret,
-                   size_t *len, podnet_error **err)
+static int kc_data(const char *path, const char *field, const char *b64, char **ret, size_t *len,
+                   podnet_error **err)
 {
         int r;
 
@@ -184,8 +183,8 @@ static int kc_data(const char *path, const char *field, const char *b64, char **
                 return 0;
         r = pn_base64_decode(b64, strlen(b64), ret, len);
         if (r == -EINVAL)
-                return pn_error_plain(err, EINVAL, 0, "Kubeconfig %s: %s is not valid base64",
-                                      path, field);
+                return pn_error_plain(err, EINVAL, 0, "Kubeconfig %s: %s is not valid base64", path,
+                                      field);
         return r;
 }
 
@@ -266,8 +265,8 @@ int pn_kube_config_load(const char *path, const char *context, struct pn_kube_co
             (r = kc_data(path, "certificate-authority-data",
                          scalar(map_get(&doc, cluster, "certificate-authority-data")), &c->ca_data,
                          &c->ca_len, err)) < 0 ||
-            (r = kc_path(dir, scalar(map_get(&doc, user, "client-certificate")),
-                         &c->cert_file)) < 0 ||
+            (r = kc_path(dir, scalar(map_get(&doc, user, "client-certificate")), &c->cert_file)) <
+                0 ||
             (r = kc_data(path, "client-certificate-data",
                          scalar(map_get(&doc, user, "client-certificate-data")), &c->cert_data,
                          &c->cert_len, err)) < 0 ||

@@ -80,8 +80,7 @@ struct pn_kube_call_opts {
 /* Starts a call of path (with its query, e.g. /api/v1/nodes?watch=1); it runs as the
  * client is stepped. The call is the caller's (pn_kube_call_free() ends it). */
 int pn_kube_call_start(pn_kube *k, const char *path, const struct pn_kube_call_opts *opts,
-                       pn_kube_data_fn fn, void *userdata, pn_kube_call **ret,
-                       podnet_error **err);
+                       pn_kube_data_fn fn, void *userdata, pn_kube_call **ret, podnet_error **err);
 pn_kube_call *pn_kube_call_free(pn_kube_call *c);
 
 /* Fills p (room for max) with the client's descriptors to poll; returns how many. */
@@ -102,7 +101,7 @@ size_t pn_kube_call_bytes(const pn_kube_call *c);
 /* A blocking call for tools and controllers: runs it to its end (polling the client's
  * descriptors), the whole body NUL-terminated into *body (may be NULL: discarded; the
  * caller's). Returns the HTTP status (> 0), or -errno with *err saying why no answer came. */
-int pn_kube_request(pn_kube *k, const char *path, const struct pn_kube_call_opts *opts,
-                    char **body, size_t *body_len, podnet_error **err);
+int pn_kube_request(pn_kube *k, const char *path, const struct pn_kube_call_opts *opts, char **body,
+                    size_t *body_len, podnet_error **err);
 
 #endif

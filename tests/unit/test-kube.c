@@ -2,9 +2,9 @@
 /* The Kubernetes client's pieces without a server: base64, kubeconfig variants (files,
  * inline data, token file, contexts, errors), in-cluster settings, and the watch event and
  * paginated list readers fed in chunks of every size. */
+#include "agent/nodes.h"
 #include "core/internal.h"
 #include "kube/kube.h"
-#include "agent/nodes.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/test-kube-XXXXXX";
@@ -148,15 +148,17 @@ static void test_readers(void)
                         pn_node_done(&nodes.nodes[i]);
                 free(nodes.nodes);
         }
-        is_int(bad, 0, "a watch event fed in chunks of 1 to %zu bytes: type, rv, node", sizeof(event));
+        is_int(bad, 0, "a watch event fed in chunks of 1 to %zu bytes: type, rv, node",
+               sizeof(event));
         for (size_t step = 1; step <= sizeof(list); step++) {
                 podnet_nodes nodes = {0};
                 struct pn_nodes_reader *nr = NULL;
 
                 pn_nodes_reader_new(&nodes, false, &nr);
                 if (feed_all(nr, list, step) != 1 || pn_nodes_reader_end(nr, NULL) < 0 ||
-                    nodes.n != 2 || !pn_nodes_reader_rv(nr) || !streq(pn_nodes_reader_rv(nr), "77") ||
-                    !pn_nodes_reader_continue(nr) || !streq(pn_nodes_reader_continue(nr), "abc"))
+                    nodes.n != 2 || !pn_nodes_reader_rv(nr) ||
+                    !streq(pn_nodes_reader_rv(nr), "77") || !pn_nodes_reader_continue(nr) ||
+                    !streq(pn_nodes_reader_continue(nr), "abc"))
                         bad_list++;
                 pn_nodes_reader_free(nr);
                 for (size_t i = 0; i < nodes.n; i++)
