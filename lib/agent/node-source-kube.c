@@ -314,9 +314,14 @@ static void start_list(struct kube_source *ks)
                 fail(ks, "Listing nodes", "out of memory");
                 return;
         }
-        if (ks->cont) /* (the continue token is URL-safe base64) */
-                snprintf(path, sizeof(path), "/api/v1/nodes?limit=%d&continue=%s", PAGE_LIMIT,
-                         ks->cont);
+        if (ks->cont) {
+                _cleanup_free_ char *c = pn_kube_escape(ks->cont);
+                if (!c || (size_t)snprintf(path, sizeof(path), "/api/v1/nodes?limit=%d&continue=%s",
+                                           PAGE_LIMIT, c) >= sizeof(path)) {
+                        fail(ks, "Listing nodes", c ? "continue token too long" : "out of memory");
+                        return;
+                }
+        }
         else if (ks->cache_list)
                 snprintf(
                     path, sizeof(path),

@@ -8,6 +8,7 @@
  * when it changed, before each call: a projected service account token rotates.
  */
 #include <curl/curl.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -136,6 +137,26 @@ pn_kube *pn_kube_free(pn_kube *k)
         free(k->token);
         free(k);
         return NULL;
+}
+
+char *pn_kube_escape(const char *text)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        char *out = malloc(strlen(text) * 3 + 1), *o = out;
+
+        if (!out)
+                return NULL;
+        for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+                if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+                        *o++ = (char)*p;
+                } else {
+                        *o++ = '%';
+                        *o++ = hex[*p >> 4];
+                        *o++ = hex[*p & 15];
+                }
+        }
+        *o = '\0';
+        return out;
 }
 
 const char *pn_kube_server(const pn_kube *k)

@@ -53,6 +53,10 @@ double pn_kube_now_ms(void);
 /* curl_global_init(), once per process (pn_kube_new() calls it). */
 void pn_kube_global_init(void);
 
+/* text percent-encoded for a URL query value (RFC 3986 unreserved kept); the caller's, or
+ * NULL when out of memory. */
+char *pn_kube_escape(const char *text);
+
 typedef struct pn_kube pn_kube;
 typedef struct pn_kube_call pn_kube_call;
 

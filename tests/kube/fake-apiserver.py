@@ -110,6 +110,16 @@ def status(code, reason, message):
             "message": message, "reason": reason, "code": code}
 
 
+DISCOVERY = {
+    "/api": {"kind": "APIVersions", "versions": ["v1"],
+             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]},
+    "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": []},
+    "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+        {"name": "nodes", "singularName": "node", "namespaced": False, "kind": "Node",
+         "verbs": ["get", "list", "watch", "patch"], "shortNames": ["no"]}]},
+}
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -154,6 +164,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not self.authorized():
             self.record("401")
             return self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
+        if url.path in DISCOVERY:  # what kubectl asks before a `get nodes`
+            self.record("200")
+            return self.send_json(200, DISCOVERY[url.path])
         if url.path != "/api/v1/nodes":
             self.record("404")
             return self.send_json(404, status(404, "NotFound", "the server could not find the requested resource"))

@@ -148,6 +148,12 @@ pr node1 --no-firewall sync --dry-run --json --kubeconfig "$TMPDIR/kc-big" > "$T
 is "3,000 nodes: six pages" "$(n_req 'GET /api/v1/nodes?limit=500')" 6
 is "  five of them with a continue token" "$(n_req 'continue=')" 5
 check "  the dry run saw them" grep -q "node2999" "$TMPDIR/big.json"
+# the double checked with a real client: kubectl pages through the same list
+if command -v kubectl >/dev/null; then
+        is "kubectl reads the fake server's paginated list (the double is faithful)" \
+                "$(HOME=$TMPDIR ip netns exec node1 kubectl --kubeconfig "$TMPDIR/kc-big" \
+                get nodes --chunk-size=700 -o name | wc -l)" 3000
+fi
 kill "$API_PID"
 wait "$API_PID" 2>/dev/null
 finish

@@ -32,6 +32,9 @@ static void test_base64(void)
            "base64 without padding, with a newline");
         free(out);
         ok(pn_base64_decode("aGV*", 4, &out, &len) == -EINVAL, "base64: a bad character");
+        out = pn_kube_escape("eyJ+/=a-b_c.d~");
+        is_str(out, "eyJ%2B%2F%3Da-b_c.d~", "a continue token escaped for the query");
+        free(out);
 }
 
 static void test_kubeconfig(void)
