@@ -6,17 +6,20 @@
 # event-to-route latency (median, p99) of one node change, and, for comparison, one poll of
 # the same list as kubectl prints it (bench/gen-nodes.sh) read by --nodes-cmd cat FILE and by
 # --nodes FILE (wall time and peak RSS per poll). Never fails on a time.
-# Usage: bench/kube-bench.sh [-n NODES]... [-s SAMPLES]   (default -n 5000 -n 63000 -s 200)
+# Usage: bench/kube-bench.sh [-n NODES]... [-s SAMPLES] [-l LOG]
+#   (default -n 5000 -n 63000 -s 200); -l: the agent runs with -v, its log appended to LOG
 set -u
 . "$(dirname "$0")/../scripts/lib.sh"
 pn_need_root kube-bench.sh
 sizes=()
 samples=200
+log=
 args=("$@")
 while [ $# -gt 0 ]; do
         case $1 in
         -n) sizes+=("${2:?-n needs a number}"); shift 2 ;;
         -s) samples=${2:?-s needs a number}; shift 2 ;;
+        -l) log=${2:?-l needs a file}; shift 2 ;;
         -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "kube-bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
         esac
@@ -53,7 +56,7 @@ for n in "${sizes[@]}"; do
         echo "# $n nodes: server ready after $(echo "$(date +%s.%N) - $t" | bc) s"
         t0=$(date +%s.%N)
         "$routes" --node-name node1 --no-cni-conf run --no-firewall \
-                --kubeconfig "$state/kc" --interval 3600 > /dev/null 2> "$state/run.err" &
+                --kubeconfig "$state/kc" --interval 3600 ${log:+-v} > /dev/null 2> "$state/run.err" &
         pid=$!
         while [ "$(ip route show proto 44 | wc -l)" -lt "$peers" ]; do
                 kill -0 "$pid" 2>/dev/null || { echo "# run died:"; tail -n 5 "$state/run.err"; break; }
@@ -75,6 +78,7 @@ for n in "${sizes[@]}"; do
         printf '%-44s %10s kB\n' "$n nodes: agent peak RSS after the changes" \
                 "$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)"
         kill -TERM "$pid"; wait "$pid"
+        [ -n "$log" ] && cat "$state/run.err" >> "$log"
         kill "$API_PID"; wait "$API_PID" 2>/dev/null
         ip route flush proto 44 2>/dev/null
 
