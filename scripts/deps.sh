@@ -4,7 +4,8 @@
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config libnl-3-dev libnl-route-3-dev \
 libjansson-dev libiptc-dev libnftnl-dev libmnl-dev nftables iptables iproute2 iputils-ping util-linux procps jq \
-containernetworking-plugins time g++ xz-utils groff-base strace"
+containernetworking-plugins time g++ xz-utils groff-base strace \
+libcurl4-openssl-dev libyaml-dev openssl python3"
 missing=""
 for p in $pkgs; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -885,6 +885,15 @@ typedef struct podnet_agent_config {
          * cluster CIDRs (as source or destination) there, tagged with a comment
          * "podnet: ...", keeps them there and removes them at teardown. NULL: none. */
         const char *nft_accept_chain;
+        /* The Kubernetes API as the node source (LIST then WATCH of Nodes; excludes
+         * nodes_file and nodes_cmd): `kubeconfig` a kubeconfig file (its current context),
+         * else the in-cluster configuration: kube_host and kube_port (what
+         * KUBERNETES_SERVICE_HOST and _PORT say), the service account's token and ca.crt in
+         * kube_sa_dir (NULL: /var/run/secrets/kubernetes.io/serviceaccount). */
+        bool kube;
+        const char *kubeconfig;
+        const char *kube_host, *kube_port;
+        const char *kube_sa_dir;
 } podnet_agent_config;
 
 /* Creates an agent; it takes a reference on ctx. Nothing runs yet. */

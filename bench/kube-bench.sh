@@ -1,0 +1,98 @@
+#!/bin/bash
+# Kubernetes API node source benchmark (issue 10): the fake API server
+# (tests/kube/fake-apiserver.py) serves N Nodes of about 10 KB each as JSON; podnet-routes
+# run --kube lists and watches them in a private namespace. Prints: the time from start to
+# all routes installed, the agent's peak RSS, the bytes the API sends per node change, the
+# event-to-route latency (median, p99) of one node change, and, for comparison, one poll of
+# the same list as kubectl prints it (bench/gen-nodes.sh) read by --nodes-cmd cat FILE and by
+# --nodes FILE (wall time and peak RSS per poll). Never fails on a time.
+# Usage: bench/kube-bench.sh [-n NODES]... [-s SAMPLES] [-l LOG]
+#   (default -n 5000 -n 63000 -s 200); -l: the agent runs with -v, its log appended to LOG
+set -u
+. "$(dirname "$0")/../scripts/lib.sh"
+pn_need_root kube-bench.sh
+sizes=()
+samples=200
+log=
+args=("$@")
+while [ $# -gt 0 ]; do
+        case $1 in
+        -n) sizes+=("${2:?-n needs a number}"); shift 2 ;;
+        -s) samples=${2:?-s needs a number}; shift 2 ;;
+        -l) log=${2:?-l needs a file}; shift 2 ;;
+        -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "kube-bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+        esac
+done
+[ ${#sizes[@]} -gt 0 ] || sizes=(5000 63000)
+set -- "${args[@]}"
+pn_tool podnet-routes routes || exit 1
+. "$pn_top/tests/netns/lib.sh"
+top_srcdir=$pn_top
+. "$pn_top/tests/kube/kube-lib.sh"
+# Inside a private network and mount namespace from here on; it plays node1.
+
+state=/run/kube-bench
+mkdir -p "$state"
+TMPDIR=$state
+ip link set lo up
+ip link add uplink type veth peer name switch
+ip addr add 172.16.0.2/12 dev uplink  # node1 of the generated list; every peer on link
+ip addr add 192.168.0.1/16 dev uplink # bench-node of gen-nodes.sh
+ip link set switch up
+ip link set uplink up
+kube_certs
+echo bench-token > "$state/server-token"
+kubeconfig "$state/kc" https://127.0.0.1:6443 "certificate-authority: $state/ca.crt" "token: bench-token"
+echo "# kube-bench: $(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+percentile() { sort -n | awk -v p="$1" '{ v[NR] = $1 } END { i = int(NR * p / 100 + 0.5); if (i < 1) i = 1; print v[i] }'; }
+
+for n in "${sizes[@]}"; do
+        peers=$((n - 1))
+        : > "$state/api.log"
+        t=$(date +%s.%N)
+        kube_serve - 6443 --gen "$n" --pad 10000 || exit 1
+        echo "# $n nodes: server ready after $(echo "$(date +%s.%N) - $t" | bc) s"
+        t0=$(date +%s.%N)
+        "$routes" --node-name node1 --no-cni-conf run --no-firewall \
+                --kubeconfig "$state/kc" --interval 3600 ${log:+-v} > /dev/null 2> "$state/run.err" &
+        pid=$!
+        while [ "$(ip route show proto 44 | wc -l)" -lt "$peers" ]; do
+                kill -0 "$pid" 2>/dev/null || { echo "# run died:"; tail -n 5 "$state/run.err"; break; }
+                sleep 0.2
+        done
+        t1=$(date +%s.%N)
+        printf '%-44s %10.2f s\n' "$n nodes: start to all routes installed" "$(echo "$t1 - $t0" | bc)"
+        printf '%-44s %10s kB\n' "$n nodes: agent peak RSS (VmHWM) after the list" \
+                "$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)"
+        b0=$(python3 "$FAKE_API" ctl "$API_URL" stats | jq .bytes)
+        python3 "$pn_top/tests/kube/route-latency.py" "$API_URL" "$samples" 2 "$n" > "$state/lat.txt" \
+                2> "$state/lat.err" || sed 's/^/# latency: /' "$state/lat.err"
+        b1=$(python3 "$FAKE_API" ctl "$API_URL" stats | jq .bytes)
+        ok_n=$(grep -vc timeout "$state/lat.txt")
+        printf '%-44s %10d B\n' "$n nodes: bytes from the API per node change" $(((b1 - b0) / samples))
+        printf '%-44s %10s ms\n' "$n nodes: event to route, median ($ok_n samples)" \
+                "$(grep -v timeout "$state/lat.txt" | percentile 50)"
+        printf '%-44s %10s ms\n' "$n nodes: event to route, p99" "$(grep -v timeout "$state/lat.txt" | percentile 99)"
+        printf '%-44s %10s kB\n' "$n nodes: agent peak RSS after the changes" \
+                "$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)"
+        kill -TERM "$pid"; wait "$pid"
+        [ -n "$log" ] && cat "$state/run.err" >> "$log"
+        kill "$API_PID"; wait "$API_PID" 2>/dev/null
+        ip route flush proto 44 2>/dev/null
+
+        # polling, for comparison: one read of the same number of Nodes as kubectl prints them
+        "$pn_top/bench/gen-nodes.sh" -n "$peers" > "$state/nodes.json"
+        printf '%-44s %10s MB\n' "$n nodes: kubectl-format list size" "$(($(stat -c %s "$state/nodes.json") / 1000000))"
+        for how in "--nodes-cmd" "--nodes"; do
+                arg=$state/nodes.json
+                [ "$how" = --nodes-cmd ] && arg="cat $state/nodes.json"
+                /usr/bin/time -f "%e %M" -o "$state/time.txt" "$routes" --node-name bench-node \
+                        --no-cni-conf --no-firewall sync --dry-run "$how" "$arg" \
+                        > /dev/null 2> "$state/poll.err" || tail -n 3 "$state/poll.err"
+                read -r secs rss < "$state/time.txt"
+                printf '%-44s %7s s %9s kB\n' "$n nodes: one poll, sync --dry-run $how" "$secs" "$rss"
+        done
+        rm -f "$state/nodes.json"
+done
