@@ -16,6 +16,7 @@
 
 static void report_pass(podnet_agent *a, const podnet_agent_pass *pass)
 {
+        pn_stats_pass(&a->stats, pass, pn_now_unix());
         if (a->cfg.on_pass)
                 a->cfg.on_pass(a, pass, a->cfg.userdata);
 }
@@ -166,6 +167,7 @@ static void fetch(podnet_agent *a, double now)
 
         if (!ops->busy(a->src) && !a->fetched && now >= a->next_fetch) {
                 if (ops->request(a->src) < 0) {
+                        pn_stats_source(&a->stats, -EIO, pn_now_unix());
                         a->fetched = true; /* (fresh stays NULL: the previous list is kept) */
                         return;
                 }
@@ -173,6 +175,7 @@ static void fetch(podnet_agent *a, double now)
         if (!a->fetched) {
                 podnet_nodes *nodes = NULL;
                 if (ops->step(a->src, &nodes) > 0) {
+                        pn_stats_source(&a->stats, nodes ? 0 : -EIO, pn_now_unix());
                         podnet_nodes_free(a->fresh);
                         a->fresh = nodes;
                         a->fetched = true;

@@ -257,6 +257,7 @@ PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *c
         if (!a)
                 return pn_error(err, ENOMEM, 0, "Creating the node agent");
         a->run_fd = a->lock_fd = a->fw_mon_fd = -1;
+        pn_stats_init(&a->stats);
         a->ctx = podnet_ctx_ref(ctx);
         if (PODNET_OPTS_COPY(a->cfg, cfg, offsetof(podnet_agent_config, userdata)) < 0)
                 return pn_error_plain(err, EINVAL, 0, "Invalid node agent configuration");
@@ -303,6 +304,7 @@ PODNET_EXPORT podnet_agent *podnet_agent_free(podnet_agent *agent)
         podnet_nodes_free(agent->fresh);
         podnet_sync_report_free(agent->report);
         free(agent->fw_reason);
+        pn_stats_done(&agent->stats);
         if (agent->lock_fd >= 0)
                 close(agent->lock_fd);
         if (agent->run_fd >= 0)

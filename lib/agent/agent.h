@@ -9,6 +9,7 @@
 #include <limits.h>
 
 #include "agent/node-source.h"
+#include "agent/stats.h"
 #include "core/internal.h"
 
 struct pn_fw_backend;
@@ -45,6 +46,10 @@ struct podnet_agent {
          * not be had (the interval's checks go on) */
         int fw_mon_fd;
         bool fw_mon_failed;
+
+        /* run's statistics for podnet_agent_metrics() and podnet_agent_health(), which
+         * other threads may call (stats.h) */
+        struct pn_stats stats;
 };
 
 DEFINE_CLEANUP(podnet_agent, podnet_agent_free)
