@@ -4,9 +4,10 @@
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config libnl-3-dev libnl-route-3-dev \
 libjansson-dev libiptc-dev libnftnl-dev libmnl-dev nftables iptables iproute2 iputils-ping util-linux procps jq \
-containernetworking-plugins time g++ xz-utils groff-base strace"
-# podnet-routes --metrics-addr (libmicrohttpd); the metrics and manifest tests (python3)
-pkgs="$pkgs libmicrohttpd-dev python3"
+containernetworking-plugins time g++ xz-utils groff-base strace \
+libcurl4-openssl-dev libyaml-dev openssl python3"
+# podnet-routes --metrics-addr (libmicrohttpd)
+pkgs="$pkgs libmicrohttpd-dev"
 # kubectl for tests/contrib-manifests.sh: Debian's kubernetes-client only where no kubectl
 # is on PATH (it conflicts with the kubectl package of Kubernetes' own repository)
 command -v kubectl >/dev/null 2>&1 || pkgs="$pkgs kubernetes-client"

@@ -38,6 +38,7 @@ struct opts {
         size_t n_non_masq;
         bool cni_conf, json;
         const char *cni_conf_dir, *cni_conf_name, *write_nodes;
+        char *kubeconfig_env; /* the first file of $KUBECONFIG */
         char conf_path[PATH_MAX];
         unsigned mask, mask4, mask6;
         int verbose;
@@ -137,7 +138,7 @@ static podnet_nodes *load_nodes(podnet_agent *agent, const struct opts *o)
         struct signalfd_siginfo si;
         podnet_nodes *nodes = NULL;
         sigset_t old;
-        int sfd = o->ac.nodes_cmd ? stop_signals(&old) : -1, r;
+        int sfd = o->ac.nodes_cmd || o->ac.kube ? stop_signals(&old) : -1, r;
 
         r = podnet_agent_load_nodes(agent, sfd, &nodes);
         if (r == -ECANCELED && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -146,7 +147,7 @@ static podnet_nodes *load_nodes(podnet_agent *agent, const struct opts *o)
                 raise((int)si.ssi_signo);
                 _exit(128 + (int)si.ssi_signo); /* (not reached) */
         }
-        if (o->ac.nodes_cmd) {
+        if (o->ac.nodes_cmd || o->ac.kube) {
                 if (sfd >= 0)
                         close(sfd);
                 sigprocmask(SIG_SETMASK, &old, NULL);
@@ -413,7 +414,7 @@ static int cmd_status(podnet_agent *agent, const struct opts *o)
         char *text = NULL;
         int r;
 
-        if ((o->ac.nodes_file || o->ac.nodes_cmd) && !(nodes = load_nodes(agent, o)))
+        if ((o->ac.nodes_file || o->ac.nodes_cmd || o->ac.kube) && !(nodes = load_nodes(agent, o)))
                 return EXIT_FAILURE;
         r = podnet_agent_status(agent, nodes, o->json ? PODNET_AGENT_JSON : 0, &text);
         podnet_nodes_free(nodes);
@@ -518,6 +519,12 @@ static void usage(FILE *f)
               "  --nodes-cmd CMD              command printing the node list (sh -c), re-run\n"
               "                               every interval, e.g. 'kubectl get nodes -o json'\n"
               "  --nodes-timeout SECONDS      kill --nodes-cmd after this long (default 30)\n"
+              "  --kube                       node list from the Kubernetes API (LIST, then WATCH);\n"
+              "                               the default in a pod (KUBERNETES_SERVICE_HOST set)\n"
+              "  --kubeconfig FILE            the API's address and credentials (implies --kube;\n"
+              "                               default $KUBECONFIG, in-cluster, ~/.kube/config)\n"
+              "  --kube-service-account-dir DIR  in-cluster token and ca.crt (default\n"
+              "                               /var/run/secrets/kubernetes.io/serviceaccount)\n"
               "  --node-name NAME             this node (default: the host name)\n"
               "  --cluster-cidr CIDR[,CIDR]   cluster CIDRs (firewall, allocate; pod CIDRs\n"
               "                               outside them get no route)\n"
@@ -613,6 +620,9 @@ static const struct opt_def opt_defs[] = {
     {"write-nodes", OPT_STR, OFF(write_nodes)},
     {"metrics-addr", OPT_STR, OFF(metrics_addr)},
     {"healthz-source-timeout", OPT_UINT, OFF(source_max), 0, 0, 86400},
+    {"kube", OPT_SET, OFF(ac.kube)},
+    {"kubeconfig", OPT_STR, OFF(ac.kubeconfig)},
+    {"kube-service-account-dir", OPT_STR, OFF(ac.kube_sa_dir)},
 };
 
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
@@ -709,6 +719,39 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* --- main ---------------------------------------------------------------------------- */
 
+/* The Kubernetes API as the node source: --kube or --kubeconfig; by default (no --nodes,
+ * --nodes-cmd) when in-cluster configuration is present (KUBERNETES_SERVICE_HOST set).
+ * Which configuration: --kubeconfig, else $KUBECONFIG's first file, else in-cluster, else
+ * ~/.kube/config (client-go's order). */
+static int kube_settle(struct opts *o, const struct command *cmd)
+{
+        podnet_agent_config *ac = &o->ac;
+        const char *host = secure_getenv("KUBERNETES_SERVICE_HOST");
+        const char *env = secure_getenv("KUBECONFIG"), *home = secure_getenv("HOME");
+
+        if (ac->kubeconfig)
+                ac->kube = true;
+        if (ac->kube && (ac->nodes_file || ac->nodes_cmd)) {
+                errmsg("--kube and --kubeconfig exclude --nodes and --nodes-cmd");
+                return -1;
+        }
+        if (!ac->kube && !ac->nodes_file && !ac->nodes_cmd && (cmd->flags & CMD_NODES) && host &&
+            *host)
+                ac->kube = true;
+        if (!ac->kube || ac->kubeconfig)
+                return 0;
+        if (env && *env) {
+                o->kubeconfig_env = strndup(env, strcspn(env, ":"));
+                ac->kubeconfig = o->kubeconfig_env;
+        } else if (host && *host) {
+                ac->kube_host = host;
+                ac->kube_port = secure_getenv("KUBERNETES_SERVICE_PORT");
+        } else if (home && asprintf(&o->kubeconfig_env, "%s/.kube/config", home) >= 0) {
+                ac->kubeconfig = o->kubeconfig_env;
+        }
+        return 0;
+}
+
 /* Checks the options against the command, fills in what the options leave to this
  * program (the node name, the conflist's path, the CIDR lists). 0, or an exit status. */
 static int settle_options(struct opts *o, const struct command *cmd)
@@ -716,8 +759,10 @@ static int settle_options(struct opts *o, const struct command *cmd)
         podnet_agent_config *ac = &o->ac;
         const char *no_nh;
 
-        if ((cmd->flags & CMD_NODES) && !ac->nodes_file == !ac->nodes_cmd) {
-                errmsg("%s needs exactly one of --nodes and --nodes-cmd", o->command);
+        if (kube_settle(o, cmd) < 0)
+                return EXIT_USAGE;
+        if ((cmd->flags & CMD_NODES) && !ac->kube && !ac->nodes_file == !ac->nodes_cmd) {
+                errmsg("%s needs exactly one of --nodes, --nodes-cmd and --kube", o->command);
                 return EXIT_USAGE;
         }
         if (o->metrics_addr && cmd->run != cmd_run) {

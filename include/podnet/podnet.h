@@ -871,6 +871,15 @@ typedef struct podnet_agent_config {
          * name (podnet_ctx_set_fw_backend(3)); "none" as firewall false; NULL: the
          * context's. podnet's node chains are removed from every other backend. */
         const char *fw_backend;
+        /* The Kubernetes API as the node source (LIST then WATCH of Nodes; excludes
+         * nodes_file and nodes_cmd): `kubeconfig` a kubeconfig file (its current context),
+         * else the in-cluster configuration: kube_host and kube_port (what
+         * KUBERNETES_SERVICE_HOST and _PORT say), the service account's token and ca.crt in
+         * kube_sa_dir (NULL: /var/run/secrets/kubernetes.io/serviceaccount). */
+        bool kube;
+        const char *kubeconfig;
+        const char *kube_host, *kube_port;
+        const char *kube_sa_dir;
 } podnet_agent_config;
 
 /* Creates an agent; it takes a reference on ctx. Nothing runs yet. */

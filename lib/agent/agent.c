@@ -8,6 +8,7 @@
 
 #include "agent/agent.h"
 #include "firewall/fw.h"
+#include "kube/kube.h"
 
 #define MAX_POD_CIDRS 8
 
@@ -245,6 +246,22 @@ PODNET_EXPORT int podnet_agent_load_nodes(podnet_agent *agent, int stop_fd, podn
         return pn_node_source_load(agent->src, stop_fd, ret);
 }
 
+/* The Kubernetes source from the configuration (its messages name the file or setting). */
+static int kube_source(podnet_agent *a, podnet_error **err)
+{
+        struct pn_kube_config *kc = NULL;
+        int r;
+
+        if (a->cfg.kubeconfig)
+                r = pn_kube_config_load(a->cfg.kubeconfig, NULL, &kc, err);
+        else
+                r = pn_kube_config_in_cluster(a->cfg.kube_sa_dir, a->cfg.kube_host,
+                                              a->cfg.kube_port, &kc, err);
+        if (r >= 0)
+                r = pn_node_source_kube_new(a->ctx, kc, &a->src, err);
+        return r;
+}
+
 PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *cfg,
                                    podnet_agent **ret, podnet_error **err)
 {
@@ -266,6 +283,10 @@ PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *c
         if (a->cfg.nodes_file && a->cfg.nodes_cmd)
                 return pn_error_plain(
                     err, EINVAL, 0, "A node list file and a node list command exclude each other");
+        if (a->cfg.kube && (a->cfg.nodes_file || a->cfg.nodes_cmd))
+                return pn_error_plain(err, EINVAL, 0,
+                                      "The Kubernetes API and a node list file or command "
+                                      "exclude each other");
         if (a->cfg.fw_backend && streq(a->cfg.fw_backend, "none"))
                 a->cfg.firewall = false;
         else if (a->cfg.fw_backend && !streq(a->cfg.fw_backend, PN_FW_AUTO) &&
@@ -288,6 +309,8 @@ PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *c
                 r = pn_node_source_cmd_new(ctx, a->cfg.nodes_cmd, a->cfg.nodes_timeout, &a->src);
         else if (a->cfg.nodes_file)
                 r = pn_node_source_file_new(ctx, a->cfg.nodes_file, &a->src);
+        else if (a->cfg.kube && (r = kube_source(a, err)) < 0)
+                return r;
         if (r < 0)
                 return pn_error(err, -r, 0, "Creating the node source");
         *ret = steal_pointer(&a);

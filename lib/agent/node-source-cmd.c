@@ -2,7 +2,8 @@
 /*
  * The node agent's command source: `sh -c CMD` (e.g. kubectl get nodes -o json) in a
  * process group of its own, its standard output read without blocking so that the agent
- * keeps answering route changes and signals meanwhile. When it ends (finished, out of
+ * keeps answering route changes and signals meanwhile, and JSON decoded as it arrives (no
+ * size limit: memory holds the nodes' routing facts). When it ends (finished, out of
  * time, or abandoned) the whole group is killed: nothing it started outlives it.
  */
 #include <fcntl.h>
@@ -25,8 +26,8 @@ struct cmd_source {
         int pidfd; /* readable when it exits; -1 where the kernel has no pidfd_open */
         bool eof, exited;
         int read_errno;
-        char *buf;
-        size_t len, cap;
+        struct pn_list_stream ls; /* what it printed so far, read as it comes */
+        char *chunk;              /* read buffer */
         double deadline;
 };
 
@@ -36,13 +37,11 @@ static void fetch_reset(struct cmd_source *c)
                 close(c->out);
         if (c->pidfd >= 0)
                 close(c->pidfd);
-        free(c->buf);
+        pn_list_stream_done(&c->ls);
         c->pid = 0;
         c->out = c->pidfd = -1;
         c->eof = c->exited = false;
         c->read_errno = 0;
-        c->buf = NULL;
-        c->len = c->cap = 0;
 }
 
 static int cmd_request(struct pn_node_source *s)
@@ -130,22 +129,16 @@ static double cmd_wait_ms(const struct pn_node_source *s)
  * over: output closed and command exited, output too large, or out of time. */
 static bool fetch_over(struct cmd_source *c)
 {
-        while (!c->eof && c->len <= PN_MAX_NODE_LIST) {
+        while (!c->eof && c->ls.r >= 0) {
                 ssize_t k;
-                if (c->cap - c->len < 65536) {
-                        size_t cap = c->cap ? c->cap * 2 : 131072;
-                        char *b = realloc(c->buf, cap);
-                        if (!b) {
-                                c->read_errno = ENOMEM;
-                                c->eof = true;
-                                break;
-                        }
-                        c->buf = b;
-                        c->cap = cap;
+                if (!c->chunk && !(c->chunk = malloc(65536))) {
+                        c->read_errno = ENOMEM;
+                        c->eof = true;
+                        break;
                 }
-                k = read(c->out, c->buf + c->len, c->cap - c->len - 1);
+                k = read(c->out, c->chunk, 65536);
                 if (k > 0) {
-                        c->len += (size_t)k;
+                        (void)pn_list_stream_feed(&c->ls, c->chunk, (size_t)k);
                 } else if (k == 0) {
                         c->eof = true;
                 } else if (errno != EINTR) {
@@ -161,27 +154,30 @@ static bool fetch_over(struct cmd_source *c)
                     si.si_pid == c->pid)
                         c->exited = true;
         }
-        return (c->eof && c->exited) || c->len > PN_MAX_NODE_LIST || pn_now_ms() >= c->deadline;
+        return (c->eof && c->exited) || c->ls.r < 0 || pn_now_ms() >= c->deadline;
 }
 
 /* Ends the fetch: kills what is left of the command's process group, reaps the command.
- * Returns its output (NUL-terminated, the caller's) or NULL after a message (none when
- * `abandoned`: its group is killed, not waited for). */
-static char *fetch_end(struct cmd_source *c, bool abandoned, size_t *len)
+ * Returns the list or NULL after a message (none when `abandoned`: its group is killed,
+ * not waited for). */
+static podnet_nodes *fetch_end(struct cmd_source *c, bool abandoned)
 {
         podnet_ctx *ctx = c->s.ctx;
         bool done = c->eof && c->exited;
+        podnet_nodes *nodes = NULL;
         int status = 0;
-        char *out = NULL;
 
         (void)kill(-c->pid, SIGKILL);
         while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
                 ;
         if (abandoned)
                 ;
-        else if (c->len > PN_MAX_NODE_LIST)
+        else if (c->ls.r == -EFBIG)
                 pn_err(ctx, "Node list command %s printed more than %u MiB", c->cmd,
                        PN_MAX_NODE_LIST >> 20);
+        else if (c->ls.r < 0)
+                pn_err(ctx, "Reading the output of node list command %s: %s", c->cmd,
+                       strerror(-c->ls.r));
         else if (!done)
                 pn_err(ctx,
                        "Node list command %s timed out after %u s: killed it and its process "
@@ -194,42 +190,34 @@ static char *fetch_end(struct cmd_source *c, bool abandoned, size_t *len)
                 pn_err(ctx, "Node list command %s failed (%s %d)", c->cmd,
                        WIFEXITED(status) ? "exit status" : "signal",
                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-        else if (!c->buf && !(c->buf = malloc(1)))
-                pn_err(ctx, "Out of memory");
-        else {
-                c->buf[c->len] = 0;
-                out = steal_pointer(&c->buf);
-                *len = c->len;
-        }
+        else
+                nodes = pn_list_stream_end(ctx, &c->ls, c->cmd);
         fetch_reset(c);
-        return out;
+        return nodes;
 }
 
 static int cmd_step(struct pn_node_source *s, podnet_nodes **ret)
 {
         struct cmd_source *c = (struct cmd_source *)s;
-        size_t len = 0;
-        char *text;
 
         if (!c->pid || !fetch_over(c))
                 return 0;
-        text = fetch_end(c, false, &len);
-        *ret = pn_node_source_parse(s->ctx, text, len, c->cmd);
+        *ret = fetch_end(c, false);
         return 1;
 }
 
 static void cmd_cancel(struct pn_node_source *s)
 {
         struct cmd_source *c = (struct cmd_source *)s;
-        size_t len;
 
         if (c->pid)
-                free(fetch_end(c, true, &len));
+                podnet_nodes_free(fetch_end(c, true));
 }
 
 static void cmd_free(struct pn_node_source *s)
 {
         cmd_cancel(s);
+        free(((struct cmd_source *)s)->chunk);
         free(s);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The node agent's file source: a node list file (kubectl JSON or the static node file)
- * or standard input, read whole when a list is requested.
+ * or standard input, read when a list is requested, JSON as a stream (no size limit).
  */
 #include <fcntl.h>
 
@@ -14,30 +14,28 @@ struct file_source {
         podnet_nodes *nodes;
 };
 
-/* Reads fd to its end, at most PN_MAX_NODE_LIST bytes, NUL-terminated: 0 or -errno
- * (-EFBIG when longer). */
-static int slurp(int fd, char **ret, size_t *len)
+/* Reads fd to its end into the list stream: 0 or -errno (-EFBIG: a static file over the
+ * limit). */
+static int read_stream(int fd, struct pn_list_stream *ls)
 {
-        _cleanup_free_ char *buf = NULL;
-        size_t cap = 0, n = 0;
+        _cleanup_free_ char *buf = malloc(65536);
 
+        if (!buf)
+                return -ENOMEM;
         for (;;) {
-                ssize_t k;
+                ssize_t k = read(fd, buf, 65536);
+                int r;
 
-                if (pn_grow((void **)&buf, &cap, n + 4096 + 1, 1) < 0)
-                        return -ENOMEM;
-                k = read(fd, buf + n, cap - n - 1);
                 if (k == 0)
-                        break;
-                if (k < 0 && errno != EINTR)
+                        return 0;
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
                         return -errno;
-                if (k > 0 && (n += (size_t)k) > PN_MAX_NODE_LIST)
-                        return -EFBIG;
+                r = pn_list_stream_feed(ls, buf, (size_t)k);
+                if (r < 0)
+                        return r;
         }
-        buf[n] = '\0';
-        *len = n;
-        *ret = steal_pointer(&buf);
-        return 0;
 }
 
 static int file_request(struct pn_node_source *s)
@@ -45,9 +43,8 @@ static int file_request(struct pn_node_source *s)
         struct file_source *f = (struct file_source *)s;
         bool in = streq(f->path, "-");
         int fd = in ? STDIN_FILENO : open(f->path, O_RDONLY | O_CLOEXEC);
-        char *text = NULL;
-        size_t len = 0;
-        int r = fd < 0 ? -errno : slurp(fd, &text, &len);
+        struct pn_list_stream ls = {0};
+        int r = fd < 0 ? -errno : read_stream(fd, &ls);
 
         if (!in && fd >= 0)
                 close(fd);
@@ -56,7 +53,11 @@ static int file_request(struct pn_node_source *s)
         else if (r < 0)
                 pn_err(s->ctx, "Reading node list %s: %s", f->path, strerror(-r));
         podnet_nodes_free(f->nodes);
-        f->nodes = pn_node_source_parse(s->ctx, text, len, in ? "standard input" : f->path);
+        f->nodes = NULL;
+        if (r < 0)
+                pn_list_stream_done(&ls);
+        else
+                f->nodes = pn_list_stream_end(s->ctx, &ls, in ? "standard input" : f->path);
         f->ready = true;
         return 0;
 }

@@ -13,8 +13,27 @@
 
 #include "core/internal.h"
 
-/* The largest node list a source reads. */
+/* The largest static node file a source reads (kubectl JSON is read as a stream, with
+ * no limit: memory holds the nodes' routing facts, not the document). */
 #define PN_MAX_NODE_LIST (64u << 20)
+
+/* A node list read as it arrives: JSON (its first non-space byte is '{') goes through the
+ * streaming reader chunk by chunk; the static format is kept (at most PN_MAX_NODE_LIST)
+ * and parsed at the end. */
+struct pn_list_stream {
+        podnet_nodes *nodes;
+        struct pn_nodes_reader *nr;
+        int format; /* 0 not known yet, 1 JSON, 2 static */
+        char *text;
+        size_t len, cap;
+        int r;
+};
+/* Feeds a chunk: 0, -EFBIG (a static file over the limit), -ENOMEM. */
+int pn_list_stream_feed(struct pn_list_stream *ls, const char *chunk, size_t len);
+/* Ends the stream: the list, or NULL after logging why it is refused (`what` names the
+ * source). Frees what the stream holds. */
+podnet_nodes *pn_list_stream_end(podnet_ctx *ctx, struct pn_list_stream *ls, const char *what);
+void pn_list_stream_done(struct pn_list_stream *ls);
 
 struct pn_node_source;
 
@@ -36,7 +55,7 @@ struct pn_node_source_ops {
         void (*free)(struct pn_node_source *s);
 };
 
-#define PN_SOURCE_MAX_FDS 4
+#define PN_SOURCE_MAX_FDS 8
 
 struct pn_node_source {
         const struct pn_node_source_ops *ops;
@@ -48,6 +67,33 @@ int pn_node_source_file_new(podnet_ctx *ctx, const char *path, struct pn_node_so
 /* `sh -c cmd` in a process group of its own, killed with its group after timeout_s. */
 int pn_node_source_cmd_new(podnet_ctx *ctx, const char *cmd, unsigned timeout_s,
                            struct pn_node_source **ret);
+
+/* The Kubernetes API (kube/kube.h): LIST then WATCH of Nodes, the node map kept from the
+ * events; a list is delivered unasked when a routing fact changed (at most every
+ * PN_KUBE_COALESCE_MS), and when requested (the periodic resync). Takes cfg. */
+#define PN_KUBE_COALESCE_MS 50
+struct pn_kube_config;
+int pn_node_source_kube_new(podnet_ctx *ctx, struct pn_kube_config *cfg,
+                            struct pn_node_source **ret, podnet_error **err);
+
+/* What the Kubernetes source did, for status and metrics. */
+struct pn_kube_source_stats {
+        unsigned long lists;      /* complete LISTs (the first one included) */
+        unsigned long relists;    /* LISTs after a 410 Gone, an ERROR event, a bad stream */
+        unsigned long reconnects; /* WATCHes started again after one ended or failed */
+        unsigned long events;     /* watch events read (bookmarks included) */
+        unsigned long changes;    /* events that changed a routing fact */
+        unsigned long failures;   /* calls that got no answer or an error status */
+        unsigned long long bytes; /* response bytes read */
+        bool synced;              /* a complete list arrived since the start */
+        bool watching;            /* a WATCH is open and answered */
+        double since_ms;          /* pn_now_ms() when `watching` last changed */
+        size_t nodes;             /* in the map */
+        char resource_version[64];
+        char last_error[256];     /* the last failure's message, "" if none yet */
+};
+/* -EINVAL when s is not the Kubernetes source. */
+int pn_node_source_kube_stats(const struct pn_node_source *s, struct pn_kube_source_stats *ret);
 
 /* Requests a list and waits for it. 0 (*ret the caller's), -ECANCELED when stop_fd (-1:
  * none) became readable first, another -errno after a logged failure. */

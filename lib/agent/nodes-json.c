@@ -32,7 +32,7 @@ struct jaddr {
 
 /* What a Node object holds that podnet reads. */
 struct jcap {
-        struct jstr item, meta, spec, status, cidrs, addrs, name, cidr;
+        struct jstr item, meta, spec, status, cidrs, addrs, name, cidr, rv, cont, message;
         struct jstr *cidr_v;
         size_t n_cidr, cap_cidr;
         struct jaddr *addr_v;
@@ -44,7 +44,7 @@ struct jcap {
 static void jcap_reset(struct jcap *c)
 {
         c->item = c->meta = c->spec = c->status = c->cidrs = c->addrs = (struct jstr){0};
-        c->name = c->cidr = (struct jstr){0};
+        c->name = c->cidr = c->rv = c->cont = c->message = (struct jstr){0};
         c->n_cidr = c->n_addr = c->len = 0;
 }
 
@@ -195,10 +195,11 @@ static int node_from_capture(podnet_nodes *nodes, const struct jcap *c, const ch
 struct jlist {
         podnet_nodes *nodes;
         struct jcap root, item;
-        struct jstr kind, items;
+        struct jstr kind, items, type, object;
         size_t n_items;
         podnet_error *item_err;
         int item_r;
+        bool event; /* a watch event: {"type": ..., "object": {a Node}} */
 };
 
 struct walk {
@@ -217,6 +218,8 @@ enum field_id {
         F_NODE,
         F_META,
         F_NAME,
+        F_RV,
+        F_CONTINUE,
         F_SPEC,
         F_CIDR,
         F_CIDRS,
@@ -226,6 +229,9 @@ enum field_id {
         F_ADDR,
         F_ADDR_TYPE,
         F_ADDR_ADDRESS,
+        F_MESSAGE,
+        F_EV_TYPE, /* the fields of a watch event (only there) */
+        F_EV_OBJECT,
         F_COUNT,
 };
 
@@ -255,6 +261,9 @@ SLOT(items, &w->l->items)
 SLOT(item, &w->cur->item)
 SLOT(meta, &w->cur->meta)
 SLOT(name, &w->cur->name)
+SLOT(rv, &w->cur->rv)
+SLOT(cont, &w->cur->cont)
+SLOT(message, &w->cur->message)
 SLOT(spec, &w->cur->spec)
 SLOT(cidr, &w->cur->cidr)
 SLOT(cidrs, &w->cur->cidrs)
@@ -262,6 +271,8 @@ SLOT(status, &w->cur->status)
 SLOT(addrs, &w->cur->addrs)
 SLOT(addr_type, &w->cur->addr_v[w->cur->n_addr - 1].type)
 SLOT(addr_address, &w->cur->addr_v[w->cur->n_addr - 1].address)
+SLOT(ev_type, &w->l->type)
+SLOT(ev_object, &w->l->item.item)
 #undef SLOT
 
 static struct jstr *slot_cidr_elem(struct walk *w)
@@ -286,6 +297,8 @@ static struct jstr *slot_addr(struct walk *w)
 
 static int item_begin(struct walk *w);
 static int item_end(struct walk *w);
+static int object_begin(struct walk *w);
+static int object_end(struct walk *w);
 
 #define KEY(k) k, sizeof(k) - 1
 #define NO_KEY NULL, 0
@@ -297,6 +310,8 @@ static const struct field fields[F_COUNT] = {
     [F_NODE] = {F_NODE, NO_KEY, JT_OBJECT, NULL, NULL, NULL}, /* stands for F_ITEM and F_LIST */
     [F_META] = {F_NODE, KEY("metadata"), JT_OBJECT, slot_meta, NULL, NULL},
     [F_NAME] = {F_META, KEY("name"), JT_STRING, slot_name, NULL, NULL},
+    [F_RV] = {F_META, KEY("resourceVersion"), JT_STRING, slot_rv, NULL, NULL},
+    [F_CONTINUE] = {F_META, KEY("continue"), JT_STRING, slot_cont, NULL, NULL},
     [F_SPEC] = {F_NODE, KEY("spec"), JT_OBJECT, slot_spec, NULL, NULL},
     [F_CIDR] = {F_SPEC, KEY("podCIDR"), JT_STRING, slot_cidr, NULL, NULL},
     [F_CIDRS] = {F_SPEC, KEY("podCIDRs"), JT_ARRAY, slot_cidrs, NULL, NULL},
@@ -306,19 +321,30 @@ static const struct field fields[F_COUNT] = {
     [F_ADDR] = {F_ADDRS, NO_KEY, JT_OBJECT, slot_addr, NULL, NULL},
     [F_ADDR_TYPE] = {F_ADDR, KEY("type"), JT_STRING, slot_addr_type, NULL, NULL},
     [F_ADDR_ADDRESS] = {F_ADDR, KEY("address"), JT_STRING, slot_addr_address, NULL, NULL},
+    [F_MESSAGE] = {F_NODE, KEY("message"), JT_STRING, slot_message, NULL, NULL},
+    [F_EV_TYPE] = {F_LIST, KEY("type"), JT_STRING, slot_ev_type, NULL, NULL},
+    [F_EV_OBJECT] = {F_LIST, KEY("object"), JT_OBJECT, slot_ev_object, object_begin, object_end},
 };
 #undef KEY
 #undef NO_KEY
 
 /* The field under `parent` with this key (NULL: its elements), or F_COUNT. The fields of
- * F_NODE are those of every object that holds a Node: an item, or the root. */
-static enum field_id field_find(enum field_id parent, const char *key, size_t len)
+ * F_NODE are those of every object that holds a Node: an item, the root, an event's
+ * object. An event's root has only its own two fields. */
+static enum field_id field_find(const struct jlist *l, enum field_id parent, const char *key,
+                                size_t len)
 {
-        enum field_id alias = parent == F_ITEM || parent == F_LIST ? F_NODE : parent;
+        enum field_id alias = parent == F_ITEM || parent == F_EV_OBJECT ||
+                                      (parent == F_LIST && !l->event)
+                                  ? F_NODE
+                                  : parent;
 
         for (enum field_id f = F_KIND; f < F_COUNT; f++) {
                 if (fields[f].key_len != len ||
                     (fields[f].parent != parent && fields[f].parent != alias))
+                        continue;
+                if ((f == F_EV_TYPE || f == F_EV_OBJECT || f == F_KIND || f == F_ITEMS) &&
+                    parent == F_LIST && (f == F_EV_TYPE || f == F_EV_OBJECT) != l->event)
                         continue;
                 if (key ? fields[f].key && memcmp(fields[f].key, key, len) == 0 : !fields[f].key)
                         return f;
@@ -364,67 +390,6 @@ static int capture_string(struct walk *w, struct jstr *s)
         return 0;
 }
 
-static int read_field(struct walk *w, enum field_id f, int tok);
-
-/* The members (or elements) of field f's object (array), whose first token was read. */
-static int read_nested(struct walk *w, enum field_id f, bool array)
-{
-        enum field_id child = array ? field_find(f, NULL, 0) : F_COUNT;
-        int tok, r;
-
-        for (;;) {
-                tok = pn_jreader_next(w->jr);
-                if (tok < 0)
-                        return tok;
-                if (tok == PN_JTOK_END_OBJECT || tok == PN_JTOK_END_ARRAY)
-                        return 0;
-                if (!array) { /* a key: its value follows */
-                        size_t len;
-                        const char *key = pn_jreader_text(w->jr, &len);
-                        child = field_find(f, key, len);
-                        if (child == F_COUNT) {
-                                r = pn_jreader_skip(w->jr);
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        tok = pn_jreader_next(w->jr);
-                        if (tok < 0)
-                                return tok;
-                }
-                r = child == F_COUNT ? pn_jreader_skip(w->jr) : read_field(w, child, tok);
-                if (r < 0)
-                        return r;
-        }
-}
-
-/* The value of field f, whose first token tok was just read. */
-static int read_field(struct walk *w, enum field_id f, int tok)
-{
-        const struct field *fd = &fields[f];
-        struct jstr *s;
-        int r;
-
-        if (fd->begin) {
-                r = fd->begin(w);
-                if (r != 0)
-                        return r < 0 ? r : pn_jreader_skip(w->jr);
-        }
-        s = fd->slot(w);
-        if (!s)
-                return -ENOMEM;
-        s->t = tok_type(tok);
-        if (s->t != fd->want)
-                r = pn_jreader_skip(w->jr);
-        else if (s->t == JT_STRING)
-                r = capture_string(w, s);
-        else
-                r = read_nested(w, f, s->t == JT_ARRAY);
-        if (r >= 0 && fd->end)
-                r = fd->end(w);
-        return r;
-}
-
 static int item_begin(struct walk *w)
 {
         if (w->l->item_r < 0) /* an earlier item is wrong already: only check the syntax */
@@ -447,74 +412,319 @@ static int item_end(struct walk *w)
         return 0;
 }
 
-static int json_syntax_error(const char *text, size_t len, const char *msg, size_t off,
-                             podnet_error **err)
+static int object_begin(struct walk *w)
 {
-        const char *at = text + (off < len ? off : len);
-        int line = 1, column = 1;
+        w->cur = &w->l->item;
+        jcap_reset(w->cur);
+        return 0;
+}
 
-        for (const char *p = text; p < at; p++) {
+static int object_end(struct walk *w)
+{
+        w->cur = &w->l->root;
+        return 0;
+}
+
+/* --- the resumable walk: one token at a time, stopping where the input ends ------------- */
+
+#define WALK_MAX_DEPTH 16
+
+struct pn_nodes_reader {
+        struct jlist l;
+        struct walk w;
+        struct {
+                enum field_id f;
+                bool array;
+        } stack[WALK_MAX_DEPTH];
+        size_t depth;
+        enum field_id pending; /* the field whose value the next token begins */
+        bool skipping;         /* a skip stopped at the end of the input */
+        enum field_id end_after; /* the field whose end runs after that skip */
+        bool root_done, finished;
+        int r;
+        /* for messages in stream mode: where the current chunk starts, its line and column */
+        const char *chunk;
+        size_t chunk_len, chunk_off;
+        int chunk_line, chunk_col;
+        bool nul;
+};
+
+/* The value of field f begins with token tok. */
+static int walk_value(struct pn_nodes_reader *nr, enum field_id f, int tok)
+{
+        struct walk *w = &nr->w;
+        const struct field *fd;
+        struct jstr *s;
+        int r = 1;
+
+        if (f != F_COUNT && fields[f].begin)
+                r = fields[f].begin(w);
+        else if (f != F_COUNT)
+                r = 0;
+        if (r != 0) { /* not read: passed over */
+                nr->skipping = true;
+                nr->end_after = F_COUNT;
+                return r < 0 ? r : 0;
+        }
+        fd = &fields[f];
+        s = fd->slot(w);
+        if (!s)
+                return -ENOMEM;
+        s->t = tok_type(tok);
+        if (s->t != fd->want) {
+                nr->skipping = true;
+                nr->end_after = f;
+                return 0;
+        }
+        if (s->t == JT_STRING) {
+                r = capture_string(w, s);
+                return r < 0 ? r : fd->end ? fd->end(w) : 0;
+        }
+        if (nr->depth == WALK_MAX_DEPTH)
+                return -EINVAL; /* (the table is shallower than this) */
+        nr->stack[nr->depth].f = f;
+        nr->stack[nr->depth++].array = s->t == JT_ARRAY;
+        return 0;
+}
+
+/* Reads as far as the input fed goes: 1 when the document is complete, -EAGAIN when more
+ * input is needed, another -errno on failure. */
+static int walk(struct pn_nodes_reader *nr)
+{
+        struct walk *w = &nr->w;
+        int r, tok;
+
+        for (;;) {
+                if (nr->skipping) {
+                        enum field_id f = nr->end_after;
+                        r = pn_jreader_skip(w->jr);
+                        if (r < 0)
+                                return r;
+                        nr->skipping = false;
+                        nr->end_after = F_COUNT;
+                        if (f != F_COUNT && fields[f].end && (r = fields[f].end(w)) < 0)
+                                return r;
+                        if (nr->depth == 0)
+                                nr->root_done = true;
+                        continue;
+                }
+                tok = pn_jreader_next(w->jr);
+                if (tok < 0)
+                        return tok;
+                if (nr->root_done)
+                        return 1; /* PN_JTOK_END: what follows the root is checked */
+                if (nr->depth == 0) {
+                        r = walk_value(nr, F_LIST, tok);
+                } else {
+                        enum field_id top = nr->stack[nr->depth - 1].f;
+                        bool array = nr->stack[nr->depth - 1].array;
+
+                        if (tok == PN_JTOK_END_OBJECT || tok == PN_JTOK_END_ARRAY) {
+                                nr->depth--;
+                                r = fields[top].end ? fields[top].end(w) : 0;
+                                if (nr->depth == 0)
+                                        nr->root_done = true;
+                        } else if (!array && tok == PN_JTOK_KEY) {
+                                size_t len;
+                                const char *key = pn_jreader_text(w->jr, &len);
+                                nr->pending = field_find(&nr->l, top, key, len);
+                                if (nr->pending == F_COUNT) {
+                                        nr->skipping = true; /* (a skip after a key: its value) */
+                                        nr->end_after = F_COUNT;
+                                }
+                                r = 0;
+                        } else {
+                                r = walk_value(nr, array ? field_find(&nr->l, top, NULL, 0)
+                                                         : nr->pending,
+                                               tok);
+                        }
+                }
+                if (r < 0)
+                        return r;
+        }
+}
+
+int pn_nodes_reader_new(podnet_nodes *nodes, bool event, struct pn_nodes_reader **ret)
+{
+        struct pn_nodes_reader *nr = calloc(1, sizeof(*nr));
+        int r;
+
+        if (!nr)
+                return -ENOMEM;
+        r = pn_jreader_new(&nr->w.jr);
+        if (r < 0) {
+                free(nr);
+                return r;
+        }
+        nr->l.nodes = nodes;
+        nr->l.event = event;
+        nr->w.l = &nr->l;
+        nr->w.cur = &nr->l.root;
+        nr->end_after = F_COUNT;
+        nr->chunk_line = nr->chunk_col = 1;
+        *ret = nr;
+        return 0;
+}
+
+struct pn_nodes_reader *pn_nodes_reader_free(struct pn_nodes_reader *nr)
+{
+        if (!nr)
+                return NULL;
+        pn_jreader_free(nr->w.jr);
+        podnet_error_free(nr->l.item_err);
+        jcap_done(&nr->l.root);
+        jcap_done(&nr->l.item);
+        free(nr);
+        return NULL;
+}
+
+/* Moves the line and column of the chunk's start past `len` bytes of text. */
+static void count_lines(const char *text, size_t len, int *line, int *column)
+{
+        for (const char *p = text; p < text + len; p++) {
                 if (*p == '\n') {
-                        line++;
-                        column = 1;
+                        (*line)++;
+                        *column = 1;
                 } else if (((unsigned char)*p & 0xc0) != 0x80) {
-                        column++;
+                        (*column)++;
                 }
         }
+}
+
+int pn_nodes_reader_feed(struct pn_nodes_reader *nr, const char *chunk, size_t len, bool last)
+{
+        int r;
+
+        if (nr->finished)
+                return nr->r;
+        if (nr->chunk)
+                count_lines(nr->chunk, nr->chunk_len, &nr->chunk_line, &nr->chunk_col);
+        nr->chunk_off += nr->chunk_len;
+        nr->chunk = chunk;
+        nr->chunk_len = len;
+        if (!nr->nul && len && memchr(chunk, 0, len))
+                nr->nul = true;
+        r = pn_jreader_feed(nr->w.jr, chunk, len, last);
+        if (r == 0)
+                r = walk(nr);
+        if (r == -EAGAIN)
+                return 0;
+        nr->finished = true;
+        nr->r = r < 0 ? r : 1;
+        return nr->r;
+}
+
+static int json_syntax_error(const struct pn_nodes_reader *nr, const char *msg, size_t off,
+                             podnet_error **err)
+{
+        int line = nr->chunk_line, column = nr->chunk_col;
+
+        if (off < nr->chunk_off)
+                return pn_error_plain(err, EINVAL, 0,
+                                      "Node list is not valid JSON: %s at byte %zu", msg, off);
+        off -= nr->chunk_off;
+        count_lines(nr->chunk, off < nr->chunk_len ? off : nr->chunk_len, &line, &column);
         return pn_error_plain(err, EINVAL, 0,
                               "Node list is not valid JSON: %s at line %d column %d", msg, line,
                               column);
 }
 
-int pn_nodes_parse_json(podnet_nodes *nodes, const char *text, size_t len, podnet_error **err)
+/* After the last feed: the document's verdict (a NodeList's kind and items, the first bad
+ * item; in event mode the event's type and object). 0 or -errno with *err set. */
+int pn_nodes_reader_end(struct pn_nodes_reader *nr, podnet_error **err)
 {
-        struct jlist l = {.nodes = nodes};
-        struct walk w = {.l = &l, .cur = &l.root};
+        struct jlist *l = &nr->l;
+        podnet_nodes *nodes = l->nodes;
         const char *kind = NULL, *msg;
         size_t off;
-        int r, tok;
+        int r = nr->finished ? nr->r : -EINVAL;
 
-        r = pn_jreader_new(&w.jr);
+        if (r > 0)
+                r = 0;
+        msg = pn_jreader_error(nr->w.jr, &off);
+        if (r < 0 && msg && nr->nul)
+                return pn_error_plain(err, EINVAL, 0, "Node list contains a NUL byte");
+        if (r < 0 && msg)
+                return json_syntax_error(nr, msg, off, err);
         if (r < 0)
-                return r;
-        pn_jreader_set_buffer(w.jr, text, len);
-        tok = pn_jreader_next(w.jr);
-        r = tok < 0 ? tok : read_field(&w, F_LIST, tok);
-        if (r >= 0) {
-                tok = pn_jreader_next(w.jr); /* the end, or what follows the root is wrong */
-                r = tok < 0 ? tok : 0;
+                return r == -ENOMEM ? r : pn_error_plain(err, -r, 0, "Node list: incomplete");
+        if (l->event) {
+                if (l->type.t != JT_STRING)
+                        return pn_error_plain(err, EINVAL, 0, "Watch event: no type");
+                return 0; /* (the object is read by pn_nodes_reader_event()) */
         }
-        msg = pn_jreader_error(w.jr, &off);
-        if (r < 0 && msg && memchr(text, 0, len)) /* checked here: it costs a pass */
-                r = pn_error_plain(err, EINVAL, 0,
-                                   "Node list contains a NUL byte");
-        else if (r < 0 && msg)
-                r = json_syntax_error(text, len, msg, off, err);
-        else if (r < 0)
-                ; /* out of memory */
-        else if (l.kind.t && l.kind.t != JT_STRING)
-                r = type_error(err, "Node list", ": kind", "a string", l.kind.t);
-        else if (l.kind.t && streq((kind = jcap_str(&l.root, &l.kind)), "Node")) {
+        if (l->kind.t && l->kind.t != JT_STRING)
+                return type_error(err, "Node list", ": kind", "a string", l->kind.t);
+        if (l->kind.t && streq((kind = jcap_str(&l->root, &l->kind)), "Node")) {
                 for (size_t i = 0; i < nodes->n; i++)
                         pn_node_done(&nodes->nodes[i]);
                 nodes->n = 0;
-                r = node_from_capture(nodes, &l.root, "Node", err);
-        } else if (l.kind.t && !streq(kind, "NodeList") && !streq(kind, "List"))
-                r = pn_error_plain(err, EINVAL, 0,
-                                   "kind: expected NodeList or Node, got %s", kind);
-        else if (!l.items.t)
-                r = pn_error_plain(err, EINVAL, 0, "items: missing");
-        else if (l.items.t != JT_ARRAY)
-                r = type_error(err, "items", "", "an array", l.items.t);
-        else if (l.item_r < 0) {
-                r = l.item_r;
-                if (err && !*err)
-                        *err = steal_pointer(&l.item_err);
+                return node_from_capture(nodes, &l->root, "Node", err);
         }
-        pn_jreader_free(w.jr);
-        podnet_error_free(l.item_err);
-        jcap_done(&l.root);
-        jcap_done(&l.item);
+        if (l->kind.t && !streq(kind, "NodeList") && !streq(kind, "List"))
+                return pn_error_plain(err, EINVAL, 0, "kind: expected NodeList or Node, got %s",
+                                      kind);
+        if (!l->items.t)
+                return pn_error_plain(err, EINVAL, 0, "items: missing");
+        if (l->items.t != JT_ARRAY)
+                return type_error(err, "items", "", "an array", l->items.t);
+        if (l->item_r < 0) {
+                r = l->item_r;
+                if (err && !*err)
+                        *err = steal_pointer(&l->item_err);
+                return r;
+        }
+        return 0;
+}
+
+static const char *jstr_or_null(const struct jcap *c, const struct jstr *s)
+{
+        return s->t == JT_STRING ? jcap_str(c, s) : NULL;
+}
+
+const char *pn_nodes_reader_rv(const struct pn_nodes_reader *nr)
+{
+        return jstr_or_null(&nr->l.root, &nr->l.root.rv);
+}
+
+const char *pn_nodes_reader_continue(const struct pn_nodes_reader *nr)
+{
+        return jstr_or_null(&nr->l.root, &nr->l.root.cont);
+}
+
+int pn_nodes_reader_event(struct pn_nodes_reader *nr, const char **type, const char **rv,
+                          const char **message, podnet_error **err)
+{
+        struct jlist *l = &nr->l;
+        const struct jcap *o = &l->item;
+
+        *type = jstr_or_null(&l->root, &l->type);
+        *rv = jstr_or_null(o, &o->rv);
+        *message = jstr_or_null(o, &o->message);
+        if (!*type || l->item.item.t != JT_OBJECT)
+                return pn_error_plain(err, EINVAL, 0, "Watch event: no type or object");
+        if (streq(*type, "ADDED") || streq(*type, "MODIFIED") || streq(*type, "DELETED"))
+                return node_from_capture(l->nodes, o, "object", err);
+        return 0;
+}
+
+int pn_nodes_parse_json(podnet_nodes *nodes, const char *text, size_t len, podnet_error **err)
+{
+        struct pn_nodes_reader *nr = NULL;
+        int r = pn_nodes_reader_new(nodes, false, &nr);
+
+        if (r < 0)
+                return r;
+        pn_jreader_set_buffer(nr->w.jr, text, len);
+        nr->chunk = text;
+        nr->chunk_len = len;
+        r = walk(nr);
+        nr->finished = true;
+        nr->r = r < 0 ? r : 1;
+        if (r < 0 && pn_jreader_error(nr->w.jr, NULL) && memchr(text, 0, len))
+                nr->nul = true; /* checked here only: it costs a pass */
+        r = pn_nodes_reader_end(nr, err);
+        pn_nodes_reader_free(nr);
         return r;
 }
 

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The Kubernetes client's configuration: the in-cluster service account (token and CA in
+ * a directory the kubelet mounts, the address the caller read from the environment) or a
+ * kubeconfig file read with libyaml (its current context's cluster and user).
+ */
+#include <yaml.h>
+
+#include "kube/kube.h"
+
+#define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+struct pn_kube_config *pn_kube_config_free(struct pn_kube_config *c)
+{
+        if (!c)
+                return NULL;
+        free(c->server);
+        free(c->ca_file);
+        free(c->ca_data);
+        free(c->cert_file);
+        free(c->cert_data);
+        free(c->key_file);
+        free(c->key_data);
+        free(c->token);
+        free(c->token_file);
+        free(c);
+        return NULL;
+}
+
+static void kube_config_freep(struct pn_kube_config **c)
+{
+        pn_kube_config_free(*c);
+}
+#define _cleanup_kcfg_ _cleanup_(kube_config_freep)
+
+static int b64_value(unsigned char ch)
+{
+        if (ch >= 'A' && ch <= 'Z')
+                return ch - 'A';
+        if (ch >= 'a' && ch <= 'z')
+                return ch - 'a' + 26;
+        if (ch >= '0' && ch <= '9')
+                return ch - '0' + 52;
+        if (ch == '+' || ch == '-')
+                return 62;
+        if (ch == '/' || ch == '_')
+                return 63;
+        return -1;
+}
+
+int pn_base64_decode(const char *in, size_t len, char **ret, size_t *ret_len)
+{
+        _cleanup_free_ char *out = malloc(len / 4 * 3 + 4);
+        unsigned acc = 0, bits = 0;
+        size_t n = 0;
+        bool pad = false;
+
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i++) {
+                unsigned char ch = (unsigned char)in[i];
+                int v;
+
+                if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
+                        continue;
+                if (ch == '=') {
+                        pad = true;
+                        continue;
+                }
+                v = b64_value(ch);
+                if (v < 0 || pad)
+                        return -EINVAL;
+                acc = (acc << 6) | (unsigned)v;
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        out[n++] = (char)((acc >> bits) & 0xff);
+                }
+        }
+        if (bits >= 6)
+                return -EINVAL; /* a lone sextet is not a byte */
+        out[n] = '\0';
+        *ret = steal_pointer(&out);
+        *ret_len = n;
+        return 0;
+}
+
+static char *strdup_or_null(const char *s)
+{
+        return s ? strdup(s) : NULL;
+}
+
+int pn_kube_config_in_cluster(const char *dir, const char *host, const char *port,
+                              struct pn_kube_config **ret, podnet_error **err)
+{
+        _cleanup_kcfg_ struct pn_kube_config *c = calloc(1, sizeof(*c));
+        bool v6;
+
+        if (!c)
+                return -ENOMEM;
+        if (!host || !*host || !port || !*port)
+                return pn_error_plain(err, EINVAL, 0,
+                                      "In-cluster configuration: KUBERNETES_SERVICE_HOST and "
+                                      "KUBERNETES_SERVICE_PORT are not both set");
+        dir = dir ? dir : SA_DIR;
+        v6 = strchr(host, ':') != NULL;
+        if (asprintf(&c->server, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
+                     port) < 0 ||
+            asprintf(&c->ca_file, "%s/ca.crt", dir) < 0 ||
+            asprintf(&c->token_file, "%s/token", dir) < 0) {
+                c->server = c->ca_file = c->token_file = NULL;
+                return -ENOMEM;
+        }
+        if (access(c->token_file, R_OK) < 0)
+                return pn_error(err, errno, 0, "In-cluster configuration: reading %s",
+                                c->token_file);
+        *ret = steal_pointer(&c);
+        return 0;
+}
+
+/* --- kubeconfig ---------------------------------------------------------------------- */
+
+static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
+{
+        if (!map || map->type != YAML_MAPPING_NODE)
+                return NULL;
+        for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+             p++) {
+                yaml_node_t *k = yaml_document_get_node(doc, p->key);
+                if (k && k->type == YAML_SCALAR_NODE &&
+                    k->data.scalar.length == strlen(key) &&
+                    memcmp(k->data.scalar.value, key, k->data.scalar.length) == 0)
+                        return yaml_document_get_node(doc, p->value);
+        }
+        return NULL;
+}
+
+static const char *scalar(yaml_node_t *n)
+{
+        if (!n || n->type != YAML_SCALAR_NODE)
+                return NULL;
+        return (const char *)n->data.scalar.value;
+}
+
+/* The `inner` mapping of the element of list `list` whose name is `name` (contexts,
+ * clusters, users: [{name: x, context|cluster|user: {...}}]). */
+static yaml_node_t *named(yaml_document_t *doc, yaml_node_t *root, const char *list,
+                          const char *inner, const char *name)
+{
+        yaml_node_t *seq = map_get(doc, root, list);
+
+        if (!seq || seq->type != YAML_SEQUENCE_NODE || !name)
+                return NULL;
+        for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top;
+             i++) {
+                yaml_node_t *e = yaml_document_get_node(doc, *i);
+                const char *n = scalar(map_get(doc, e, "name"));
+                if (n && streq(n, name))
+                        return map_get(doc, e, inner);
+        }
+        return NULL;
+}
+
+/* A path as written, or relative to the kubeconfig's directory. */
+static int kc_path(const char *base_dir, const char *p, char **ret)
+{
+        if (!p || !*p) {
+                *ret = NULL;
+                return 0;
+        }
+        if (p[0] == '/' || !base_dir)
+                *ret = strdup(p);
+        else if (asprintf(ret, "%s/%s", base_dir, p) < 0)
+                *ret = NULL;
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int kc_data(const char *path, const char *field, const char *b64, char **ret,
+                   size_t *len, podnet_error **err)
+{
+        int r;
+
+        if (!b64)
+                return 0;
+        r = pn_base64_decode(b64, strlen(b64), ret, len);
+        if (r == -EINVAL)
+                return pn_error_plain(err, EINVAL, 0, "Kubeconfig %s: %s is not valid base64",
+                                      path, field);
+        return r;
+}
+
+int pn_kube_config_load(const char *path, const char *context, struct pn_kube_config **ret,
+                        podnet_error **err)
+{
+        _cleanup_kcfg_ struct pn_kube_config *c = calloc(1, sizeof(*c));
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *dir = NULL;
+        yaml_parser_t parser;
+        yaml_document_t doc;
+        yaml_node_t *root, *ctxn, *cluster, *user;
+        const char *cluster_name, *user_name, *s;
+        char *slash;
+        int r = 0;
+
+        if (!c)
+                return -ENOMEM;
+        f = fopen(path, "re");
+        if (!f)
+                return pn_error(err, errno, 0, "Opening kubeconfig %s", path);
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (slash)
+                *slash = '\0';
+        else
+                dir = (free(dir), NULL);
+        if (!yaml_parser_initialize(&parser))
+                return -ENOMEM;
+        yaml_parser_set_input_file(&parser, f);
+        if (!yaml_parser_load(&parser, &doc)) {
+                r = pn_error_plain(err, EINVAL, 0, "Kubeconfig %s: %s at line %zu column %zu", path,
+                                   parser.problem ? parser.problem : "invalid YAML",
+                                   parser.problem_mark.line + 1, parser.problem_mark.column + 1);
+                yaml_parser_delete(&parser);
+                return r;
+        }
+        yaml_parser_delete(&parser);
+        root = yaml_document_get_root_node(&doc);
+        if (!root || root->type != YAML_MAPPING_NODE) {
+                r = pn_error_plain(err, EINVAL, 0, "Kubeconfig %s: not a mapping", path);
+                goto out;
+        }
+        if (!context)
+                context = scalar(map_get(&doc, root, "current-context"));
+        if (!context || !*context) {
+                r = pn_error_plain(err, EINVAL, 0, "Kubeconfig %s: no current-context", path);
+                goto out;
+        }
+        ctxn = named(&doc, root, "contexts", "context", context);
+        if (!ctxn) {
+                r = pn_error_plain(err, EINVAL, 0, "Kubeconfig %s: no context named %s", path,
+                                   context);
+                goto out;
+        }
+        cluster_name = scalar(map_get(&doc, ctxn, "cluster"));
+        user_name = scalar(map_get(&doc, ctxn, "user"));
+        cluster = named(&doc, root, "clusters", "cluster", cluster_name);
+        if (!cluster || !scalar(map_get(&doc, cluster, "server"))) {
+                r = pn_error_plain(err, EINVAL, 0,
+                                   "Kubeconfig %s: context %s has no cluster with a server", path,
+                                   context);
+                goto out;
+        }
+        user = named(&doc, root, "users", "user", user_name); /* (may be none) */
+
+        c->server = strdup(scalar(map_get(&doc, cluster, "server")));
+        if (!c->server) {
+                r = -ENOMEM;
+                goto out;
+        }
+        s = scalar(map_get(&doc, cluster, "insecure-skip-tls-verify"));
+        c->insecure = s && streq(s, "true");
+        if ((r = kc_path(dir, scalar(map_get(&doc, cluster, "certificate-authority")),
+                         &c->ca_file)) < 0 ||
+            (r = kc_data(path, "certificate-authority-data",
+                         scalar(map_get(&doc, cluster, "certificate-authority-data")), &c->ca_data,
+                         &c->ca_len, err)) < 0 ||
+            (r = kc_path(dir, scalar(map_get(&doc, user, "client-certificate")),
+                         &c->cert_file)) < 0 ||
+            (r = kc_data(path, "client-certificate-data",
+                         scalar(map_get(&doc, user, "client-certificate-data")), &c->cert_data,
+                         &c->cert_len, err)) < 0 ||
+            (r = kc_path(dir, scalar(map_get(&doc, user, "client-key")), &c->key_file)) < 0 ||
+            (r = kc_data(path, "client-key-data", scalar(map_get(&doc, user, "client-key-data")),
+                         &c->key_data, &c->key_len, err)) < 0 ||
+            (r = kc_path(dir, scalar(map_get(&doc, user, "tokenFile")), &c->token_file)) < 0)
+                goto out;
+        s = scalar(map_get(&doc, user, "token"));
+        if (s && !(c->token = strdup_or_null(s))) {
+                r = -ENOMEM;
+                goto out;
+        }
+        if (map_get(&doc, user, "exec") || map_get(&doc, user, "auth-provider")) {
+                r = pn_error_plain(err, ENOTSUP, 0,
+                                   "Kubeconfig %s: user %s uses an exec credential plugin or an "
+                                   "auth provider, which podnet does not run; give it a token, "
+                                   "tokenFile or client certificate",
+                                   path, user_name ? user_name : "");
+                goto out;
+        }
+        *ret = steal_pointer(&c);
+out:
+        yaml_document_delete(&doc);
+        return r;
+}

@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+# A small Kubernetes API server double for podnet's tests and benchmarks: HTTPS (a CA and
+# certificate the test makes), bearer-token checks (the token file is re-read on every
+# request, so a test rotates it by rewriting the file), Node LIST with limit/continue and
+# resourceVersion semantics, WATCH with ADDED/MODIFIED/DELETED/BOOKMARK/ERROR events and
+# 410 Gone for a compacted resourceVersion, as https://kubernetes.io/docs/reference/
+# using-api/api-concepts/ describes them. Every request is appended to a log the test
+# reads. Controlled through /_ctl/* (no token): apply, delete, drop, compact, error,
+# down, up, stats. The test runs it on 127.0.0.1 inside its own network namespace.
+#
+#   fake-apiserver.py serve --port P --cert C --key K --token-file T --log L
+#                           [--nodes FILE | --gen N] [--pad BYTES] [--bookmark SECONDS]
+#   fake-apiserver.py ctl https://127.0.0.1:P COMMAND [JSON]
+import argparse
+import base64
+import http.server
+import json
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Condition()
+        self.rv = 100
+        self.nodes = {}  # name -> object
+        self.events = []  # (rv, type, object)
+        self.compacted = 0  # watches from a resourceVersion below this get 410
+        self.down = False
+        self.generation = 0  # bumped by drop: open watches end
+        self.error_gen = 0  # bumped by error: open watches get an ERROR event
+        self.stats = {"list": 0, "watch": 0, "bytes": 0}
+
+    def bump(self):
+        self.rv += 1
+        return self.rv
+
+    def put(self, obj, etype=None):
+        with self.lock:
+            name = obj["metadata"]["name"]
+            etype = etype or ("MODIFIED" if name in self.nodes else "ADDED")
+            rv = self.bump()
+            obj["metadata"]["resourceVersion"] = str(rv)
+            self.nodes[name] = obj
+            self.events.append((rv, etype, obj))
+            self.lock.notify_all()
+
+    def delete(self, name):
+        with self.lock:
+            obj = self.nodes.pop(name, None)
+            if obj is None:
+                return False
+            rv = self.bump()
+            obj = json.loads(json.dumps(obj))
+            obj["metadata"]["resourceVersion"] = str(rv)
+            self.events.append((rv, "DELETED", obj))
+            self.lock.notify_all()
+            return True
+
+
+S = State()
+ARGS = None
+
+
+def make_node(name, cidr, ip, pad=0):
+    n = {
+        "kind": "Node", "apiVersion": "v1",
+        "metadata": {"name": name, "uid": "uid-" + name, "resourceVersion": "0",
+                     "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"},
+                     "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+        "spec": {},
+        "status": {"addresses": [{"type": "InternalIP", "address": ip},
+                                 {"type": "Hostname", "address": name}],
+                   "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                   "message": "kubelet is posting ready status"}]},
+    }
+    if cidr:
+        n["spec"]["podCIDR"] = cidr
+        n["spec"]["podCIDRs"] = [cidr]
+    if pad:
+        # images and managedFields make up most of a real Node's 10 KB
+        n["status"]["images"] = [{"names": ["registry.example/img-%d@sha256:%s" % (i, "ab" * 32)],
+                                  "sizeBytes": 1000000 + i} for i in range(max(1, pad // 110))]
+    return n
+
+
+def gen_nodes(count, pad):
+    for i in range(count):
+        a, b = divmod(i, 250)
+        S.nodes["node%d" % (i + 1)] = make_node("node%d" % (i + 1), "10.%d.%d.0/24" % (64 + a // 256, a % 256),
+                                                "172.%d.%d.%d" % (16 + a // 256, a % 256, b + 2), pad)
+    for o in S.nodes.values():
+        o["metadata"]["resourceVersion"] = str(S.rv)
+
+
+def status(code, reason, message):
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def record(self, note):
+        with open(ARGS.log, "a") as f:
+            f.write("%.3f %s %s %s\n" % (time.time(), self.command, self.path, note))
+
+    def send_json(self, code, obj):
+        body = json.dumps(obj, separators=(",", ":")).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        S.stats["bytes"] += len(body)
+
+    def authorized(self):
+        try:
+            with open(ARGS.token_file) as f:
+                want = f.read().strip()
+        except OSError:
+            want = None
+        got = self.headers.get("Authorization", "")
+        return want and got == "Bearer " + want
+
+    def do_POST(self):
+        self.do_GET()
+
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(url.query))
+        if url.path.startswith("/_ctl/"):
+            return self.control(url.path[6:], q)
+        if S.down:
+            self.record("down")
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if not self.authorized():
+            self.record("401")
+            return self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
+        if url.path != "/api/v1/nodes":
+            self.record("404")
+            return self.send_json(404, status(404, "NotFound", "the server could not find the requested resource"))
+        if q.get("watch") in ("1", "true"):
+            return self.watch(q)
+        return self.list(q)
+
+    def list(self, q):
+        limit = int(q.get("limit", "0") or 0)
+        cont = q.get("continue")
+        with S.lock:
+            S.stats["list"] += 1
+            if cont:
+                c = json.loads(base64.urlsafe_b64decode(cont.encode()))
+                if c["rv"] < S.compacted:
+                    self.record("410")
+                    return self.send_json(410, status(410, "Expired", "The provided continue parameter is too old"))
+                list_rv, start = c["rv"], c["start"]
+            else:
+                list_rv, start = S.rv, ""
+            names = sorted(n for n in S.nodes if n > start)
+            items = [S.nodes[n] for n in (names[:limit] if limit else names)]
+            more = limit and len(names) > limit
+        meta = {"resourceVersion": str(list_rv)}
+        if more:
+            meta["continue"] = base64.urlsafe_b64encode(json.dumps({"rv": list_rv, "start": items[-1]["metadata"]["name"]}).encode()).decode()
+        self.record("200 items=%d" % len(items))
+        # written item by item, as the API server streams a big list
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        head = '{"kind":"NodeList","apiVersion":"v1","metadata":%s,"items":[' % json.dumps(meta)
+        buf = [head]
+        size = len(head)
+        for i, it in enumerate(items):
+            s = ("," if i else "") + json.dumps(it, separators=(",", ":"))
+            buf.append(s)
+            size += len(s)
+            if size > 65536:
+                self.chunk("".join(buf).encode())
+                buf, size = [], 0
+        buf.append("]}")
+        self.chunk("".join(buf).encode())
+        self.chunk(b"")
+
+    def chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        S.stats["bytes"] += len(data)
+
+    def watch(self, q):
+        rv = int(q.get("resourceVersion", "0") or 0)
+        timeout = float(q.get("timeoutSeconds", "1800"))
+        bookmarks = q.get("allowWatchBookmarks") == "true"
+        with S.lock:
+            S.stats["watch"] += 1
+            if rv and rv < S.compacted:
+                self.record("410")
+                return self.send_json(410, status(410, "Expired", "too old resource version: %d (%d)" % (rv, S.compacted)))
+            gen, err_gen = S.generation, S.error_gen
+            if rv == 0:  # "any": start with the current state as ADDED events
+                pending = [(S.rv, "ADDED", o) for o in S.nodes.values()]
+                rv = S.rv
+            else:
+                pending = [e for e in S.events if e[0] > rv]
+        self.record("200 watch from %d" % rv)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        end = time.monotonic() + timeout
+        last_bookmark = time.monotonic()
+        try:
+            while True:
+                for erv, etype, obj in pending:
+                    self.chunk((json.dumps({"type": etype, "object": obj}, separators=(",", ":")) + "\n").encode())
+                    rv = max(rv, erv)
+                self.wfile.flush()
+                with S.lock:
+                    S.lock.wait_for(lambda: S.events and S.events[-1][0] > rv or S.generation != gen
+                                    or S.error_gen != err_gen or S.down,
+                                    timeout=min(0.5, max(0, end - time.monotonic())))
+                    if S.generation != gen or S.down:
+                        self.record("watch dropped")
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
+                    if S.error_gen != err_gen:
+                        err_gen = S.error_gen
+                        ev = {"type": "ERROR", "object": status(410, "Expired", "too old resource version")}
+                        self.chunk((json.dumps(ev) + "\n").encode())
+                        self.chunk(b"")
+                        self.record("watch error event")
+                        return
+                    pending = [e for e in S.events if e[0] > rv]
+                    cur = S.rv
+                if time.monotonic() >= end:
+                    self.chunk(b"")
+                    self.record("watch timeout")
+                    return
+                if bookmarks and ARGS.bookmark and time.monotonic() - last_bookmark >= ARGS.bookmark and not pending:
+                    last_bookmark = time.monotonic()
+                    bm = {"type": "BOOKMARK", "object": {"kind": "Node", "apiVersion": "v1",
+                                                         "metadata": {"resourceVersion": str(cur)}}}
+                    self.chunk((json.dumps(bm) + "\n").encode())
+                    rv = cur
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            self.record("watch closed by client")
+
+    def control(self, cmd, q):
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        body = json.loads(self.rfile.read(n)) if n else None
+        res = {"ok": True}
+        if cmd == "apply":
+            S.put(body)
+        elif cmd == "node":  # name, cidr, ip
+            S.put(make_node(q["name"], q.get("cidr"), q["ip"], int(q.get("pad", 0))))
+        elif cmd == "delete":
+            res["ok"] = S.delete(q["name"])
+        elif cmd == "drop":
+            with S.lock:
+                S.generation += 1
+                S.lock.notify_all()
+        elif cmd == "compact":  # history gone: every resourceVersion known is too old; watches end
+            with S.lock:
+                S.compacted = S.bump()  # a list now returns this; anything older is gone
+                S.generation += 1
+                S.lock.notify_all()
+        elif cmd == "error":
+            with S.lock:
+                S.error_gen += 1
+                S.lock.notify_all()
+        elif cmd == "down":
+            with S.lock:
+                S.down = True
+                S.lock.notify_all()
+        elif cmd == "up":
+            S.down = False
+        elif cmd == "stats":
+            res = dict(S.stats, rv=S.rv, nodes=len(S.nodes))
+        else:
+            return self.send_json(404, {"ok": False})
+        self.send_json(200, res)
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def serve():
+    if ARGS.nodes:
+        with open(ARGS.nodes) as f:
+            for o in json.load(f)["items"]:
+                S.nodes[o["metadata"]["name"]] = o
+    elif ARGS.gen:
+        gen_nodes(ARGS.gen, ARGS.pad)
+    srv = Server(("127.0.0.1", ARGS.port), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(ARGS.cert, ARGS.key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    if ARGS.ready:
+        open(ARGS.ready, "w").close()
+    srv.serve_forever()
+
+
+def ctl():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    data = ARGS.json.encode() if ARGS.json else None
+    req = urllib.request.Request(ARGS.url.rstrip("/") + "/_ctl/" + ARGS.cmd, data=data, method="POST")
+    print(urllib.request.urlopen(req, context=ctx, timeout=10).read().decode())
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="mode", required=True)
+    s = sub.add_parser("serve")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--cert", required=True)
+    s.add_argument("--key", required=True)
+    s.add_argument("--token-file", required=True)
+    s.add_argument("--log", required=True)
+    s.add_argument("--nodes")
+    s.add_argument("--gen", type=int, default=0)
+    s.add_argument("--pad", type=int, default=0)
+    s.add_argument("--bookmark", type=float, default=0)
+    s.add_argument("--ready")
+    c = sub.add_parser("ctl")
+    c.add_argument("url")
+    c.add_argument("cmd")
+    c.add_argument("json", nargs="?")
+    ARGS = p.parse_args()
+    serve() if ARGS.mode == "serve" else ctl()
