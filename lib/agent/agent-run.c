@@ -160,6 +160,21 @@ static void passes(podnet_agent *a, double now)
         (void)flock(a->lock_fd, LOCK_UN);
 }
 
+/* A watching source (the Kubernetes API's) says itself whether it is up and counts its
+ * reconnects and relists: the statistics take its word. */
+static void watch_stats(podnet_agent *a)
+{
+        struct pn_kube_source_stats ks;
+        double now_ms, now;
+
+        if (pn_node_source_kube_stats(a->src, &ks) < 0)
+                return;
+        now_ms = pn_now_ms();
+        now = pn_now_unix();
+        pn_stats_watch(&a->stats, ks.reconnects, ks.relists, ks.watching,
+                       now - (now_ms - ks.since_ms) / 1000.0, ks.last_error);
+}
+
 /* Asks the source for a list when one is due, and takes it in when it arrives. */
 static void fetch(podnet_agent *a, double now)
 {
@@ -277,6 +292,7 @@ PODNET_EXPORT int podnet_agent_run(podnet_agent *agent, int stop_fd, podnet_erro
                 nfds_t n = 3;
 
                 fetch(a, now);
+                watch_stats(a);
                 passes(a, now);
                 fw_watch(a);
                 pfd[2].fd = a->fw_mon_fd; /* (poll skips -1) */

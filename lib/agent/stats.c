@@ -142,11 +142,14 @@ void pn_stats_source(struct pn_stats *st, int error, double now)
         pthread_mutex_unlock(&st->lock);
 }
 
-void pn_stats_watch(struct pn_stats *st, uint64_t reconnects, uint64_t relists)
+void pn_stats_watch(struct pn_stats *st, uint64_t reconnects, uint64_t relists, bool up,
+                    double down_since, const char *error)
 {
         pthread_mutex_lock(&st->lock);
-        st->s.watch_reconnects += reconnects;
-        st->s.relists += relists;
+        st->s.watch_reconnects = reconnects;
+        st->s.relists = relists;
+        st->s.source_down_since = up ? 0 : down_since > 0 ? down_since : 1;
+        snprintf(st->s.source_error, sizeof(st->s.source_error), "%s", error ? error : "");
         pthread_mutex_unlock(&st->lock);
 }
 
@@ -176,11 +179,15 @@ int pn_stats_health(const struct pn_stats_snap *s, double now, unsigned source_m
         else if (s->source_down_since > 0 && source_max > 0 &&
                  now - s->source_down_since > source_max)
                 n = asprintf(reason,
-                             "The node source has failed for %.0f s (more than %u s); the "
-                             "previous node list is kept",
-                             now - s->source_down_since, source_max);
+                             "The node source has failed for %.0f s (more than %u s)%s%s; "
+                             "the previous node list is kept",
+                             now - s->source_down_since, source_max,
+                             s->source_error[0] ? ": " : "", s->source_error);
+        else if (s->last_pass == 0 && s->source_error[0])
+                n = asprintf(reason, "No sync has run yet: the node source failed: %s",
+                             s->source_error);
         else if (s->last_pass == 0)
-                n = asprintf(reason, "No sync has run yet: the node source failed");
+                n = asprintf(reason, "No sync has run yet");
         else
                 return 1;
         if (n < 0) {

@@ -51,6 +51,7 @@ struct pn_stats_snap {
         int last_error;       /* the last sync's -errno, 0 */
         int last_kind;        /* its PN_STATS_* */
         double source_down_since; /* unix seconds of the first failure in a row; 0: up */
+        char source_error[160];   /* what a watching source last said went wrong, or "" */
 };
 
 struct pn_stats {
@@ -73,8 +74,11 @@ void pn_stats_done(struct pn_stats *st);
 void pn_stats_pass(struct pn_stats *st, const podnet_agent_pass *pass, double now);
 /* Records a fetch of the node list: error 0 (a list came) or < 0 (it failed, logged). */
 void pn_stats_source(struct pn_stats *st, int error, double now);
-/* Adds what a watching node source counted since its last call. */
-void pn_stats_watch(struct pn_stats *st, uint64_t reconnects, uint64_t relists);
+/* What a watching node source says: its counts so far, whether its watch is up and, if
+ * not, since when (unix seconds) and why ("" or NULL: no message). Overrides what
+ * pn_stats_source() recorded. */
+void pn_stats_watch(struct pn_stats *st, uint64_t reconnects, uint64_t relists, bool up,
+                    double down_since, const char *error);
 void pn_stats_snapshot(struct pn_stats *st, struct pn_stats_snap *ret);
 
 /* The Prometheus text exposition format 0.0.4 of a snapshot; *ret the caller's. 0 or

@@ -169,4 +169,44 @@ wait "$pid"
 is "SIGTERM with the server running: exit status 0" "$?" 0
 check_fails "the server is gone" get /healthz
 sed 's/^/# stderr: /' "$TMPDIR/run.err"
+
+# --kube: the watch's reconnects and relists as the source counts them, the API down
+# past the threshold failing /healthz with the source's reason (tests/kube/fake-apiserver.py)
+if [ -f "$top_srcdir/tests/kube/kube-lib.sh" ] && command -v openssl >/dev/null; then
+        . "$top_srcdir/tests/kube/kube-lib.sh"
+        kube_certs || { fail "openssl could not make certificates"; finish; }
+        echo secret-1 > "$TMPDIR/server-token"
+        echo secret-1 > "$TMPDIR/token"
+        kube_serve node1 6443 --bookmark 1 || { fail "fake API server"; finish; }
+        for i in 1 2 3; do kctl node1 "node?name=node$i&cidr=10.1.$i.0/24&ip=192.168.1.1$i"; done
+        kubeconfig "$TMPDIR/kc" "$API_URL" "certificate-authority: ca.crt" "tokenFile: token"
+        ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run --no-firewall \
+                --kubeconfig "$TMPDIR/kc" --interval 3600 --metrics-addr "$addr" \
+                --healthz-source-timeout 2 > "$TMPDIR/kube.out" 2> "$TMPDIR/kube.err" &
+        pid=$!
+        PN_WAIT=5 wait_for "--kube: /healthz 200 once listed and watching" healthy
+        kmetric() { get /metrics | sed '1s/^200 //' | awk -v k="$1" '$1 == k { print $2 }'; }
+        is "--kube: no reconnect, no relist yet" \
+                "$(kmetric podnet_watch_reconnects_total) $(kmetric podnet_relists_total)" "0 0"
+        kctl node1 drop
+        PN_WAIT=5 wait_for "a dropped watch: podnet_watch_reconnects_total 1" \
+                sh -c "$(declare -f get); addr=$addr; get /metrics | grep -qx 'podnet_watch_reconnects_total 1'"
+        kctl node1 compact
+        PN_WAIT=5 wait_for "410 Gone: podnet_relists_total 1" \
+                sh -c "$(declare -f get); addr=$addr; get /metrics | grep -qx 'podnet_relists_total 1'"
+        PN_WAIT=5 wait_for "healthy again after the relist" healthy
+        kctl node1 down
+        PN_WAIT=10 wait_for "API down over 2 s: /healthz 503 with the source's reason" \
+                unhealthy_with "node source has failed for .*: "
+        sed 's/^/# /' "$TMPDIR/hz"
+        is "the API down: podnet_node_source_up 0" "$(kmetric podnet_node_source_up)" 0
+        check "routes kept while the API is down" has_route 10.1.2.0/24 192.168.1.12
+        kctl node1 up
+        PN_WAIT=15 wait_for "the API back: /healthz 200" healthy
+        kill -TERM "$pid"
+        wait "$pid"
+        is "--kube: SIGTERM, exit status 0" "$?" 0
+        kill "$API_PID" 2>/dev/null
+        wait "$API_PID" 2>/dev/null
+fi
 finish

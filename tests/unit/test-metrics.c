@@ -170,7 +170,7 @@ static void test_passes(void)
                       &(podnet_agent_pass){.kind = PODNET_AGENT_PASS_ROUTES, .error = -EPERM,
                                            .ms = 200},
                       1003);
-        pn_stats_watch(&st, 2, 1);
+        pn_stats_watch(&st, 2, 1, true, 0, NULL);
         pn_stats_snapshot(&st, &s);
         is_int(pn_metrics_render(&s, "v\"1\\\n", &text), 0, "rendered");
         is_int(bad_lines(text), 0, "every line valid");
@@ -241,6 +241,22 @@ static void test_source(void)
         pn_stats_source(&st, 0, 180);
         pn_stats_snapshot(&st, &s);
         is_int(pn_stats_health(&s, 1e6, 60, &why), 1, "source back: healthy");
+        free(why);
+        /* a watching source: its own word on whether it is up, its counts absolute */
+        pn_stats_watch(&st, 3, 1, false, 200, "Connecting to https://10.0.0.1:6443: refused");
+        pn_stats_watch(&st, 4, 1, false, 200, "Connecting to https://10.0.0.1:6443: refused");
+        pn_stats_snapshot(&st, &s);
+        is_int(pn_stats_health(&s, 261, 60, &why), 0, "watch down 61 s: not healthy");
+        ok(why && strstr(why, "failed for 61 s") && strstr(why, ": Connecting to"), "reason: %s",
+           why);
+        free(why);
+        pn_metrics_render(&s, "", &text);
+        ok(sample(text, "podnet_watch_reconnects_total") == 4 && sample(text, "podnet_node_source_up") == 0,
+           "reconnects as the source counts them; source down");
+        free(text);
+        pn_stats_watch(&st, 4, 1, true, 0, "");
+        pn_stats_snapshot(&st, &s);
+        is_int(pn_stats_health(&s, 1e6, 60, &why), 1, "watch up: healthy");
         free(why);
         pn_stats_done(&st);
 }
