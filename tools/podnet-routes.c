@@ -20,6 +20,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <microhttpd.h>
 #include <podnet/podnet.h>
 
 enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_NODES = 4, EXIT_RUNNING = 5, EXIT_FW_DROP = 6 };
@@ -41,6 +42,9 @@ struct opts {
         char conf_path[PATH_MAX];
         unsigned mask, mask4, mask6;
         int verbose;
+        const char *metrics_addr; /* run: where /metrics and /healthz are served; NULL: off */
+        struct sockaddr_storage metrics_ss; /* (parsed) */
+        unsigned source_max;      /* run: seconds the node source may fail before /healthz does */
 };
 
 static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -234,12 +238,139 @@ static int cmd_sync(podnet_agent *agent, const struct opts *o)
         return 0;
 }
 
+/* --- /metrics and /healthz ---------------------------------------------------------- */
+
+/* libmicrohttpd serves them from a thread of its own (MHD_USE_INTERNAL_POLLING_THREAD):
+ * the agent's loop stays as it is, and a request reads only a snapshot of the agent's
+ * statistics (podnet_agent_metrics(3) may run beside podnet_agent_run()), so a slow or
+ * stuck scraper never delays a sync, and a long pass never leaves a probe unanswered. */
+struct metrics_server {
+        podnet_agent *agent;
+        unsigned source_max;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+                             char *body)
+{
+        struct MHD_Response *resp;
+        enum MHD_Result r;
+
+        resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+                free(body);
+                return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        r = MHD_queue_response(c, status, resp);
+        MHD_destroy_response(resp);
+        return r;
+}
+
+static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *url,
+                             const char *method, const char *version, const char *upload,
+                             size_t *upload_size, void **state)
+{
+        static const char *const text = "text/plain; charset=utf-8";
+        const struct metrics_server *m = cls;
+        char *body = NULL, *why = NULL;
+        int r;
+
+        (void)version;
+        (void)upload;
+        (void)upload_size;
+        (void)state;
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+                return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, text, strdup("GET only\n"));
+        if (strcmp(url, "/metrics") == 0) {
+                r = podnet_agent_metrics(m->agent, &body);
+                if (r < 0)
+                        return MHD_NO;
+                return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body);
+        }
+        if (strcmp(url, "/healthz") == 0) {
+                r = podnet_agent_health(m->agent, m->source_max, &why);
+                if (r < 0)
+                        return MHD_NO;
+                if (r > 0)
+                        return reply(c, MHD_HTTP_OK, text, strdup("ok\n"));
+                if (asprintf(&body, "%s\n", why) < 0)
+                        body = NULL;
+                free(why);
+                return body ? reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, text, body) : MHD_NO;
+        }
+        return reply(c, MHD_HTTP_NOT_FOUND, text, strdup("Not found: /metrics, /healthz\n"));
+}
+
+/* ADDRESS:PORT, [IPv6]:PORT or :PORT (every address) into *ss; 0, or -1 after a message. */
+static int parse_listen_addr(const char *arg, struct sockaddr_storage *ss)
+{
+        struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        const char *colon = strrchr(arg, ':');
+        char host[INET6_ADDRSTRLEN + 2];
+        unsigned port;
+        size_t n;
+
+        memset(ss, 0, sizeof(*ss));
+        if (!colon || parse_uint(colon + 1, 1, 65535, &port) < 0)
+                goto bad;
+        n = (size_t)(colon - arg);
+        if (n >= sizeof(host))
+                goto bad;
+        memcpy(host, arg, n);
+        host[n] = '\0';
+        if (n > 2 && host[0] == '[' && host[n - 1] == ']') {
+                host[n - 1] = '\0';
+                if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+                        goto bad;
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons((uint16_t)port);
+                return 0;
+        }
+        if (n == 0) {
+                in4->sin_addr.s_addr = htonl(INADDR_ANY);
+        } else if (inet_pton(AF_INET, host, &in4->sin_addr) != 1) {
+                goto bad;
+        }
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        return 0;
+bad:
+        errmsg("Invalid value for --metrics-addr: \"%s\" (ADDRESS:PORT, [IPv6]:PORT or :PORT, "
+               "e.g. 127.0.0.1:9633)",
+               arg);
+        return -1;
+}
+
+/* Starts the server on --metrics-addr (parsed into *ss); NULL after a message. Its thread
+ * inherits the caller's signal mask: call with the stop signals blocked. */
+static struct MHD_Daemon *metrics_start(struct metrics_server *m, const char *addr,
+                                        const struct sockaddr_storage *ss)
+{
+        struct MHD_Daemon *d;
+        unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+        if (ss->ss_family == AF_INET6)
+                flags |= MHD_USE_IPv6;
+        /* a few connections at a time: probes and one scraper, each answered at once */
+        d = MHD_start_daemon(flags, 0, NULL, NULL, serve, m, MHD_OPTION_SOCK_ADDR,
+                             (const struct sockaddr *)ss, MHD_OPTION_CONNECTION_LIMIT, 16u,
+                             MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+        if (!d)
+                errmsg("Cannot serve metrics on %s: %s", addr,
+                       errno ? strerror(errno) : "libmicrohttpd failed to start");
+        return d;
+}
+
 static int cmd_run(podnet_agent *agent, const struct opts *o)
 {
         podnet_error *err = NULL;
+        struct metrics_server ms = {agent, o->source_max};
+        struct MHD_Daemon *mhd = NULL;
         sigset_t old;
-        int sfd = stop_signals(&old), r;
+        int sfd, r;
 
+        sfd = stop_signals(&old);
         /* a shell starts background commands with SIGINT ignored, and an ignored signal
          * never reaches the signalfd */
         signal(SIGTERM, SIG_DFL);
@@ -249,6 +380,14 @@ static int cmd_run(podnet_agent *agent, const struct opts *o)
         if (sfd < 0) {
                 errmsg("Creating a signalfd: %s", strerror(errno));
                 return EXIT_FAILURE;
+        }
+        if (o->metrics_addr) {
+                errno = 0;
+                mhd = metrics_start(&ms, o->metrics_addr, &o->metrics_ss);
+                if (!mhd) {
+                        close(sfd);
+                        return EXIT_FAILURE;
+                }
         }
         /* the agent returns when a signal is there: SIGHUP resyncs, the others stop it */
         while ((r = podnet_agent_run(agent, sfd, &err)) == 0) {
@@ -265,6 +404,8 @@ static int cmd_run(podnet_agent *agent, const struct opts *o)
                         break;
         }
         close(sfd);
+        if (mhd)
+                MHD_stop_daemon(mhd);
         if (r < 0)
                 fail_err(err, r, "Running");
         return r == -EBUSY ? EXIT_RUNNING : r < 0 ? EXIT_FAILURE : 0;
@@ -411,6 +552,10 @@ static void usage(FILE *f)
               "  --route-table N              routing table (default main, 254)\n"
               "  --interval SECONDS           run: resync interval (default 30)\n"
               "  --firewall-interval SECONDS  run: firewall chain check (default 1, 0: off)\n"
+              "  --metrics-addr ADDR:PORT     run: serve /metrics and /healthz there (HTTP;\n"
+              "                               e.g. 127.0.0.1:9633, :9633 every address)\n"
+              "  --healthz-source-timeout SECONDS  run: /healthz fails when the node source\n"
+              "                               has failed this long (default 60, 0: never)\n"
               "  --dry-run                    sync: report what would change, change nothing\n"
               "  --json                       sync, status, allocate: JSON output\n"
               "  --node-cidr-mask-size N      allocate: mask for every family\n"
@@ -481,6 +626,8 @@ static const struct opt_def opt_defs[] = {
     {"node-cidr-mask-size-ipv4", OPT_UINT, OFF(mask4), 0, 1, 32},
     {"node-cidr-mask-size-ipv6", OPT_UINT, OFF(mask6), 0, 1, 128},
     {"write-nodes", OPT_STR, OFF(write_nodes)},
+    {"metrics-addr", OPT_STR, OFF(metrics_addr)},
+    {"healthz-source-timeout", OPT_UINT, OFF(source_max), 0, 0, 86400},
     {"kube", OPT_SET, OFF(ac.kube)},
     {"kubeconfig", OPT_STR, OFF(ac.kubeconfig)},
     {"kube-service-account-dir", OPT_STR, OFF(ac.kube_sa_dir)},
@@ -626,6 +773,12 @@ static int settle_options(struct opts *o, const struct command *cmd)
                 errmsg("%s needs exactly one of --nodes, --nodes-cmd and --kube", o->command);
                 return EXIT_USAGE;
         }
+        if (o->metrics_addr && cmd->run != cmd_run) {
+                errmsg("--metrics-addr is for run only");
+                return EXIT_USAGE;
+        }
+        if (o->metrics_addr && parse_listen_addr(o->metrics_addr, &o->metrics_ss) < 0)
+                return EXIT_USAGE;
         if (ac->nodes_file && ac->nodes_cmd) {
                 errmsg("--nodes and --nodes-cmd exclude each other");
                 return EXIT_USAGE;
@@ -672,6 +825,7 @@ int main(int argc, char **argv)
             .cni_conf = true,
             .cni_conf_dir = "/etc/cni/net.d",
             .cni_conf_name = "10-podnet.conflist",
+            .source_max = 60,
         };
         const struct command *cmd = NULL;
         podnet_ctx *ctx = NULL;

@@ -954,6 +954,16 @@ typedef struct podnet_agent_teardown_result {
  * logged; a conflist that is someone else's is a warning). */
 int podnet_agent_teardown(podnet_agent *agent, podnet_agent_teardown_result *res);
 
+/* The node agent's metrics and health (since PODNET_0.5). Both read a snapshot of the
+ * statistics podnet_agent_run() keeps, and may be called from another thread while it
+ * runs (a metrics server's), never waiting on a pass. */
+/* The statistics in the Prometheus text format 0.0.4; *ret is the caller's. 0 or -errno. */
+int podnet_agent_metrics(podnet_agent *agent, char **ret);
+/* 1 healthy; 0 not, with *reason (the caller's) saying why: no sync yet, the last sync
+ * failed, or the node source has failed for more than source_max seconds (0: never
+ * judged). Negative errno on failure. */
+int podnet_agent_health(podnet_agent *agent, unsigned source_max, char **reason);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,7 @@
 
 static void report_pass(podnet_agent *a, const podnet_agent_pass *pass)
 {
+        pn_stats_pass(&a->stats, pass, pn_now_unix());
         if (a->cfg.on_pass)
                 a->cfg.on_pass(a, pass, a->cfg.userdata);
 }
@@ -159,6 +160,21 @@ static void passes(podnet_agent *a, double now)
         (void)flock(a->lock_fd, LOCK_UN);
 }
 
+/* A watching source (the Kubernetes API's) says itself whether it is up and counts its
+ * reconnects and relists: the statistics take its word. */
+static void watch_stats(podnet_agent *a)
+{
+        struct pn_kube_source_stats ks;
+        double now_ms, now;
+
+        if (pn_node_source_kube_stats(a->src, &ks) < 0)
+                return;
+        now_ms = pn_now_ms();
+        now = pn_now_unix();
+        pn_stats_watch(&a->stats, ks.reconnects, ks.relists, ks.watching,
+                       now - (now_ms - ks.since_ms) / 1000.0, ks.last_error);
+}
+
 /* Asks the source for a list when one is due, and takes it in when it arrives. */
 static void fetch(podnet_agent *a, double now)
 {
@@ -166,6 +182,7 @@ static void fetch(podnet_agent *a, double now)
 
         if (!ops->busy(a->src) && !a->fetched && now >= a->next_fetch) {
                 if (ops->request(a->src) < 0) {
+                        pn_stats_source(&a->stats, -EIO, pn_now_unix());
                         a->fetched = true; /* (fresh stays NULL: the previous list is kept) */
                         return;
                 }
@@ -173,6 +190,7 @@ static void fetch(podnet_agent *a, double now)
         if (!a->fetched) {
                 podnet_nodes *nodes = NULL;
                 if (ops->step(a->src, &nodes) > 0) {
+                        pn_stats_source(&a->stats, nodes ? 0 : -EIO, pn_now_unix());
                         podnet_nodes_free(a->fresh);
                         a->fresh = nodes;
                         a->fetched = true;
@@ -274,6 +292,7 @@ PODNET_EXPORT int podnet_agent_run(podnet_agent *agent, int stop_fd, podnet_erro
                 nfds_t n = 3;
 
                 fetch(a, now);
+                watch_stats(a);
                 passes(a, now);
                 fw_watch(a);
                 pfd[2].fd = a->fw_mon_fd; /* (poll skips -1) */

@@ -277,6 +277,7 @@ PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *c
         if (!a)
                 return pn_error(err, ENOMEM, 0, "Creating the node agent");
         a->run_fd = a->lock_fd = a->fw_mon_fd = -1;
+        pn_stats_init(&a->stats);
         a->ctx = podnet_ctx_ref(ctx);
         if (PODNET_OPTS_COPY(a->cfg, cfg, offsetof(podnet_agent_config, userdata)) < 0)
                 return pn_error_plain(err, EINVAL, 0, "Invalid node agent configuration");
@@ -338,6 +339,7 @@ PODNET_EXPORT podnet_agent *podnet_agent_free(podnet_agent *agent)
         free(agent->fw_reason);
         free(agent->fw_drop_chain);
         free(agent->fw_drop_reason);
+        pn_stats_done(&agent->stats);
         if (agent->lock_fd >= 0)
                 close(agent->lock_fd);
         if (agent->run_fd >= 0)

@@ -9,6 +9,7 @@
 #include <limits.h>
 
 #include "agent/node-source.h"
+#include "agent/stats.h"
 #include "core/internal.h"
 
 struct pn_fw_backend;
@@ -48,6 +49,10 @@ struct podnet_agent {
         /* the last full pass's finding: an nftables forward chain that drops pod
          * traffic ("inet:filter:forward") and why, or NULL (agent-fw.c) */
         char *fw_drop_chain, *fw_drop_reason;
+
+        /* run's statistics for podnet_agent_metrics() and podnet_agent_health(), which
+         * other threads may call (stats.h) */
+        struct pn_stats stats;
 };
 
 DEFINE_CLEANUP(podnet_agent, podnet_agent_free)
