@@ -133,14 +133,20 @@ static int ensure_bridge(struct pn_overlay_pass *o, podnet_ctx *ctx, const podne
         size_t n = podnet_nodes_n_pod_cidrs(nodes, o->self);
         const char *bridge = cfg->bridge ? cfg->bridge : BRIDGE_DEFAULT;
         bool missing = false;
+        size_t n_gw = 0;
         int r = 0;
 
         if (n > MAX_OWN_CIDRS)
                 n = MAX_OWN_CIDRS;
         for (size_t k = 0; k < n && r >= 0; k++) {
-                r = gateway_of(podnet_nodes_pod_cidr(nodes, o->self, k), &gw[k]);
+                r = gateway_of(podnet_nodes_pod_cidr(nodes, o->self, k), &gw[n_gw]);
+                if (r == -ERANGE) { /* a /32 or /128: no gateway, no probe */
+                        r = 0;
+                        continue;
+                }
                 if (r >= 0 && !missing)
-                        missing = podnet_addr_has(ctx, NULL, bridge, gw[k], NULL) != 1;
+                        missing = podnet_addr_has(ctx, NULL, bridge, gw[n_gw], NULL) != 1;
+                n_gw += r >= 0;
         }
         if (r < 0)
                 r = pn_error(err, -r, 0, "The gateway addresses of bridge %s", bridge);
@@ -148,13 +154,13 @@ static int ensure_bridge(struct pn_overlay_pass *o, podnet_ctx *ctx, const podne
                 podnet_bridge_config bc = {.size = sizeof(bc),
                                            .name = bridge,
                                            .addrs = (const podnet_cidr *const *)gw,
-                                           .n_addrs = n,
+                                           .n_addrs = n_gw,
                                            .ipv6_nodad = true};
                 r = podnet_bridge_ensure(ctx, NULL, &bc, err);
                 if (r >= 0)
                         o->writes++;
         }
-        for (size_t k = 0; k < n; k++)
+        for (size_t k = 0; k < n_gw; k++)
                 podnet_cidr_free(gw[k]);
         return r < 0 ? r : 0;
 }
@@ -203,7 +209,9 @@ static int probe_targets(const struct pn_overlay_pass *o, const podnet_nodes *no
                         r = gateway_of(mine, &a);
                         if (r >= 0)
                                 r = gateway_of(c, &b);
-                        if (r >= 0) {
+                        if (r == -ERANGE)
+                                r = 0; /* a /32 or /128 has no gateway: not probed */
+                        else if (r >= 0) {
                                 *t = (struct pn_probe_target){.family = f,
                                                               .ifindex = o->underlay,
                                                               .node_family =

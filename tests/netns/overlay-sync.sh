@@ -87,6 +87,12 @@ state_all() {
         ip netns exec node1 bridge fdb show
 }
 
+# podnet-routes without routes-lib.sh's --overlay never: the default is under test here
+pr() {
+        local n=$1
+        shift
+        ip netns exec "$n" "$PODNET_ROUTES" --node-name "$n" --cni-conf-dir "$TMPDIR/$n/cni" "$@"
+}
 FLAGS="--no-firewall --cluster-cidr 10.1.0.0/16"
 routed_setup
 before=$(state)
