@@ -588,9 +588,12 @@ static int sync_pass(struct sync_state *st, podnet_error **err)
         st->report = pn_sync_report_new();
         if (!st->report)
                 return pn_error(err, ENOMEM, 0, "Syncing routes");
+        pn_debug(st->ctx, "Route sync: dumped (%.2f ms)", ms_since(&t0));
         r = pn_overlay_pass_prepare(&st->ov, st->ctx, st->sk, st->nodes, &st->cfg, &st->d, err);
         if (r < 0)
                 return r;
+        pn_debug(st->ctx, "Route sync: overlay %s planned, %zu peers over it (%.2f ms)",
+                 pn_overlay_mode_name(st->ov.mode), st->ov.plan.n_vxlan, ms_since(&t0));
         st->writes += st->ov.writes; /* the VXLAN device's */
         st->ov.writes = 0;
         if (st->ov.replaced) {
@@ -629,6 +632,8 @@ static int sync_pass(struct sync_state *st, podnet_error **err)
         r = pn_overlay_pass_diff(&st->ov, st->sk, err);
         if (r < 0)
                 return r;
+        pn_debug(st->ctx, "Route sync: %zu neighbour and %zu FDB entries installed (%.2f ms)",
+                 st->ov.n_neigh, st->ov.n_fdb, ms_since(&t0));
         st->nh_mode = st->nh_kernel && !st->cfg.no_nexthops;
         pn_debug(st->ctx, "Route sync: %zu wanted, %zu installed, %zu next hops (%s) (%.2f ms)",
                  st->n_want, st->d.n_rt, st->d.n_nh,
