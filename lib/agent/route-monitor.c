@@ -2,7 +2,7 @@
 /*
  * The route monitor: a socket subscribed to route, nexthop and neighbour notifications,
  * and the check whether a batch of them touched routes or nexthops of podnet's protocol,
- * or a permanent neighbour or FDB entry on the overlay's VXLAN device (or was lost),
+ * or a neighbour or FDB entry on the overlay's VXLAN device (or was lost),
  * which tells a daemon to sync again.
  */
 #include <linux/neighbour.h>
@@ -37,15 +37,16 @@ int pn_route_monitor_watch_vxlan(podnet_route_monitor *m, const char *dev)
         return 0;
 }
 
-/* Whether a neighbour notification is about a permanent entry (podnet's kind: the
- * kernel's own come and go with traffic) on the VXLAN device: an IPv4/IPv6 neighbour or
- * an FDB entry (AF_BRIDGE). */
+/* Whether a neighbour notification is about an entry on the VXLAN device: an IPv4/IPv6
+ * neighbour or an FDB entry (AF_BRIDGE). Every one counts: the deletion of a permanent
+ * neighbour entry is reported with the state it fell to (not permanent), and with every
+ * endpoint's entry permanent the kernel makes none of its own there. */
 static bool vxlan_entry_event(podnet_route_monitor *m, const struct nlmsghdr *nlh)
 {
         const struct ndmsg *nd = NLMSG_DATA(nlh);
 
         if (!m->vxlan_dev[0] || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nd)) ||
-            !(nd->ndm_state & NUD_PERMANENT) || nd->ndm_ifindex <= 0)
+            nd->ndm_ifindex <= 0)
                 return false;
         if ((unsigned)nd->ndm_ifindex != m->vxlan_ifindex)
                 m->vxlan_ifindex = if_nametoindex(m->vxlan_dev); /* the device may be new */

@@ -112,7 +112,7 @@ int pn_overlay_pass_report(const struct pn_overlay_pass *o, const podnet_nodes *
 int pn_overlay_pass_finish(struct pn_overlay_pass *o, podnet_ctx *ctx, podnet_error **err);
 void pn_overlay_pass_done(struct pn_overlay_pass *o);
 
-/* Makes the monitor also report changes to permanent neighbour and FDB entries on the
+/* Makes the monitor also report changes to neighbour and FDB entries on the
  * VXLAN device `dev` (subscribing to neighbour notifications). 0 or -errno. */
 int pn_route_monitor_watch_vxlan(podnet_route_monitor *m, const char *dev);
 

@@ -151,7 +151,9 @@ pid=$!
 has_neigh() { ip -n node1 neigh show dev podnet.vx 10.1.3.0 nud permanent | grep -q 72:34:c0:a8:02:0d; }
 has_fdb() { ip netns exec node1 bridge fdb show dev podnet.vx | grep -q "72:34:c0:a8:02:0d dst 192.168.2.13"; }
 has_ovroute() { ip -n node1 route show 10.1.3.0/24 proto 44 | grep -q "dev podnet.vx onlink"; }
-sleep 0.5 # run's first pass (everything is in place: it writes nothing)
+# its first pass finds everything in place; a change made during a pass could be taken
+# for the pass's own, so the deletions wait until it has printed its summary
+PN_WAIT=10 wait_for "run: first pass done" grep -q "route writes" "$TMPDIR/run.out"
 ip -n node1 neigh del 10.1.3.0 dev podnet.vx
 PN_WAIT=5 wait_for "run: neighbour entry deleted by hand is restored" has_neigh
 ip netns exec node1 bridge fdb del 72:34:c0:a8:02:0d dev podnet.vx dst 192.168.2.13
