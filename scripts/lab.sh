@@ -2,6 +2,11 @@
 # The three-node lab: kubenet1..3 on one switch, pod CIDRs allocated by `podnet-routes
 # allocate`, five pods attached through podnet-cni with the configuration podnet-routes wrote,
 # then node routes by `podnet-routes sync` -- shown step by step, checked at every step.
+# Then issue 8's three networks (scripts/lab-networks.sh), each with five pods and
+# podnet-routes' default flags: one switch (all direct), node3 behind a router (the
+# overlay to node3 only), a cloud-like switch that drops pod-addressed frames (the
+# probe notices: the overlay everywhere); each pod matrix, each peer's path, and a
+# full-size DF ping across the overlay.
 # Runs entirely inside private namespaces. Exits non-zero if any expected reachability fails.
 # Usage: scripts/lab.sh [--plugin-dir DIR --type NAME] (e.g. /usr/lib/cni bridge: the pods
 # through the reference plugins, with the same configuration)
@@ -16,7 +21,7 @@ while [ $# -gt 0 ]; do
         case $1 in
         --plugin-dir) plugin_dir=${2:?--plugin-dir needs a directory}; shift 2 ;;
         --type) type=${2:?--type needs a plugin name}; shift 2 ;;
-        -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "lab.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
         esac
 done
@@ -61,6 +66,7 @@ cleanup() {
         for n in $pods $nodes switch; do
                 ip netns del "$n" 2>/dev/null
         done
+        declare -F lab_net_cleanup >/dev/null && lab_net_cleanup
         rm -rf "$lab"
 }
 pn_on_exit cleanup
@@ -229,6 +235,19 @@ for n in kubenet1 kubenet2; do
 done
 pn_matrix everything "pod1 pod2 pod3 pod4" "pod1 pod2 pod3 pod4"
 expect_ok "the four remaining pods still reach each other" test $? = 0
+
+# ---- issue 8: the three networks, podnet-routes' default flags (--overlay auto) ----
+for p in "${!attached[@]}"; do
+        PN_IN_NS=${node_of[$p]} pn_cni_list DEL "lab-$p" "/run/netns/$p" eth0 \
+                "$lab/${node_of[$p]}/net.d/10-podnet.conflist" "$plugin_dir" $type >/dev/null 2>&1
+        unset "attached[$p]"
+done
+for n in $pods $nodes switch; do ip netns del "$n" 2>/dev/null; done
+if ! "$routes" --help 2>&1 | grep -q -- --overlay; then
+        say "The three networks of issue 8: skipped (this podnet-routes has no --overlay yet)"
+else
+        . "$pn_top/scripts/lab-networks.sh"
+fi
 
 echo
 if [ $rc -eq 0 ]; then

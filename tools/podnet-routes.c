@@ -502,7 +502,7 @@ static const struct command commands[] = {
     {"sync", cmd_sync, CMD_NODES, "one pass: forwarding, firewall chains, routes, CNI conflist"},
     {"run", cmd_run, CMD_NODES, "sync, then keep syncing on an interval and on route changes"},
     {"status", cmd_status, 0, "routes, firewall chains and peers (--json for programs)"},
-    {"teardown", cmd_teardown, 0, "remove podnet's routes, chains and conflist, nothing else"},
+    {"teardown", cmd_teardown, 0, "remove podnet's routes, VXLAN device, chains and conflist, nothing else"},
     {"allocate", cmd_allocate, CMD_NODES, "give nodes without a pod CIDR one from --cluster-cidr"},
 };
 
@@ -545,7 +545,14 @@ static void usage(FILE *f)
               "  --no-cni-conf                do not write the CNI conflist\n"
               "  --network-name NAME          CNI network name (default podnet)\n"
               "  --bridge NAME                bridge in the conflist (default cbr0)\n"
-              "  --mtu N                      MTU in the conflist (default: the plugin's)\n"
+              "  --mtu N                      MTU in the conflist (default: the overlay's,\n"
+              "                               the underlay's less 50 (IPv4) or 70 (IPv6),\n"
+              "                               unless --overlay never: then the plugin's)\n"
+              "  --overlay MODE               auto (default: cross-subnet, and direct peers\n"
+              "                               verified), cross-subnet, always, or never\n"
+              "  --vxlan-vni N                VXLAN network identifier (default 1)\n"
+              "  --vxlan-port N               VXLAN UDP port (default 4789; flannel's: 8472)\n"
+              "  --vxlan-dev NAME             VXLAN device (default podnet.vx)\n"
               "  --cni-ip-masq                set ipMasq in the conflist\n"
               "  --ipam-data-dir DIR          host-local dataDir in the conflist\n"
               "  --route-protocol N           route protocol podnet owns (default 44)\n"
@@ -631,6 +638,10 @@ static const struct opt_def opt_defs[] = {
     {"kube", OPT_SET, OFF(ac.kube)},
     {"kubeconfig", OPT_STR, OFF(ac.kubeconfig)},
     {"kube-service-account-dir", OPT_STR, OFF(ac.kube_sa_dir)},
+    {"overlay", OPT_STR, OFF(ac.overlay)},
+    {"vxlan-vni", OPT_UINT, OFF(ac.vxlan_vni), 0, 1, 16777215},
+    {"vxlan-port", OPT_UINT, OFF(ac.vxlan_port), 0, 1, 65535},
+    {"vxlan-dev", OPT_STR, OFF(ac.vxlan_dev)},
 };
 
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
@@ -791,6 +802,13 @@ static int settle_options(struct opts *o, const struct command *cmd)
                 /* kubelet registers the lower-cased host name */
                 for (char *p = o->node_name; *p; p++)
                         *p = (char)tolower((unsigned char)*p);
+        }
+        if (ac->overlay && strcmp(ac->overlay, "never") != 0 &&
+            strcmp(ac->overlay, "cross-subnet") != 0 && strcmp(ac->overlay, "always") != 0 &&
+            strcmp(ac->overlay, "auto") != 0) {
+                errmsg("--overlay: \"%s\" is not auto, cross-subnet, always or never",
+                       ac->overlay);
+                return EXIT_USAGE;
         }
         snprintf(o->conf_path, sizeof(o->conf_path), "%s/%s", o->cni_conf_dir, o->cni_conf_name);
         ac->node_name = o->node_name;

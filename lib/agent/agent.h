@@ -53,7 +53,17 @@ struct podnet_agent {
         /* run's statistics for podnet_agent_metrics() and podnet_agent_health(), which
          * other threads may call (stats.h) */
         struct pn_stats stats;
+
+        /* the overlay mode: no mode configured means auto for a writing pass, and for a
+         * status the mode the last writing pass on this node recorded (run_dir/overlay) */
+        bool overlay_default;
+        char overlay_recorded[16]; /* "" if none */
 };
+
+/* Records the overlay mode of a writing pass in run_dir/overlay (when it changed). */
+void pn_agent_overlay_record(podnet_agent *a);
+/* Removes the record (teardown). */
+void pn_agent_overlay_forget(podnet_agent *a);
 
 DEFINE_CLEANUP(podnet_agent, podnet_agent_free)
 

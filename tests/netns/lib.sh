@@ -139,3 +139,124 @@ finish() {
         [ "$PN_TESTS" -gt 0 ] || { echo "# no test ran"; exit 1; }
         exit 0
 }
+
+# ---- the three networks of issue 8 (probe.sh, overlay-networks.sh, the lab, bench/) ----
+# Nodes are namespaces nodeN with eth0 on the underlay: 192.168.50.N/24 and
+# fd00:50::N/64 on the switch, rp_filter loose (2, what systemd and kube-proxy hosts use),
+# no default route: nothing leaves the namespaces made here. The switch is namespace
+# pnsw with bridge br0 and a port swN per node. pn_net_del deletes all of it.
+
+# pn_net_node N [SUBNET]: namespace nodeN (IPv6 without DAD), eth0 left in this namespace as veth end vN
+# for the caller to place; 192.168.SUBNET.N/24, fd00:SUBNET::N/64 (SUBNET default 50).
+pn_net_node() {
+        local n=$1 s=${2:-50}
+        ip netns add "node$n"
+        # no DAD: a fresh link-local address stays tentative for a second or two, and
+        # neighbour discovery waits for it (a long-running node has it long done)
+        ip netns exec "node$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+                net.ipv6.conf.default.accept_dad=0
+        ip link add "v$n" type veth peer name eth0 netns "node$n"
+        ip -n "node$n" link set lo up
+        ip -n "node$n" addr add "192.168.$s.$n/24" dev eth0
+        ip -n "node$n" addr add "fd00:$s::$n/64" dev eth0 nodad
+        ip -n "node$n" link set eth0 up
+        ip netns exec "node$n" sysctl -qw net.ipv4.conf.all.rp_filter=2 \
+                net.ipv4.conf.default.rp_filter=2 net.ipv4.conf.eth0.rp_filter=2
+}
+# pn_net_switch_ns: the switch namespace pnsw with bridge br0 (no address: it only switches)
+pn_net_switch_ns() {
+        ip netns add pnsw
+        ip -n pnsw link set lo up
+        ip -n pnsw link add br0 type bridge
+        ip -n pnsw link set br0 up
+}
+# pn_net_plug N: node N's veth end into the switch as port swN
+pn_net_plug() {
+        ip link set "v$1" netns pnsw name "sw$1"
+        ip -n pnsw link set "sw$1" master br0 up
+}
+# (a) pn_net_switch [N...]: nodes N (default 1 2 3) on one switch
+pn_net_switch() {
+        local n nodes=${*:-1 2 3}
+        pn_net_switch_ns
+        for n in $nodes; do
+                pn_net_node "$n"
+                pn_net_plug "$n"
+        done
+}
+# (b) pn_net_routed: node1 and node2 on the switch (192.168.50.0/24); node3 on
+# 192.168.51.0/24 behind the router namespace pnrt (192.168.50.254 and fd00:50::fe on
+# the switch, 192.168.51.254 and fd00:51::fe to node3), which forwards between the two
+# subnets and knows no pod CIDR. The nodes reach the other subnet through it.
+pn_net_routed() {
+        local n
+        pn_net_switch 1 2
+        ip netns add pnrt
+        ip -n pnrt link set lo up
+        ip link add vrt type veth peer name eth0 netns pnrt
+        ip link set vrt netns pnsw name swrt
+        ip -n pnsw link set swrt master br0 up
+        ip -n pnrt addr add 192.168.50.254/24 dev eth0
+        ip -n pnrt addr add fd00:50::fe/64 dev eth0 nodad
+        ip -n pnrt link set eth0 up
+        pn_net_node 3 51
+        ip link set v3 netns pnrt name eth1
+        ip -n pnrt addr add 192.168.51.254/24 dev eth1
+        ip -n pnrt addr add fd00:51::fe/64 dev eth1 nodad
+        ip -n pnrt link set eth1 up
+        ip netns exec pnrt sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+        for n in 1 2; do
+                ip -n "node$n" route add 192.168.51.0/24 via 192.168.50.254
+                ip -n "node$n" -6 route add fd00:51::/64 via fd00:50::fe
+        done
+        ip -n node3 route add 192.168.50.0/24 via 192.168.51.254
+        ip -n node3 -6 route add fd00:50::/64 via fd00:51::fe
+}
+# (c) pn_net_cloud [N...]: pn_net_switch, and the switch drops frames whose IPv4/IPv6
+# source or destination is not a node address (a cloud's source/destination check)
+pn_net_cloud() {
+        pn_net_switch "$@"
+        pn_cloud_filter on "$@"
+}
+# pn_cloud_filter on|off [N...]: the switch's filter (nft, bridge family, inside pnsw
+# only): IPv4 and IPv6 frames pass only between the nodes' addresses; ARP, and ND and
+# other link-local or multicast IPv6 traffic pass too, as on a cloud's virtual switch.
+pn_cloud_filter() {
+        local what=$1 n a4='' a6='' nodes
+        shift
+        nodes=${*:-1 2 3}
+        ip netns exec pnsw nft delete table bridge pncloud 2>/dev/null
+        [ "$what" = on ] || return 0
+        for n in $nodes; do
+                a4="$a4${a4:+, }192.168.50.$n"
+                a6="$a6${a6:+, }fd00:50::$n"
+        done
+        ip netns exec pnsw nft -f - <<NFT
+table bridge pncloud {
+        chain forward {
+                type filter hook forward priority 0; policy accept;
+                ether type ip ip saddr != { $a4 } counter drop
+                ether type ip ip daddr != { $a4 } counter drop
+                ether type ip6 ip6 saddr != { $a6, fe80::/10, :: } counter drop
+                ether type ip6 ip6 daddr != { $a6, fe80::/10, ff00::/8 } counter drop
+        }
+}
+NFT
+}
+# pn_node_gateway N [BRIDGE]: node N's pod-CIDR gateway: bridge BRIDGE (default cni0)
+# with 10.244.N.1/24 and fd00:244:N::1/64, as podnet-cni makes it, up
+pn_node_gateway() {
+        local n=$1 br=${2:-cni0}
+        ip -n "node$n" link add "$br" type bridge
+        ip -n "node$n" addr add "10.244.$n.1/24" dev "$br"
+        ip -n "node$n" addr add "fd00:244:$n::1/64" dev "$br" nodad
+        ip -n "node$n" link set "$br" up
+}
+# pn_net_del: every namespace the functions above made
+pn_net_del() {
+        local ns
+        for ns in pnsw pnrt node1 node2 node3 node4 node5; do
+                ip netns del "$ns" 2>/dev/null
+        done
+        return 0
+}

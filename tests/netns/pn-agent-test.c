@@ -36,7 +36,9 @@ static void print_pass(podnet_agent *agent, const podnet_agent_pass *p, void *us
 int main(int argc, char **argv)
 {
         podnet_conflist_config cc = {.size = sizeof(cc), .network = "podnet", .bridge = "cbr0"};
-        podnet_agent_config cfg = {.size = sizeof(cfg), .conflist = &cc, .on_pass = print_pass};
+        /* overlay never: routes-agent.sh checks the direct routes of nodes without bridges */
+        podnet_agent_config cfg = {
+            .size = sizeof(cfg), .conflist = &cc, .on_pass = print_pass, .overlay = "never"};
         podnet_agent_pass pass = {.size = sizeof(pass)};
         podnet_agent_teardown_result t = {.size = sizeof(t)};
         podnet_nodes *nodes = NULL;

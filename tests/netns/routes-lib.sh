@@ -26,12 +26,15 @@ node3 10.1.3.0/24 192.168.1.13
 EON
 }
 
-# pr NODE ARGS...: podnet-routes in node NODE with its own CNI directory
+# pr NODE ARGS...: podnet-routes in node NODE with its own CNI directory, --overlay never
+# (these nodes have pod addresses but no bridges: what the routes-*.sh tests check is the
+# direct routing; the overlay is overlay-sync.sh's and overlay-networks.sh's; ARGS may
+# name another mode)
 pr() {
         local n=$1
         shift
         ip netns exec "$n" "$PODNET_ROUTES" --node-name "$n" \
-                --cni-conf-dir "$TMPDIR/$n/cni" "$@"
+                --cni-conf-dir "$TMPDIR/$n/cni" --overlay never "$@"
 }
 
 # routes44 NODE: "dst via gw" lines of the node's protocol-44 routes, sorted

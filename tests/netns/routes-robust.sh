@@ -11,7 +11,7 @@
 command -v jq >/dev/null || { echo "SKIP: jq not found"; exit 77; }
 routes_setup
 N="$TMPDIR/nodes3.txt"
-FLAGS="--no-firewall --no-cni-conf"
+FLAGS="--no-firewall --no-cni-conf --overlay never" # (direct routing under test)
 
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 # n_sleeps: sleep processes left in this test's PID namespace

@@ -8,7 +8,7 @@ routes_setup
 cp "$TMPDIR/nodes3.txt" "$TMPDIR/live.txt"
 
 # not through a shell function: $! must be podnet-routes itself (ip netns exec execs it)
-ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run \
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never run \
         --nodes-cmd "cat $TMPDIR/live.txt" --no-firewall --interval 3600 \
         > "$TMPDIR/run.out" 2> "$TMPDIR/run.err" &
 pid=$!
@@ -45,7 +45,7 @@ sed 's/^/# stderr: /' "$TMPDIR/run.err"
 # SIGINT too (once run is up: it has restored a route; a shell starts background
 # commands with SIGINT ignored, so one sent before run set up its handling is lost)
 ip -n node1 route del 10.1.3.0/24 proto 44
-ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run \
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never run \
         --nodes "$TMPDIR/live.txt" --no-firewall --interval 1 > /dev/null 2>&1 &
 pid=$!
 wait_for "run is up" has_route 10.1.3.0/24 192.168.1.13
