@@ -391,7 +391,14 @@ static void usage(FILE *f)
               "  --no-cni-conf                do not write the CNI conflist\n"
               "  --network-name NAME          CNI network name (default podnet)\n"
               "  --bridge NAME                bridge in the conflist (default cbr0)\n"
-              "  --mtu N                      MTU in the conflist (default: the plugin's)\n"
+              "  --mtu N                      MTU in the conflist (default: the overlay's,\n"
+              "                               the underlay's less 50 (IPv4) or 70 (IPv6),\n"
+              "                               unless --overlay never: then the plugin's)\n"
+              "  --overlay MODE               auto (default: cross-subnet, and direct peers\n"
+              "                               verified), cross-subnet, always, or never\n"
+              "  --vxlan-vni N                VXLAN network identifier (default 1)\n"
+              "  --vxlan-port N               VXLAN UDP port (default 4789; flannel's: 8472)\n"
+              "  --vxlan-dev NAME             VXLAN device (default podnet.vx)\n"
               "  --cni-ip-masq                set ipMasq in the conflist\n"
               "  --ipam-data-dir DIR          host-local dataDir in the conflist\n"
               "  --route-protocol N           route protocol podnet owns (default 44)\n"
@@ -466,6 +473,10 @@ static const struct opt_def opt_defs[] = {
     {"node-cidr-mask-size-ipv4", OPT_UINT, OFF(mask4), 0, 1, 32},
     {"node-cidr-mask-size-ipv6", OPT_UINT, OFF(mask6), 0, 1, 128},
     {"write-nodes", OPT_STR, OFF(write_nodes)},
+    {"overlay", OPT_STR, OFF(ac.overlay)},
+    {"vxlan-vni", OPT_UINT, OFF(ac.vxlan_vni), 0, 1, 16777215},
+    {"vxlan-port", OPT_UINT, OFF(ac.vxlan_port), 0, 1, 65535},
+    {"vxlan-dev", OPT_STR, OFF(ac.vxlan_dev)},
 };
 
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
@@ -585,6 +596,13 @@ static int settle_options(struct opts *o, const struct command *cmd)
                 /* kubelet registers the lower-cased host name */
                 for (char *p = o->node_name; *p; p++)
                         *p = (char)tolower((unsigned char)*p);
+        }
+        if (ac->overlay && strcmp(ac->overlay, "never") != 0 &&
+            strcmp(ac->overlay, "cross-subnet") != 0 && strcmp(ac->overlay, "always") != 0 &&
+            strcmp(ac->overlay, "auto") != 0) {
+                errmsg("--overlay: \"%s\" is not auto, cross-subnet, always or never",
+                       ac->overlay);
+                return EXIT_USAGE;
         }
         snprintf(o->conf_path, sizeof(o->conf_path), "%s/%s", o->cni_conf_dir, o->cni_conf_name);
         ac->node_name = o->node_name;

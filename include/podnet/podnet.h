@@ -674,6 +674,13 @@ typedef struct podnet_sync_config {
         /* Appended: plain routes via the peer's address even where the kernel has nexthop
          * objects (what a kernel older than 5.3 gets), for tests and comparisons. */
         bool no_nexthops;
+        /* Appended: the VXLAN overlay (podnet_routes_sync(3)). overlay: "never" (and
+         * NULL: no overlay, as before it existed), "cross-subnet", "always" or "auto".
+         * vxlan_vni 0: 1; vxlan_port 0: 4789; vxlan_dev NULL: "podnet.vx". */
+        const char *overlay;
+        unsigned vxlan_vni;
+        unsigned vxlan_port;
+        const char *vxlan_dev;
 } podnet_sync_config;
 
 typedef struct podnet_sync_report podnet_sync_report;
@@ -871,6 +878,13 @@ typedef struct podnet_agent_config {
          * name (podnet_ctx_set_fw_backend(3)); "none" as firewall false; NULL: the
          * context's. podnet's node chains are removed from every other backend. */
         const char *fw_backend;
+        /* Appended: the VXLAN overlay, as podnet_sync_config's, except that NULL is
+         * "auto" here (podnet-routes' default). With a mode other than "never" the
+         * conflist's MTU (when the template has none) is the overlay's. */
+        const char *overlay;
+        unsigned vxlan_vni;
+        unsigned vxlan_port;
+        const char *vxlan_dev;
 } podnet_agent_config;
 
 /* Creates an agent; it takes a reference on ctx. Nothing runs yet. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The node agent's teardown (podnet-routes teardown): under the writers' lock, podnet's
- * routes, its firewall chains (from every backend, with the recorded choice) and its CNI
- * conflist go, and nothing else.
+ * routes, its VXLAN device (and with it every neighbour and FDB entry on it), its firewall
+ * chains (from every backend, with the recorded choice) and its CNI conflist go, and
+ * nothing else. The bridge stays: it is podnet-cni's, and pods may be on it.
  */
 #include "agent/agent.h"
 
@@ -23,6 +24,13 @@ PODNET_EXPORT int podnet_agent_teardown(podnet_agent *agent, podnet_agent_teardo
         t.routes = podnet_routes_flush(agent->ctx, agent->cfg.protocol, agent->cfg.table, &err);
         if (t.routes < 0)
                 error = pn_agent_fail(agent, steal_pointer(&err), t.routes, "Removing routes");
+        r = podnet_vxlan_delete(agent->ctx, NULL,
+                                agent->cfg.vxlan_dev ? agent->cfg.vxlan_dev : "podnet.vx", &err);
+        if (r < 0 && r != -EMEDIUMTYPE) /* not a VXLAN device: not podnet's, left alone */
+                error = error ? error
+                              : pn_agent_fail(agent, steal_pointer(&err), r,
+                                              "Removing the VXLAN device");
+        err = podnet_error_free(err);
         if (agent->cfg.firewall) {
                 t.firewall = pn_agent_fw_teardown(agent);
                 error = error ? error : t.firewall < 0 ? t.firewall : 0;

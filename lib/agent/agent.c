@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include "agent/agent.h"
+#include "agent/overlay.h"
 #include "firewall/fw.h"
 
 #define MAX_POD_CIDRS 8
@@ -30,7 +31,11 @@ podnet_sync_config pn_agent_sync_config(const podnet_agent *a, bool dry_run)
                                     .table = a->cfg.table,
                                     .dry_run = dry_run,
                                     .cluster_cidrs = a->cfg.cluster_cidrs,
-                                    .n_cluster_cidrs = a->cfg.n_cluster_cidrs};
+                                    .n_cluster_cidrs = a->cfg.n_cluster_cidrs,
+                                    .overlay = a->cfg.overlay,
+                                    .vxlan_vni = a->cfg.vxlan_vni,
+                                    .vxlan_port = a->cfg.vxlan_port,
+                                    .vxlan_dev = a->cfg.vxlan_dev};
 }
 
 podnet_fw_config pn_agent_fw_config(const podnet_agent *a)
@@ -150,6 +155,10 @@ static int sync_cni_conf(podnet_agent *a, const podnet_nodes *nodes)
         if (c->conflist)
                 PODNET_OPTS_COPY(cc, c->conflist, offsetof(podnet_conflist_config, data_dir));
         cc.size = sizeof(cc);
+        /* a pod's full-size packet must fit through the tunnel to any overlay peer: the
+         * template's MTU wins, else the overlay's (every mode but never) */
+        if (!cc.mtu && !streq(c->overlay, "never"))
+                cc.mtu = pn_sync_report_overlay_mtu(a->report);
         /* podnet-cni's ipMasq rules go where this agent's chains go */
         if (!cc.fw_backend && a->cfg.firewall)
                 cc.fw_backend = pn_agent_fw_name(a);
@@ -271,6 +280,19 @@ PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *c
                  !pn_fw_backend_by_name(a->cfg.fw_backend))
                 return pn_error_plain(err, ENOENT, 0, "Unknown firewall backend \"%s\"",
                                       a->cfg.fw_backend);
+        if (!a->cfg.overlay)
+                a->cfg.overlay = "auto";
+        {
+                enum pn_overlay_mode m;
+                if (pn_overlay_mode_parse(a->cfg.overlay, PN_OVERLAY_AUTO, &m) < 0)
+                        return pn_error_plain(
+                            err, EINVAL, 0,
+                            "Unknown overlay mode \"%s\" (never, cross-subnet, always or auto)",
+                            a->cfg.overlay);
+        }
+        if (a->cfg.vxlan_port > 65535 || a->cfg.vxlan_vni > 0xffffff)
+                return pn_error_plain(err, EINVAL, 0, "VXLAN port %u or VNI %u out of range",
+                                      a->cfg.vxlan_port, a->cfg.vxlan_vni);
         if (!a->cfg.nodes_timeout)
                 a->cfg.nodes_timeout = 30;
         if (!a->cfg.interval)

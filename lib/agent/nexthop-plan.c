@@ -39,11 +39,23 @@ int pn_nh_compare_node(const void *a, const void *b)
         return x->family < y->family ? -1 : x->family > y->family;
 }
 
+/* Orders by family, gateway, and for onlink nexthops (the overlay's: their gateway is
+ * an endpoint address on the VXLAN device) by the device: a direct nexthop and an
+ * overlay one are never the same object. */
 static int nh_gw_compare(const struct pn_nh *x, const struct pn_nh *y)
 {
+        int c;
+
         if (x->family != y->family)
                 return x->family < y->family ? -1 : 1;
-        return memcmp(x->gw, y->gw, pn_family_len(x->family));
+        c = memcmp(x->gw, y->gw, pn_family_len(x->family));
+        if (c)
+                return c;
+        if (x->onlink != y->onlink)
+                return x->onlink ? 1 : -1;
+        if (x->onlink && x->oif != y->oif)
+                return x->oif < y->oif ? -1 : 1;
+        return 0;
 }
 
 struct pn_nh *pn_nh_find(struct pn_nh *want, size_t n_want, size_t node, int family)

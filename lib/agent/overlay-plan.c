@@ -11,6 +11,32 @@
 #include "agent/overlay.h"
 #include "core/cidr.h"
 
+static const char *const mode_names[] = {
+    [PN_OVERLAY_NEVER] = "never",
+    [PN_OVERLAY_CROSS_SUBNET] = "cross-subnet",
+    [PN_OVERLAY_ALWAYS] = "always",
+    [PN_OVERLAY_AUTO] = "auto",
+};
+
+int pn_overlay_mode_parse(const char *name, enum pn_overlay_mode dflt, enum pn_overlay_mode *ret)
+{
+        if (!name) {
+                *ret = dflt;
+                return 0;
+        }
+        for (size_t m = 0; m < ELEMENTSOF(mode_names); m++)
+                if (streq(name, mode_names[m])) {
+                        *ret = (enum pn_overlay_mode)m;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *pn_overlay_mode_name(enum pn_overlay_mode m)
+{
+        return (size_t)m < ELEMENTSOF(mode_names) ? mode_names[m] : "?";
+}
+
 const char *pn_path_name(enum pn_path p)
 {
         return p == PN_PATH_VXLAN ? "vxlan" : "direct";
@@ -29,6 +55,8 @@ const char *pn_path_reason_name(enum pn_path_reason r)
                 return "no tunnel endpoint";
         case PN_REASON_MAC_COLLISION:
                 return "endpoint MAC collision";
+        case PN_REASON_PROBE_FAILED:
+                return "probe failed";
         }
         return "?";
 }
@@ -80,8 +108,14 @@ static void decide(const podnet_nodes *nodes, const struct pn_overlay_config *cf
                 p->reason = PN_REASON_FORCED;
                 break;
         case PN_OVERLAY_CROSS_SUBNET:
+        case PN_OVERLAY_AUTO: /* the probe is the caller's: it moves failures over */
                 over = !peer_onlink(nodes, p->node, cfg);
                 p->reason = over ? PN_REASON_NOT_ONLINK : PN_REASON_ONLINK;
+                if (!over && cfg->mode == PN_OVERLAY_AUTO && cfg->probe_failed &&
+                    cfg->probe_failed[p->node]) {
+                        over = true;
+                        p->reason = PN_REASON_PROBE_FAILED;
+                }
                 break;
         case PN_OVERLAY_NEVER:
         default:

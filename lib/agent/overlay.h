@@ -10,13 +10,18 @@
 
 #include "agent/routes.h"
 
-/* podnet-routes --overlay MODE. `auto` (cross-subnet plus a probe of each direct peer)
- * builds on cross-subnet and is not here yet. */
+/* podnet-routes --overlay MODE. */
 enum pn_overlay_mode {
         PN_OVERLAY_NEVER = 0,    /* direct routes only: what podnet did before the overlay */
         PN_OVERLAY_CROSS_SUBNET, /* direct to on-link peers, the overlay to the others */
         PN_OVERLAY_ALWAYS,       /* the overlay to every peer */
+        PN_OVERLAY_AUTO,         /* cross-subnet, and a direct peer must pass a probe */
 };
+
+/* The mode named `name` ("never", "cross-subnet", "always", "auto"; NULL: `dflt`):
+ * 0, or -EINVAL for another word. */
+int pn_overlay_mode_parse(const char *name, enum pn_overlay_mode dflt, enum pn_overlay_mode *ret);
+const char *pn_overlay_mode_name(enum pn_overlay_mode m);
 
 enum pn_path {
         PN_PATH_DIRECT = 0,
@@ -35,6 +40,8 @@ enum pn_path_reason {
         PN_REASON_MAC_COLLISION, /* "endpoint MAC collision": direct; an IPv6 underlay
                                   * address whose endpoint MAC an earlier node (or this
                                   * one) has already (see vtep.c) */
+        PN_REASON_PROBE_FAILED,  /* "probe failed": vxlan; auto mode, on-link, but a probe
+                                  * between the pod CIDR gateways got no answer */
 };
 
 const char *pn_path_name(enum pn_path p);
@@ -50,8 +57,11 @@ struct pn_overlay_config {
         int ifindex;            /* the VXLAN device: the routes' oif, the entries' link */
         uint32_t table;         /* of the routes */
         uint32_t priority[2];   /* the routes' metric, IPv4 and IPv6 */
-        pn_onlink_fn onlink;    /* asked in cross-subnet mode only; NULL: nothing is */
+        pn_onlink_fn onlink;    /* asked in cross-subnet and auto modes; NULL: nothing is */
         void *userdata;
+        /* auto mode: per node index, true where the probe of the direct path failed
+         * (such an on-link peer goes over the overlay); NULL: none failed */
+        const bool *probe_failed;
 };
 
 struct pn_overlay_peer {
@@ -90,5 +100,25 @@ int pn_overlay_plan(const podnet_nodes *nodes, size_t self, const struct pn_over
                     struct pn_overlay_plan *out);
 /* Frees what a plan holds; out is {0} again. */
 void pn_overlay_plan_done(struct pn_overlay_plan *p);
+
+/* The entry diff (overlay-diff.c): an operation on a neighbour or FDB entry. `want` and
+ * `have` index the wanted and installed arrays (SIZE_MAX: none). */
+struct pn_entry_op {
+        enum pn_op_kind kind;
+        size_t want, have;
+};
+
+/* Merges wanted neighbour entries with installed ones, both sorted by pn_neigh_cmp():
+ * KEEP (pn_neigh_same()), REPLACE (same address, another MAC or not permanent), ADD,
+ * DELETE for installed permanent entries nobody wants (the kernel's own, not permanent,
+ * are left alone: the device is podnet's, they come and go with traffic). *ret is the
+ * caller's to free(). 0 or -ENOMEM / -EINVAL. */
+int pn_neigh_diff(const struct pn_neigh *want, size_t n_want, const struct pn_neigh *have,
+                  size_t n_have, struct pn_entry_op **ret, size_t *n_ret);
+/* The same for FDB entries sorted by pn_fdb_cmp(), keyed by MAC (one remote each
+ * wanted): KEEP the remote that is pn_fdb_same(), else REPLACE one; the MAC's other
+ * remotes and the MACs nobody wants are DELETE. */
+int pn_fdb_diff(const struct pn_fdb *want, size_t n_want, const struct pn_fdb *have,
+                size_t n_have, struct pn_entry_op **ret, size_t *n_ret);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "agent/routes.h"
 #include "core/internal.h"
 
 /* --- building blocks ---------------------------------------------------------------- */
@@ -166,6 +167,16 @@ static json_t *summary_doc(const podnet_sync_report *r, const podnet_sync_summar
                     json_integer((json_int_t)podnet_sync_report_count_action(r, summary_order[a])));
         if (k == 0)
                 k |= set(sum, "writes", json_integer((json_int_t)podnet_sync_report_writes(r)));
+        if (k == 0 && pn_sync_report_n_paths(r)) {
+                size_t n_vxlan = 0, n = pn_sync_report_n_paths(r);
+                for (size_t i = 0; i < n; i++) {
+                        const char *node, *path, *why;
+                        pn_sync_report_path(r, i, &node, &path, &why);
+                        n_vxlan += streq(path, "vxlan");
+                }
+                k |= set(sum, "direct", json_integer((json_int_t)(n - n_vxlan)));
+                k |= set(sum, "vxlan", json_integer((json_int_t)n_vxlan));
+        }
         if (k == 0 && s_in) {
                 /* rounded to microseconds: more is noise */
                 double ms = (double)(long long)(s->route_ms * 1000.0 + 0.5) / 1000.0;
@@ -226,6 +237,21 @@ PODNET_EXPORT int podnet_sync_report_format_json(const podnet_sync_report *r,
                 k |= put_jstr(f, e.why);
                 fputc('}', f);
         }
+        if (pn_sync_report_n_paths(r)) {
+                fputs("],\"peers\":[", f);
+                for (size_t i = 0; i < pn_sync_report_n_paths(r); i++) {
+                        const char *node, *path, *why;
+
+                        pn_sync_report_path(r, i, &node, &path, &why);
+                        fputs(i ? ",{\"node\":" : "{\"node\":", f);
+                        k |= put_jstr(f, node);
+                        fputs(",\"path\":", f);
+                        k |= put_jstr(f, path);
+                        fputs(",\"reason\":", f);
+                        k |= put_jstr(f, why);
+                        fputc('}', f);
+                }
+        }
         fprintf(f, "],%s", tail + 1);
         if (k < 0) {
                 fclose(f);
@@ -269,6 +295,12 @@ PODNET_EXPORT int podnet_sync_report_format_text(const podnet_sync_report *r,
                         fprintf(f, ": %s", e.why);
                 fputc('\n', f);
         }
+        for (size_t i = 0; i < pn_sync_report_n_paths(r); i++) {
+                const char *node, *path, *why;
+
+                pn_sync_report_path(r, i, &node, &path, &why);
+                fprintf(f, "%-11s %s %s (%s)\n", "path", node, path, why);
+        }
         sum = json_object_get(doc, "summary");
         if (s) {
                 fprintf(f, "%s", json_is_true(json_object_get(sum, "dryRun")) ? "dry run: " : "");
@@ -279,6 +311,10 @@ PODNET_EXPORT int podnet_sync_report_format_text(const podnet_sync_report *r,
                 }
                 fprintf(f, "; %lld route writes",
                         (long long)json_integer_value(json_object_get(sum, "writes")));
+                if (json_object_get(sum, "vxlan"))
+                        fprintf(f, ", peers %lld direct %lld vxlan",
+                                (long long)json_integer_value(json_object_get(sum, "direct")),
+                                (long long)json_integer_value(json_object_get(sum, "vxlan")));
                 v = json_object_get(doc, "firewallCommits");
                 if (json_is_integer(v))
                         fprintf(f, ", %lld firewall commits", (long long)json_integer_value(v));
@@ -397,7 +433,7 @@ static int status_peers(json_t *peers, const podnet_sync_report *r, const podnet
                         v[n++] = (struct by_node){podnet_sync_report_node(r, i), i};
         qsort(v, n, sizeof(*v), by_node_compare);
         for (size_t i = 0; k == 0 && i < podnet_nodes_count(nodes); i++) {
-                const char *name = podnet_nodes_name(nodes, i), *why, *state;
+                const char *name = podnet_nodes_name(nodes, i), *why, *state, *path, *path_why;
                 json_t *p = json_object(), *cidrs = json_array(), *addrs = json_array();
 
                 k |= append(peers, p);
@@ -417,6 +453,10 @@ static int status_peers(json_t *peers, const podnet_sync_report *r, const podnet
                 state = peer_state(r, v, n, name, node_name && streq(name, node_name), &why);
                 k |= set(p, "state", jstr(state));
                 k |= set(p, "reason", jstr(why));
+                if (k == 0 && pn_sync_report_path_of(r, name, &path, &path_why)) {
+                        k |= set(p, "path", jstr(path));
+                        k |= set(p, "pathReason", jstr(path_why));
+                }
         }
         return k ? -ENOMEM : 0;
 }
@@ -531,6 +571,8 @@ PODNET_EXPORT int podnet_status_format_text(const podnet_sync_report *r,
                                 addr ? addr : "-", state);
                         if (why && streq(state, "refused"))
                                 fprintf(f, " (%s)", why);
+                        if (sget(e, "path"))
+                                fprintf(f, " path %s (%s)", sget(e, "path"), sget(e, "pathReason"));
                         fputc('\n', f);
                 }
         }

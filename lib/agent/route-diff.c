@@ -53,6 +53,10 @@ static bool rt_equal(const struct pn_rt *want, const struct pn_rt *have)
          * object's business); a plain route must not have one */
         if (want->via_nh)
                 return want->nhid != 0 && have->nhid == want->nhid;
+        /* an overlay route is onlink through the VXLAN device: a direct route to the same
+         * gateway, or one through another device, is not it (and the reverse) */
+        if (have->onlink != want->onlink || (want->onlink && have->oif != want->oif))
+                return false;
         return have->nhid == 0 && have->has_gw == want->has_gw &&
                (!want->has_gw || memcmp(have->gw, want->gw, pn_family_len(want->family)) == 0);
 }

@@ -57,6 +57,7 @@ struct sync_state {
         size_t writes;    /* requests answered */
         size_t chunk;     /* requests in flight per chunk */
         struct nl_sock *sk;
+        struct pn_overlay_pass ov; /* the VXLAN overlay's part */
 };
 
 static void sync_state_done(struct sync_state *st)
@@ -72,6 +73,7 @@ static void sync_state_done(struct sync_state *st)
         free(st->why);
         free(st->err_del);
         free(st->err_set);
+        pn_overlay_pass_done(&st->ov);
         podnet_sync_report_free(st->report);
 }
 
@@ -107,8 +109,9 @@ static int resolve_routes(struct sync_state *st, podnet_error **err)
                 return pn_error(err, ENOMEM, 0, "Resolving next hops");
         for (size_t i = 0; i < st->n_ops; i++) {
                 const struct pn_rt *w = st->ops[i].want;
-                if (st->ops[i].kind != PN_OP_ADD && st->ops[i].kind != PN_OP_REPLACE)
-                        continue;
+                if ((st->ops[i].kind != PN_OP_ADD && st->ops[i].kind != PN_OP_REPLACE) ||
+                    w->onlink)
+                        continue; /* onlink: the overlay's, on the VXLAN device */
                 st->lookups[n].family = w->family;
                 memcpy(st->lookups[n].addr, w->gw, pn_family_len(w->family));
                 n++;
@@ -119,7 +122,8 @@ static int resolve_routes(struct sync_state *st, podnet_error **err)
         for (size_t i = 0; i < st->n_ops; i++) {
                 const struct pn_rt *w = st->ops[i].want;
                 const struct pn_lookup *l;
-                if (st->ops[i].kind != PN_OP_ADD && st->ops[i].kind != PN_OP_REPLACE)
+                if ((st->ops[i].kind != PN_OP_ADD && st->ops[i].kind != PN_OP_REPLACE) ||
+                    w->onlink)
                         continue;
                 l = pn_lookup_find(st->lookups, st->n_lookups, w->family, w->gw);
                 st->why[i] = l ? l->why : NULL;
@@ -163,6 +167,9 @@ static int plan_nexthops(struct sync_state *st, podnet_error **err)
                 w->node = st->want[i].node;
                 w->name = podnet_nodes_name(st->nodes, w->node);
                 memcpy(w->gw, st->want[i].gw, 16);
+                /* an overlay peer's: onlink on the VXLAN device, nothing to resolve */
+                w->onlink = st->want[i].onlink;
+                w->oif = st->want[i].onlink ? st->want[i].oif : 0;
         }
         pn_sort_if_needed(st->nhw, st->n_nhw, sizeof(*st->nhw), pn_nh_compare_node);
         for (size_t k = 0; k < st->n_nhw; k++)
@@ -189,7 +196,7 @@ static int plan_nexthops(struct sync_state *st, podnet_error **err)
                 return pn_error(err, ENOMEM, 0, "Planning next hops");
         n = 0;
         for (size_t k = 0; k < st->n_nhw; k++) {
-                if (st->nhw[k].kind == PN_OP_KEEP)
+                if (st->nhw[k].kind == PN_OP_KEEP || st->nhw[k].onlink)
                         continue; /* installed and accepted by the kernel: nothing to resolve */
                 st->lookups[n].family = st->nhw[k].family;
                 memcpy(st->lookups[n].addr, st->nhw[k].gw, 16);
@@ -201,7 +208,7 @@ static int plan_nexthops(struct sync_state *st, podnet_error **err)
         for (size_t k = 0; k < st->n_nhw; k++) {
                 struct pn_nh *w = &st->nhw[k];
                 const struct pn_lookup *l;
-                if (w->kind == PN_OP_KEEP)
+                if (w->kind == PN_OP_KEEP || w->onlink)
                         continue;
                 l = pn_lookup_find(st->lookups, st->n_lookups, w->family, w->gw);
                 if (!l)
@@ -255,6 +262,8 @@ static void route_req(struct pn_nlbuf *b, int cmd, int flags, const struct pn_rt
             .scope = RT_SCOPE_UNIVERSE,
             .type = cmd == RTM_DELROUTE ? rt->type : RTN_UNICAST,
             .table = table,
+            /* a plain onlink route (the overlay's) names its device */
+            .oif = cmd != RTM_DELROUTE && rt->onlink && !rt->via_nh ? rt->oif : 0,
         };
 
         pn_route_put(b, cmd, flags, rt, &h);
@@ -595,6 +604,30 @@ static int sync_pass(struct sync_state *st, podnet_error **err)
                               err);
         if (r < 0)
                 return r;
+        r = pn_overlay_pass_prepare(&st->ov, st->ctx, st->sk, st->nodes, &st->cfg, &st->d, err);
+        if (r < 0)
+                return r;
+        st->writes += st->ov.writes; /* the VXLAN device's */
+        st->ov.writes = 0;
+        if (st->ov.replaced) {
+                /* the old device took its routes and nexthops with it: plan against what
+                 * is left */
+                pn_route_dump_clear(&st->d);
+                r = pn_route_dump_read(st->sk, &st->d, &st->nh_kernel);
+                if (r < 0)
+                        return pn_error(err, -r, 0, "Dumping routes again after replacing %s",
+                                        st->ov.dev);
+        }
+        if (st->ov.active)
+                pn_sync_report_set_overlay_mtu(st->report, st->ov.mtu);
+        r = pn_overlay_pass_routes(&st->ov, st->want, st->n_want);
+        if (r >= 0)
+                r = pn_overlay_pass_report(&st->ov, st->nodes, st->want, st->n_want, st->report);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Planning the overlay");
+        r = pn_overlay_pass_diff(&st->ov, st->sk, err);
+        if (r < 0)
+                return r;
         st->nh_mode = st->nh_kernel && !st->cfg.no_nexthops;
         pn_debug(st->ctx, "Route sync: %zu wanted, %zu installed, %zu next hops (%s) (%.2f ms)",
                  st->n_want, st->d.n_rt, st->d.n_nh,
@@ -627,8 +660,16 @@ static int sync_pass(struct sync_state *st, podnet_error **err)
         st->implicit = n_del > 0 && n_del <= NH_IMPLICIT_MAX;
         pn_debug(st->ctx, "Route sync: diffed, %zu next hops resolved (%.2f ms)", st->n_lookups,
                  ms_since(&t0));
-        if (!st->cfg.dry_run)
-                r = write_all(st, err); /* on error the report still says what happened */
+        if (!st->cfg.dry_run) {
+                r = pn_overlay_pass_write(&st->ov, st->sk, true, err);
+                if (r >= 0)
+                        r = write_all(st, err); /* on error the report still says what happened */
+                if (r >= 0)
+                        r = pn_overlay_pass_write(&st->ov, st->sk, false, err);
+                if (r >= 0)
+                        r = pn_overlay_pass_finish(&st->ov, st->ctx, err);
+                st->writes += st->ov.writes;
+        }
         pn_sync_report_set_writes(st->report, st->writes);
         pn_debug(st->ctx, "Route sync: %zu writes in chunks of %zu (%.2f ms)", st->writes,
                  st->chunk, ms_since(&t0));

@@ -8,6 +8,7 @@
 #ifndef PODNET_AGENT_ROUTE_SYNC_H
 #define PODNET_AGENT_ROUTE_SYNC_H
 
+#include "agent/overlay.h"
 #include "agent/routes.h"
 
 /* What a dump collects: the routes of `protocol` in `table`, the nexthop ids routes of
@@ -59,6 +60,53 @@ void pn_lookups_free(struct pn_lookup *v, size_t n);
 
 /* 0 means podnet's protocol: sync, flush and the monitor accept the same ones. */
 int pn_route_protocol_check(unsigned *protocol, podnet_error **err);
+
+/* The overlay's part of a sync pass (overlay-sync.c). */
+struct pn_overlay_pass {
+        enum pn_overlay_mode mode;
+        bool explicit_mode; /* the caller named the mode (NULL is never, silently) */
+        bool active;        /* mode != never and this node can be a tunnel endpoint */
+        bool remove_dev;    /* "never" named: a VXLAN device of that name goes */
+        bool replaced;      /* the device was replaced (its routes went with the old one) */
+        bool dry_run;
+        int family;         /* of the underlay */
+        int ifindex;        /* the VXLAN device; a placeholder in a dry run without one */
+        char dev[16];       /* its name */
+        unsigned mtu;       /* its MTU: the underlay's less the encapsulation */
+        size_t self;
+        struct pn_overlay_plan plan;
+        struct pn_neigh *neigh;  /* installed on the device */
+        size_t n_neigh;
+        struct pn_fdb *fdb;
+        size_t n_fdb;
+        struct pn_entry_op *nops, *fops;
+        size_t n_nops, n_fops;
+        size_t writes;
+};
+
+/* Reads the mode from cfg; for an active one, finds this node's underlay device from
+ * the dump's local routes, makes the VXLAN device exist (not in a dry run), asks the
+ * kernel which peers are on-link, and plans each peer's path. A mode of "never" named
+ * by the caller removes a VXLAN device of that name left by an earlier mode. 0 or
+ * -errno after a message. */
+int pn_overlay_pass_prepare(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_sock *sk,
+                            const podnet_nodes *nodes, const podnet_sync_config *cfg,
+                            const struct pn_route_dump *d, podnet_error **err);
+/* Turns the wanted direct routes of overlay peers into their overlay routes (same
+ * destination and metric), and keeps only the entries of peers that have a route. */
+int pn_overlay_pass_routes(struct pn_overlay_pass *o, struct pn_rt *want, size_t n_want);
+/* Dumps the device's neighbour and FDB entries and diffs them with the plan's. */
+int pn_overlay_pass_diff(struct pn_overlay_pass *o, struct nl_sock *sk, podnet_error **err);
+/* Writes the additions and replacements (before the routes: adds) or the deletions
+ * (after them). 0 or -errno after a message. */
+int pn_overlay_pass_write(struct pn_overlay_pass *o, struct nl_sock *sk, bool adds,
+                          podnet_error **err);
+/* Records each peer's path and reason in the report. */
+int pn_overlay_pass_report(const struct pn_overlay_pass *o, const podnet_nodes *nodes,
+                           const struct pn_rt *want, size_t n_want, podnet_sync_report *report);
+/* After the routes: with "never", deletes the VXLAN device an earlier mode made. */
+int pn_overlay_pass_finish(struct pn_overlay_pass *o, podnet_ctx *ctx, podnet_error **err);
+void pn_overlay_pass_done(struct pn_overlay_pass *o);
 
 /* An address in text, "?" if it cannot be. */
 void pn_addr_text(int family, const void *a, char *buf, size_t size);

@@ -105,6 +105,23 @@ podnet_sync_report *pn_sync_report_new(void);
 /* Appends an entry (node, rt's destination and gateway, and a reason, each optional). */
 int pn_sync_report_add(podnet_sync_report *r, podnet_sync_action action, const char *node,
                        const struct pn_rt *rt, const char *reason_fmt, ...) _printf_(5, 6);
+/* Records a peer's path ("direct", "vxlan") and why: what status and sync reports print
+ * per peer once a sync used an overlay mode. path and reason are static strings. */
+int pn_sync_report_add_path(podnet_sync_report *r, const char *node, const char *path,
+                            const char *reason);
+/* Sorts the paths by node, for pn_sync_report_path_of(). */
+void pn_sync_report_sort_paths(podnet_sync_report *r);
+/* The number of paths recorded, and the i-th. */
+size_t pn_sync_report_n_paths(const podnet_sync_report *r);
+void pn_sync_report_path(const podnet_sync_report *r, size_t i, const char **node,
+                         const char **path, const char **reason);
+/* The path and reason of `node`, or false. */
+bool pn_sync_report_path_of(const podnet_sync_report *r, const char *node, const char **path,
+                            const char **reason);
+/* The MTU of the overlay the sync used (its VXLAN device's: the underlay's less the
+ * encapsulation); 0 when it used none. */
+void pn_sync_report_set_overlay_mtu(podnet_sync_report *r, unsigned mtu);
+unsigned pn_sync_report_overlay_mtu(const podnet_sync_report *r);
 /* Sets the count podnet_sync_report_writes() returns. */
 void pn_sync_report_set_writes(podnet_sync_report *r, size_t writes);
 /* Carries what an earlier pass wrote (prev) into the report of the next: a route it

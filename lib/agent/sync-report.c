@@ -16,10 +16,19 @@ struct report_entry {
         char *reason;
 };
 
+/* A peer's path through an overlay mode's sync; path and reason are static strings. */
+struct report_path {
+        char *node;
+        const char *path, *reason;
+};
+
 struct podnet_sync_report {
         struct report_entry *e;
         size_t n, cap;
         size_t writes;
+        struct report_path *p; /* sorted by node once pn_sync_report_sort_paths() ran */
+        size_t n_p, cap_p;
+        unsigned overlay_mtu;
 };
 
 PODNET_EXPORT podnet_sync_report *podnet_sync_report_free(podnet_sync_report *r)
@@ -31,6 +40,9 @@ PODNET_EXPORT podnet_sync_report *podnet_sync_report_free(podnet_sync_report *r)
                 free(r->e[i].reason);
         }
         free(r->e);
+        for (size_t i = 0; i < r->n_p; i++)
+                free(r->p[i].node);
+        free(r->p);
         free(r);
         return NULL;
 }
@@ -146,6 +158,67 @@ int pn_sync_report_add(podnet_sync_report *r, podnet_sync_action action, const c
                 }
         }
         return 0;
+}
+
+int pn_sync_report_add_path(podnet_sync_report *r, const char *node, const char *path,
+                            const char *reason)
+{
+        char *name = strdup(node ? node : "");
+
+        if (!name || pn_grow((void **)&r->p, &r->cap_p, r->n_p + 1, sizeof(*r->p)) < 0) {
+                free(name);
+                return -ENOMEM;
+        }
+        r->p[r->n_p++] = (struct report_path){.node = name, .path = path, .reason = reason};
+        return 0;
+}
+
+static int path_compare(const void *a, const void *b)
+{
+        return strcmp(((const struct report_path *)a)->node, ((const struct report_path *)b)->node);
+}
+
+void pn_sync_report_sort_paths(podnet_sync_report *r)
+{
+        pn_sort_if_needed(r->p, r->n_p, sizeof(*r->p), path_compare);
+}
+
+size_t pn_sync_report_n_paths(const podnet_sync_report *r)
+{
+        return r ? r->n_p : 0;
+}
+
+void pn_sync_report_path(const podnet_sync_report *r, size_t i, const char **node,
+                         const char **path, const char **reason)
+{
+        *node = r->p[i].node;
+        *path = r->p[i].path;
+        *reason = r->p[i].reason;
+}
+
+bool pn_sync_report_path_of(const podnet_sync_report *r, const char *node, const char **path,
+                            const char **reason)
+{
+        struct report_path key = {.node = (char *)node}, *p;
+
+        if (!r || !node || r->n_p == 0)
+                return false;
+        p = bsearch(&key, r->p, r->n_p, sizeof(*r->p), path_compare);
+        if (!p)
+                return false;
+        *path = p->path;
+        *reason = p->reason;
+        return true;
+}
+
+void pn_sync_report_set_overlay_mtu(podnet_sync_report *r, unsigned mtu)
+{
+        r->overlay_mtu = mtu;
+}
+
+unsigned pn_sync_report_overlay_mtu(const podnet_sync_report *r)
+{
+        return r ? r->overlay_mtu : 0;
 }
 
 void pn_sync_report_set_writes(podnet_sync_report *r, size_t writes)

@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The overlay's part of a route sync pass: the VXLAN device made to exist on this node's
+ * underlay device, each peer's path planned (overlay-plan.c) from the kernel's answer to
+ * whether its address is on-link, the overlay peers' routes put in place of their direct
+ * ones, and their neighbour and FDB entries reconciled like routes: dump, diff
+ * (overlay-diff.c), only the difference written.
+ */
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+
+#include "agent/route-sync.h"
+
+#define VXLAN_DEV_DEFAULT "podnet.vx"
+#define VXLAN_VNI_DEFAULT 1
+/* What VXLAN adds to an inner frame: outer IP header, UDP, VXLAN, inner Ethernet. */
+#define VXLAN_OVERHEAD_IPV4 50
+#define VXLAN_OVERHEAD_IPV6 70
+/* The device's index in a dry run where it does not exist yet: no link has it. */
+#define IFINDEX_PLACEHOLDER 0x7fffffff
+
+void pn_overlay_pass_done(struct pn_overlay_pass *o)
+{
+        pn_overlay_plan_done(&o->plan);
+        free(o->neigh);
+        free(o->fdb);
+        free(o->nops);
+        free(o->fops);
+        *o = (struct pn_overlay_pass){0};
+}
+
+/* The lookups of every peer address, for the on-link question. */
+struct onlink_ctx {
+        struct pn_lookup *v;
+        size_t n;
+};
+
+static bool lookup_onlink(int family, const uint8_t *addr, void *userdata)
+{
+        const struct onlink_ctx *c = userdata;
+        const struct pn_lookup *l = pn_lookup_find(c->v, c->n, family, addr);
+
+        return l && !l->error && !l->why;
+}
+
+/* The oif of the local route of this node's address (family, addr): the underlay
+ * device. 0 if the address is not this node's. */
+static int underlay_ifindex(const struct pn_route_dump *d, int family, const uint8_t *addr)
+{
+        for (size_t i = 0; i < d->n_local; i++) {
+                const struct pn_rt *rt = &d->local[i];
+                if (rt->family == family && rt->dst_len == pn_family_bits(family) &&
+                    memcmp(rt->dst, addr, pn_family_len(family)) == 0 && rt->oif)
+                        return (int)rt->oif;
+        }
+        return 0;
+}
+
+/* The VXLAN device on the underlay device `under`, as podnet_vxlan_ensure() makes it
+ * (not in a dry run: then only looked up). */
+static int ensure_device(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_sock *sk,
+                         const podnet_sync_config *cfg, const podnet_cidr *self_addr, int under,
+                         podnet_error **err)
+{
+        podnet_vxlan_info info = {.size = sizeof(info)};
+        struct pn_link l;
+        uint8_t mac[6];
+        char mac_text[18];
+        int r;
+
+        r = pn_link_query(sk, NULL, under, &l);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Looking up the underlay device (index %d)", under);
+        o->mtu = l.mtu > VXLAN_OVERHEAD_IPV6
+                     ? l.mtu - (o->family == AF_INET ? VXLAN_OVERHEAD_IPV4 : VXLAN_OVERHEAD_IPV6)
+                     : 0;
+        pn_vtep_mac(o->family, podnet_cidr_addr(self_addr), mac);
+        pn_mac_format(mac, 6, mac_text, sizeof(mac_text));
+        if (o->dry_run) {
+                r = podnet_vxlan_get(ctx, NULL, o->dev, &info, NULL);
+                o->ifindex = r >= 0 ? info.ifindex : IFINDEX_PLACEHOLDER;
+                return 0;
+        }
+        podnet_vxlan_config vc = {
+            .size = sizeof(vc),
+            .name = o->dev,
+            .vni = cfg->vxlan_vni ? cfg->vxlan_vni : VXLAN_VNI_DEFAULT,
+            .port = (uint16_t)cfg->vxlan_port,
+            .local = self_addr,
+            .dev = l.name,
+            .mtu = o->mtu,
+            .mac = mac_text,
+        };
+        if (cfg->vxlan_port > 65535)
+                return pn_error_plain(err, EINVAL, 0, "VXLAN port %u is not in 1..65535",
+                                      cfg->vxlan_port);
+        r = podnet_vxlan_ensure(ctx, NULL, &vc, &info, err);
+        if (r < 0)
+                return r;
+        o->ifindex = r;
+        if (info.changes & PODNET_VXLAN_CREATED)
+                o->writes++;
+        if (info.changes & PODNET_VXLAN_REPLACED) {
+                o->writes += 2;
+                o->replaced = true;
+        }
+        if (info.changes & (PODNET_VXLAN_MTU_SET | PODNET_VXLAN_MAC_SET | PODNET_VXLAN_UP_SET))
+                o->writes++;
+        return 0;
+}
+
+/* Asks the kernel for the route to every peer address and plans each peer's path. */
+static int plan(struct pn_overlay_pass *o, struct nl_sock *sk, const podnet_nodes *nodes,
+                const podnet_sync_config *cfg, podnet_error **err)
+{
+        size_t n_nodes = podnet_nodes_count(nodes), n = 0, n_unique = 0;
+        struct onlink_ctx oc = {0};
+        struct pn_overlay_config pc = {
+            .mode = o->mode,
+            .family = o->family,
+            .ifindex = o->ifindex,
+            .table = cfg->table,
+            .priority = {0, 1024},
+            .onlink = lookup_onlink,
+            .userdata = &oc,
+        };
+        int r = 0;
+
+        if (o->mode == PN_OVERLAY_CROSS_SUBNET || o->mode == PN_OVERLAY_AUTO) {
+                oc.v = calloc(2 * n_nodes + 1, sizeof(*oc.v));
+                if (!oc.v)
+                        return pn_error(err, ENOMEM, 0, "Planning the overlay");
+                for (size_t i = 0; i < n_nodes; i++)
+                        for (int f = AF_INET; f; f = f == AF_INET ? AF_INET6 : 0) {
+                                const podnet_cidr *a = podnet_nodes_address(nodes, i, f);
+                                if (!a || i == o->self)
+                                        continue;
+                                oc.v[n].family = (uint8_t)f;
+                                memcpy(oc.v[n].addr, podnet_cidr_addr(a), pn_family_len(f));
+                                n++;
+                        }
+                r = pn_lookups_resolve(sk, oc.v, n, &n_unique);
+                oc.n = n_unique;
+                if (r < 0) {
+                        pn_lookups_free(oc.v, n);
+                        return pn_error(err, -r, 0, "Looking up routes to peers");
+                }
+        }
+        r = pn_overlay_plan(nodes, o->self, &pc, &o->plan);
+        pn_lookups_free(oc.v, oc.v ? n_unique : 0);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Planning the overlay");
+        return 0;
+}
+
+int pn_overlay_pass_prepare(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_sock *sk,
+                            const podnet_nodes *nodes, const podnet_sync_config *cfg,
+                            const struct pn_route_dump *d, podnet_error **err)
+{
+        const podnet_cidr *self_addr = NULL;
+        int self, under = 0, r;
+
+        *o = (struct pn_overlay_pass){.self = SIZE_MAX, .dry_run = cfg->dry_run};
+        o->explicit_mode = cfg->overlay != NULL;
+        if (pn_overlay_mode_parse(cfg->overlay, PN_OVERLAY_NEVER, &o->mode) < 0)
+                return pn_error_plain(err, EINVAL, 0,
+                                      "Unknown overlay mode \"%s\" (never, cross-subnet, always "
+                                      "or auto)",
+                                      cfg->overlay);
+        snprintf(o->dev, sizeof(o->dev), "%s", cfg->vxlan_dev ? cfg->vxlan_dev : VXLAN_DEV_DEFAULT);
+        if (o->mode == PN_OVERLAY_NEVER) {
+                /* a device an earlier mode made goes once the routes are direct again */
+                o->remove_dev = o->explicit_mode && !o->dry_run;
+                return 0;
+        }
+        self = isempty(cfg->node_name) ? -1 : podnet_nodes_find(nodes, cfg->node_name);
+        if (self >= 0) {
+                o->self = (size_t)self;
+                o->family = podnet_nodes_address(nodes, o->self, AF_INET) ? AF_INET : AF_INET6;
+                self_addr = podnet_nodes_address(nodes, o->self, o->family);
+        }
+        if (self_addr)
+                under = underlay_ifindex(d, o->family, podnet_cidr_addr(self_addr));
+        if (!under) {
+                char a[PODNET_CIDR_STRLEN] = "none";
+                if (self_addr)
+                        podnet_cidr_format_addr(self_addr, a, sizeof(a));
+                pn_warn(ctx,
+                        "Overlay %s: this node's address (%s) is not an address of this "
+                        "machine; no VXLAN tunnel endpoint, every peer direct",
+                        pn_overlay_mode_name(o->mode), a);
+                return 0;
+        }
+        r = ensure_device(o, ctx, sk, cfg, self_addr, under, err);
+        if (r < 0)
+                return r;
+        o->active = true;
+        return plan(o, sk, nodes, cfg, err);
+}
+
+static int rt_dst_compare(const void *a, const void *b)
+{
+        return pn_rt_compare_dst(a, b);
+}
+
+static int neigh_addr_compare(const void *a, const void *b)
+{
+        const struct pn_neigh *x = a, *y = b;
+
+        if (x->family != y->family)
+                return x->family < y->family ? -1 : 1;
+        return memcmp(x->addr, y->addr, 16);
+}
+
+static int mac_compare(const void *a, const void *b)
+{
+        return memcmp(a, b, 6);
+}
+
+int pn_overlay_pass_routes(struct pn_overlay_pass *o, struct pn_rt *want, size_t n_want)
+{
+        struct pn_overlay_plan *p = &o->plan;
+        _cleanup_free_ struct pn_neigh *gws = NULL;
+        _cleanup_free_ uint8_t *macs = NULL;
+        size_t n_gw = 0, n_mac = 0, k = 0;
+
+        if (!o->active)
+                return 0;
+        gws = calloc(n_want + 1, sizeof(*gws));
+        macs = calloc(p->n_neigh + 1, 6);
+        if (!gws || !macs)
+                return -ENOMEM;
+        pn_sort_if_needed(p->rt, p->n_rt, sizeof(*p->rt), rt_dst_compare);
+        for (size_t i = 0; i < n_want; i++) {
+                const struct pn_rt *ov = p->n_rt ? bsearch(&want[i], p->rt, p->n_rt,
+                                                           sizeof(*p->rt), rt_dst_compare)
+                                                 : NULL;
+                uint32_t priority = want[i].priority, table = want[i].table;
+
+                if (!ov || ov->node != want[i].node)
+                        continue;
+                want[i] = *ov;
+                want[i].priority = priority;
+                want[i].table = table;
+                gws[n_gw].family = want[i].family;
+                memcpy(gws[n_gw++].addr, want[i].gw, 16);
+        }
+        /* entries of peers (pod CIDRs) the sync refused or skipped go: only those that a
+         * route uses stay, neighbour entries by address, FDB entries by MAC */
+        qsort(gws, n_gw, sizeof(*gws), neigh_addr_compare);
+        for (size_t i = 0; i < p->n_neigh; i++) {
+                struct pn_neigh key = {.family = p->neigh[i].family};
+                memcpy(key.addr, p->neigh[i].addr, 16);
+                if (n_gw && bsearch(&key, gws, n_gw, sizeof(*gws), neigh_addr_compare))
+                        p->neigh[k++] = p->neigh[i];
+        }
+        p->n_neigh = k;
+        for (size_t i = 0; i < p->n_neigh; i++)
+                memcpy(macs + 6 * n_mac++, p->neigh[i].mac, 6);
+        qsort(macs, n_mac, 6, mac_compare);
+        k = 0;
+        for (size_t i = 0; i < p->n_fdb; i++)
+                if (n_mac && bsearch(p->fdb[i].mac, macs, n_mac, 6, mac_compare))
+                        p->fdb[k++] = p->fdb[i];
+        p->n_fdb = k;
+        return 0;
+}
+
+int pn_overlay_pass_diff(struct pn_overlay_pass *o, struct nl_sock *sk, podnet_error **err)
+{
+        int r;
+
+        if (!o->active || o->ifindex == IFINDEX_PLACEHOLDER)
+                goto diff;
+        r = pn_neigh_dump(sk, AF_UNSPEC, o->ifindex, &o->neigh, &o->n_neigh);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Dumping the neighbour entries of %s", o->dev);
+        r = pn_fdb_dump(sk, o->ifindex, &o->fdb, &o->n_fdb);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Dumping the FDB of %s", o->dev);
+diff:
+        if (!o->active)
+                return 0;
+        r = pn_neigh_diff(o->plan.neigh, o->plan.n_neigh, o->neigh, o->n_neigh, &o->nops,
+                          &o->n_nops);
+        if (r >= 0)
+                r = pn_fdb_diff(o->plan.fdb, o->plan.n_fdb, o->fdb, o->n_fdb, &o->fops, &o->n_fops);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Comparing the entries of %s", o->dev);
+        return 0;
+}
+
+static bool gone(int e)
+{
+        return e == -ESRCH || e == -ENOENT;
+}
+
+int pn_overlay_pass_write(struct pn_overlay_pass *o, struct nl_sock *sk, bool adds,
+                          podnet_error **err)
+{
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
+        int r;
+
+        if (!o->active || o->dry_run)
+                return 0;
+        /* FDB entries before the neighbour entries that point at their MACs; deletions in
+         * the reverse order */
+        for (size_t i = 0; adds && i < o->n_fops; i++)
+                if (o->fops[i].kind == PN_OP_ADD || o->fops[i].kind == PN_OP_REPLACE)
+                        pn_fdb_put(&b, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE,
+                                   &o->plan.fdb[o->fops[i].want]);
+        for (size_t i = 0; i < o->n_nops; i++) {
+                const struct pn_entry_op *op = &o->nops[i];
+                if (adds && (op->kind == PN_OP_ADD || op->kind == PN_OP_REPLACE))
+                        pn_neigh_put(&b, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE,
+                                     &o->plan.neigh[op->want]);
+                else if (!adds && op->kind == PN_OP_DELETE)
+                        pn_neigh_put(&b, RTM_DELNEIGH, 0, &o->neigh[op->have]);
+        }
+        for (size_t i = 0; !adds && i < o->n_fops; i++)
+                if (o->fops[i].kind == PN_OP_DELETE)
+                        pn_fdb_put(&b, RTM_DELNEIGH, 0, &o->fdb[o->fops[i].have]);
+        if (b.error < 0)
+                return pn_error(err, -b.error, 0, "Writing the entries of %s", o->dev);
+        if (b.n == 0)
+                return 0;
+        r = pn_nl_batch(sk, &b, NULL, NULL);
+        for (size_t q = 0; q < b.n; q++)
+                if (b.reqs[q].answered)
+                        o->writes++;
+        if (r < 0)
+                return pn_error(err, -r, 0, "Writing the entries of %s", o->dev);
+        for (size_t q = 0; q < b.n; q++) {
+                int e = pn_nl_req_error(&b.reqs[q]);
+                if (e < 0 && !(gone(e) && !adds))
+                        return pn_error(err, -e, 0, "%s neighbour and FDB entries of %s",
+                                        adds ? "Writing" : "Deleting", o->dev);
+        }
+        return 0;
+}
+
+int pn_overlay_pass_report(const struct pn_overlay_pass *o, const podnet_nodes *nodes,
+                           const struct pn_rt *want, size_t n_want, podnet_sync_report *report)
+{
+        _cleanup_free_ bool *routed = NULL;
+        size_t n_nodes = podnet_nodes_count(nodes);
+        int r;
+
+        if (o->mode == PN_OVERLAY_NEVER)
+                return 0;
+        routed = calloc(n_nodes + 1, sizeof(*routed));
+        if (!routed)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_want; i++)
+                if (want[i].node < n_nodes)
+                        routed[want[i].node] = true;
+        for (size_t k = 0; k < o->plan.n_peer; k++) {
+                const struct pn_overlay_peer *p = &o->plan.peer[k];
+                if (!routed[p->node])
+                        continue; /* skipped or refused: reported so */
+                r = pn_sync_report_add_path(report, podnet_nodes_name(nodes, p->node),
+                                            pn_path_name(p->path), pn_path_reason_name(p->reason));
+                if (r < 0)
+                        return r;
+        }
+        if (!o->active) /* no endpoint here: every routed peer direct */
+                for (size_t i = 0; i < n_nodes; i++) {
+                        if (!routed[i])
+                                continue;
+                        r = pn_sync_report_add_path(report, podnet_nodes_name(nodes, i), "direct",
+                                                    "no tunnel endpoint");
+                        if (r < 0)
+                                return r;
+                }
+        pn_sync_report_sort_paths(report);
+        return 0;
+}
+
+int pn_overlay_pass_finish(struct pn_overlay_pass *o, podnet_ctx *ctx, podnet_error **err)
+{
+        podnet_vxlan_info info = {.size = sizeof(info)};
+        int r;
+
+        if (!o->remove_dev || podnet_vxlan_get(ctx, NULL, o->dev, &info, NULL) < 0)
+                return 0;
+        r = podnet_vxlan_delete(ctx, NULL, o->dev, err);
+        if (r < 0)
+                return r;
+        o->writes++;
+        return 0;
+}
