@@ -28,6 +28,7 @@ pods="pa pb pc pd pe"
 declare -A node_of=([pa]=node1 [pb]=node1 [pc]=node2 [pd]=node2 [pe]=node3)
 declare -A idx=([node1]=0 [node2]=1 [node3]=2)
 declare -A pn_addr pn_from pn_addr6 attached=()
+mode= # the --overlay of the last sync, given to status too
 
 net_down() {
         local p n
@@ -57,7 +58,8 @@ sync_all() {
         done
 }
 
-# net_up BUILD: the network, a dual-stack node list (IPv4 underlay), pods through the
+# net_up BUILD: the network, a dual-stack node list (both node addresses; the overlay's
+# underlay is IPv4, the first), pods through the
 # conflist of a default sync (so at the overlay's MTU)
 net_up() {
         local n p i
@@ -66,11 +68,14 @@ net_up() {
         for n in $nodes; do
                 i=${idx[$n]}
                 jq -n --arg n "$n" --arg ip "$(ip -n "$n" -4 -j addr show dev eth0 | jq -r '.[0].addr_info[0].local')" \
+                        --arg ip6 "$(ip -n "$n" -6 -j addr show dev eth0 scope global | jq -r '.[0].addr_info[0].local')" \
                         --arg c4 "10.1.$i.0/24" --arg c6 "fd00:1:0:$i::/64" \
                         '{apiVersion: "v1", kind: "Node", metadata: {name: $n},
                           spec: {podCIDR: $c4, podCIDRs: [$c4, $c6]},
-                          status: {addresses: [{type: "InternalIP", address: $ip}]}}'
+                          status: {addresses: [{type: "InternalIP", address: $ip},
+                                               {type: "InternalIP", address: $ip6}]}}'
         done | jq -s '{apiVersion: "v1", kind: "List", items: .}' >"$dir/nodes.json"
+        mode=
         sync_all ""
         for p in $pods; do
                 n=${node_of[$p]}
@@ -93,7 +98,7 @@ paths() {
         local n m st out=
         for n in $nodes; do
                 st=$(ip netns exec "$n" "$routes" status --json --nodes "$dir/nodes.json" --node-name "$n" \
-                        --cni-conf-dir "$dir/$n/net.d" 2>/dev/null)
+                        --cni-conf-dir "$dir/$n/net.d" ${mode:+--overlay "$mode"} 2>/dev/null)
                 for m in $nodes; do
                         [ "$m" != "$n" ] || continue
                         out="$out${out:+ }$n>$m=$(jq -r --arg p "$m" '[.. | objects | select(has("path") and
@@ -136,8 +141,10 @@ matrix() {
 }
 # mode_check NET MODE PATHS PAIRS: sync MODE everywhere, then the paths and the matrix
 mode_check() {
+        mode=$2
         sync_all "$2"
-        is "$1, --overlay $2: paths" "$(paths)" "$(want_paths "$3")"
+        # never: routes as before the overlay; no path to report
+        [ "$2" = never ] || is "$1, --overlay $2: paths" "$(paths)" "$(want_paths "$3")"
         is "$1, --overlay $2: pod pairs that reach each other" "$(matrix)" "$4 of 20"
 }
 
