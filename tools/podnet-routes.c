@@ -357,7 +357,7 @@ static const struct command commands[] = {
     {"sync", cmd_sync, CMD_NODES, "one pass: forwarding, firewall chains, routes, CNI conflist"},
     {"run", cmd_run, CMD_NODES, "sync, then keep syncing on an interval and on route changes"},
     {"status", cmd_status, 0, "routes, firewall chains and peers (--json for programs)"},
-    {"teardown", cmd_teardown, 0, "remove podnet's routes, chains and conflist, nothing else"},
+    {"teardown", cmd_teardown, 0, "remove podnet's routes, VXLAN device, chains and conflist, nothing else"},
     {"allocate", cmd_allocate, CMD_NODES, "give nodes without a pod CIDR one from --cluster-cidr"},
 };
 

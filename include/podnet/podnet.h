@@ -681,6 +681,9 @@ typedef struct podnet_sync_config {
         unsigned vxlan_vni;
         unsigned vxlan_port;
         const char *vxlan_dev;
+        /* auto: the bridge podnet-cni uses (NULL: "cbr0"); the sync gives it the gateway
+         * address of each of this node's pod CIDRs, for the peers' probes */
+        const char *bridge;
 } podnet_sync_config;
 
 typedef struct podnet_sync_report podnet_sync_report;

@@ -9,6 +9,7 @@
 #include <sys/file.h>
 
 #include "agent/agent.h"
+#include "agent/route-sync.h"
 #include "firewall/fw.h"
 
 /* A restore or a restart is one burst of notifications: let it end before the check. */
@@ -231,6 +232,13 @@ static int start(podnet_agent *a, podnet_error **err)
         r = podnet_route_monitor_new(a->ctx, &a->mon, a->cfg.protocol, err);
         if (r < 0)
                 return pn_error(err, -r, 0, "Subscribing to route changes");
+        /* the overlay's neighbour and FDB entries are restored like its routes */
+        if (!streq(a->cfg.overlay, "never")) {
+                r = pn_route_monitor_watch_vxlan(a->mon, a->cfg.vxlan_dev ? a->cfg.vxlan_dev
+                                                                          : PN_VXLAN_DEV_DEFAULT);
+                if (r < 0)
+                        return pn_error(err, -r, 0, "Subscribing to neighbour changes");
+        }
         a->fw = a->cfg.firewall && a->cfg.n_cluster_cidrs > 0 && !a->cfg.dry_run &&
                 a->cfg.fw_interval > 0;
         a->next_fetch = pn_now_ms();

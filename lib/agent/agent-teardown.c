@@ -6,6 +6,7 @@
  * nothing else. The bridge stays: it is podnet-cni's, and pods may be on it.
  */
 #include "agent/agent.h"
+#include "agent/overlay.h"
 
 PODNET_EXPORT int podnet_agent_teardown(podnet_agent *agent, podnet_agent_teardown_result *res)
 {
@@ -25,12 +26,13 @@ PODNET_EXPORT int podnet_agent_teardown(podnet_agent *agent, podnet_agent_teardo
         if (t.routes < 0)
                 error = pn_agent_fail(agent, steal_pointer(&err), t.routes, "Removing routes");
         r = podnet_vxlan_delete(agent->ctx, NULL,
-                                agent->cfg.vxlan_dev ? agent->cfg.vxlan_dev : "podnet.vx", &err);
+                                agent->cfg.vxlan_dev ? agent->cfg.vxlan_dev : PN_VXLAN_DEV_DEFAULT, &err);
         if (r < 0 && r != -EMEDIUMTYPE) /* not a VXLAN device: not podnet's, left alone */
                 error = error ? error
                               : pn_agent_fail(agent, steal_pointer(&err), r,
                                               "Removing the VXLAN device");
         err = podnet_error_free(err);
+        pn_agent_overlay_forget(agent);
         if (agent->cfg.firewall) {
                 t.firewall = pn_agent_fw_teardown(agent);
                 error = error ? error : t.firewall < 0 ? t.firewall : 0;

@@ -8,6 +8,7 @@
 
 #include "agent/agent.h"
 #include "agent/overlay.h"
+#include "core/file.h"
 #include "firewall/fw.h"
 
 #define MAX_POD_CIDRS 8
@@ -32,10 +33,14 @@ podnet_sync_config pn_agent_sync_config(const podnet_agent *a, bool dry_run)
                                     .dry_run = dry_run,
                                     .cluster_cidrs = a->cfg.cluster_cidrs,
                                     .n_cluster_cidrs = a->cfg.n_cluster_cidrs,
-                                    .overlay = a->cfg.overlay,
+                                    .overlay = dry_run && a->overlay_default &&
+                                                       a->overlay_recorded[0]
+                                                   ? a->overlay_recorded
+                                                   : a->cfg.overlay,
                                     .vxlan_vni = a->cfg.vxlan_vni,
                                     .vxlan_port = a->cfg.vxlan_port,
-                                    .vxlan_dev = a->cfg.vxlan_dev};
+                                    .vxlan_dev = a->cfg.vxlan_dev,
+                                    .bridge = a->cfg.conflist ? a->cfg.conflist->bridge : NULL};
 }
 
 podnet_fw_config pn_agent_fw_config(const podnet_agent *a)
@@ -191,6 +196,8 @@ void pn_agent_full_pass(podnet_agent *a, const podnet_nodes *nodes, bool first,
         double t1 = pn_now_ms();
         r = podnet_routes_sync(a->ctx, nodes, &sc, &a->report, &err);
         a->summary.route_ms = pn_now_ms() - t1;
+        if (r != -ENODATA)
+                pn_agent_overlay_record(a);
         if (r < 0) {
                 pn_agent_fail(a, err, r, "Syncing routes");
                 error = r == -ENODATA ? r : error ? error : r;
@@ -254,6 +261,55 @@ PODNET_EXPORT int podnet_agent_load_nodes(podnet_agent *agent, int stop_fd, podn
         return pn_node_source_load(agent->src, stop_fd, ret);
 }
 
+/* The file where writing passes record their overlay mode, for status. */
+static int overlay_path(const podnet_agent *a, char *buf, size_t size)
+{
+        return (size_t)snprintf(buf, size, "%s/overlay", a->run_dir) < size ? 0 : -ENAMETOOLONG;
+}
+
+static void overlay_read(podnet_agent *a)
+{
+        char path[PATH_MAX], buf[sizeof(a->overlay_recorded)] = "";
+        enum pn_overlay_mode m;
+        FILE *f;
+
+        a->overlay_recorded[0] = '\0';
+        if (overlay_path(a, path, sizeof(path)) < 0 || !(f = fopen(path, "re")))
+                return;
+        if (fgets(buf, sizeof(buf), f)) {
+                buf[strcspn(buf, "\n")] = '\0';
+                if (pn_overlay_mode_parse(buf, PN_OVERLAY_AUTO, &m) == 0)
+                        snprintf(a->overlay_recorded, sizeof(a->overlay_recorded), "%s", buf);
+        }
+        fclose(f);
+}
+
+void pn_agent_overlay_record(podnet_agent *a)
+{
+        char path[PATH_MAX], text[32];
+        int n = snprintf(text, sizeof(text), "%s\n", a->cfg.overlay);
+
+        if (a->cfg.dry_run || streq(a->overlay_recorded, a->cfg.overlay) ||
+            overlay_path(a, path, sizeof(path)) < 0)
+                return;
+        int r = pn_file_write_atomic(path, text, (size_t)n, 0644);
+
+        if (r < 0) {
+                pn_warn(a->ctx, "Recording the overlay mode in %s: %s", path, strerror(-r));
+                return;
+        }
+        snprintf(a->overlay_recorded, sizeof(a->overlay_recorded), "%s", a->cfg.overlay);
+}
+
+void pn_agent_overlay_forget(podnet_agent *a)
+{
+        char path[PATH_MAX];
+
+        if (overlay_path(a, path, sizeof(path)) == 0)
+                (void)unlink(path);
+        a->overlay_recorded[0] = '\0';
+}
+
 PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *cfg,
                                    podnet_agent **ret, podnet_error **err)
 {
@@ -280,6 +336,7 @@ PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *c
                  !pn_fw_backend_by_name(a->cfg.fw_backend))
                 return pn_error_plain(err, ENOENT, 0, "Unknown firewall backend \"%s\"",
                                       a->cfg.fw_backend);
+        a->overlay_default = !a->cfg.overlay;
         if (!a->cfg.overlay)
                 a->cfg.overlay = "auto";
         {
@@ -304,6 +361,7 @@ PODNET_EXPORT int podnet_agent_new(podnet_ctx *ctx, const podnet_agent_config *c
         if ((size_t)snprintf(a->run_dir, sizeof(a->run_dir), "%s",
                              a->cfg.run_dir ? a->cfg.run_dir : "/run/podnet") >= sizeof(a->run_dir))
                 return pn_error_plain(err, ENAMETOOLONG, 0, "Run directory name too long");
+        overlay_read(a);
         r = 0;
         if (a->cfg.nodes_cmd)
                 r = pn_node_source_cmd_new(ctx, a->cfg.nodes_cmd, a->cfg.nodes_timeout, &a->src);

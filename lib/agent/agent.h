@@ -45,7 +45,17 @@ struct podnet_agent {
          * not be had (the interval's checks go on) */
         int fw_mon_fd;
         bool fw_mon_failed;
+
+        /* the overlay mode: no mode configured means auto for a writing pass, and for a
+         * status the mode the last writing pass on this node recorded (run_dir/overlay) */
+        bool overlay_default;
+        char overlay_recorded[16]; /* "" if none */
 };
+
+/* Records the overlay mode of a writing pass in run_dir/overlay (when it changed). */
+void pn_agent_overlay_record(podnet_agent *a);
+/* Removes the record (teardown). */
+void pn_agent_overlay_forget(podnet_agent *a);
 
 DEFINE_CLEANUP(podnet_agent, podnet_agent_free)
 

@@ -74,11 +74,14 @@ static bool endpoint_of(const podnet_nodes *nodes, size_t i, int family, uint8_t
 }
 
 /* Cross-subnet's test: direct when, for the family of every pod CIDR of node i (the
- * underlay's when it has none), its address of that family exists and is on-link. */
+ * underlay's when it has none) that node i has an address of, that address is on-link,
+ * and there is at least one such family. (A pod CIDR of a family without an address
+ * cannot be routed directly: the overlay carries it whatever the peer's path.) */
 static bool peer_onlink(const podnet_nodes *nodes, size_t i, const struct pn_overlay_config *cfg)
 {
         static const int families[] = {AF_INET, AF_INET6};
         size_t n = podnet_nodes_n_pod_cidrs(nodes, i);
+        bool checked = false;
 
         for (size_t f = 0; f < ELEMENTSOF(families); f++) {
                 const podnet_cidr *a;
@@ -90,11 +93,13 @@ static bool peer_onlink(const podnet_nodes *nodes, size_t i, const struct pn_ove
                 if (!used)
                         continue;
                 a = podnet_nodes_address(nodes, i, families[f]);
-                if (!a || !cfg->onlink || !cfg->onlink(families[f], podnet_cidr_addr(a),
-                                                       cfg->userdata))
+                if (!a)
+                        continue; /* no direct route of that family: the overlay's anyway */
+                if (!cfg->onlink || !cfg->onlink(families[f], podnet_cidr_addr(a), cfg->userdata))
                         return false;
+                checked = true;
         }
-        return true;
+        return checked;
 }
 
 static void decide(const podnet_nodes *nodes, const struct pn_overlay_config *cfg,
@@ -184,12 +189,33 @@ static int drop_collisions(struct pn_overlay_plan *out, int family, const uint8_
         return 0;
 }
 
-/* The neighbour entries and routes of overlay peer p (one per pod CIDR), and its FDB
- * entry, appended to out (room made by the caller). */
+/* Whether pod CIDR k of peer p goes over the overlay: all of an overlay peer's; of a
+ * direct one, those of a family it has no address of (when the mode has an overlay). */
+static bool cidr_over(const podnet_nodes *nodes, const struct pn_overlay_config *cfg,
+                      const struct pn_overlay_peer *p, size_t k)
+{
+        if (p->path == PN_PATH_VXLAN)
+                return true;
+        if (cfg->mode == PN_OVERLAY_NEVER || !p->has_endpoint ||
+            p->reason == PN_REASON_MAC_COLLISION || p->reason == PN_REASON_NO_ENDPOINT)
+                return false;
+        return !podnet_nodes_address(
+            nodes, p->node, podnet_cidr_family(podnet_nodes_pod_cidr(nodes, p->node, k)));
+}
+
+/* The neighbour entries and routes of peer p's pod CIDRs that go over the overlay (one
+ * per pod CIDR), and its FDB entry, appended to out (room made by the caller). */
 static void peer_entries(const podnet_nodes *nodes, const struct pn_overlay_config *cfg,
                          const struct pn_overlay_peer *p, struct pn_overlay_plan *out)
 {
-        struct pn_fdb *f = &out->fdb[out->n_fdb++];
+        struct pn_fdb *f;
+        bool any = false;
+
+        for (size_t k = 0; k < podnet_nodes_n_pod_cidrs(nodes, p->node) && !any; k++)
+                any = cidr_over(nodes, cfg, p, k);
+        if (!any)
+                return;
+        f = &out->fdb[out->n_fdb++];
 
         *f = (struct pn_fdb){.ifindex = cfg->ifindex,
                              .state = NUD_PERMANENT,
@@ -199,11 +225,16 @@ static void peer_entries(const podnet_nodes *nodes, const struct pn_overlay_conf
         memcpy(f->dst, p->underlay, pn_family_len(cfg->family));
         for (size_t k = 0; k < podnet_nodes_n_pod_cidrs(nodes, p->node); k++) {
                 const podnet_cidr *pc = podnet_nodes_pod_cidr(nodes, p->node, k);
-                struct pn_neigh *ne = &out->neigh[out->n_neigh++];
-                struct pn_rt *rt = &out->rt[out->n_rt++];
+                struct pn_neigh *ne;
+                struct pn_rt *rt;
                 podnet_cidr ep, net;
                 int family = pc->family;
                 unsigned len = pn_family_len(family);
+
+                if (!cidr_over(nodes, cfg, p, k))
+                        continue;
+                ne = &out->neigh[out->n_neigh++];
+                rt = &out->rt[out->n_rt++];
 
                 pn_vtep_addr(pc, &ep); /* the pod CIDR's network address, host prefix */
                 net = *pc;
@@ -265,12 +296,11 @@ int pn_overlay_plan(const podnet_nodes *nodes, size_t self, const struct pn_over
                         return r;
                 }
         }
-        for (size_t k = 0; k < out->n_peer; k++)
-                if (out->peer[k].path == PN_PATH_VXLAN) {
-                        out->n_vxlan++;
-                        n_cidrs += podnet_nodes_n_pod_cidrs(nodes, out->peer[k].node);
-                }
-        out->fdb = calloc(out->n_vxlan + 1, sizeof(*out->fdb));
+        for (size_t k = 0; k < out->n_peer; k++) {
+                out->n_vxlan += out->peer[k].path == PN_PATH_VXLAN;
+                n_cidrs += podnet_nodes_n_pod_cidrs(nodes, out->peer[k].node);
+        }
+        out->fdb = calloc(out->n_peer + 1, sizeof(*out->fdb));
         out->neigh = calloc(n_cidrs + 1, sizeof(*out->neigh));
         out->rt = calloc(n_cidrs + 1, sizeof(*out->rt));
         if (!out->fdb || !out->neigh || !out->rt) {
@@ -278,7 +308,7 @@ int pn_overlay_plan(const podnet_nodes *nodes, size_t self, const struct pn_over
                 return -ENOMEM;
         }
         for (size_t k = 0; k < out->n_peer; k++)
-                if (out->peer[k].path == PN_PATH_VXLAN)
+                if (self_endpoint)
                         peer_entries(nodes, cfg, &out->peer[k], out);
         pn_sort_if_needed(out->fdb, out->n_fdb, sizeof(*out->fdb), pn_fdb_cmp);
         pn_sort_if_needed(out->neigh, out->n_neigh, sizeof(*out->neigh), pn_neigh_cmp);

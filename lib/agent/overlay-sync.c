@@ -9,13 +9,19 @@
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
+#include "agent/probe.h"
 #include "agent/route-sync.h"
 
-#define VXLAN_DEV_DEFAULT "podnet.vx"
 #define VXLAN_VNI_DEFAULT 1
 /* What VXLAN adds to an inner frame: outer IP header, UDP, VXLAN, inner Ethernet. */
 #define VXLAN_OVERHEAD_IPV4 50
 #define VXLAN_OVERHEAD_IPV6 70
+/* The most a sync waits for the answers of auto's probe round, all peers together: a
+ * peer whose answer is later goes over the overlay until the next sync. One round of
+ * 5,000 answered probes took 159 ms (bench/probe-bench.sh). */
+#define PROBE_BUDGET_MS 250
+#define BRIDGE_DEFAULT "cbr0"
+#define MAX_OWN_CIDRS 8
 /* The device's index in a dry run where it does not exist yet: no link has it. */
 #define IFINDEX_PLACEHOLDER 0x7fffffff
 
@@ -109,9 +115,158 @@ static int ensure_device(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_s
         return 0;
 }
 
+/* The gateway (first host) address of pod CIDR c, with c's prefix: what podnet-cni puts
+ * on the bridge. */
+static int gateway_of(const podnet_cidr *c, podnet_cidr **ret)
+{
+        return podnet_cidr_nth(ret, c, 1);
+}
+
+/* auto: this node's bridge with the gateway address of each of its pod CIDRs, as
+ * podnet-cni makes it (so that the peers' probes are answered before any pod exists
+ * here), ensured only where something is missing: a sync that finds it in place writes
+ * nothing. 0 or -errno after a message. */
+static int ensure_bridge(struct pn_overlay_pass *o, podnet_ctx *ctx, const podnet_nodes *nodes,
+                         const podnet_sync_config *cfg, podnet_error **err)
+{
+        podnet_cidr *gw[MAX_OWN_CIDRS] = {0};
+        size_t n = podnet_nodes_n_pod_cidrs(nodes, o->self);
+        const char *bridge = cfg->bridge ? cfg->bridge : BRIDGE_DEFAULT;
+        bool missing = false;
+        int r = 0;
+
+        if (n > MAX_OWN_CIDRS)
+                n = MAX_OWN_CIDRS;
+        for (size_t k = 0; k < n && r >= 0; k++) {
+                r = gateway_of(podnet_nodes_pod_cidr(nodes, o->self, k), &gw[k]);
+                if (r >= 0 && !missing)
+                        missing = podnet_addr_has(ctx, NULL, bridge, gw[k], NULL) != 1;
+        }
+        if (r < 0)
+                r = pn_error(err, -r, 0, "The gateway addresses of bridge %s", bridge);
+        else if (missing && !o->dry_run) {
+                podnet_bridge_config bc = {.size = sizeof(bc),
+                                           .name = bridge,
+                                           .addrs = (const podnet_cidr *const *)gw,
+                                           .n_addrs = n,
+                                           .ipv6_nodad = true};
+                r = podnet_bridge_ensure(ctx, NULL, &bc, err);
+                if (r >= 0)
+                        o->writes++;
+        }
+        for (size_t k = 0; k < n; k++)
+                podnet_cidr_free(gw[k]);
+        return r < 0 ? r : 0;
+}
+
+/* The probe targets of the on-link (direct) peers of the plan: per pod CIDR family
+ * both nodes have, this node's gateway to the peer's, to the peer node's address of
+ * that family (else its underlay one) on the underlay device. */
+static int probe_targets(const struct pn_overlay_pass *o, const podnet_nodes *nodes,
+                         struct pn_probe_target **ret, size_t **owner, size_t *n_ret)
+{
+        const podnet_cidr *own[2] = {NULL, NULL};
+        size_t n = 0, cap = 0;
+        int r = 0;
+
+        for (size_t k = 0; k < podnet_nodes_n_pod_cidrs(nodes, o->self); k++) {
+                const podnet_cidr *c = podnet_nodes_pod_cidr(nodes, o->self, k);
+                int f = podnet_cidr_family(c) == AF_INET6;
+                if (!own[f])
+                        own[f] = c;
+        }
+        for (size_t p = 0; p < o->plan.n_peer; p++)
+                if (o->plan.peer[p].reason == PN_REASON_ONLINK)
+                        cap += podnet_nodes_n_pod_cidrs(nodes, o->plan.peer[p].node);
+        *ret = calloc(cap + 1, sizeof(**ret));
+        *owner = calloc(cap + 1, sizeof(**owner));
+        if (!*ret || !*owner)
+                return -ENOMEM;
+        for (size_t p = 0; p < o->plan.n_peer && r >= 0; p++) {
+                size_t node = o->plan.peer[p].node;
+                if (o->plan.peer[p].reason != PN_REASON_ONLINK)
+                        continue;
+                for (size_t k = 0; k < podnet_nodes_n_pod_cidrs(nodes, node) && r >= 0; k++) {
+                        const podnet_cidr *c = podnet_nodes_pod_cidr(nodes, node, k);
+                        int f = podnet_cidr_family(c);
+                        const podnet_cidr *mine = own[f == AF_INET6];
+                        const podnet_cidr *addr = podnet_nodes_address(nodes, node, f);
+                        struct pn_probe_target *t = &(*ret)[n];
+                        podnet_cidr *a = NULL, *b = NULL;
+
+                        if (!mine)
+                                continue;
+                        if (!addr)
+                                addr = podnet_nodes_address(nodes, node, o->family);
+                        if (!addr)
+                                continue;
+                        r = gateway_of(mine, &a);
+                        if (r >= 0)
+                                r = gateway_of(c, &b);
+                        if (r >= 0) {
+                                *t = (struct pn_probe_target){.family = f,
+                                                              .ifindex = o->underlay,
+                                                              .node_family =
+                                                                  podnet_cidr_family(addr)};
+                                memcpy(t->src, podnet_cidr_addr(a), pn_family_len(f));
+                                memcpy(t->dst, podnet_cidr_addr(b), pn_family_len(f));
+                                memcpy(t->node_addr, podnet_cidr_addr(addr),
+                                       pn_family_len(t->node_family));
+                                (*owner)[n++] = node;
+                        }
+                        podnet_cidr_free(a);
+                        podnet_cidr_free(b);
+                }
+        }
+        *n_ret = n;
+        return r;
+}
+
+/* auto: probes the direct path to every on-link peer within PROBE_BUDGET_MS; *failed
+ * (per node index) marks those with a target unanswered. The number of peers that
+ * failed, or -errno (after a message when err is set; a probe that cannot run at all
+ * is logged and every peer stays as cross-subnet would route it). */
+static int probe(struct pn_overlay_pass *o, podnet_ctx *ctx, const podnet_nodes *nodes,
+                 const podnet_sync_config *cfg, bool **failed, podnet_error **err)
+{
+        _cleanup_free_ struct pn_probe_target *t = NULL;
+        _cleanup_free_ size_t *owner = NULL;
+        _cleanup_free_ bool *ok = NULL;
+        podnet_error *perr = NULL;
+        size_t n = 0;
+        int r, n_failed = 0;
+
+        r = ensure_bridge(o, ctx, nodes, cfg, err);
+        if (r < 0)
+                return r;
+        r = probe_targets(o, nodes, &t, &owner, &n);
+        if (r < 0)
+                return pn_error(err, -r, 0, "Preparing the probes of the direct peers");
+        *failed = calloc(podnet_nodes_count(nodes) + 1, sizeof(**failed));
+        ok = calloc(n + 1, sizeof(*ok));
+        if (!*failed || !ok)
+                return pn_error(err, ENOMEM, 0, "Probing the direct peers");
+        if (n == 0)
+                return 0;
+        r = pn_probe_direct(t, n, PROBE_BUDGET_MS, ok, &perr);
+        if (r < 0) {
+                pn_warn(ctx, "Probing the direct path to %zu peers: %s; they stay direct", n,
+                        perr ? podnet_error_message(perr) : strerror(-r));
+                podnet_error_free(perr);
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!ok[i] && !(*failed)[owner[i]]) {
+                        (*failed)[owner[i]] = true;
+                        n_failed++;
+                }
+        pn_debug(ctx, "Probed %zu direct paths: %d peers failed", n, n_failed);
+        return n_failed;
+}
+
 /* Asks the kernel for the route to every peer address and plans each peer's path. */
-static int plan(struct pn_overlay_pass *o, struct nl_sock *sk, const podnet_nodes *nodes,
-                const podnet_sync_config *cfg, podnet_error **err)
+static int plan(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_sock *sk,
+                const podnet_nodes *nodes, const podnet_sync_config *cfg, podnet_error **err)
 {
         size_t n_nodes = podnet_nodes_count(nodes), n = 0, n_unique = 0;
         struct onlink_ctx oc = {0};
@@ -147,6 +302,19 @@ static int plan(struct pn_overlay_pass *o, struct nl_sock *sk, const podnet_node
                 }
         }
         r = pn_overlay_plan(nodes, o->self, &pc, &o->plan);
+        if (r >= 0 && o->mode == PN_OVERLAY_AUTO) {
+                /* the on-link peers must also pass the probe: those that fail go over */
+                _cleanup_free_ bool *failed = NULL;
+                r = probe(o, ctx, nodes, cfg, &failed, err);
+                if (r > 0) {
+                        pc.probe_failed = failed;
+                        pn_overlay_plan_done(&o->plan);
+                        r = pn_overlay_plan(nodes, o->self, &pc, &o->plan);
+                } else if (r < 0) {
+                        pn_lookups_free(oc.v, n_unique);
+                        return r; /* the probe's message */
+                }
+        }
         pn_lookups_free(oc.v, oc.v ? n_unique : 0);
         if (r < 0)
                 return pn_error(err, -r, 0, "Planning the overlay");
@@ -167,7 +335,7 @@ int pn_overlay_pass_prepare(struct pn_overlay_pass *o, podnet_ctx *ctx, struct n
                                       "Unknown overlay mode \"%s\" (never, cross-subnet, always "
                                       "or auto)",
                                       cfg->overlay);
-        snprintf(o->dev, sizeof(o->dev), "%s", cfg->vxlan_dev ? cfg->vxlan_dev : VXLAN_DEV_DEFAULT);
+        snprintf(o->dev, sizeof(o->dev), "%s", cfg->vxlan_dev ? cfg->vxlan_dev : PN_VXLAN_DEV_DEFAULT);
         if (o->mode == PN_OVERLAY_NEVER) {
                 /* a device an earlier mode made goes once the routes are direct again */
                 o->remove_dev = o->explicit_mode && !o->dry_run;
@@ -195,7 +363,8 @@ int pn_overlay_pass_prepare(struct pn_overlay_pass *o, podnet_ctx *ctx, struct n
         if (r < 0)
                 return r;
         o->active = true;
-        return plan(o, sk, nodes, cfg, err);
+        o->underlay = under;
+        return plan(o, ctx, sk, nodes, cfg, err);
 }
 
 static int rt_dst_compare(const void *a, const void *b)
@@ -217,12 +386,13 @@ static int mac_compare(const void *a, const void *b)
         return memcmp(a, b, 6);
 }
 
-int pn_overlay_pass_routes(struct pn_overlay_pass *o, struct pn_rt *want, size_t n_want)
+int pn_overlay_pass_routes(struct pn_overlay_pass *o, const podnet_nodes *nodes,
+                           struct pn_rt *want, size_t *n_want_io, podnet_sync_report *report)
 {
         struct pn_overlay_plan *p = &o->plan;
         _cleanup_free_ struct pn_neigh *gws = NULL;
         _cleanup_free_ uint8_t *macs = NULL;
-        size_t n_gw = 0, n_mac = 0, k = 0;
+        size_t n_gw = 0, n_mac = 0, k = 0, n_want = *n_want_io;
 
         if (!o->active)
                 return 0;
@@ -245,6 +415,24 @@ int pn_overlay_pass_routes(struct pn_overlay_pass *o, struct pn_rt *want, size_t
                 gws[n_gw].family = want[i].family;
                 memcpy(gws[n_gw++].addr, want[i].gw, 16);
         }
+        /* routes without a gateway the overlay does not carry: as before the overlay */
+        for (size_t i = 0; i < n_want; i++) {
+                int r;
+
+                if (want[i].has_gw) {
+                        want[k++] = want[i];
+                        continue;
+                }
+                r = pn_sync_report_add(report, PODNET_SYNC_SKIPPED,
+                                       podnet_nodes_name(nodes, want[i].node), &want[i],
+                                       "node %s has no %s address",
+                                       podnet_nodes_name(nodes, want[i].node),
+                                       want[i].family == AF_INET6 ? "IPv6" : "IPv4");
+                if (r < 0)
+                        return r;
+        }
+        *n_want_io = n_want = k;
+        k = 0;
         /* entries of peers (pod CIDRs) the sync refused or skipped go: only those that a
          * route uses stay, neighbour entries by address, FDB entries by MAC */
         qsort(gws, n_gw, sizeof(*gws), neigh_addr_compare);
@@ -346,8 +534,8 @@ int pn_overlay_pass_report(const struct pn_overlay_pass *o, const podnet_nodes *
         size_t n_nodes = podnet_nodes_count(nodes);
         int r;
 
-        if (o->mode == PN_OVERLAY_NEVER)
-                return 0;
+        if (o->mode == PN_OVERLAY_NEVER && !o->explicit_mode)
+                return 0; /* a caller that knows nothing of the overlay: as before it */
         routed = calloc(n_nodes + 1, sizeof(*routed));
         if (!routed)
                 return -ENOMEM;
@@ -363,12 +551,15 @@ int pn_overlay_pass_report(const struct pn_overlay_pass *o, const podnet_nodes *
                 if (r < 0)
                         return r;
         }
-        if (!o->active) /* no endpoint here: every routed peer direct */
+        if (!o->active) /* never, or no endpoint here: every routed peer direct */
                 for (size_t i = 0; i < n_nodes; i++) {
                         if (!routed[i])
                                 continue;
                         r = pn_sync_report_add_path(report, podnet_nodes_name(nodes, i), "direct",
-                                                    "no tunnel endpoint");
+                                                    o->mode == PN_OVERLAY_NEVER
+                                                        ? pn_path_reason_name(PN_REASON_FORCED)
+                                                        : pn_path_reason_name(
+                                                              PN_REASON_NO_ENDPOINT));
                         if (r < 0)
                                 return r;
                 }

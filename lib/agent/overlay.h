@@ -10,6 +10,9 @@
 
 #include "agent/routes.h"
 
+/* The VXLAN device when the configuration names none. */
+#define PN_VXLAN_DEV_DEFAULT "podnet.vx"
+
 /* podnet-routes --overlay MODE. */
 enum pn_overlay_mode {
         PN_OVERLAY_NEVER = 0,    /* direct routes only: what podnet did before the overlay */

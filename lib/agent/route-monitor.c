@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The route monitor: a socket subscribed to route and nexthop notifications, and the
- * check whether a batch of them touched routes or nexthops of podnet's protocol (or was
- * lost), which tells a daemon to sync again.
+ * The route monitor: a socket subscribed to route, nexthop and neighbour notifications,
+ * and the check whether a batch of them touched routes or nexthops of podnet's protocol,
+ * or a permanent neighbour or FDB entry on the overlay's VXLAN device (or was lost),
+ * which tells a daemon to sync again.
  */
+#include <linux/neighbour.h>
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 
 #include "agent/route-sync.h"
 
@@ -17,7 +20,37 @@ struct podnet_route_monitor {
         int fd;
         unsigned protocol;
         char *buf;
+        char vxlan_dev[IF_NAMESIZE]; /* "" : neighbour notifications ignored */
+        unsigned vxlan_ifindex;      /* looked up again when an event names another link */
 };
+
+int pn_route_monitor_watch_vxlan(podnet_route_monitor *m, const char *dev)
+{
+        int group = RTNLGRP_NEIGH;
+
+        /* only a monitor that asks gets the (on a busy node, many) neighbour events */
+        if (!m->vxlan_dev[0] && dev && *dev &&
+            setsockopt(m->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+                return -errno;
+        snprintf(m->vxlan_dev, sizeof(m->vxlan_dev), "%s", dev ? dev : "");
+        m->vxlan_ifindex = 0;
+        return 0;
+}
+
+/* Whether a neighbour notification is about a permanent entry (podnet's kind: the
+ * kernel's own come and go with traffic) on the VXLAN device: an IPv4/IPv6 neighbour or
+ * an FDB entry (AF_BRIDGE). */
+static bool vxlan_entry_event(podnet_route_monitor *m, const struct nlmsghdr *nlh)
+{
+        const struct ndmsg *nd = NLMSG_DATA(nlh);
+
+        if (!m->vxlan_dev[0] || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nd)) ||
+            !(nd->ndm_state & NUD_PERMANENT) || nd->ndm_ifindex <= 0)
+                return false;
+        if ((unsigned)nd->ndm_ifindex != m->vxlan_ifindex)
+                m->vxlan_ifindex = if_nametoindex(m->vxlan_dev); /* the device may be new */
+        return (unsigned)nd->ndm_ifindex == m->vxlan_ifindex;
+}
 
 PODNET_EXPORT podnet_route_monitor *podnet_route_monitor_free(podnet_route_monitor *m)
 {
@@ -101,6 +134,10 @@ PODNET_EXPORT int podnet_route_monitor_process(podnet_route_monitor *m, podnet_e
                                 const struct nhmsg *nhm = NLMSG_DATA(nlh);
                                 if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*nhm)) &&
                                     nhm->nh_protocol == m->protocol)
+                                        events++;
+                        } else if (nlh->nlmsg_type == RTM_NEWNEIGH ||
+                                   nlh->nlmsg_type == RTM_DELNEIGH) {
+                                if (vxlan_entry_event(m, nlh))
                                         events++;
                         }
                 }

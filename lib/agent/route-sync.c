@@ -588,22 +588,6 @@ static int sync_pass(struct sync_state *st, podnet_error **err)
         st->report = pn_sync_report_new();
         if (!st->report)
                 return pn_error(err, ENOMEM, 0, "Syncing routes");
-        struct pn_underlay u = {
-            .cluster = st->cfg.cluster_cidrs,
-            .n_cluster = st->cfg.cluster_cidrs ? st->cfg.n_cluster_cidrs : 0,
-            .local = st->d.local,
-            .n_local = st->d.n_local,
-            .onlink = st->d.onlink,
-            .n_onlink = st->d.n_onlink,
-            .foreign = st->d.foreign,
-            .n_foreign = st->d.n_foreign,
-            .gateway = st->d.gw,
-            .n_gateway = st->d.n_gw,
-        };
-        r = pn_routes_desired(st->nodes, st->cfg.node_name, &u, st->report, &st->want, &st->n_want,
-                              err);
-        if (r < 0)
-                return r;
         r = pn_overlay_pass_prepare(&st->ov, st->ctx, st->sk, st->nodes, &st->cfg, &st->d, err);
         if (r < 0)
                 return r;
@@ -618,9 +602,26 @@ static int sync_pass(struct sync_state *st, podnet_error **err)
                         return pn_error(err, -r, 0, "Dumping routes again after replacing %s",
                                         st->ov.dev);
         }
+        struct pn_underlay u = {
+            .cluster = st->cfg.cluster_cidrs,
+            .n_cluster = st->cfg.cluster_cidrs ? st->cfg.n_cluster_cidrs : 0,
+            .local = st->d.local,
+            .n_local = st->d.n_local,
+            .onlink = st->d.onlink,
+            .n_onlink = st->d.n_onlink,
+            .foreign = st->d.foreign,
+            .n_foreign = st->d.n_foreign,
+            .gateway = st->d.gw,
+            .n_gateway = st->d.n_gw,
+            .overlay = st->ov.active,
+        };
+        r = pn_routes_desired(st->nodes, st->cfg.node_name, &u, st->report, &st->want, &st->n_want,
+                              err);
+        if (r < 0)
+                return r;
         if (st->ov.active)
                 pn_sync_report_set_overlay_mtu(st->report, st->ov.mtu);
-        r = pn_overlay_pass_routes(&st->ov, st->want, st->n_want);
+        r = pn_overlay_pass_routes(&st->ov, st->nodes, st->want, &st->n_want, st->report);
         if (r >= 0)
                 r = pn_overlay_pass_report(&st->ov, st->nodes, st->want, st->n_want, st->report);
         if (r < 0)

@@ -71,6 +71,7 @@ struct pn_overlay_pass {
         bool dry_run;
         int family;         /* of the underlay */
         int ifindex;        /* the VXLAN device; a placeholder in a dry run without one */
+        int underlay;       /* the underlay device: the one with this node's address */
         char dev[16];       /* its name */
         unsigned mtu;       /* its MTU: the underlay's less the encapsulation */
         size_t self;
@@ -92,9 +93,12 @@ struct pn_overlay_pass {
 int pn_overlay_pass_prepare(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_sock *sk,
                             const podnet_nodes *nodes, const podnet_sync_config *cfg,
                             const struct pn_route_dump *d, podnet_error **err);
-/* Turns the wanted direct routes of overlay peers into their overlay routes (same
- * destination and metric), and keeps only the entries of peers that have a route. */
-int pn_overlay_pass_routes(struct pn_overlay_pass *o, struct pn_rt *want, size_t n_want);
+/* Turns the wanted direct routes of overlay peers, and the wanted routes without a
+ * gateway (pod CIDRs of a family their node has no address of), into their overlay
+ * routes (same destination and metric); those of the latter the overlay cannot carry
+ * are dropped and reported skipped. Keeps only the entries that a route uses. */
+int pn_overlay_pass_routes(struct pn_overlay_pass *o, const podnet_nodes *nodes,
+                           struct pn_rt *want, size_t *n_want, podnet_sync_report *report);
 /* Dumps the device's neighbour and FDB entries and diffs them with the plan's. */
 int pn_overlay_pass_diff(struct pn_overlay_pass *o, struct nl_sock *sk, podnet_error **err);
 /* Writes the additions and replacements (before the routes: adds) or the deletions
@@ -107,6 +111,10 @@ int pn_overlay_pass_report(const struct pn_overlay_pass *o, const podnet_nodes *
 /* After the routes: with "never", deletes the VXLAN device an earlier mode made. */
 int pn_overlay_pass_finish(struct pn_overlay_pass *o, podnet_ctx *ctx, podnet_error **err);
 void pn_overlay_pass_done(struct pn_overlay_pass *o);
+
+/* Makes the monitor also report changes to permanent neighbour and FDB entries on the
+ * VXLAN device `dev` (subscribing to neighbour notifications). 0 or -errno. */
+int pn_route_monitor_watch_vxlan(podnet_route_monitor *m, const char *dev);
 
 /* An address in text, "?" if it cannot be. */
 void pn_addr_text(int family, const void *a, char *buf, size_t size);

@@ -691,7 +691,9 @@ int pn_routes_desired(const podnet_nodes *nodes, const char *node_name, const st
                                 rt.has_gw = true;
                                 memcpy(rt.gw, podnet_cidr_addr(via), pn_family_bits(family) / 8);
                         }
-                        if (!why && !via)
+                        if (!why && !via && u && u->overlay)
+                                want[n_want++] = rt; /* the overlay's (no gateway yet) */
+                        else if (!why && !via)
                                 r = pn_sync_report_add(report, PODNET_SYNC_SKIPPED, name, &rt,
                                                        "node %s has no %s address", name,
                                                        family_name(family));

@@ -90,6 +90,9 @@ struct pn_underlay {
         size_t n_foreign;
         const struct pn_rt *gateway; /* gateways of those, as host prefixes */
         size_t n_gateway;
+        /* An overlay is up: a pod CIDR of a family its node has no address of is wanted
+         * (without gateway, for the overlay to carry) rather than skipped. */
+        bool overlay;
 };
 
 /* The routes this node wants: each pod CIDR of every other node via that node's address

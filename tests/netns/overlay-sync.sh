@@ -137,6 +137,25 @@ pr node1 sync --nodes "$TMPDIR/nodes.txt" $FLAGS --overlay cross-subnet > "$TMPD
 check "repair: 3 writes (route, neighbour, FDB)" grep -q "; 3 route writes" "$TMPDIR/sync1.out"
 pings "after repair"
 
+# --- run restores a route, neighbour or FDB entry deleted by hand (netlink events)
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run \
+        --nodes "$TMPDIR/nodes.txt" $FLAGS --overlay cross-subnet --interval 3600 \
+        > "$TMPDIR/run.out" 2>&1 &
+pid=$!
+has_neigh() { ip -n node1 neigh show dev podnet.vx 10.1.3.0 nud permanent | grep -q 72:34:c0:a8:02:0d; }
+has_fdb() { ip netns exec node1 bridge fdb show dev podnet.vx | grep -q "72:34:c0:a8:02:0d dst 192.168.2.13"; }
+has_ovroute() { ip -n node1 route show 10.1.3.0/24 proto 44 | grep -q "dev podnet.vx onlink"; }
+sleep 0.5 # run's first pass (everything is in place: it writes nothing)
+ip -n node1 neigh del 10.1.3.0 dev podnet.vx
+PN_WAIT=5 wait_for "run: neighbour entry deleted by hand is restored" has_neigh
+ip netns exec node1 bridge fdb del 72:34:c0:a8:02:0d dev podnet.vx dst 192.168.2.13
+PN_WAIT=5 wait_for "run: FDB entry deleted by hand is restored" has_fdb
+ip -n node1 route del 10.1.3.0/24
+PN_WAIT=5 wait_for "run: overlay route deleted by hand is restored" has_ovroute
+kill -TERM "$pid"
+wait "$pid"
+is "run: exits 0 on SIGTERM" "$?" 0
+
 # --- always: every peer over the overlay
 syncall --overlay always
 is "always: node1's routes" "$(routes1 | tr '\n' ';')" \
@@ -170,11 +189,18 @@ is "peer left: FDB entries" "$(ip netns exec node1 bridge fdb show dev podnet.vx
 pr node1 sync --nodes "$TMPDIR/nodes.txt" $FLAGS --overlay never > "$TMPDIR/sync1.out"
 is "never: node1's routes" "$(routes1 | tr '\n' ';')" "10.1.2.0/24 via 192.168.1.12 dev eth0 ;"
 check_fails "never: no VXLAN device" ip -n node1 link show podnet.vx
+check "never: node2 direct (forced by mode)" grep -q "^path *node2 direct (forced by mode)" "$TMPDIR/sync1.out"
 
 # --- default (auto): node3 over the overlay again; then teardown leaves nothing
 pr node1 sync --nodes "$TMPDIR/nodes.txt" $FLAGS > "$TMPDIR/sync1.out"
 check "auto: node3 vxlan" grep -q "^path *node3 vxlan (not on-link)" "$TMPDIR/sync1.out"
+check "auto: the bridge holds this node's pod-CIDR gateway (for the peers' probes)" \
+        ip -n node1 addr show dev cbr0 to 10.1.1.1/24
 pr node1 teardown $FLAGS > /dev/null 2>&1
+check_fails "teardown: no VXLAN device" ip -n node1 link show podnet.vx
+# the bridge is podnet-cni's (pods may be on it): teardown leaves it
+check "teardown: the bridge stays" ip -n node1 link show cbr0
+ip -n node1 link del cbr0
 is "teardown: links, routes, neighbours, FDB as before the first sync" "$(state)" "$before"
 [ "$(state)" = "$before" ] || diff <(echo "$before") <(state) | sed 's/^/#   /'
 finish

@@ -174,9 +174,9 @@ static void test_always(const podnet_nodes *nodes)
         is_str(fdbs(&p),
                "72:34:0a:00:07:03 dst 10.0.7.3 dev 9 self permanent, "
                "72:34:c0:a8:32:02 dst 192.168.50.2 dev 9 self permanent, "
-               "72:34:c0:a8:32:04 dst 192.168.50.4 dev 9 self permanent, "
-               "72:34:c0:a8:32:06 dst 192.168.50.6 dev 9 self permanent",
-               "  one FDB entry per overlay peer (a peer without pod CIDR too), sorted by MAC");
+               "72:34:c0:a8:32:04 dst 192.168.50.4 dev 9 self permanent",
+               "  one FDB entry per overlay peer with a pod CIDR (no route uses the others'), "
+               "sorted by MAC");
         is_str(neighs(&p),
                "10.244.2.0 72:34:c0:a8:32:02 dev 9 permanent, "
                "10.244.3.0 72:34:0a:00:07:03 dev 9 permanent, "
@@ -205,15 +205,16 @@ static void test_cross_subnet(const podnet_nodes *nodes)
         if (!ok(pn_overlay_plan(nodes, 0, &cfg, &p) == 0, "cross-subnet: planned"))
                 return;
         is_str(paths(nodes, &p),
-               "near=direct(on-link) far=vxlan(not on-link) v4only=vxlan(not on-link) "
+               "near=direct(on-link) far=vxlan(not on-link) v4only=direct(on-link) "
                "noaddr=direct(no tunnel endpoint) nocidr=direct(on-link)",
-               "cross-subnet: on-link peers direct, the others over the overlay");
+               "cross-subnet: on-link peers direct, the others over the overlay; a peer "
+               "without an IPv6 address is judged by its IPv4 one");
         ok(onlink_calls > 0, "  the on-link question is asked (%u times)", onlink_calls);
         is_str(routes(nodes, &p),
                "10.244.3.0/24 via 10.244.3.0 dev 9 onlink metric 0 table 254 node far, "
-               "10.244.4.0/24 via 10.244.4.0 dev 9 onlink metric 0 table 254 node v4only, "
                "fd00:244:4::/64 via fd00:244:4:: dev 9 onlink metric 1024 table 254 node v4only",
-               "  routes for the overlay peers only; a peer goes whole (IPv4 pod CIDR too)");
+               "  routes for the overlay peers, and for a direct peer's pod CIDR of a family it "
+               "has no address of (no direct route can carry it)");
         is_str(fdbs(&p),
                "72:34:0a:00:07:03 dst 10.0.7.3 dev 9 self permanent, "
                "72:34:c0:a8:32:04 dst 192.168.50.4 dev 9 self permanent",
@@ -238,7 +239,7 @@ static void test_ipv6_underlay(const podnet_nodes *nodes)
                 return;
         is_str(paths(nodes, &p),
                "near=direct(on-link) far=direct(no tunnel endpoint) "
-               "v4only=direct(no tunnel endpoint) noaddr=direct(no tunnel endpoint) "
+               "v4only=direct(on-link) noaddr=direct(no tunnel endpoint) "
                "nocidr=direct(no tunnel endpoint)",
                "  peers without an IPv6 address have no endpoint on an IPv6 underlay");
         pn_overlay_plan_done(&p);
@@ -312,6 +313,132 @@ static void test_collision(void)
         }
 }
 
+
+/* auto: an on-link peer whose probe failed goes over the overlay, the others as in
+ * cross-subnet; modes by name. */
+static void test_auto(const podnet_nodes *nodes)
+{
+        struct pn_overlay_config cfg = config(PN_OVERLAY_AUTO, AF_INET);
+        struct pn_overlay_plan p;
+        bool failed[6] = {false};
+        enum pn_overlay_mode m;
+
+        if (ok(pn_overlay_plan(nodes, 0, &cfg, &p) == 0, "auto, every probe answered: planned")) {
+                is_str(paths(nodes, &p),
+                       "near=direct(on-link) far=vxlan(not on-link) v4only=direct(on-link) "
+                       "noaddr=direct(no tunnel endpoint) nocidr=direct(on-link)",
+                       "  as cross-subnet");
+                pn_overlay_plan_done(&p);
+        }
+        failed[1] = true; /* near */
+        failed[2] = true; /* far: not on-link anyway */
+        cfg.probe_failed = failed;
+        if (ok(pn_overlay_plan(nodes, 0, &cfg, &p) == 0, "auto, near's probe failed: planned")) {
+                is_str(paths(nodes, &p),
+                       "near=vxlan(probe failed) far=vxlan(not on-link) v4only=direct(on-link) "
+                       "noaddr=direct(no tunnel endpoint) nocidr=direct(on-link)",
+                       "  near over the overlay, reason probe failed; far keeps its reason");
+                is_int(p.n_vxlan, 2, "  two overlay peers");
+                pn_overlay_plan_done(&p);
+        }
+        cfg.mode = PN_OVERLAY_CROSS_SUBNET;
+        if (ok(pn_overlay_plan(nodes, 0, &cfg, &p) == 0, "cross-subnet ignores probe results")) {
+                is_int(p.n_vxlan, 1, "  only far over the overlay");
+                pn_overlay_plan_done(&p);
+        }
+        ok(pn_overlay_mode_parse(NULL, PN_OVERLAY_AUTO, &m) == 0 && m == PN_OVERLAY_AUTO,
+           "mode: NULL is the default given");
+        ok(pn_overlay_mode_parse("cross-subnet", PN_OVERLAY_NEVER, &m) == 0 &&
+               m == PN_OVERLAY_CROSS_SUBNET,
+           "mode: cross-subnet");
+        ok(pn_overlay_mode_parse("sometimes", PN_OVERLAY_NEVER, &m) == -EINVAL,
+           "mode: an unknown word is EINVAL");
+        is_str(pn_overlay_mode_name(PN_OVERLAY_ALWAYS), "always", "mode name");
+}
+
+static struct pn_neigh nb(const char *addr, uint8_t mac_last, uint16_t state)
+{
+        struct pn_neigh n = {.family = AF_INET, .ifindex = 9, .state = state, .has_mac = true};
+
+        inet_pton(AF_INET, addr, n.addr);
+        memcpy(n.mac, (const uint8_t[]){0x72, 0x34, 0, 0, 0, mac_last}, 6);
+        return n;
+}
+
+static struct pn_fdb fd(uint8_t mac_last, const char *dst)
+{
+        struct pn_fdb f = {.ifindex = 9, .state = NUD_PERMANENT, .flags = NTF_SELF,
+                           .family = AF_INET};
+
+        memcpy(f.mac, (const uint8_t[]){0x72, 0x34, 0, 0, 0, mac_last}, 6);
+        inet_pton(AF_INET, dst, f.dst);
+        return f;
+}
+
+/* "=0/0 ~1/1 +2 -/2": kind, then the wanted and installed index */
+static const char *ops_text(const struct pn_entry_op *v, size_t n)
+{
+        static const char sym[] = {[PN_OP_KEEP] = '=', [PN_OP_ADD] = '+',
+                                   [PN_OP_REPLACE] = '~', [PN_OP_DELETE] = '-'};
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < n; i++) {
+                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%c", i ? " " : "",
+                                        sym[v[i].kind]);
+                if (v[i].want != SIZE_MAX)
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%zu", v[i].want);
+                if (v[i].have != SIZE_MAX)
+                        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "/%zu", v[i].have);
+        }
+        return buf;
+}
+
+static void test_entry_diff(void)
+{
+        struct pn_neigh nw[3] = {nb("10.1.1.0", 1, NUD_PERMANENT), nb("10.1.2.0", 2, NUD_PERMANENT),
+                                 nb("10.1.3.0", 3, NUD_PERMANENT)};
+        struct pn_neigh nh[4] = {nb("10.1.1.0", 1, NUD_PERMANENT), nb("10.1.2.0", 9, NUD_PERMANENT),
+                                 nb("10.1.4.0", 4, NUD_PERMANENT), nb("10.1.5.0", 5, NUD_STALE)};
+        struct pn_fdb fw[3] = {fd(1, "192.168.1.11"), fd(2, "192.168.1.12"), fd(3, "192.168.1.13")};
+        struct pn_fdb fh[5] = {fd(1, "192.168.1.11"), fd(2, "192.168.1.99"), fd(3, "192.168.1.13"),
+                               fd(3, "192.168.1.14"), fd(4, "192.168.1.14")};
+        struct pn_entry_op *v = NULL;
+        size_t n = 0;
+
+        ok(pn_neigh_diff(nw, 3, nw, 3, &v, &n) == 0, "neighbour diff, in sync");
+        is_str(ops_text(v, n), "=0/0 =1/1 =2/2", "  every entry kept: no write");
+        free(v);
+        ok(pn_neigh_diff(nw, 3, nh, 4, &v, &n) == 0, "neighbour diff");
+        is_str(ops_text(v, n), "=0/0 ~1/1 +2 -/2",
+               "  same kept, another MAC replaced, missing added, a permanent one nobody wants "
+               "deleted, the kernel's stale one left alone");
+        free(v);
+        nh[0].state = NUD_REACHABLE;
+        ok(pn_neigh_diff(nw, 1, nh, 1, &v, &n) == 0 && n == 1 && v[0].kind == PN_OP_REPLACE,
+           "  a right MAC that is not permanent is replaced");
+        free(v);
+        ok(pn_neigh_diff(NULL, 0, NULL, 0, &v, &n) == 0 && n == 0, "  nothing, nothing");
+        free(v);
+        ok(pn_neigh_diff(NULL, 2, NULL, 0, &v, &n) == -EINVAL, "  NULL with a count: EINVAL");
+
+        ok(pn_fdb_diff(fw, 3, fw, 3, &v, &n) == 0, "FDB diff, in sync");
+        is_str(ops_text(v, n), "=0/0 =1/1 =2/2", "  every entry kept: no write");
+        free(v);
+        ok(pn_fdb_diff(fw, 3, fh, 5, &v, &n) == 0, "FDB diff");
+        is_str(ops_text(v, n), "=0/0 ~1/1 =2/2 -/3 -/4",
+               "  a moved remote replaced, a MAC's extra remote deleted, an unwanted MAC "
+               "deleted");
+        free(v);
+        fh[0].odd = true;
+        ok(pn_fdb_diff(fw, 1, fh, 1, &v, &n) == 0 && n == 1 && v[0].kind == PN_OP_REPLACE,
+           "  an entry with its own VNI or port is replaced");
+        free(v);
+        ok(pn_fdb_diff(fw, 2, NULL, 0, &v, &n) == 0, "FDB diff, cold");
+        is_str(ops_text(v, n), "+0 +1", "  all added");
+        free(v);
+}
+
 int main(void)
 {
         _cleanup_(podnet_nodes_freep) podnet_nodes *nodes = parse(nodes_text);
@@ -324,5 +451,7 @@ int main(void)
         test_ipv6_underlay(nodes);
         test_self(nodes);
         test_collision();
+        test_auto(nodes);
+        test_entry_diff();
         return done_testing();
 }

@@ -118,6 +118,32 @@ static void test_diff(void)
         is_str(diff(want, 2, NULL, 0), "error", "two wanted routes to one destination refused");
 }
 
+
+/* The overlay's routes: onlink via an endpoint address on the VXLAN device. A direct
+ * route to the same gateway, or an onlink one on another device, is not it. */
+static void test_diff_onlink(void)
+{
+        struct pn_rt want[1], have[1];
+
+        want[0] = rt("10.1.3.0/24", "10.1.3.0");
+        want[0].onlink = true;
+        want[0].oif = 9;
+        have[0] = want[0];
+        is_str(diff(want, 1, have, 1), "=10.1.3.0/24", "onlink on the device: keep");
+        have[0].oif = 8;
+        is_str(diff(want, 1, have, 1), "~10.1.3.0/24", "onlink on another device: replace");
+        have[0] = want[0];
+        have[0].onlink = false;
+        have[0].oif = 2;
+        is_str(diff(want, 1, have, 1), "~10.1.3.0/24",
+               "same gateway, not onlink (direct): replace");
+        want[0] = rt("10.1.3.0/24", "192.168.1.13");
+        have[0] = rt("10.1.3.0/24", "10.1.3.0");
+        have[0].onlink = true;
+        have[0].oif = 9;
+        is_str(diff(want, 1, have, 1), "~10.1.3.0/24", "overlay route, direct wanted: replace");
+}
+
 static void test_desired(void)
 {
         _cleanup_nodes_ podnet_nodes *nodes = NULL;
@@ -733,6 +759,7 @@ static void test_names(void)
 int main(void)
 {
         test_diff();
+        test_diff_onlink();
         test_via_nexthop();
         test_nexthop_plan();
         test_desired();
