@@ -69,6 +69,18 @@ $t13"
 is "flat switch, MACs resolved: all four answer again" "$(answered)" "4 of 4"
 check "an answered round ends before its bound (${ms} ms)" test "$ms" -lt "$TIMEOUT"
 
+probe 1 "fd00:244:1::1 fd00:244:2::1 192.168.50.2"
+is "IPv6 pod CIDRs over the IPv4 underlay (node_family AF_INET): answered" "$(answered)" "1 of 1"
+# another program pings node2's gateway from node1's meanwhile: the same addresses as
+# the target, whose own probe cannot get out (its node address is nobody's); the
+# ping's replies reach the raw socket and must not count
+ip netns exec node1 ping -q -i 0.01 -c 300 -I 10.244.1.1 10.244.2.1 >/dev/null 2>&1 &
+pinger=$!
+probe 1 "10.244.1.1 10.244.2.1 192.168.50.99"
+is "another program's echo replies between the same addresses: not counted" "$(answered)" "0 of 1"
+kill "$pinger" 2>/dev/null
+wait "$pinger" 2>/dev/null
+
 # ---- (c) a switch that drops pod-addressed frames ----
 pn_cloud_filter on 1 2 3
 check "node addresses still reach each other through the filtering switch" \
