@@ -56,8 +56,8 @@ static int peer_compare(const void *a, const void *b)
 }
 
 /* Counts the report's peers by their worst route's state, sorting its entries by node (a
- * peer's routes, one per family, need not be adjacent). Every peer's path is direct: the
- * report does not say otherwise yet. -ENOMEM, else 0. */
+ * peer's routes, one per family, need not be adjacent), and by path: vxlan where the sync
+ * recorded that path for the peer (an overlay mode), else direct. -ENOMEM, else 0. */
 static int count_peers(const podnet_sync_report *r, uint64_t peers[PN_PEER_STATES][PN_PATHS])
 {
         size_t n = podnet_sync_report_count(r), k = 0;
@@ -82,7 +82,10 @@ static int count_peers(const podnet_sync_report *r, uint64_t peers[PN_PEER_STATE
                 for (; j < k && streq(v[j].node, v[i].node); j++)
                         if (v[j].state > worst)
                                 worst = v[j].state;
-                peers[worst][PN_PATH_DIRECT]++;
+                const char *path, *why;
+                bool vxlan = pn_sync_report_path_of(r, v[i].node, &path, &why) &&
+                             streq(path, pn_path_name(PN_PATH_VXLAN));
+                peers[worst][vxlan ? PN_PATH_VXLAN : PN_PATH_DIRECT]++;
                 i = j;
         }
         return 0;

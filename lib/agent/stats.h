@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "agent/overlay.h"
 #include "core/internal.h"
 
 /* Upper bounds of the pass duration histogram, in seconds (+Inf implied). */
@@ -32,8 +33,9 @@ enum {
         PN_PEER_REFUSED,     /* its claim is inconsistent: no route */
         PN_PEER_STATES
 };
-/* Where a peer's traffic goes: straight to its address or through the overlay. */
-enum { PN_PATH_DIRECT, PN_PATH_VXLAN, PN_PATHS };
+/* Where a peer's traffic goes (overlay.h's enum pn_path): straight to its address or
+ * through the VXLAN overlay. */
+#define PN_PATHS (PN_PATH_VXLAN + 1)
 
 struct pn_stats_snap {
         uint64_t passes[PN_STATS_KINDS][2]; /* [kind][0 ok, 1 error] */
