@@ -107,9 +107,21 @@ static void nh_claim(struct pn_nh *w, size_t k, struct pn_nh *have, size_t j, en
         have[j].kind = PN_OP_KEEP;
 }
 
+/* Whether an installed nexthop x may be replaced in place by the wanted w. The kernel
+ * refuses to move an IPv6 nexthop object that routes use between onlink and not, or to
+ * another device ("Nexthop has invalid gateway or device mismatch", EINVAL), as when a
+ * peer switches between the direct path and the overlay; IPv4 allows it. Such a change
+ * takes a new nexthop instead: added, the route replaced to use it, the old one deleted. */
+static bool nh_replaceable(const struct pn_nh *x, const struct pn_nh *w)
+{
+        return x->family != AF_INET6 ||
+               (x->onlink == w->onlink && (!x->onlink || x->oif == w->oif));
+}
+
 /* Walks the wanted and installed routes (both sorted by destination) together: a wanted
  * nexthop not yet decided takes over the nexthop of ours that its installed route uses,
- * if that one's gateway is the wanted one (same_gw: KEEP) or not (REPLACE). */
+ * if that one's gateway is the wanted one (same_gw: KEEP) or not (REPLACE, where the
+ * kernel allows it). */
 static void claim_by_routes(struct pn_nh *want, size_t n_want, struct pn_nh *have, size_t n_have,
                             const struct pn_rt *want_rt, size_t n_want_rt,
                             const struct pn_rt *have_rt, size_t n_have_rt, bool same_gw)
@@ -132,7 +144,7 @@ static void claim_by_routes(struct pn_nh *want, size_t n_want, struct pn_nh *hav
                         continue;
                 x = pn_nh_by_id(have, n_have, have_rt[j].nhid);
                 if (!x || !x->ours || !x->plain || x->family != w->family || x->match != SIZE_MAX ||
-                    same_gw != (nh_gw_compare(x, w) == 0))
+                    same_gw != (nh_gw_compare(x, w) == 0) || (!same_gw && !nh_replaceable(x, w)))
                         continue;
                 nh_claim(w, (size_t)(w - want), have, (size_t)(x - have),
                          same_gw ? PN_OP_KEEP : PN_OP_REPLACE);

@@ -737,6 +737,37 @@ static void test_nexthop_plan(void)
         is_int(pn_nexthop_plan(w, 1, h, 1, wr, 1, hr, 1, base), 0, "foreign in use plan");
         ok(w[0].kind == PN_OP_ADD && w[0].id != 7, "route on a foreign nexthop: a new one of ours");
 
+        /* an IPv6 peer moving to the overlay: the kernel cannot move an IPv6 nexthop in
+         * use to another device or onlink, so a new one is added and the old deleted;
+         * an IPv4 one is replaced in place */
+        w[0] = want_nh(1, "node2", "fd00:1:0:1::");
+        w[0].onlink = true;
+        w[0].oif = 9;
+        h[0] = nh(800, "fd00::12", 44);
+        h[0].oif = 2;
+        hr[0] = rt("fd00:1:0:1::/64", NULL);
+        hr[0].nhid = 800;
+        wr[0] = rt("fd00:1:0:1::/64", "fd00:1:0:1::");
+        wr[0].node = 1;
+        is_int(pn_nexthop_plan(w, 1, h, 1, wr, 1, hr, 1, base), 0, "IPv6 to the overlay plan");
+        ok(w[0].kind == PN_OP_ADD && w[0].id != 800, "IPv6 to the overlay: a new nexthop");
+        is_int(kind_of(h, 1, 800), PN_OP_DELETE, "IPv6 to the overlay: the old one deleted");
+        w[0] = want_nh(1, "node2", "fd00::22");
+        h[0] = nh(800, "fd00::12", 44);
+        is_int(pn_nexthop_plan(w, 1, h, 1, wr, 1, hr, 1, base), 0, "IPv6 address change plan");
+        ok(w[0].kind == PN_OP_REPLACE && w[0].id == 800,
+           "IPv6 address change, same device: replaced in place");
+        w[0] = want_nh(1, "node2", "10.1.2.0");
+        w[0].onlink = true;
+        w[0].oif = 9;
+        h[0] = nh(400, "192.168.1.12", 44);
+        hr[0] = rt("10.1.2.0/24", NULL);
+        hr[0].nhid = 400;
+        wr[0] = rt("10.1.2.0/24", "10.1.2.0");
+        wr[0].node = 1;
+        is_int(pn_nexthop_plan(w, 1, h, 1, wr, 1, hr, 1, base), 0, "IPv4 to the overlay plan");
+        ok(w[0].kind == PN_OP_REPLACE && w[0].id == 400, "IPv4 to the overlay: replaced in place");
+
         /* dual-stack: lookup by node and family */
         w[0] = want_nh(1, "node2", "192.168.1.12");
         w[1] = want_nh(1, "node2", "fd00::12");
