@@ -236,7 +236,11 @@ static void peer_entries(const podnet_nodes *nodes, const struct pn_overlay_conf
                 ne = &out->neigh[out->n_neigh++];
                 rt = &out->rt[out->n_rt++];
 
-                pn_vtep_addr(pc, &ep); /* the pod CIDR's network address, host prefix */
+                /* IPv4: the pod CIDR's network address; IPv6: the link-local address of
+                 * the peer's endpoint MAC (pn_vtep_addr6_ll() says why) */
+                pn_vtep_addr(pc, &ep);
+                if (family == AF_INET6)
+                        pn_vtep_addr6_ll(p->mac, ep.addr.b);
                 net = *pc;
                 pn_cidr_mask(&net);
                 *ne = (struct pn_neigh){.family = (uint8_t)family,

@@ -245,6 +245,13 @@ bool pn_vtep_mac_collides(int family, const uint8_t *a, const uint8_t *b);
 /* The endpoint address of the node with pod CIDR pod_cidr: the CIDR's network address
  * with the host prefix (10.244.2.0/32), flannel's choice. -EINVAL for no CIDR. */
 int pn_vtep_addr(const podnet_cidr *pod_cidr, podnet_cidr *out);
+/* The IPv6 gateway of the routes to an overlay peer's IPv6 pod CIDRs: the link-local
+ * address fe80::/64 + EUI-64 of the peer's endpoint MAC (what its VXLAN device derives
+ * for itself). Not the pod CIDR's network address, as for IPv4: the kernel refuses an
+ * onlink IPv6 gateway that a route on another device covers ("Nexthop has invalid gateway
+ * or device mismatch"), and the peer's direct route covers its own pod CIDR while the
+ * peer moves to the overlay; a link-local gateway is exempt from that check. */
+void pn_vtep_addr6_ll(const uint8_t mac[6], uint8_t out[16]);
 
 /* ---- VXLAN devices (vxlan.c) ---- */
 

@@ -97,6 +97,21 @@ int pn_vtep_addr(const podnet_cidr *pod_cidr, podnet_cidr *out)
         return 0;
 }
 
+void pn_vtep_addr6_ll(const uint8_t mac[6], uint8_t out[16])
+{
+        memset(out, 0, 16);
+        out[0] = 0xfe;
+        out[1] = 0x80;
+        out[8] = mac[0] ^ 0x02; /* EUI-64: the universal/local bit inverted */
+        out[9] = mac[1];
+        out[10] = mac[2];
+        out[11] = 0xff;
+        out[12] = 0xfe;
+        out[13] = mac[3];
+        out[14] = mac[4];
+        out[15] = mac[5];
+}
+
 PODNET_EXPORT int podnet_vxlan_endpoint_mac(const podnet_cidr *underlay, char buf[18])
 {
         uint8_t mac[6];

@@ -181,15 +181,15 @@ static void test_always(const podnet_nodes *nodes)
                "10.244.2.0 72:34:c0:a8:32:02 dev 9 permanent, "
                "10.244.3.0 72:34:0a:00:07:03 dev 9 permanent, "
                "10.244.4.0 72:34:c0:a8:32:04 dev 9 permanent, "
-               "fd00:244:2:: 72:34:c0:a8:32:02 dev 9 permanent, "
-               "fd00:244:4:: 72:34:c0:a8:32:04 dev 9 permanent",
-               "  one neighbour entry per pod CIDR: endpoint address -> endpoint MAC, sorted");
+               "fe80::7034:c0ff:fea8:3202 72:34:c0:a8:32:02 dev 9 permanent, "
+               "fe80::7034:c0ff:fea8:3204 72:34:c0:a8:32:04 dev 9 permanent",
+               "  one neighbour entry per pod CIDR: endpoint address (IPv6: the link-local one of the endpoint MAC) -> endpoint MAC, sorted");
         is_str(routes(nodes, &p),
                "10.244.2.0/24 via 10.244.2.0 dev 9 onlink metric 0 table 254 node near, "
                "10.244.3.0/24 via 10.244.3.0 dev 9 onlink metric 0 table 254 node far, "
                "10.244.4.0/24 via 10.244.4.0 dev 9 onlink metric 0 table 254 node v4only, "
-               "fd00:244:2::/64 via fd00:244:2:: dev 9 onlink metric 1024 table 254 node near, "
-               "fd00:244:4::/64 via fd00:244:4:: dev 9 onlink metric 1024 table 254 node v4only",
+               "fd00:244:2::/64 via fe80::7034:c0ff:fea8:3202 dev 9 onlink metric 1024 table 254 node near, "
+               "fd00:244:4::/64 via fe80::7034:c0ff:fea8:3204 dev 9 onlink metric 1024 table 254 node v4only",
                "  one route per pod CIDR via its endpoint address, onlink on the device; IPv6 "
                "pod CIDRs over the IPv4 underlay");
         ok(p.rt[0].type == RTN_UNICAST && p.rt[0].nhid == 0, "  unicast, no nexthop object yet");
@@ -212,7 +212,7 @@ static void test_cross_subnet(const podnet_nodes *nodes)
         ok(onlink_calls > 0, "  the on-link question is asked (%u times)", onlink_calls);
         is_str(routes(nodes, &p),
                "10.244.3.0/24 via 10.244.3.0 dev 9 onlink metric 0 table 254 node far, "
-               "fd00:244:4::/64 via fd00:244:4:: dev 9 onlink metric 1024 table 254 node v4only",
+               "fd00:244:4::/64 via fe80::7034:c0ff:fea8:3204 dev 9 onlink metric 1024 table 254 node v4only",
                "  routes for the overlay peers, and for a direct peer's pod CIDR of a family it "
                "has no address of (no direct route can carry it)");
         is_str(fdbs(&p),
