@@ -55,7 +55,7 @@ for n in "${sizes[@]}"; do
         kube_serve - 6443 --gen "$n" --pad 10000 || exit 1
         echo "# $n nodes: server ready after $(echo "$(date +%s.%N) - $t" | bc) s"
         t0=$(date +%s.%N)
-        "$routes" --node-name node1 --no-cni-conf run --no-firewall \
+        "$routes" --node-name node1 --no-cni-conf --overlay never run --no-firewall \
                 --kubeconfig "$state/kc" --interval 3600 ${log:+-v} > /dev/null 2> "$state/run.err" &
         pid=$!
         while [ "$(ip route show proto 44 | wc -l)" -lt "$peers" ]; do
@@ -89,7 +89,7 @@ for n in "${sizes[@]}"; do
                 arg=$state/nodes.json
                 [ "$how" = --nodes-cmd ] && arg="cat $state/nodes.json"
                 /usr/bin/time -f "%e %M" -o "$state/time.txt" "$routes" --node-name bench-node \
-                        --no-cni-conf --no-firewall sync --dry-run "$how" "$arg" \
+                        --no-cni-conf --no-firewall --overlay never sync --dry-run "$how" "$arg" \
                         > /dev/null 2> "$state/poll.err" || tail -n 3 "$state/poll.err"
                 read -r secs rss < "$state/time.txt"
                 printf '%-44s %7s s %9s kB\n' "$n nodes: one poll, sync --dry-run $how" "$secs" "$rss"

@@ -28,7 +28,7 @@ ip -n bn link set eth0 up
 cp "$TMPDIR/a.json" "$TMPDIR/nodes.json"
 interval=1
 [ $idle = 1 ] && interval=3600
-ip netns exec bn "$PODNET_ROUTES" --node-name bench-node --no-cni-conf --no-firewall run \
+ip netns exec bn "$PODNET_ROUTES" --node-name bench-node --no-cni-conf --no-firewall --overlay never run \
         --nodes-cmd "cat $TMPDIR/nodes.json" --interval $interval \
         --metrics-addr 127.0.0.1:9633 > /dev/null 2> "$TMPDIR/err" &
 pid=$!

@@ -109,7 +109,7 @@ ms() {
 sync() {
         if ! env ${3:-} "$timeit" -o "$state/$1.json" -r "$rep" -t "$1" -- "$routes" sync --json \
                 --nodes "$2" --node-name bench-node --cluster-cidr 10.0.0.0/8 \
-                --no-firewall --no-cni-conf; then
+                --no-firewall --no-cni-conf --overlay never; then
                 echo "FAIL: podnet-routes sync ($1):"
                 cat "$state/$1.json"
                 exit 1

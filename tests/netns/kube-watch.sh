@@ -24,7 +24,7 @@ n_req() { grep -c "$1" "$TMPDIR/api.log"; }
 no_route() { ! has_route "$@"; }
 PN_WAIT=5
 
-ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run --no-firewall \
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never run --no-firewall \
         --kubeconfig "$TMPDIR/kc-files" --interval 3600 -v \
         > "$TMPDIR/run.out" 2> "$TMPDIR/run.err" &
 pid=$!
@@ -134,7 +134,7 @@ cp "$TMPDIR/ca.crt" "$TMPDIR/sa/ca.crt"
 echo secret-2 > "$TMPDIR/sa/token"
 check "in-cluster: KUBERNETES_SERVICE_HOST/PORT and the service account dir, kube by default" \
         env KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=6443 KUBECONFIG= \
-        ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --no-firewall \
+        ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never --no-firewall \
         --kube-service-account-dir "$TMPDIR/sa" sync --dry-run
 check "--nodes still works beside it" pr node1 --no-firewall sync --dry-run --nodes "$TMPDIR/nodes3.txt"
 kill "$API_PID"

@@ -79,7 +79,7 @@ fails_with "--metrics-addr is for run only" "for run only" \
         pr node1 --no-cni-conf sync --nodes "$TMPDIR/live.txt" --metrics-addr "$addr"
 
 # the node command fails while $TMPDIR/broken exists
-ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run \
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never run \
         --nodes-cmd "test ! -e $TMPDIR/broken && cat $TMPDIR/live.txt" --no-firewall \
         --interval 1 --metrics-addr "$addr" --healthz-source-timeout 4 \
         > "$TMPDIR/run.out" 2> "$TMPDIR/run.err" &
@@ -170,6 +170,23 @@ is "SIGTERM with the server running: exit status 0" "$?" 0
 check_fails "the server is gone" get /healthz
 sed 's/^/# stderr: /' "$TMPDIR/run.err"
 
+# the overlay: peers the sync sends through VXLAN are counted with path="vxlan"
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay always run \
+        --nodes "$TMPDIR/live.txt" --no-firewall --interval 3600 --metrics-addr "$addr" \
+        > "$TMPDIR/vx.out" 2> "$TMPDIR/vx.err" &
+pid=$!
+PN_WAIT=5 wait_for "--overlay always: /healthz 200" healthy
+get /metrics | sed '1s/^200 //' > "$TMPDIR/m5.txt"
+is "--overlay always: node2 and node3 counted through the overlay" \
+        "$(metric "$TMPDIR/m5.txt" 'podnet_peers{state="ok",path="vxlan"}')" 2
+is "--overlay always: none counted as direct" \
+        "$(metric "$TMPDIR/m5.txt" 'podnet_peers{state="ok",path="direct"}')" 0
+kill -TERM "$pid"
+wait "$pid"
+is "--overlay always: exit status 0 after SIGTERM" "$?" 0
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf teardown --no-firewall \
+        > /dev/null 2>&1
+
 # --kube: the watch's reconnects and relists as the source counts them, the API down
 # past the threshold failing /healthz with the source's reason (tests/kube/fake-apiserver.py)
 if [ -f "$top_srcdir/tests/kube/kube-lib.sh" ] && command -v openssl >/dev/null; then
@@ -180,8 +197,8 @@ if [ -f "$top_srcdir/tests/kube/kube-lib.sh" ] && command -v openssl >/dev/null;
         kube_serve node1 6443 --bookmark 1 || { fail "fake API server"; finish; }
         for i in 1 2 3; do kctl node1 "node?name=node$i&cidr=10.1.$i.0/24&ip=192.168.1.1$i"; done
         kubeconfig "$TMPDIR/kc" "$API_URL" "certificate-authority: ca.crt" "tokenFile: token"
-        ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf run --no-firewall \
-                --kubeconfig "$TMPDIR/kc" --interval 3600 --metrics-addr "$addr" \
+        ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never \
+                run --no-firewall --kubeconfig "$TMPDIR/kc" --interval 3600 --metrics-addr "$addr" \
                 --healthz-source-timeout 2 > "$TMPDIR/kube.out" 2> "$TMPDIR/kube.err" &
         pid=$!
         PN_WAIT=5 wait_for "--kube: /healthz 200 once listed and watching" healthy
