@@ -20,8 +20,48 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
 #include <microhttpd.h>
 #include <podnet/podnet.h>
+
+/* libmicrohttpd is loaded when --metrics-addr asks for the server (mhd_load()), not at
+ * start: it brings GnuTLS and a dozen more libraries that every other command would load
+ * for nothing, several milliseconds per exec. Its header still checks the calls. */
+static struct {
+        __typeof__(MHD_start_daemon) *start_daemon;
+        __typeof__(MHD_stop_daemon) *stop_daemon;
+        __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+        __typeof__(MHD_add_response_header) *add_response_header;
+        __typeof__(MHD_queue_response) *queue_response;
+        __typeof__(MHD_destroy_response) *destroy_response;
+} mhd_fn;
+#define MHD_start_daemon mhd_fn.start_daemon
+#define MHD_stop_daemon mhd_fn.stop_daemon
+#define MHD_create_response_from_buffer mhd_fn.create_response_from_buffer
+#define MHD_add_response_header mhd_fn.add_response_header
+#define MHD_queue_response mhd_fn.queue_response
+#define MHD_destroy_response mhd_fn.destroy_response
+
+/* Loads libmicrohttpd (its soname since 0.9.53) and fills mhd_fn; NULL, or dlerror()'s reason. */
+static const char *mhd_load(void)
+{
+        static const char *const names[] = {
+            "MHD_start_daemon",          "MHD_stop_daemon",    "MHD_create_response_from_buffer",
+            "MHD_add_response_header",   "MHD_queue_response", "MHD_destroy_response",
+        };
+        _Static_assert(sizeof(names) / sizeof(*names) * sizeof(void *) == sizeof(mhd_fn),
+                       "one name per libmicrohttpd function of the table");
+        void **table = (void **)&mhd_fn;
+        void *h = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
+        const char *e;
+
+        if (!h)
+                return (e = dlerror()) ? e : "dlopen failed";
+        for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+                if (!(table[i] = dlsym(h, names[i])))
+                        return (e = dlerror()) ? e : names[i];
+        return NULL;
+}
 
 enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3, EXIT_NODES = 4, EXIT_RUNNING = 5, EXIT_FW_DROP = 6 };
 
@@ -350,6 +390,12 @@ static struct MHD_Daemon *metrics_start(struct metrics_server *m, const char *ad
         struct MHD_Daemon *d;
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 
+        const char *why = mhd_load();
+
+        if (why) {
+                errmsg("Cannot serve metrics on %s: loading libmicrohttpd: %s", addr, why);
+                return NULL;
+        }
         if (ss->ss_family == AF_INET6)
                 flags |= MHD_USE_IPv6;
         /* a few connections at a time: probes and one scraper, each answered at once */

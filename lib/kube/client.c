@@ -7,12 +7,14 @@
  * agree (a LIST and a WATCH then share one connection). The bearer token file is read again
  * when it changed, before each call: a projected service account token rotates.
  */
+#define CURL_DISABLE_TYPECHECK /* its checks are macros over the names dl.h redefines */
 #include <curl/curl.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include "kube/dl.h"
 #include "kube/kube.h"
 #include "json/reader.h"
 
@@ -98,9 +100,13 @@ int pn_kube_new(podnet_ctx *ctx, struct pn_kube_config *cfg, pn_kube **ret, podn
 {
         static pthread_once_t once = PTHREAD_ONCE_INIT;
         pn_kube *k;
+        int r;
 
         if (!cfg || !cfg->server)
                 return pn_error_plain(err, EINVAL, 0, "Kubernetes client: no server");
+        r = pn_dl_curl_load(err);
+        if (r < 0)
+                return r;
         /* curl_global_init() is not thread-safe before 7.84; once per process */
         pthread_once(&once, pn_kube_global_init);
         k = calloc(1, sizeof(*k));

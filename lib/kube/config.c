@@ -6,6 +6,7 @@
  */
 #include <yaml.h>
 
+#include "kube/dl.h"
 #include "kube/kube.h"
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -214,6 +215,9 @@ int pn_kube_config_load(const char *path, const char *context, struct pn_kube_co
                 *slash = '\0';
         else
                 dir = (free(dir), NULL);
+        r = pn_dl_yaml_load(err);
+        if (r < 0)
+                return r;
         if (!yaml_parser_initialize(&parser))
                 return -ENOMEM;
         yaml_parser_set_input_file(&parser, f);
