@@ -115,6 +115,62 @@ static int ensure_device(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_s
         return 0;
 }
 
+/* The tunnel endpoint address of each IPv4 pod CIDR of this node (its network address,
+ * what the peers' neighbour entries name) as a /32 on the VXLAN device, and no other IPv4
+ * address there. Without an address on it, a packet a peer sends over the overlay while
+ * this node routes that peer directly (mixed modes, or a probe that failed one way only)
+ * fails loose reverse-path filtering (rp_filter 2: a device without an IPv4 address
+ * passes only sources routed through it) and is dropped. flannel does the same. Read
+ * from the route dump's local routes: a sync that finds them in place writes nothing. */
+static int ensure_endpoint_addrs(struct pn_overlay_pass *o, podnet_ctx *ctx,
+                                 const podnet_nodes *nodes, const struct pn_route_dump *d,
+                                 podnet_error **err)
+{
+        podnet_cidr want[MAX_OWN_CIDRS];
+        size_t n_want = 0;
+        int r;
+
+        for (size_t k = 0; o->self != SIZE_MAX && k < podnet_nodes_n_pod_cidrs(nodes, o->self) &&
+                           n_want < MAX_OWN_CIDRS;
+             k++) {
+                const podnet_cidr *c = podnet_nodes_pod_cidr(nodes, o->self, k);
+                if (podnet_cidr_family(c) == AF_INET && pn_vtep_addr(c, &want[n_want]) >= 0)
+                        n_want++;
+        }
+        for (size_t i = 0; i < d->n_local; i++) { /* addresses no pod CIDR of ours has */
+                const struct pn_rt *rt = &d->local[i];
+                bool wanted = false;
+                podnet_cidr c = {.family = AF_INET, .prefixlen = 32};
+
+                if (rt->family != AF_INET || (int)rt->oif != o->ifindex || o->dry_run)
+                        continue;
+                memcpy(c.addr.b, rt->dst, 4);
+                for (size_t k = 0; k < n_want && !wanted; k++)
+                        wanted = memcmp(want[k].addr.b, rt->dst, 4) == 0;
+                if (wanted)
+                        continue;
+                r = podnet_addr_del(ctx, NULL, o->dev, &c, err);
+                if (r < 0)
+                        return r;
+                o->writes++;
+        }
+        for (size_t k = 0; k < n_want; k++) {
+                bool present = false;
+
+                for (size_t i = 0; i < d->n_local && !present; i++)
+                        present = d->local[i].family == AF_INET &&
+                                  (int)d->local[i].oif == o->ifindex &&
+                                  memcmp(d->local[i].dst, want[k].addr.b, 4) == 0;
+                if (present || o->dry_run)
+                        continue;
+                r = podnet_addr_add(ctx, NULL, o->dev, &want[k], PODNET_ADDR_REPLACE, err);
+                if (r < 0)
+                        return r;
+                o->writes++;
+        }
+        return 0;
+}
+
 /* The gateway (first host) address of pod CIDR c, with c's prefix: what podnet-cni puts
  * on the bridge. */
 static int gateway_of(const podnet_cidr *c, podnet_cidr **ret)
@@ -368,6 +424,9 @@ int pn_overlay_pass_prepare(struct pn_overlay_pass *o, podnet_ctx *ctx, struct n
                 return 0;
         }
         r = ensure_device(o, ctx, sk, cfg, self_addr, under, err);
+        if (r < 0)
+                return r;
+        r = ensure_endpoint_addrs(o, ctx, nodes, d, err);
         if (r < 0)
                 return r;
         o->active = true;
