@@ -235,6 +235,7 @@ pn_cloud_filter() {
 table bridge pncloud {
         chain forward {
                 type filter hook forward priority 0; policy accept;
+                ${PN_CLOUD_FROM:+iifname != "sw$PN_CLOUD_FROM" accept}
                 ether type ip ip saddr != { $a4 } counter drop
                 ether type ip ip daddr != { $a4 } counter drop
                 ether type ip6 ip6 saddr != { $a6, fe80::/10, :: } counter drop
@@ -247,26 +248,9 @@ NFT
 # enter the switch from node N (port swN): node N's pod-addressed packets are dropped,
 # the other nodes' pass (a probe fails one way only). pn_cloud_filter off removes it.
 pn_cloud_filter_from() {
-        local from=$1 n a4='' a6='' nodes
+        local from=$1
         shift
-        nodes=${*:-1 2 3}
-        ip netns exec pnsw nft delete table bridge pncloud 2>/dev/null
-        for n in $nodes; do
-                a4="$a4${a4:+, }192.168.50.$n"
-                a6="$a6${a6:+, }fd00:50::$n"
-        done
-        ip netns exec pnsw nft -f - <<NFT
-table bridge pncloud {
-        chain forward {
-                type filter hook forward priority 0; policy accept;
-                iifname != "sw$from" accept
-                ether type ip ip saddr != { $a4 } counter drop
-                ether type ip ip daddr != { $a4 } counter drop
-                ether type ip6 ip6 saddr != { $a6, fe80::/10, :: } counter drop
-                ether type ip6 ip6 daddr != { $a6, fe80::/10, ff00::/8 } counter drop
-        }
-}
-NFT
+        PN_CLOUD_FROM=$from pn_cloud_filter on "$@"
 }
 # pn_node_gateway N [BRIDGE]: node N's pod-CIDR gateway: bridge BRIDGE (default cni0)
 # with 10.244.N.1/24 and fd00:244:N::1/64, as podnet-cni makes it, up

@@ -137,22 +137,28 @@ peer_path() {
                 ((.node // .name // "") == $p)) | "\(.path) (\(.reason // .pathReason // "?"))"] | first // "?"' \
                 2>/dev/null || echo "?"
 }
-# paths: "node1>node2=direct ..." for every ordered pair of nodes, from status --json
+# paths [r]: "node1>node2=direct ..." for every ordered pair of nodes, from status --json;
+# with r, each path with its reason: "node1>node2=direct (on-link) ..."
 paths() {
         local n m st out=
         for n in $nodes; do
                 st=$(status_json "$n")
                 for m in $nodes; do
                         [ "$m" != "$n" ] || continue
-                        out="$out${out:+ }$n>$m=$(jq -r --arg p "$m" '[.. | objects | select(has("path") and
-                                ((.node // .name // "") == $p)) | .path] | first // "?"' <<<"$st" 2>/dev/null)"
+                        out="$out${out:+ }$n>$m=$(jq -r --arg p "$m" --arg r "${1:-}" '[.. | objects |
+                                select(has("path") and ((.node // .name // "") == $p)) |
+                                if $r == "" then .path else "\(.path) (\(.reason // .pathReason // "?"))" end] |
+                                first // "?"' <<<"$st" 2>/dev/null)"
                 done
         done
         echo "$out"
 }
-# want_paths RULE: the expected paths() line; RULE direct|vxlan|node3 (vxlan to/from node3)
+# want_paths RULE [MODE]: the expected paths() line; RULE direct|vxlan|node3 (vxlan to and
+# from node3, direct between the others). With MODE, the expected `paths r` line: the
+# reason each mode gives (never: node3's pairs unreported, it is unreachable; auto's
+# vxlan: "probe failed" under RULE vxlan, "not on-link" to node3)
 want_paths() {
-        local n m out= p
+        local n m out= p r
         for n in $nodes; do
                 for m in $nodes; do
                         [ "$m" != "$n" ] || continue
@@ -161,7 +167,15 @@ want_paths() {
                                 p=direct
                                 [ "$n" != node3 ] && [ "$m" != node3 ] || p=vxlan
                         fi
-                        out="$out${out:+ }$n>$m=$p"
+                        case ${2:-}/$p/$1 in
+                        /*) r= ;;
+                        never/vxlan/*) p="?" r= ;;
+                        never/* | always/*) r="forced by mode" ;;
+                        */direct/*) r=on-link ;;
+                        auto/vxlan/vxlan) r="probe failed" ;;
+                        *) r="not on-link" ;;
+                        esac
+                        out="$out${out:+ }$n>$m=$p${r:+ ($r)}"
                 done
         done
         echo "$out"
@@ -169,16 +183,17 @@ want_paths() {
 # matrix [6] [PODS]: reachable pairs of the IPv4 (or, with 6, IPv6) pod matrix, "K of T";
 # the failing pairs in $matrix_failed
 matrix() {
-        local s d t=0 addr fam=${1:-4} set=${2:-$pods}
+        local s d t=0 addr fam=${1:-4} set=${2:-$pods} pids=()
         for s in $set; do
                 for d in $set; do
                         [ "$s" != "$d" ] || continue
                         t=$((t + 1))
                         if [ "$fam" = 6 ]; then addr=${pn_addr6[$d]}; else addr=${pn_addr[$d]}; fi
                         (ip netns exec "$s" ping -c 1 -W 1 -q "$addr" >/dev/null 2>&1 && touch "$dir/m.$s.$d") &
+                        pids+=($!)
                 done
         done
-        wait
+        wait "${pids[@]}" # the pings only: the caller may have daemons running
         matrix_failed=
         for s in $set; do
                 for d in $set; do
