@@ -134,7 +134,7 @@ status_json() {
 # peer_path NODE PEER: "path (reason)" of PEER in NODE's status, "?" if none
 peer_path() {
         status_json "$1" | jq -r --arg p "$2" '[.. | objects | select(has("path") and
-                ((.node // .name // "") == $p)) | "\(.path) (\(.reason // .pathReason // "?"))"] | first // "?"' \
+                ((.node // .name // "") == $p)) | "\(.path) (\(.pathReason // .reason // "?"))"] | first // "?"' \
                 2>/dev/null || echo "?"
 }
 # paths [r]: "node1>node2=direct ..." for every ordered pair of nodes, from status --json;
@@ -147,7 +147,7 @@ paths() {
                         [ "$m" != "$n" ] || continue
                         out="$out${out:+ }$n>$m=$(jq -r --arg p "$m" --arg r "${1:-}" '[.. | objects |
                                 select(has("path") and ((.node // .name // "") == $p)) |
-                                if $r == "" then .path else "\(.path) (\(.reason // .pathReason // "?"))" end] |
+                                if $r == "" then .path else "\(.path) (\(.pathReason // .reason // "?"))" end] |
                                 first // "?"' <<<"$st" 2>/dev/null)"
                 done
         done
@@ -155,8 +155,8 @@ paths() {
 }
 # want_paths RULE [MODE]: the expected paths() line; RULE direct|vxlan|node3 (vxlan to and
 # from node3, direct between the others). With MODE, the expected `paths r` line: the
-# reason each mode gives (never: node3's pairs unreported, it is unreachable; auto's
-# vxlan: "probe failed" under RULE vxlan, "not on-link" to node3)
+# reason each mode gives (never and always: "forced by mode", also to an unreachable
+# peer; auto's vxlan: "probe failed" under RULE vxlan, "not on-link" to node3)
 want_paths() {
         local n m out= p r
         for n in $nodes; do
@@ -169,7 +169,6 @@ want_paths() {
                         fi
                         case ${2:-}/$p/$1 in
                         /*) r= ;;
-                        never/vxlan/*) p="?" r= ;;
                         never/* | always/*) r="forced by mode" ;;
                         */direct/*) r=on-link ;;
                         auto/vxlan/vxlan) r="probe failed" ;;

@@ -75,16 +75,24 @@ syncall() {
 }
 
 routes1() { ip -n node1 route show proto 44 | sed 's/nhid [0-9]* //' | sort; }
+# state: every node's links, addresses, routes, permanent neighbours and FDB (node3's
+# address as before the test changed it)
 state() {
-        state_all | grep -v "fe80::"
+        local i
+        for i in 1 2 3; do
+                echo "== node$i"
+                state_of node$i | grep -v "fe80::" | sed 's/192\.168\.2\.23\b/192.168.2.13/g'
+        done
 }
-state_all() {
-        ip -n node1 -d link show | grep -v "^ *link/\|altname" | sed 's/ state [A-Z]*//'
+state_of() {
+        ip -n "$1" -d link show | grep -v "^ *link/\|altname" | sed 's/ state [A-Z]*//'
+        ip -n "$1" addr show | grep -v "^ *link/\|altname\|valid_lft" | sed 's/ state [A-Z]*//'
         # (the link-local address comes some time after the link: not podnet's)
-        ip -n node1 route show table all
-        ip -n node1 -6 route show table all | grep -v fe80::
-        ip -n node1 neigh show nud permanent
-        ip netns exec node1 bridge fdb show
+        ip -n "$1" route show table all
+        ip -n "$1" -6 route show table all | grep -v fe80::
+        ip -n "$1" neigh show nud permanent
+        ip netns exec "$1" bridge fdb show
+        ip -n "$1" nexthop show 2>/dev/null
 }
 
 # podnet-routes without routes-lib.sh's --overlay never: the default is under test here
@@ -121,6 +129,14 @@ is "VXLAN device: no learning, port 4789, VNI 1" \
 is "conflist MTU is the overlay's" "$(jq -r '.plugins[0].mtu' "$TMPDIR/node1/cni/10-podnet.conflist")" 1450
 is "node3 has both peers over the overlay" "$(ip -n node3 route show proto 44 | grep -c podnet.vx)" 2
 pings "cross-subnet, routed"
+if [ -n "${PODNET_NO_NEXTHOP:-}" ]; then
+        is "plain routes (PODNET_NO_NEXTHOP): no nexthop object on node1" \
+                "$(ip -n node1 nexthop show 2>/dev/null | wc -l)" 0
+        is "plain routes: no route uses one" "$(ip -n node1 route show proto 44 | grep -c nhid)" 0
+elif ip -n node1 nexthop show >/dev/null 2>&1; then
+        is "nexthop objects (the kernel has them): every route of node1 uses one" \
+                "$(ip -n node1 route show proto 44 | grep -c nhid)" 2
+fi
 
 # --- no-op resync: no write
 syncall --overlay cross-subnet
@@ -204,11 +220,12 @@ pr node1 sync --nodes "$TMPDIR/nodes.txt" $FLAGS > "$TMPDIR/sync1.out"
 check "auto: node3 vxlan" grep -q "^path *node3 vxlan (not on-link)" "$TMPDIR/sync1.out"
 check "auto: the bridge holds this node's pod-CIDR gateway (for the peers' probes)" \
         ip -n node1 addr show dev cbr0 to 10.1.1.1/24
-pr node1 teardown $FLAGS > /dev/null 2>&1
+for i in 1 2 3; do pr node$i teardown $FLAGS > /dev/null 2>&1; done
 check_fails "teardown: no VXLAN device" ip -n node1 link show podnet.vx
 # the bridge is podnet-cni's (pods may be on it): teardown leaves it
 check "teardown: the bridge stays" ip -n node1 link show cbr0
 ip -n node1 link del cbr0
-is "teardown: links, routes, neighbours, FDB as before the first sync" "$(state)" "$before"
+is "teardown on every node: links, addresses, routes, neighbours, FDB, nexthops as before the first sync" \
+        "$(state)" "$before"
 [ "$(state)" = "$before" ] || diff <(echo "$before") <(state) | sed 's/^/#   /'
 finish
