@@ -61,6 +61,11 @@ is "node1 -> node3: the overlay, its probe failed" "$(peer_path node1 node3)" "v
 is "node2 -> node1: direct, its probe answered (over the overlay)" "$(peer_path node2 node1)" \
         "direct (on-link)"
 is "node3 -> node1: direct" "$(peer_path node3 node1)" "direct (on-link)"
+# (status probes afresh: the kernel's routes say what the syncs chose)
+is "node2's and node3's routes to node1's pods are direct, node1's to theirs on the overlay" \
+        "$({ for n in node2 node3; do ip -n $n -j route get "${pn_addr[pa]}" | jq -r '.[0].dev'; done
+             for p in pc pe; do ip -n node1 -j route get "${pn_addr[$p]}" | jq -r '.[0].dev'; done; } | xargs)" \
+        "eth0 eth0 podnet.vx podnet.vx"
 is "node2 -> node3: direct" "$(peer_path node2 node3)" "direct (on-link)"
 is_matrix "one-way filter: IPv4 pod pairs" "20 of 20"
 is_matrix "one-way filter: IPv6 pod pairs" "20 of 20" 6
