@@ -32,6 +32,15 @@ int pn_rt_compare_dst(const struct pn_rt *a, const struct pn_rt *b)
         return 0;
 }
 
+uint64_t pn_rt_key(const void *a)
+{
+        const struct pn_rt *x = a;
+
+        if (x->family == AF_INET)
+                return pn_key_be(x->dst, 4) >> 1 | (uint64_t)x->dst_len << 23;
+        return (uint64_t)1 << 63 | pn_key_be(x->dst, 16) >> 1;
+}
+
 int pn_rt_compare(const void *a, const void *b)
 {
         int r = pn_rt_compare_dst(a, b);
@@ -72,8 +81,8 @@ int pn_route_diff(struct pn_rt *want, size_t n_want, struct pn_rt *have, size_t 
         ops = calloc(n_want + n_have + 1, sizeof(*ops));
         if (!ops)
                 return -ENOMEM;
-        pn_sort_if_needed(want, n_want, sizeof(*want), pn_rt_compare);
-        pn_sort_if_needed(have, n_have, sizeof(*have), pn_rt_compare);
+        pn_keysort(want, n_want, sizeof(*want), pn_rt_key, pn_rt_compare);
+        pn_keysort(have, n_have, sizeof(*have), pn_rt_key, pn_rt_compare);
         for (size_t k = 1; k < n_want; k++)
                 if (pn_rt_compare_dst(&want[k - 1], &want[k]) == 0) {
                         free(ops);

@@ -191,7 +191,11 @@ static int plan_nexthops(struct sync_state *st, podnet_error **err)
                 return pn_error(err, ENOMEM, 0, "Planning next hops");
         if (!st->nh_mode)
                 return 0; /* plain routes: our nexthops only go */
-        st->lookups = calloc(st->n_nhw + 1, sizeof(*st->lookups));
+        n = 0;
+        for (size_t k = 0; k < st->n_nhw; k++)
+                n += st->nhw[k].kind != PN_OP_KEEP && !st->nhw[k].onlink;
+        /* sized to what is resolved: a no-op sync of 5,000 peers zeroed 520 KB here */
+        st->lookups = calloc(n + 1, sizeof(*st->lookups));
         if (!st->lookups)
                 return pn_error(err, ENOMEM, 0, "Planning next hops");
         n = 0;
