@@ -28,10 +28,11 @@
 void pn_overlay_pass_done(struct pn_overlay_pass *o)
 {
         pn_overlay_plan_done(&o->plan);
-        free(o->neigh);
-        free(o->fdb);
-        free(o->nops);
-        free(o->fops);
+        /* kept for the thread's next dump (netlink/scratch.c) */
+        pn_nl_scratch_give(PN_NL_SCRATCH_NEIGH, o->neigh, o->n_neigh * sizeof(*o->neigh));
+        pn_nl_scratch_give(PN_NL_SCRATCH_FDB, o->fdb, o->n_fdb * sizeof(*o->fdb));
+        pn_nl_scratch_give(PN_NL_SCRATCH_NEIGH_OPS, o->nops, o->nops_size);
+        pn_nl_scratch_give(PN_NL_SCRATCH_FDB_OPS, o->fops, o->fops_size);
         *o = (struct pn_overlay_pass){0};
 }
 
@@ -497,8 +498,12 @@ diff:
                 return 0;
         r = pn_neigh_diff(o->plan.neigh, o->plan.n_neigh, o->neigh, o->n_neigh, &o->nops,
                           &o->n_nops);
-        if (r >= 0)
+        if (r >= 0) {
+                o->nops_size = pn_entry_ops_size(o->plan.n_neigh, o->n_neigh);
                 r = pn_fdb_diff(o->plan.fdb, o->plan.n_fdb, o->fdb, o->n_fdb, &o->fops, &o->n_fops);
+        }
+        if (r >= 0)
+                o->fops_size = pn_entry_ops_size(o->plan.n_fdb, o->n_fdb);
         if (r < 0)
                 return pn_error(err, -r, 0, "Comparing the entries of %s", o->dev);
         return 0;

@@ -49,6 +49,7 @@ struct sync_state {
         int *nhh_err;        /* per installed nexthop: answer to its deletion */
         struct pn_op *ops;
         size_t n_ops;
+        size_t ops_size; /* bytes of ops (kept for the next sync) */
         struct pn_lookup *lookups;
         size_t n_lookups;
         const char **why; /* per op: its lookup's reason, or NULL */
@@ -68,7 +69,7 @@ static void sync_state_done(struct sync_state *st)
         free(st->nh_why);
         free(st->nhw_err);
         free(st->nhh_err);
-        free(st->ops);
+        pn_nl_scratch_give(PN_NL_SCRATCH_ROUTE_OPS, st->ops, st->ops_size);
         pn_lookups_free(st->lookups, st->n_lookups);
         free(st->why);
         free(st->err_del);
@@ -646,6 +647,7 @@ static int sync_pass(struct sync_state *st, podnet_error **err)
         if (r < 0)
                 return r;
         r = pn_route_diff(st->want, st->n_want, st->d.rt, st->d.n_rt, &st->ops, &st->n_ops);
+        st->ops_size = pn_route_ops_size(st->n_want, st->d.n_rt);
         if (r < 0)
                 return pn_error(err, -r, 0, "Comparing routes");
         st->why = calloc(st->n_ops + 1, sizeof(*st->why));

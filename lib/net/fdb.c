@@ -153,8 +153,8 @@ static uint64_t fdb_key(const void *a)
 int pn_fdb_dump(struct nl_sock *sk, int ifindex, struct pn_fdb **ret, size_t *n)
 {
         _cleanup_nlbuf_ struct pn_nlbuf b = {0};
-        void *v = NULL;
         size_t cap = 0;
+        void *v;
         int r;
 
         *ret = NULL;
@@ -162,6 +162,9 @@ int pn_fdb_dump(struct nl_sock *sk, int ifindex, struct pn_fdb **ret, size_t *n)
         r = pn_fdb_dump_put(&b, sk, ifindex);
         if (r < 0)
                 return r;
+        /* the array of the thread's last dump, if it gave it back (a sync does) */
+        v = pn_nl_scratch_take_kept(PN_NL_SCRATCH_FDB, &cap);
+        cap /= sizeof(struct pn_fdb);
         r = pn_neigh_collect(sk, pn_nlbuf_hdr(&b, 0), sizeof(struct pn_fdb), fdb_keep, &ifindex,
                              &v, n, &cap);
         if (r < 0) {

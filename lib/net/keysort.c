@@ -82,7 +82,7 @@ void pn_keysort(void *base, size_t n, size_t size, uint64_t (*key)(const void *)
                 int (*cmp)(const void *, const void *))
 {
         struct tie_ctx t = {.base = base, .size = size, .cmp = cmp};
-        _cleanup_free_ struct keyed *v = NULL;
+        struct keyed *v = NULL;
         _cleanup_free_ void *heap_tmp = NULL;
         unsigned char stack_tmp[256];
         void *tmp = stack_tmp;
@@ -94,10 +94,11 @@ void pn_keysort(void *base, size_t n, size_t size, uint64_t (*key)(const void *)
                         break;
         if (i >= n)
                 return; /* sorted already: what a dump in the kernel's order often is */
-        v = malloc(2 * n * sizeof(*v));
+        v = pn_nl_scratch_take(PN_NL_SCRATCH_SORT, 2 * n * sizeof(*v));
         if (size > sizeof(stack_tmp))
                 tmp = heap_tmp = malloc(size);
         if (!v || !tmp) {
+                free(v);
                 qsort(base, n, size, cmp); /* slower, but needs no memory */
                 return;
         }
@@ -114,6 +115,7 @@ void pn_keysort(void *base, size_t n, size_t size, uint64_t (*key)(const void *)
                 i = end;
         }
         permute(p, size, v, n, tmp);
+        pn_nl_scratch_give(PN_NL_SCRATCH_SORT, v, 2 * n * sizeof(*v)); /* for the next sort */
 }
 
 uint64_t pn_key_be(const uint8_t *b, size_t len)

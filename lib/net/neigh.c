@@ -175,14 +175,17 @@ static uint64_t neigh_key(const void *a)
 int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh **ret, size_t *n)
 {
         static const int families[] = {AF_INET, AF_INET6};
-        void *v = NULL;
         size_t cap = 0;
+        void *v;
         int r = 0;
 
         *ret = NULL;
         *n = 0;
         if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
                 return -EAFNOSUPPORT;
+        /* the array of the thread's last dump, if it gave it back (a sync does) */
+        v = pn_nl_scratch_take_kept(PN_NL_SCRATCH_NEIGH, &cap);
+        cap /= sizeof(struct pn_neigh);
         /* one dump per family: an AF_UNSPEC neighbour dump also walks every bridge FDB */
         for (size_t i = 0; i < ELEMENTSOF(families) && r >= 0; i++) {
                 _cleanup_nlbuf_ struct pn_nlbuf b = {0};
