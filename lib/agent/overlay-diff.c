@@ -13,13 +13,19 @@ static struct pn_entry_op op(enum pn_op_kind kind, size_t want, size_t have)
         return (struct pn_entry_op){.kind = kind, .want = want, .have = have};
 }
 
+size_t pn_entry_ops_size(size_t n_want, size_t n_have)
+{
+        return (n_want + n_have + 1) * sizeof(struct pn_entry_op);
+}
+
 /* Checks a diff's arguments and makes room for its operations (at most one per entry). */
-static int ops_new(bool has_want, size_t n_want, bool has_have, size_t n_have,
-                   struct pn_entry_op **ret, size_t *n_ret, struct pn_entry_op **v)
+static int ops_new(enum pn_nl_scratch_kind kind, bool has_want, size_t n_want, bool has_have,
+                   size_t n_have, struct pn_entry_op **ret, size_t *n_ret, struct pn_entry_op **v)
 {
         if (!ret || !n_ret || (n_want && !has_want) || (n_have && !has_have))
                 return -EINVAL;
-        *v = calloc(n_want + n_have + 1, sizeof(**v));
+        /* the thread's kept array if it is large enough (a sync gives it back) */
+        *v = pn_nl_scratch_take(kind, pn_entry_ops_size(n_want, n_have));
         return *v ? 0 : -ENOMEM;
 }
 
@@ -28,7 +34,8 @@ int pn_neigh_diff(const struct pn_neigh *want, size_t n_want, const struct pn_ne
 {
         struct pn_entry_op *v;
         size_t n = 0, i = 0, j = 0;
-        int r = ops_new(want != NULL, n_want, have != NULL, n_have, ret, n_ret, &v);
+        int r = ops_new(PN_NL_SCRATCH_NEIGH_OPS, want != NULL, n_want, have != NULL, n_have, ret,
+                        n_ret, &v);
 
         if (r < 0)
                 return r;
@@ -59,7 +66,8 @@ int pn_fdb_diff(const struct pn_fdb *want, size_t n_want, const struct pn_fdb *h
 {
         struct pn_entry_op *v;
         size_t n = 0, i = 0, j = 0;
-        int r = ops_new(want != NULL, n_want, have != NULL, n_have, ret, n_ret, &v);
+        int r = ops_new(PN_NL_SCRATCH_FDB_OPS, want != NULL, n_want, have != NULL, n_have, ret,
+                        n_ret, &v);
 
         if (r < 0)
                 return r;

@@ -151,6 +151,14 @@ static int mac_owner_cmp(const void *a, const void *b)
         return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* mac_owner_cmp()'s order as far as 64 bits go: the MAC, then the order (capped). */
+static uint64_t mac_owner_key(const void *a)
+{
+        const struct mac_owner *x = a;
+
+        return pn_key_be(x->mac, 6) | (x->order < 0xffff ? x->order : 0xffff);
+}
+
 /* Takes the later of two overlay peers whose endpoint MACs collide (different underlay
  * addresses, one MAC: possible for IPv6 only) off the overlay; a peer colliding with this
  * node goes off it too. Frames to that MAC would reach one of the two only. */
@@ -172,7 +180,7 @@ static int drop_collisions(struct pn_overlay_plan *out, int family, const uint8_
                 v[n] = (struct mac_owner){.order = 1 + k, .underlay = out->peer[k].underlay};
                 memcpy(v[n++].mac, out->peer[k].mac, 6);
         }
-        qsort(v, n, sizeof(*v), mac_owner_cmp);
+        pn_keysort(v, n, sizeof(*v), mac_owner_key, mac_owner_cmp);
         for (size_t i = 1, first = 0; i < n; i++) {
                 struct pn_overlay_peer *p;
 

@@ -116,6 +116,9 @@ struct pn_entry_op {
  * DELETE for installed permanent entries nobody wants (the kernel's own, not permanent,
  * are left alone: the device is podnet's, they come and go with traffic). *ret is the
  * caller's to free(). 0 or -ENOMEM / -EINVAL. */
+/* The bytes of the operations array pn_neigh_diff() and pn_fdb_diff() return for n_want
+ * and n_have entries (what a caller gives back to netlink/scratch.c). */
+size_t pn_entry_ops_size(size_t n_want, size_t n_have);
 int pn_neigh_diff(const struct pn_neigh *want, size_t n_want, const struct pn_neigh *have,
                   size_t n_have, struct pn_entry_op **ret, size_t *n_ret);
 /* The same for FDB entries sorted by pn_fdb_cmp(), keyed by MAC (one remote each

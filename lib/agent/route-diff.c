@@ -32,6 +32,15 @@ int pn_rt_compare_dst(const struct pn_rt *a, const struct pn_rt *b)
         return 0;
 }
 
+uint64_t pn_rt_key(const void *a)
+{
+        const struct pn_rt *x = a;
+
+        if (x->family == AF_INET)
+                return pn_key_be(x->dst, 4) >> 1 | (uint64_t)x->dst_len << 23;
+        return (uint64_t)1 << 63 | pn_key_be(x->dst, 16) >> 1;
+}
+
 int pn_rt_compare(const void *a, const void *b)
 {
         int r = pn_rt_compare_dst(a, b);
@@ -61,6 +70,11 @@ static bool rt_equal(const struct pn_rt *want, const struct pn_rt *have)
                (!want->has_gw || memcmp(have->gw, want->gw, pn_family_len(want->family)) == 0);
 }
 
+size_t pn_route_ops_size(size_t n_want, size_t n_have)
+{
+        return (n_want + n_have + 1) * sizeof(struct pn_op);
+}
+
 int pn_route_diff(struct pn_rt *want, size_t n_want, struct pn_rt *have, size_t n_have,
                   struct pn_op **ret, size_t *n_ret)
 {
@@ -69,14 +83,16 @@ int pn_route_diff(struct pn_rt *want, size_t n_want, struct pn_rt *have, size_t 
 
         if (!ret || !n_ret || (n_want && !want) || (n_have && !have))
                 return -EINVAL;
-        ops = calloc(n_want + n_have + 1, sizeof(*ops));
+        /* the thread's kept array if it is large enough (a sync gives it back) */
+        ops = pn_nl_scratch_take(PN_NL_SCRATCH_ROUTE_OPS, pn_route_ops_size(n_want, n_have));
         if (!ops)
                 return -ENOMEM;
-        pn_sort_if_needed(want, n_want, sizeof(*want), pn_rt_compare);
-        pn_sort_if_needed(have, n_have, sizeof(*have), pn_rt_compare);
+        pn_keysort(want, n_want, sizeof(*want), pn_rt_key, pn_rt_compare);
+        pn_keysort(have, n_have, sizeof(*have), pn_rt_key, pn_rt_compare);
         for (size_t k = 1; k < n_want; k++)
                 if (pn_rt_compare_dst(&want[k - 1], &want[k]) == 0) {
-                        free(ops);
+                        pn_nl_scratch_give(PN_NL_SCRATCH_ROUTE_OPS, ops,
+                                           pn_route_ops_size(n_want, n_have));
                         return -EINVAL;
                 }
 

@@ -11,9 +11,10 @@
 
 void pn_route_dump_clear(struct pn_route_dump *d)
 {
-        free(d->rt);
+        /* the largest arrays are kept for the thread's next dump (netlink/scratch.c) */
+        pn_nl_scratch_give(PN_NL_SCRATCH_ROUTES, d->rt, d->cap_rt * sizeof(*d->rt));
         free(d->other);
-        free(d->nh);
+        pn_nl_scratch_give(PN_NL_SCRATCH_NEXTHOPS, d->nh, d->cap_nh * sizeof(*d->nh));
         free(d->foreign);
         free(d->gw);
         free(d->local);
@@ -135,6 +136,16 @@ int pn_route_dump_read(struct nl_sock *sk, struct pn_route_dump *d, bool *nh_ker
 
         /* without facts, only our protocol's routes: the kernel filters on a strict socket
          * (we filter too) */
+        if (!d->rt) {
+                size_t bytes;
+                d->rt = pn_nl_scratch_take_kept(PN_NL_SCRATCH_ROUTES, &bytes);
+                d->cap_rt = bytes / sizeof(*d->rt);
+        }
+        if (!d->nh) {
+                size_t bytes;
+                d->nh = pn_nl_scratch_take_kept(PN_NL_SCRATCH_NEXTHOPS, &bytes);
+                d->cap_nh = bytes / sizeof(*d->nh);
+        }
         pn_nexthop_dump_put(&b);
         pn_route_dump_put(&b, AF_UNSPEC, d->facts ? 0 : d->protocol);
         if (b.error < 0)

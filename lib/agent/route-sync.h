@@ -82,6 +82,7 @@ struct pn_overlay_pass {
         size_t n_fdb;
         struct pn_entry_op *nops, *fops;
         size_t n_nops, n_fops;
+        size_t nops_size, fops_size; /* bytes of nops, fops (kept for the next sync) */
         size_t writes;
 };
 

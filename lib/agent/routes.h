@@ -50,8 +50,14 @@ uint32_t pn_nh_id_hint(uint32_t base, const char *name, int family);
 int pn_rt_compare_dst(const struct pn_rt *a, const struct pn_rt *b);
 /* The same, then by metric: the order pn_route_diff() sorts into (qsort() form). */
 int pn_rt_compare(const void *a, const void *b);
+/* A sort key (pn_keysort()) for pn_rt_compare() and pn_rt_compare_dst(): the family,
+ * the destination's first bytes, and of IPv4 the prefix length. */
+uint64_t pn_rt_key(const void *a);
 /* qsort() unless already sorted: dumps and the desired routes mostly come in order. */
 void pn_sort_if_needed(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+/* The bytes of the operations array pn_route_diff() returns for n_want and n_have
+ * routes (what a caller gives back to netlink/scratch.c). */
+size_t pn_route_ops_size(size_t n_want, size_t n_have);
 /* Sorts both arrays in place and merges them into operations: KEEP where an existing route
  * equals the wanted one, REPLACE where one with the same destination and metric differs,
  * ADD where none exists, DELETE for every other existing route. `want` must not hold two

@@ -178,9 +178,17 @@ static int path_compare(const void *a, const void *b)
         return strcmp(((const struct report_path *)a)->node, ((const struct report_path *)b)->node);
 }
 
+/* strcmp()'s order as far as the first 8 bytes of the name go */
+static uint64_t path_key(const void *a)
+{
+        const char *node = ((const struct report_path *)a)->node;
+
+        return pn_key_be((const uint8_t *)node, strnlen(node, 8));
+}
+
 void pn_sync_report_sort_paths(podnet_sync_report *r)
 {
-        pn_sort_if_needed(r->p, r->n_p, sizeof(*r->p), path_compare);
+        pn_keysort(r->p, r->n_p, sizeof(*r->p), path_key, path_compare);
 }
 
 size_t pn_sync_report_n_paths(const podnet_sync_report *r)

@@ -132,11 +132,29 @@ int pn_fdb_cmp(const void *a, const void *b)
         return memcmp(x->dst, y->dst, pn_family_len(x->family));
 }
 
+/* The sort key of an entry among those of one link (pn_fdb_cmp()'s order there): the
+ * MAC, the remote's family, then 15 bits of the remote. */
+static uint64_t fdb_key_one_link(const void *a)
+{
+        const struct pn_fdb *x = a;
+
+        return pn_key_be(x->mac, 6) | (uint64_t)(x->family > AF_INET) << 15 |
+               pn_key_be(x->dst, 16) >> 49;
+}
+
+/* Of entries of any link: the link, then the first 4 bytes of the MAC. */
+static uint64_t fdb_key(const void *a)
+{
+        const struct pn_fdb *x = a;
+
+        return (uint64_t)(uint32_t)x->ifindex << 32 | pn_key_be(x->mac, 4) >> 32;
+}
+
 int pn_fdb_dump(struct nl_sock *sk, int ifindex, struct pn_fdb **ret, size_t *n)
 {
         _cleanup_nlbuf_ struct pn_nlbuf b = {0};
-        void *v = NULL;
         size_t cap = 0;
+        void *v;
         int r;
 
         *ret = NULL;
@@ -144,6 +162,9 @@ int pn_fdb_dump(struct nl_sock *sk, int ifindex, struct pn_fdb **ret, size_t *n)
         r = pn_fdb_dump_put(&b, sk, ifindex);
         if (r < 0)
                 return r;
+        /* the array of the thread's last dump, if it gave it back (a sync does) */
+        v = pn_nl_scratch_take_kept(PN_NL_SCRATCH_FDB, &cap);
+        cap /= sizeof(struct pn_fdb);
         r = pn_neigh_collect(sk, pn_nlbuf_hdr(&b, 0), sizeof(struct pn_fdb), fdb_keep, &ifindex,
                              &v, n, &cap);
         if (r < 0) {
@@ -152,7 +173,8 @@ int pn_fdb_dump(struct nl_sock *sk, int ifindex, struct pn_fdb **ret, size_t *n)
                 return r;
         }
         if (*n > 1)
-                qsort(v, *n, sizeof(struct pn_fdb), pn_fdb_cmp);
+                pn_keysort(v, *n, sizeof(struct pn_fdb), ifindex > 0 ? fdb_key_one_link : fdb_key,
+                           pn_fdb_cmp);
         *ret = v;
         return 0;
 }

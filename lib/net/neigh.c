@@ -154,17 +154,38 @@ int pn_neigh_cmp(const void *a, const void *b)
         return memcmp(x->addr, y->addr, pn_family_len(x->family));
 }
 
+/* The sort key of an entry among those of one link (pn_neigh_cmp()'s order there): the
+ * family, then the first 63 bits of the address. */
+static uint64_t neigh_key_one_link(const void *a)
+{
+        const struct pn_neigh *x = a;
+
+        return (uint64_t)(x->family != AF_INET) << 63 | pn_key_be(x->addr, 16) >> 1;
+}
+
+/* Of entries of any link: the link, the family, then 31 bits of the address. */
+static uint64_t neigh_key(const void *a)
+{
+        const struct pn_neigh *x = a;
+
+        return (uint64_t)(uint32_t)x->ifindex << 32 | (uint64_t)(x->family != AF_INET) << 31 |
+               pn_key_be(x->addr, 16) >> 33;
+}
+
 int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh **ret, size_t *n)
 {
         static const int families[] = {AF_INET, AF_INET6};
-        void *v = NULL;
         size_t cap = 0;
+        void *v;
         int r = 0;
 
         *ret = NULL;
         *n = 0;
         if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
                 return -EAFNOSUPPORT;
+        /* the array of the thread's last dump, if it gave it back (a sync does) */
+        v = pn_nl_scratch_take_kept(PN_NL_SCRATCH_NEIGH, &cap);
+        cap /= sizeof(struct pn_neigh);
         /* one dump per family: an AF_UNSPEC neighbour dump also walks every bridge FDB */
         for (size_t i = 0; i < ELEMENTSOF(families) && r >= 0; i++) {
                 _cleanup_nlbuf_ struct pn_nlbuf b = {0};
@@ -182,7 +203,8 @@ int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh *
                 return r;
         }
         if (*n > 1)
-                qsort(v, *n, sizeof(struct pn_neigh), pn_neigh_cmp);
+                pn_keysort(v, *n, sizeof(struct pn_neigh),
+                           ifindex > 0 ? neigh_key_one_link : neigh_key, pn_neigh_cmp);
         *ret = v;
         return 0;
 }

@@ -360,4 +360,16 @@ int pn_fdb_cmp(const void *a, const void *b);
  * nothing odd. */
 bool pn_fdb_same(const struct pn_fdb *have, const struct pn_fdb *want);
 
+/* ---- sorting (keysort.c) ---- */
+
+/* Sorts n elements of `size` bytes at base like qsort(base, n, size, cmp), faster: by
+ * key first, where key(a) < key(b) must imply cmp(a, b) < 0 (a prefix of what cmp
+ * compares, in the same order); cmp decides among equal keys. Falls back to qsort() when
+ * memory is short, so it cannot fail. */
+void pn_keysort(void *base, size_t n, size_t size, uint64_t (*key)(const void *),
+                int (*cmp)(const void *, const void *));
+/* The first 8 bytes of b (len of them, zeros after) as a big-endian number: a key that
+ * orders like memcmp() does. */
+uint64_t pn_key_be(const uint8_t *b, size_t len);
+
 #endif

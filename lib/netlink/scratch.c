@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Receive buffers kept per thread from one request to the next: a route sync makes a few
- * dumps and batches, and a buffer allocated afresh each time costs glibc an mmap() or
- * heap growth and the kernel a page fault per 4 KiB inside recvmsg(). A buffer is taken
- * for the time of one request (a request made inside another's callback gets its own)
- * and freed when the thread ends.
+ * Buffers kept per thread from one request, or one sync, to the next: a route sync makes
+ * a few dumps and batches, and a buffer allocated afresh each time costs glibc an mmap()
+ * or heap growth and the kernel a page fault per 4 KiB inside recvmsg(); the arrays its
+ * dumps parse into likewise. A buffer is taken for the time of one request or sync (a
+ * request made inside another's callback gets its own) and freed when the thread ends.
  */
 #include <pthread.h>
 
@@ -61,10 +61,25 @@ void *pn_nl_scratch_take(enum pn_nl_scratch_kind kind, size_t size)
         return malloc(size);
 }
 
+void *pn_nl_scratch_take_kept(enum pn_nl_scratch_kind kind, size_t *size)
+{
+        struct scratch *s = thread_scratch();
+        void *p = s ? s->buf[kind] : NULL;
+
+        *size = p ? s->size[kind] : 0;
+        if (p)
+                s->buf[kind] = NULL; /* in use */
+        return p;
+}
+
 void pn_nl_scratch_give(enum pn_nl_scratch_kind kind, void *p, size_t size)
 {
         struct scratch *s = p ? thread_scratch() : NULL;
 
+        if (s && s->buf[kind] && s->size[kind] < size) {
+                free(s->buf[kind]);
+                s->buf[kind] = NULL;
+        }
         if (s && !s->buf[kind]) {
                 s->buf[kind] = p;
                 s->size[kind] = size;

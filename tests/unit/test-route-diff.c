@@ -775,6 +775,47 @@ static void test_nexthop_plan(void)
         ok(pn_nh_find(w, 2, 2, AF_INET) == NULL, "find: unknown node");
 }
 
+/* pn_keysort() sorts like qsort() with the same comparison: random routes of both
+ * families with many ties in the key (same first bytes, prefix lengths, metrics), and
+ * arrays already sorted, reversed, of one and of zero elements. */
+static void test_keysort(void)
+{
+        enum { N = 3000 };
+        static struct pn_rt a[N], b[N];
+        unsigned seed = 12345;
+        bool same = true;
+
+        for (size_t n = 0; n <= N; n = n ? n * 3 : 1) {
+                for (size_t i = 0; i < n; i++) {
+                        struct pn_rt *r = &a[i];
+
+                        seed = seed * 1103515245 + 12345;
+                        *r = (struct pn_rt){.family = seed % 3 ? AF_INET : AF_INET6,
+                                            .dst_len = (uint8_t)(16 + (seed >> 8) % 3),
+                                            .priority = (seed >> 12) % 3,
+                                            .node = i};
+                        r->dst[0] = 10;
+                        r->dst[1] = (uint8_t)(seed >> 16);
+                        r->dst[r->family == AF_INET6 ? 15 : 3] = (uint8_t)(seed >> 24) % 4;
+                }
+                for (int order = 0; order < 3; order++) {
+                        memcpy(b, a, n * sizeof(*a));
+                        qsort(b, n, sizeof(*b), pn_rt_compare);
+                        if (order == 1) /* sorted already */
+                                memcpy(a, b, n * sizeof(*a));
+                        if (order == 2) /* reversed */
+                                for (size_t i = 0; i < n; i++)
+                                        a[i] = b[n - 1 - i];
+                        pn_keysort(a, n, sizeof(*a), pn_rt_key, pn_rt_compare);
+                        for (size_t i = 0; i < n && same; i++)
+                                same = pn_rt_compare(&a[i], &b[i]) == 0;
+                        for (size_t i = 1; i < n && same; i++)
+                                same = pn_rt_key(&a[i - 1]) <= pn_rt_key(&a[i]);
+                }
+        }
+        ok(same, "pn_keysort sorts routes as qsort does, with ties, sorted and reversed input");
+}
+
 static void test_names(void)
 {
         is_str(podnet_sync_action_name(PODNET_SYNC_KEPT), "kept", "kept");
@@ -799,5 +840,6 @@ int main(void)
         test_overlaps();
         test_own_cidr();
         test_names();
+        test_keysort();
         return done_testing();
 }
