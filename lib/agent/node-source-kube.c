@@ -623,5 +623,19 @@ int pn_node_source_kube_stats(const struct pn_node_source *s, struct pn_kube_sou
                 return -EINVAL;
         *ret = ks->st;
         ret->nodes = ks->map->n;
+        ret->server = pn_kube_server(ks->k);
+        switch (ks->state) {
+        case K_LIST:
+                ret->state = "listing";
+                break;
+        case K_WATCH: /* (a WATCH whose answer has not come yet is not watching) */
+                ret->state = ks->st.watching ? "watching" : "connecting";
+                break;
+        case K_BACKOFF:
+                ret->state = "backoff";
+                break;
+        default:
+                ret->state = "idle";
+        }
         return 0;
 }
