@@ -169,6 +169,7 @@ static void test_exec(void)
         struct pn_kube_cred cred;
         podnet_error *err = NULL;
         char want[600], *text = NULL;
+        int r;
 
         /* the plugin records its arguments, its env entry and KUBERNETES_EXEC_INFO */
         write_script("plugin-ok", "#!/bin/sh\n"
@@ -187,7 +188,8 @@ static void test_exec(void)
                                  "      env:\n      - name: MY_VAR\n        value: hello\n"
                                  "      interactiveMode: Never\n"
                                  "      provideClusterInfo: true\n");
-        ok(exec_kc("kc-exec", &c, &cred, &err) == 0, "exec plugin: run (%s)",
+        r = exec_kc("kc-exec", &c, &cred, &err);
+        ok(r == 0, "exec plugin: run (%s)",
            err ? podnet_error_message(err) : "ok");
         err = podnet_error_free(err);
         if (c && c->exec) {
@@ -223,7 +225,8 @@ static void test_exec(void)
                      "\"clientCertificateData\":\"CERT\",\"clientKeyData\":\"KEY\"}}'\n");
         write_exec_kc("kc-cert", "      apiVersion: client.authentication.k8s.io/v1beta1\n"
                                  "      command: ./plugin-cert\n");
-        ok(exec_kc("kc-cert", &c, &cred, &err) == 0 && cred.cert && streq(cred.cert, "CERT") &&
+        r = exec_kc("kc-cert", &c, &cred, &err);
+        ok(r == 0 && cred.cert && streq(cred.cert, "CERT") &&
                cred.key && streq(cred.key, "KEY") && !cred.token && cred.expires == 0,
            "exec plugin v1beta1: client certificate and key, no expiry");
         err = podnet_error_free(err);
@@ -234,7 +237,8 @@ static void test_exec(void)
         write_script("plugin-fail", "#!/bin/sh\necho 'no credentials here' >&2\nexit 3\n");
         write_exec_kc("kc-fail", "      apiVersion: client.authentication.k8s.io/v1\n"
                                  "      command: ./plugin-fail\n");
-        ok(exec_kc("kc-fail", &c, &cred, &err) < 0 && err &&
+        r = exec_kc("kc-fail", &c, &cred, &err);
+        ok(r < 0 && err &&
                strstr(podnet_error_message(err), "plugin-fail") &&
                strstr(podnet_error_message(err), "status 3") &&
                strstr(podnet_error_message(err), "no credentials here"),
@@ -246,7 +250,8 @@ static void test_exec(void)
                                    "\"client.authentication.k8s.io/v1beta1\",\"status\":{}}'\n");
         write_exec_kc("kc-bad", "      apiVersion: client.authentication.k8s.io/v1\n"
                                 "      command: ./plugin-bad\n");
-        ok(exec_kc("kc-bad", &c, &cred, &err) == -EBADMSG && err &&
+        r = exec_kc("kc-bad", &c, &cred, &err);
+        ok(r == -EBADMSG && err &&
                strstr(podnet_error_message(err), "plugin-bad") &&
                strstr(podnet_error_message(err), "v1beta1"),
            "exec plugin answering another apiVersion: refused (%s)",
@@ -256,7 +261,8 @@ static void test_exec(void)
         write_exec_kc("kc-missing", "      apiVersion: client.authentication.k8s.io/v1\n"
                                     "      command: podnet-no-such-plugin\n"
                                     "      installHint: install it from example.com\n");
-        ok(exec_kc("kc-missing", &c, &cred, &err) == -ENOENT && err &&
+        r = exec_kc("kc-missing", &c, &cred, &err);
+        ok(r == -ENOENT && err &&
                strstr(podnet_error_message(err), "podnet-no-such-plugin") &&
                strstr(podnet_error_message(err), "example.com"),
            "exec plugin not found: named, with the install hint (%s)",
@@ -266,14 +272,16 @@ static void test_exec(void)
         write_exec_kc("kc-always", "      apiVersion: client.authentication.k8s.io/v1\n"
                                    "      command: ./plugin-ok\n"
                                    "      interactiveMode: Always\n");
-        ok(exec_kc("kc-always", &c, &cred, &err) == -ENOTSUP && err &&
+        r = exec_kc("kc-always", &c, &cred, &err);
+        ok(r == -ENOTSUP && err &&
                strstr(podnet_error_message(err), "Always"),
            "exec plugin with interactiveMode Always: refused");
         err = podnet_error_free(err);
         c = pn_kube_config_free(c);
         write_exec_kc("kc-v", "      apiVersion: client.authentication.k8s.io/v1alpha1\n"
                               "      command: ./plugin-ok\n");
-        ok(exec_kc("kc-v", &c, &cred, &err) == -EINVAL && err &&
+        r = exec_kc("kc-v", &c, &cred, &err);
+        ok(r == -EINVAL && err &&
                strstr(podnet_error_message(err), "v1alpha1"),
            "exec plugin of an unknown apiVersion: refused at load");
         err = podnet_error_free(err);
@@ -290,12 +298,13 @@ static void test_public(void)
         podnet_kube_config kc = {.size = sizeof(kc)};
         podnet_kube_request_config rq = {.size = sizeof(rq), .path = "nodes"};
         struct pollfd p[4];
+        int r;
 
         podnet_ctx_new(&ctx);
         snprintf(path, sizeof(path), "%s/kc1", dir);
         kc.kubeconfig = path;
-        ok(podnet_kube_new(ctx, &kc, &k, &err) == 0 && k, "podnet_kube_new: a kubeconfig (%s)",
-           err ? podnet_error_message(err) : "ok");
+        r = podnet_kube_new(ctx, &kc, &k, &err);
+        ok(r == 0 && k, "podnet_kube_new: a kubeconfig (%s)", err ? podnet_error_message(err) : "ok");
         err = podnet_error_free(err);
         is_str(k ? podnet_kube_server(k) : NULL, "https://k.example:443/", "  podnet_kube_server");
         kc.context = "a";
