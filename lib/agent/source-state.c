@@ -35,8 +35,9 @@ static unsigned long long proc_start(long pid)
         buf[n] = '\0';
         p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
         /* after ") ": state, then fields 4..21, then starttime */
-        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-                                "%*d %*d %*d %*d %llu",
+        if (!p || sscanf(p + 2,
+                         "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                         "%*d %*d %*d %*d %llu",
                          &start) != 1)
                 return 0;
         return start;
@@ -95,8 +96,8 @@ void pn_agent_source_record(podnet_agent *a)
                 a->src_since = pn_now_unix();
         }
         /* (the key part holds what must show at once; counts may wait a second) */
-        snprintf(text, sizeof(text), "kind %s\nserver %s\nstate %s\nsince %.3f\nerror %s\n%s",
-                 kind, server, state, a->src_since, err, key);
+        snprintf(text, sizeof(text), "kind %s\nserver %s\nstate %s\nsince %.3f\nerror %s\n%s", kind,
+                 server, state, a->src_since, err, key);
         if (a->src_key && streq(a->src_key, text) &&
             (now - a->src_written_ms < RECORD_EVERY_MS || streq(a->src_counts, counts)))
                 return;
@@ -110,8 +111,8 @@ void pn_agent_source_record(podnet_agent *a)
                 return;
         {
                 _cleanup_free_ char *all = NULL;
-                int n = asprintf(&all, "pid %ld\nstart %llu\n%s%s", (long)getpid(),
-                                 a->src_start, text, counts);
+                int n = asprintf(&all, "pid %ld\nstart %llu\n%s%s", (long)getpid(), a->src_start,
+                                 text, counts);
                 if (n < 0)
                         return;
                 if (pn_file_write_atomic(path, all, (size_t)n, 0644) < 0 && !a->src_warned) {
@@ -144,17 +145,15 @@ struct rec {
 
 static void rec_parse(char *text, struct rec *r)
 {
-        *r = (struct rec){.nodes = -1, .lists = -1, .relists = -1, .reconnects = -1,
-                          .failures = -1};
+        *r =
+            (struct rec){.nodes = -1, .lists = -1, .relists = -1, .reconnects = -1, .failures = -1};
         for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
                 char *v = strchr(line, ' ');
                 if (!v)
                         continue;
                 *v++ = '\0';
-#define STR(k, f)                                                                                  \
-        else if (streq(line, k)) snprintf(r->f, sizeof(r->f), "%s", v)
-#define NUM(k, f)                                                                                  \
-        else if (streq(line, k)) r->f = strtoll(v, NULL, 10)
+#define STR(k, f) else if (streq(line, k)) snprintf(r->f, sizeof(r->f), "%s", v)
+#define NUM(k, f) else if (streq(line, k)) r->f = strtoll(v, NULL, 10)
                 if (streq(line, "pid"))
                         r->pid = strtol(v, NULL, 10);
                 else if (streq(line, "start"))
@@ -216,8 +215,9 @@ static void rec_text(FILE *f, const struct rec *r, bool running)
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
         fprintf(f, "\nNODE SOURCE\n");
         if (!running)
-                fprintf(f, "%s%s%s: no agent running (the record of pid %ld is stale: it was "
-                           "%s since %s)\n",
+                fprintf(f,
+                        "%s%s%s: no agent running (the record of pid %ld is stale: it was "
+                        "%s since %s)\n",
                         r->kind, r->server[0] ? " " : "", r->server, r->pid, r->state, when);
         else
                 fprintf(f, "%s%s%s: %s since %s (%.0f s)\n", r->kind, r->server[0] ? " " : "",

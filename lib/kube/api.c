@@ -17,8 +17,8 @@ struct podnet_kube_call {
         char *what; /* "GET https://server/path", for messages */
 };
 
-PODNET_EXPORT int podnet_kube_new(podnet_ctx *ctx, const podnet_kube_config *cfg,
-                                  podnet_kube **ret, podnet_error **err)
+PODNET_EXPORT int podnet_kube_new(podnet_ctx *ctx, const podnet_kube_config *cfg, podnet_kube **ret,
+                                  podnet_error **err)
 {
         struct pn_kube_config *kc = NULL;
         podnet_kube_config c;
@@ -31,8 +31,8 @@ PODNET_EXPORT int podnet_kube_new(podnet_ctx *ctx, const podnet_kube_config *cfg
         if (c.kubeconfig)
                 r = pn_kube_config_load(c.kubeconfig, c.context, &kc, err);
         else
-                r = pn_kube_config_in_cluster(c.service_account_dir, c.service_host,
-                                              c.service_port, &kc, err);
+                r = pn_kube_config_in_cluster(c.service_account_dir, c.service_host, c.service_port,
+                                              &kc, err);
         if (r < 0)
                 return r;
         kube = calloc(1, sizeof(*kube));
@@ -112,8 +112,8 @@ PODNET_EXPORT int podnet_kube_call_start(podnet_kube *kube, const podnet_kube_re
         call = calloc(1, sizeof(*call));
         if (!call)
                 return -ENOMEM;
-        if (asprintf(&call->what, "%s %s%s", c.method ? c.method : "GET",
-                     pn_kube_server(kube->k), c.path) < 0) {
+        if (asprintf(&call->what, "%s %s%s", c.method ? c.method : "GET", pn_kube_server(kube->k),
+                     c.path) < 0) {
                 free(call);
                 return -ENOMEM;
         }

@@ -89,7 +89,8 @@ int pn_base64_decode(const char *in, size_t len, char **ret, size_t *ret_len)
 
 void pn_base64_encode(const char *in, size_t len, char *out)
 {
-        static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        static const char abc[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         const unsigned char *p = (const unsigned char *)in;
         size_t i;
 
@@ -280,8 +281,7 @@ static int kc_exec(yaml_document_t *doc, yaml_node_t *e, const char *path, const
                                       "Kubeconfig %s: user %s: exec apiVersion %s is not "
                                       "client.authentication.k8s.io/v1 or v1beta1",
                                       path, user, v ? v : "(none)");
-        if (mode && !streq(mode, "Never") && !streq(mode, "IfAvailable") &&
-            !streq(mode, "Always"))
+        if (mode && !streq(mode, "Never") && !streq(mode, "IfAvailable") && !streq(mode, "Always"))
                 return pn_error_plain(err, EINVAL, 0,
                                       "Kubeconfig %s: user %s: exec interactiveMode %s is not "
                                       "Never, IfAvailable or Always",

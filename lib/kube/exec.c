@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "json/reader.h"
 #include "kube/kube.h"
+#include "json/reader.h"
 
 extern char **environ;
 
@@ -213,8 +213,8 @@ static int str_copy(pn_jreader *jr, char **dst, size_t *len)
 }
 
 /* The ExecCredential's status; "" in *why when it is fine. */
-static int parse_cred(const char *text, size_t len, const char *api_version,
-                      struct pn_kube_cred *c, char *why, size_t why_size)
+static int parse_cred(const char *text, size_t len, const char *api_version, struct pn_kube_cred *c,
+                      char *why, size_t why_size)
 {
         _cleanup_free_ char *kind = NULL, *version = NULL, *expiry = NULL;
         pn_jreader *jr = NULL;
@@ -274,11 +274,13 @@ static int parse_cred(const char *text, size_t len, const char *api_version,
                 snprintf(why, why_size, "it answered apiVersion %s, not %s",
                          version ? version : "(none)", api_version);
         } else if (!c->token && !(c->cert && c->key)) {
-                snprintf(why, why_size, "its ExecCredential has neither status.token nor "
-                                        "status.clientCertificateData and clientKeyData");
+                snprintf(why, why_size,
+                         "its ExecCredential has neither status.token nor "
+                         "status.clientCertificateData and clientKeyData");
         } else if ((c->cert != NULL) != (c->key != NULL)) {
-                snprintf(why, why_size, "its ExecCredential has a client certificate without "
-                                        "a key, or a key without a certificate");
+                snprintf(why, why_size,
+                         "its ExecCredential has a client certificate without "
+                         "a key, or a key without a certificate");
         } else if (expiry && (c->expires = rfc3339(expiry)) < 0) {
                 snprintf(why, why_size, "status.expirationTimestamp %s is not RFC 3339", expiry);
         }
@@ -363,8 +365,8 @@ int pn_kube_exec_run(const struct pn_kube_exec *x, const struct pn_kube_config *
                 else
                         snprintf(how, sizeof(how), "killed by signal %d",
                                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-                return pn_error_plain(err, EACCES, 0, "Exec credential plugin %s %s%s%s", x->command,
-                                      how, err_len ? ": " : "", errbuf);
+                return pn_error_plain(err, EACCES, 0, "Exec credential plugin %s %s%s%s",
+                                      x->command, how, err_len ? ": " : "", errbuf);
         }
         r = parse_cred(out ? out : "", out_len, x->api_version, &c, why, sizeof(why));
         if (out)

@@ -5,8 +5,8 @@
 #include "agent/nodes.h"
 #include "core/internal.h"
 #include "kube/kube.h"
-#include <sys/stat.h>
 #include "tap.h"
+#include <sys/stat.h>
 
 static char dir[] = "/tmp/test-kube-XXXXXX";
 
@@ -189,12 +189,12 @@ static void test_exec(void)
                                  "      interactiveMode: Never\n"
                                  "      provideClusterInfo: true\n");
         r = exec_kc("kc-exec", &c, &cred, &err);
-        ok(r == 0, "exec plugin: run (%s)",
-           err ? podnet_error_message(err) : "ok");
+        ok(r == 0, "exec plugin: run (%s)", err ? podnet_error_message(err) : "ok");
         err = podnet_error_free(err);
         if (c && c->exec) {
                 snprintf(want, sizeof(want), "%s/./plugin-ok", dir);
-                is_str(c->exec->command, want, "  a relative command is relative to the kubeconfig");
+                is_str(c->exec->command, want,
+                       "  a relative command is relative to the kubeconfig");
                 ok(c->exec->interactive == PN_KUBE_EXEC_NEVER && c->exec->cluster_info,
                    "  interactiveMode Never, provideClusterInfo");
         }
@@ -226,8 +226,8 @@ static void test_exec(void)
         write_exec_kc("kc-cert", "      apiVersion: client.authentication.k8s.io/v1beta1\n"
                                  "      command: ./plugin-cert\n");
         r = exec_kc("kc-cert", &c, &cred, &err);
-        ok(r == 0 && cred.cert && streq(cred.cert, "CERT") &&
-               cred.key && streq(cred.key, "KEY") && !cred.token && cred.expires == 0,
+        ok(r == 0 && cred.cert && streq(cred.cert, "CERT") && cred.key && streq(cred.key, "KEY") &&
+               !cred.token && cred.expires == 0,
            "exec plugin v1beta1: client certificate and key, no expiry");
         err = podnet_error_free(err);
         pn_kube_cred_done(&cred);
@@ -238,8 +238,7 @@ static void test_exec(void)
         write_exec_kc("kc-fail", "      apiVersion: client.authentication.k8s.io/v1\n"
                                  "      command: ./plugin-fail\n");
         r = exec_kc("kc-fail", &c, &cred, &err);
-        ok(r < 0 && err &&
-               strstr(podnet_error_message(err), "plugin-fail") &&
+        ok(r < 0 && err && strstr(podnet_error_message(err), "plugin-fail") &&
                strstr(podnet_error_message(err), "status 3") &&
                strstr(podnet_error_message(err), "no credentials here"),
            "exec plugin failing: named, with its status and stderr (%s)",
@@ -251,8 +250,7 @@ static void test_exec(void)
         write_exec_kc("kc-bad", "      apiVersion: client.authentication.k8s.io/v1\n"
                                 "      command: ./plugin-bad\n");
         r = exec_kc("kc-bad", &c, &cred, &err);
-        ok(r == -EBADMSG && err &&
-               strstr(podnet_error_message(err), "plugin-bad") &&
+        ok(r == -EBADMSG && err && strstr(podnet_error_message(err), "plugin-bad") &&
                strstr(podnet_error_message(err), "v1beta1"),
            "exec plugin answering another apiVersion: refused (%s)",
            err ? podnet_error_message(err) : "no error");
@@ -262,8 +260,7 @@ static void test_exec(void)
                                     "      command: podnet-no-such-plugin\n"
                                     "      installHint: install it from example.com\n");
         r = exec_kc("kc-missing", &c, &cred, &err);
-        ok(r == -ENOENT && err &&
-               strstr(podnet_error_message(err), "podnet-no-such-plugin") &&
+        ok(r == -ENOENT && err && strstr(podnet_error_message(err), "podnet-no-such-plugin") &&
                strstr(podnet_error_message(err), "example.com"),
            "exec plugin not found: named, with the install hint (%s)",
            err ? podnet_error_message(err) : "no error");
@@ -273,16 +270,14 @@ static void test_exec(void)
                                    "      command: ./plugin-ok\n"
                                    "      interactiveMode: Always\n");
         r = exec_kc("kc-always", &c, &cred, &err);
-        ok(r == -ENOTSUP && err &&
-               strstr(podnet_error_message(err), "Always"),
+        ok(r == -ENOTSUP && err && strstr(podnet_error_message(err), "Always"),
            "exec plugin with interactiveMode Always: refused");
         err = podnet_error_free(err);
         c = pn_kube_config_free(c);
         write_exec_kc("kc-v", "      apiVersion: client.authentication.k8s.io/v1alpha1\n"
                               "      command: ./plugin-ok\n");
         r = exec_kc("kc-v", &c, &cred, &err);
-        ok(r == -EINVAL && err &&
-               strstr(podnet_error_message(err), "v1alpha1"),
+        ok(r == -EINVAL && err && strstr(podnet_error_message(err), "v1alpha1"),
            "exec plugin of an unknown apiVersion: refused at load");
         err = podnet_error_free(err);
         c = pn_kube_config_free(c);
@@ -304,7 +299,8 @@ static void test_public(void)
         snprintf(path, sizeof(path), "%s/kc1", dir);
         kc.kubeconfig = path;
         r = podnet_kube_new(ctx, &kc, &k, &err);
-        ok(r == 0 && k, "podnet_kube_new: a kubeconfig (%s)", err ? podnet_error_message(err) : "ok");
+        ok(r == 0 && k, "podnet_kube_new: a kubeconfig (%s)",
+           err ? podnet_error_message(err) : "ok");
         err = podnet_error_free(err);
         is_str(k ? podnet_kube_server(k) : NULL, "https://k.example:443/", "  podnet_kube_server");
         kc.context = "a";
@@ -321,8 +317,10 @@ static void test_public(void)
         ok(podnet_kube_request(k, &rq, NULL, NULL, NULL) == -EINVAL,
            "  a request config too small: -EINVAL");
         k = podnet_kube_free(k);
-        kc = (podnet_kube_config){.size = sizeof(kc), .service_account_dir = dir,
-                                  .service_host = "10.96.0.1", .service_port = "443"};
+        kc = (podnet_kube_config){.size = sizeof(kc),
+                                  .service_account_dir = dir,
+                                  .service_host = "10.96.0.1",
+                                  .service_port = "443"};
         ok(podnet_kube_new(ctx, &kc, &k, NULL) == 0 &&
                streq(podnet_kube_server(k), "https://10.96.0.1:443"),
            "podnet_kube_new: in-cluster");
