@@ -2,7 +2,7 @@
 /*
  * The node source's state as a running agent records it for `podnet-routes status`, a
  * separate process: run_dir/source-<netns inode> (one agent per namespace, like the
- * locks), "key value" lines, replaced atomically when the state changes (a count or the
+ * locks), "key value" lines, replaced atomically when the state or a count changes (the
  * resourceVersion alone: at most once a second). The record names the agent's pid and
  * its start time (/proc/PID/stat), so that a record left by an agent that died is
  * recognised as such rather than shown as the truth; a clean exit removes it.
@@ -78,16 +78,18 @@ void pn_agent_source_record(podnet_agent *a)
                 state = ks.state;
                 server = ks.server;
                 snprintf(err, sizeof(err), "%s", ks.last_error);
-                snprintf(counts, sizeof(counts), "nodes %zu\nresource_version %s\n", ks.nodes,
+                snprintf(counts, sizeof(counts), "resource_version %s\n",
                          ks.resource_version[0] ? ks.resource_version : "-");
-                snprintf(key, sizeof(key), "lists %lu\nrelists %lu\nreconnects %lu\nfailures %lu\n",
-                         ks.lists, ks.relists, ks.reconnects, ks.failures);
+                snprintf(key, sizeof(key),
+                         "nodes %zu\nlists %lu\nrelists %lu\nreconnects %lu\nfailures %lu\n",
+                         ks.nodes, ks.lists, ks.relists, ks.reconnects, ks.failures);
         } else {
                 kind = a->cfg.nodes_cmd ? "cmd" : "file";
                 pn_stats_snapshot(&a->stats, &snap);
                 state = snap.source_down_since ? "failing" : "polling";
-                snprintf(counts, sizeof(counts), "nodes %zu\n", podnet_nodes_count(a->nodes));
-                snprintf(key, sizeof(key), "failures %llu\n",
+                counts[0] = '\0';
+                snprintf(key, sizeof(key), "nodes %zu\nfailures %llu\n",
+                         a->nodes ? podnet_nodes_count(a->nodes) : 0,
                          (unsigned long long)snap.source_failures);
         }
         one_line(err);
@@ -95,7 +97,9 @@ void pn_agent_source_record(podnet_agent *a)
                 snprintf(a->src_state, sizeof(a->src_state), "%s", state);
                 a->src_since = pn_now_unix();
         }
-        /* (the key part holds what must show at once; counts may wait a second) */
+        /* (the key part holds what must show at once; the resourceVersion alone, which
+         * every event and bookmark moves, is written at most once a second, when the loop
+         * runs anyway) */
         snprintf(text, sizeof(text), "kind %s\nserver %s\nstate %s\nsince %.3f\nerror %s\n%s", kind,
                  server, state, a->src_since, err, key);
         if (a->src_key && streq(a->src_key, text) &&

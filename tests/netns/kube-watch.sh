@@ -237,6 +237,14 @@ check "in-cluster: KUBERNETES_SERVICE_HOST/PORT and the service account dir, kub
         ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never --no-firewall \
         --kube-service-account-dir "$TMPDIR/sa" sync --dry-run
 check "--nodes still works beside it" pr node1 --no-firewall sync --dry-run --nodes "$TMPDIR/nodes3.txt"
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never run --no-firewall \
+        --nodes "$TMPDIR/nodes3.txt" --interval 3600 2> "$TMPDIR/run4.err" &
+pid=$!
+wait_for "a run with a node file: status says the source is a file, polling" src_is polling
+is "  kind file, 3 nodes, no server" "$(src kind) $(src nodes) $(src server)" "file 3 null"
+check "  the text says it" src_text_has "^file: polling since"
+kill -TERM "$pid"
+wait "$pid"
 kill "$API_PID"
 wait "$API_PID" 2>/dev/null
 
