@@ -20,6 +20,7 @@
 #ifndef PODNET_PODNET_H
 #define PODNET_PODNET_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -980,6 +981,83 @@ int podnet_agent_metrics(podnet_agent *agent, char **ret);
  * failed, or the node source has failed for more than source_max seconds (0: never
  * judged). Negative errno on failure. */
 int podnet_agent_health(podnet_agent *agent, unsigned source_max, char **reason);
+
+/* ------------------------------------------------------------------------- */
+/* Kubernetes API client (since PODNET_0.6)                   podnet_kube_new(3) */
+
+/* A client of one Kubernetes API server over HTTPS (libcurl, loaded on first use), with
+ * the credentials of a kubeconfig context or of the in-cluster service account. Calls
+ * run on the caller's thread: podnet_kube_request() blocks; a call started with
+ * podnet_kube_call_start() moves on as the caller polls the client's descriptors and
+ * calls podnet_kube_step(). Not thread-safe: one client per thread. */
+typedef struct podnet_kube podnet_kube;
+typedef struct podnet_kube_call podnet_kube_call;
+
+typedef struct podnet_kube_config {
+        size_t size;            /* sizeof(podnet_kube_config) */
+        const char *kubeconfig; /* a kubeconfig file; NULL: the in-cluster configuration */
+        const char *context;    /* its context; NULL: its current-context */
+        /* in-cluster: the API server's address (what KUBERNETES_SERVICE_HOST and
+         * KUBERNETES_SERVICE_PORT say: the library reads no environment) and the service
+         * account directory (NULL: /var/run/secrets/kubernetes.io/serviceaccount) */
+        const char *service_host;
+        const char *service_port;
+        const char *service_account_dir;
+} podnet_kube_config;
+
+/* A client; *ret the caller's (podnet_kube_free()). It holds a reference on ctx, logs
+ * through it. 0 or -errno: -ELIBACC when libcurl (or, for a kubeconfig, libyaml) cannot
+ * be loaded, -EINVAL for a configuration it cannot use, -ENOENT for a missing file. */
+int podnet_kube_new(podnet_ctx *ctx, const podnet_kube_config *cfg, podnet_kube **ret,
+                    podnet_error **err);
+/* Frees the client; its calls must have been freed. Returns NULL. */
+podnet_kube *podnet_kube_free(podnet_kube *kube);
+/* "https://host:port" as configured; owned by the client. */
+const char *podnet_kube_server(const podnet_kube *kube);
+
+/* What to ask: method (NULL: GET), path with its query (e.g. "/api/v1/nodes?limit=500"),
+ * a body with its content type (NULL: application/json), a limit for the whole call in
+ * seconds (0: none, for a WATCH that the server's timeoutSeconds ends). */
+typedef struct podnet_kube_request_config {
+        size_t size; /* sizeof(podnet_kube_request_config) */
+        const char *method;
+        const char *path;
+        const char *content_type;
+        const char *body;
+        size_t body_len;
+        unsigned timeout_s;
+} podnet_kube_request_config;
+
+/* Runs the request to its end. Returns the HTTP status (> 0; a status other than 2xx
+ * also sets *err with the server's message) or -errno when no answer came (*err says
+ * why). *body (may be NULL: discarded) receives the whole body NUL-terminated, the
+ * caller's; *body_len (may be NULL) its length. */
+int podnet_kube_request(podnet_kube *kube, const podnet_kube_request_config *req, char **body,
+                        size_t *body_len, podnet_error **err);
+
+/* Receives a 2xx response's body as it arrives; a negative return ends the call with
+ * that error. */
+typedef int (*podnet_kube_data_fn)(void *userdata, const char *data, size_t len);
+
+/* Starts a call that moves on at each podnet_kube_step(); *ret the caller's
+ * (podnet_kube_call_free(), which also abandons it). */
+int podnet_kube_call_start(podnet_kube *kube, const podnet_kube_request_config *req,
+                           podnet_kube_data_fn fn, void *userdata, podnet_kube_call **ret,
+                           podnet_error **err);
+podnet_kube_call *podnet_kube_call_free(podnet_kube_call *call);
+/* Fills fds (room for max; events set, revents 0) with the descriptors to poll; returns
+ * how many (at most 16). */
+int podnet_kube_pollfds(const podnet_kube *kube, struct pollfd *fds, unsigned max);
+/* Milliseconds until podnet_kube_step() is due without an event, as poll() takes them;
+ * -1: none. */
+int podnet_kube_timeout(const podnet_kube *kube);
+/* Moves every call of the client on without blocking. */
+void podnet_kube_step(podnet_kube *kube);
+/* 1 once the call ended, else 0. */
+int podnet_kube_call_done(const podnet_kube_call *call);
+/* An ended call: 0 for a 2xx status, else -errno with *err saying what went wrong;
+ * -EINPROGRESS while it runs. *status (may be NULL) the HTTP status, 0 when none came. */
+int podnet_kube_call_result(const podnet_kube_call *call, long *status, podnet_error **err);
 
 #ifdef __cplusplus
 }

@@ -302,6 +302,7 @@ PODNET_EXPORT int podnet_agent_run(podnet_agent *agent, int stop_fd, podnet_erro
                 fetch(a, now);
                 watch_stats(a);
                 passes(a, now);
+                pn_agent_source_record(a); /* (after the pass: its node count) */
                 fw_watch(a);
                 pfd[2].fd = a->fw_mon_fd; /* (poll skips -1) */
                 now = pn_now_ms();

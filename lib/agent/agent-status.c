@@ -6,6 +6,31 @@
  */
 #include "agent/agent.h"
 
+/* What the node agent running here records of its node source (source-state.c): a
+ * "source" member of the JSON object, or a section after the text. */
+static int add_source(podnet_agent *agent, bool json, char **doc)
+{
+        _cleanup_free_ char *src = NULL;
+        char *out, *end;
+        int r = pn_agent_source_status(agent, json, &src);
+
+        if (r <= 0)
+                return r;
+        if (json) {
+                end = strrchr(*doc, '}');
+                if (!end)
+                        return 0;
+                if (asprintf(&out, "%.*s%s\"source\":%s}", (int)(end - *doc), *doc,
+                             end > *doc && end[-1] != '{' ? "," : "", src) < 0)
+                        return -ENOMEM;
+        } else if (asprintf(&out, "%s%s", *doc, src) < 0) {
+                return -ENOMEM;
+        }
+        free(*doc);
+        *doc = out;
+        return 0;
+}
+
 PODNET_EXPORT int podnet_agent_status(podnet_agent *agent, const podnet_nodes *nodes,
                                       unsigned flags, char **ret)
 {
@@ -51,6 +76,8 @@ PODNET_EXPORT int podnet_agent_status(podnet_agent *agent, const podnet_nodes *n
                 r = podnet_status_format_json(rep, &st, ret);
         else
                 r = podnet_status_format_text(rep, &st, ret);
+        if (r >= 0 && (r = add_source(agent, flags & PODNET_AGENT_JSON, ret)) < 0)
+                *ret = (free(*ret), NULL);
         if (r < 0)
                 pn_err(agent->ctx, "Formatting the output: %s", strerror(-r));
         return r;

@@ -411,6 +411,8 @@ PODNET_EXPORT podnet_agent *podnet_agent_free(podnet_agent *agent)
 {
         if (!agent)
                 return NULL;
+        if (agent->started)
+                pn_agent_source_forget(agent);
         pn_node_source_free(agent->src);
         podnet_route_monitor_free(agent->mon);
         podnet_nodes_free(agent->nodes);

@@ -58,7 +58,24 @@ struct podnet_agent {
          * status the mode the last writing pass on this node recorded (run_dir/overlay) */
         bool overlay_default;
         char overlay_recorded[16]; /* "" if none */
+
+        /* run: the node source's state as last recorded for status (source-state.c) */
+        char src_state[16];
+        double src_since;       /* unix seconds: when src_state began */
+        char *src_key;          /* the record's lines that are written at once */
+        char src_counts[192];   /* and those that may wait a second */
+        double src_written_ms;
+        unsigned long long src_start; /* this process's start time, in ticks */
+        bool src_warned;
 };
+
+/* Records the node source's state in run_dir/source-<netns> when it changed (run's
+ * loop); pn_agent_source_forget() removes the record (a clean exit). */
+void pn_agent_source_record(podnet_agent *a);
+void pn_agent_source_forget(podnet_agent *a);
+/* For status: 1 with *text (the caller's) the "NODE SOURCE" text section or the JSON
+ * object of the record, saying whether its agent still runs; 0 when there is none. */
+int pn_agent_source_status(podnet_agent *a, bool json, char **text);
 
 /* Records the overlay mode of a writing pass in run_dir/overlay (when it changed). */
 void pn_agent_overlay_record(podnet_agent *a);

@@ -354,12 +354,15 @@ static void start_watch(struct kube_source *ks)
 
 static void fail(struct kube_source *ks, const char *what, const char *msg)
 {
+        /* (msg may be st.last_error itself, as start_call() left it) */
+        _cleanup_free_ char *copy = strdup(msg);
+        const char *why = copy ? copy : "out of memory";
         unsigned rnd = 0;
         double wait;
 
         ks->st.failures++;
         set_watching(ks, false);
-        snprintf(ks->st.last_error, sizeof(ks->st.last_error), "%s: %s", what, msg);
+        snprintf(ks->st.last_error, sizeof(ks->st.last_error), "%s: %s", what, why);
         ks->backoff = ks->backoff ? ks->backoff * 2 : BACKOFF_MIN_MS;
         if (ks->backoff > BACKOFF_MAX_MS)
                 ks->backoff = BACKOFF_MAX_MS;
@@ -371,10 +374,10 @@ static void fail(struct kube_source *ks, const char *what, const char *msg)
                 pn_err(ks->s.ctx,
                        "Kubernetes API %s: %s: %s; retrying in %.1f s, keeping the %zu nodes "
                        "known",
-                       pn_kube_server(ks->k), what, msg, wait / 1000, ks->map->n);
+                       pn_kube_server(ks->k), what, why, wait / 1000, ks->map->n);
         else
                 pn_err(ks->s.ctx, "Kubernetes API %s: %s: %s; retrying in %.1f s",
-                       pn_kube_server(ks->k), what, msg, wait / 1000);
+                       pn_kube_server(ks->k), what, why, wait / 1000);
 }
 
 /* A LIST call ended: the next page, the map replaced and the watch, or a failure. */
@@ -623,5 +626,19 @@ int pn_node_source_kube_stats(const struct pn_node_source *s, struct pn_kube_sou
                 return -EINVAL;
         *ret = ks->st;
         ret->nodes = ks->map->n;
+        ret->server = pn_kube_server(ks->k);
+        switch (ks->state) {
+        case K_LIST:
+                ret->state = "listing";
+                break;
+        case K_WATCH: /* (a WATCH whose answer has not come yet is not watching) */
+                ret->state = ks->st.watching ? "watching" : "connecting";
+                break;
+        case K_BACKOFF:
+                ret->state = "backoff";
+                break;
+        default:
+                ret->state = "idle";
+        }
         return 0;
 }

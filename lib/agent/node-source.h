@@ -91,6 +91,8 @@ struct pn_kube_source_stats {
         size_t nodes;             /* in the map */
         char resource_version[64];
         char last_error[256];     /* the last failure's message, "" if none yet */
+        const char *state;        /* listing, watching, connecting, backoff, idle */
+        const char *server;       /* the API server's URL */
 };
 /* -EINVAL when s is not the Kubernetes source. */
 int pn_node_source_kube_stats(const struct pn_node_source *s, struct pn_kube_source_stats *ret);

@@ -35,6 +35,9 @@ struct pn_kube {
         char *token;     /* from cfg->token or the token file as last read */
         struct stat token_st;
         bool token_read;
+        /* an exec plugin's last answer; stale after its expiry or a 401 */
+        struct pn_kube_cred cred;
+        bool cred_valid;
 };
 
 struct pn_kube_call {
@@ -140,6 +143,7 @@ pn_kube *pn_kube_free(pn_kube *k)
                 return NULL;
         curl_multi_cleanup(k->multi);
         pn_kube_config_free(k->cfg);
+        pn_kube_cred_done(&k->cred);
         free(k->token);
         free(k);
         return NULL;
@@ -170,8 +174,48 @@ const char *pn_kube_server(const pn_kube *k)
         return k->cfg->server;
 }
 
-/* The token for the next call: the configured one, or the token file's content when the
- * file changed since it was last read. */
+static double now_unix(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The exec plugin's credential: run again when there is none yet, it expired, or the
+ * server refused it (a 401). */
+static int cred_refresh(pn_kube *k, podnet_error **err)
+{
+        struct pn_kube_cred c;
+        char *tok = NULL;
+        int r;
+
+        if (k->cred_valid && (!k->cred.expires || now_unix() < k->cred.expires))
+                return 0;
+        r = pn_kube_exec_run(k->cfg->exec, k->cfg, &c, err);
+        if (r < 0) {
+                k->cred_valid = false;
+                return r;
+        }
+        if (c.token && !(tok = strdup(c.token))) {
+                pn_kube_cred_done(&c);
+                return -ENOMEM;
+        }
+        pn_kube_cred_done(&k->cred);
+        k->cred = c;
+        k->cred_valid = true;
+        if (k->token)
+                explicit_bzero(k->token, strlen(k->token));
+        free(k->token);
+        k->token = tok;
+        pn_info(k->ctx, "Exec credential plugin %s: a new %s%s", k->cfg->exec->command,
+                c.token ? "token" : "client certificate",
+                c.expires ? " (it states an expiry)" : "");
+        return 0;
+}
+
+/* The token for the next call: the exec plugin's, the configured one, or the token
+ * file's content when the file changed since it was last read. */
 static int token_refresh(pn_kube *k, podnet_error **err)
 {
         struct stat st;
@@ -179,6 +223,8 @@ static int token_refresh(pn_kube *k, podnet_error **err)
         char buf[16384];
         ssize_t n;
 
+        if (k->cfg->exec)
+                return cred_refresh(k, err);
         if (!k->cfg->token_file) {
                 if (!k->token && k->cfg->token && !(k->token = strdup(k->cfg->token)))
                         return -ENOMEM;
@@ -333,16 +379,22 @@ int pn_kube_call_start(pn_kube *k, const char *path, const struct pn_kube_call_o
                 goto fail;
         if (!cfg->ca_data && cfg->ca_file)
                 SET(CURLOPT_CAINFO, cfg->ca_file);
-        if (cfg->cert_data &&
-            blob_opt(c->easy, CURLOPT_SSLCERT_BLOB, cfg->cert_data, cfg->cert_len) < 0)
-                goto fail;
-        if (!cfg->cert_data && cfg->cert_file)
-                SET(CURLOPT_SSLCERT, cfg->cert_file);
-        if (cfg->key_data &&
-            blob_opt(c->easy, CURLOPT_SSLKEY_BLOB, cfg->key_data, cfg->key_len) < 0)
-                goto fail;
-        if (!cfg->key_data && cfg->key_file)
-                SET(CURLOPT_SSLKEY, cfg->key_file);
+        if (k->cred_valid && k->cred.cert) { /* an exec plugin's certificate comes first */
+                if (blob_opt(c->easy, CURLOPT_SSLCERT_BLOB, k->cred.cert, k->cred.cert_len) < 0 ||
+                    blob_opt(c->easy, CURLOPT_SSLKEY_BLOB, k->cred.key, k->cred.key_len) < 0)
+                        goto fail;
+        } else {
+                if (cfg->cert_data &&
+                    blob_opt(c->easy, CURLOPT_SSLCERT_BLOB, cfg->cert_data, cfg->cert_len) < 0)
+                        goto fail;
+                if (!cfg->cert_data && cfg->cert_file)
+                        SET(CURLOPT_SSLCERT, cfg->cert_file);
+                if (cfg->key_data &&
+                    blob_opt(c->easy, CURLOPT_SSLKEY_BLOB, cfg->key_data, cfg->key_len) < 0)
+                        goto fail;
+                if (!cfg->key_data && cfg->key_file)
+                        SET(CURLOPT_SSLKEY, cfg->key_file);
+        }
         if (curl_multi_add_handle(k->multi, c->easy) != CURLM_OK)
                 goto fail;
         *ret = c;
@@ -469,6 +521,8 @@ void pn_kube_step(pn_kube *k)
                 c->done = true;
                 if (c->cc == CURLE_OK && (c->status < 200 || c->status >= 300))
                         c->msg = status_message(c->err_body, c->err_len);
+                if (c->status == 401)
+                        k->cred_valid = false; /* an exec plugin runs again */
         }
 }
 
@@ -560,17 +614,26 @@ int pn_kube_request(pn_kube *k, const char *path, const struct pn_kube_call_opts
         long status;
         int r;
 
-        r = pn_kube_call_start(k, path, opts, body ? body_append : NULL, &b, &c, err);
-        if (r < 0)
-                return r;
-        while (!c->done) {
-                struct pollfd p[MAX_SOCKS];
-                nfds_t n = pn_kube_pollfds(k, p, MAX_SOCKS);
-                double w = pn_kube_wait_ms(k);
-                (void)poll(p, n, w < 0 || w > 1000 ? 1000 : (int)w + 1);
-                pn_kube_step(k);
+        for (int attempt = 0;; attempt++) {
+                r = pn_kube_call_start(k, path, opts, body ? body_append : NULL, &b, &c, err);
+                if (r < 0)
+                        return r;
+                while (!c->done) {
+                        struct pollfd p[MAX_SOCKS];
+                        nfds_t n = pn_kube_pollfds(k, p, MAX_SOCKS);
+                        double w = pn_kube_wait_ms(k);
+                        (void)poll(p, n, w < 0 || w > 1000 ? 1000 : (int)w + 1);
+                        pn_kube_step(k);
+                }
+                r = pn_kube_call_result(c, &status, &msg);
+                /* a credential the plugin gave was refused: once more with a fresh one, as
+                 * client-go does */
+                if (status != 401 || !k->cfg->exec || attempt > 0)
+                        break;
+                pn_kube_call_free(c);
+                c = NULL;
+                b.len = 0;
         }
-        r = pn_kube_call_result(c, &status, &msg);
         if (r < 0 && status == 0) {
                 r = pn_error_plain(err, -r, 0, "%s %s%s: %s",
                                    opts && opts->method ? opts->method : "GET", k->cfg->server,

@@ -24,6 +24,7 @@ struct pn_kube_config *pn_kube_config_free(struct pn_kube_config *c)
         free(c->key_data);
         free(c->token);
         free(c->token_file);
+        pn_kube_exec_free(c->exec);
         free(c);
         return NULL;
 }
@@ -84,6 +85,33 @@ int pn_base64_decode(const char *in, size_t len, char **ret, size_t *ret_len)
         *ret = steal_pointer(&out);
         *ret_len = n;
         return 0;
+}
+
+void pn_base64_encode(const char *in, size_t len, char *out)
+{
+        static const char abc[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const unsigned char *p = (const unsigned char *)in;
+        size_t i;
+
+        for (i = 0; i + 2 < len; i += 3) {
+                *out++ = abc[p[i] >> 2];
+                *out++ = abc[(p[i] & 3) << 4 | p[i + 1] >> 4];
+                *out++ = abc[(p[i + 1] & 15) << 2 | p[i + 2] >> 6];
+                *out++ = abc[p[i + 2] & 63];
+        }
+        if (i < len) {
+                *out++ = abc[p[i] >> 2];
+                if (i + 1 < len) {
+                        *out++ = abc[(p[i] & 3) << 4 | p[i + 1] >> 4];
+                        *out++ = abc[(p[i + 1] & 15) << 2];
+                } else {
+                        *out++ = abc[(p[i] & 3) << 4];
+                        *out++ = '=';
+                }
+                *out++ = '=';
+        }
+        *out = '\0';
 }
 
 static char *strdup_or_null(const char *s)
@@ -189,6 +217,100 @@ static int kc_data(const char *path, const char *field, const char *b64, char **
         return r;
 }
 
+/* A YAML sequence of scalars (or of {name, value} mappings, joined "name=value") as a
+ * NULL-terminated array. */
+static int kc_strv(yaml_document_t *doc, yaml_node_t *seq, bool pairs, char ***ret)
+{
+        size_t n = 0;
+        char **v;
+
+        *ret = NULL;
+        if (!seq)
+                return 0;
+        if (seq->type != YAML_SEQUENCE_NODE)
+                return -EINVAL;
+        v = calloc((size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start) + 1,
+                   sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        *ret = v;
+        for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top;
+             i++) {
+                yaml_node_t *e = yaml_document_get_node(doc, *i);
+                if (pairs) {
+                        const char *name = scalar(map_get(doc, e, "name"));
+                        const char *value = scalar(map_get(doc, e, "value"));
+                        if (!name || !*name || strchr(name, '='))
+                                return -EINVAL;
+                        if (asprintf(&v[n], "%s=%s", name, value ? value : "") < 0) {
+                                v[n] = NULL;
+                                return -ENOMEM;
+                        }
+                } else {
+                        if (!scalar(e))
+                                return -EINVAL;
+                        if (!(v[n] = strdup(scalar(e))))
+                                return -ENOMEM;
+                }
+                n++;
+        }
+        return 0;
+}
+
+/* users[].user.exec: client.authentication.k8s.io v1 or v1beta1. */
+static int kc_exec(yaml_document_t *doc, yaml_node_t *e, const char *path, const char *dir,
+                   const char *user, struct pn_kube_exec **ret, podnet_error **err)
+{
+        struct pn_kube_exec *x = calloc(1, sizeof(*x));
+        const char *cmd = scalar(map_get(doc, e, "command"));
+        const char *v = scalar(map_get(doc, e, "apiVersion"));
+        const char *mode = scalar(map_get(doc, e, "interactiveMode"));
+        const char *s;
+        int r;
+
+        user = user ? user : "";
+        if (!x)
+                return -ENOMEM;
+        *ret = x; /* (freed with the configuration) */
+        if (!cmd || !*cmd)
+                return pn_error_plain(err, EINVAL, 0, "Kubeconfig %s: user %s: exec has no command",
+                                      path, user);
+        if (!v || (!streq(v, "client.authentication.k8s.io/v1") &&
+                   !streq(v, "client.authentication.k8s.io/v1beta1")))
+                return pn_error_plain(err, EINVAL, 0,
+                                      "Kubeconfig %s: user %s: exec apiVersion %s is not "
+                                      "client.authentication.k8s.io/v1 or v1beta1",
+                                      path, user, v ? v : "(none)");
+        if (mode && !streq(mode, "Never") && !streq(mode, "IfAvailable") && !streq(mode, "Always"))
+                return pn_error_plain(err, EINVAL, 0,
+                                      "Kubeconfig %s: user %s: exec interactiveMode %s is not "
+                                      "Never, IfAvailable or Always",
+                                      path, user, mode);
+        x->interactive = !mode || streq(mode, "IfAvailable") ? PN_KUBE_EXEC_IF_AVAILABLE
+                         : streq(mode, "Never")              ? PN_KUBE_EXEC_NEVER
+                                                             : PN_KUBE_EXEC_ALWAYS;
+        s = scalar(map_get(doc, e, "provideClusterInfo"));
+        x->cluster_info = s && streq(s, "true");
+        /* as client-go: a relative path with a slash is relative to the kubeconfig, a bare
+         * name is looked up in PATH */
+        if (strchr(cmd, '/') ? kc_path(dir, cmd, &x->command) < 0 : !(x->command = strdup(cmd)))
+                return -ENOMEM;
+        if (!(x->api_version = strdup(v)))
+                return -ENOMEM;
+        s = scalar(map_get(doc, e, "installHint"));
+        if (s && !(x->install_hint = strdup(s)))
+                return -ENOMEM;
+        r = kc_strv(doc, map_get(doc, e, "args"), false, &x->args);
+        if (r == 0)
+                r = kc_strv(doc, map_get(doc, e, "env"), true, &x->env);
+        if (r == -EINVAL)
+                return pn_error_plain(err, EINVAL, 0,
+                                      "Kubeconfig %s: user %s: exec args must be a list of "
+                                      "strings and env a list of {name, value}",
+                                      path, user);
+        return r;
+}
+
 int pn_kube_config_load(const char *path, const char *context, struct pn_kube_config **ret,
                         podnet_error **err)
 {
@@ -284,13 +406,18 @@ int pn_kube_config_load(const char *path, const char *context, struct pn_kube_co
                 r = -ENOMEM;
                 goto out;
         }
-        if (map_get(&doc, user, "exec") || map_get(&doc, user, "auth-provider")) {
+        if (map_get(&doc, user, "auth-provider")) {
                 r = pn_error_plain(err, ENOTSUP, 0,
-                                   "Kubeconfig %s: user %s uses an exec credential plugin or an "
-                                   "auth provider, which podnet does not run; give it a token, "
-                                   "tokenFile or client certificate",
+                                   "Kubeconfig %s: user %s uses an auth provider (removed from "
+                                   "kubectl in 1.26), which podnet does not run; give it an exec "
+                                   "plugin, a token, tokenFile or client certificate",
                                    path, user_name ? user_name : "");
                 goto out;
+        }
+        if (map_get(&doc, user, "exec")) {
+                r = kc_exec(&doc, map_get(&doc, user, "exec"), path, dir, user_name, &c->exec, err);
+                if (r < 0)
+                        goto out;
         }
         *ret = steal_pointer(&c);
 out:

@@ -89,6 +89,14 @@ static int dl_result(const struct dl_lib *l, podnet_error **err)
                               "server): %s", l->soname, l->error);
 }
 
+void pn_dl_test_sonames(const char *curl, const char *yaml)
+{
+        if (curl)
+                curl_lib.soname = curl;
+        if (yaml)
+                yaml_lib.soname = yaml;
+}
+
 int pn_dl_curl_load(podnet_error **err)
 {
         pthread_once(&curl_lib.once, curl_once);

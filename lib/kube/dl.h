@@ -76,5 +76,8 @@ extern struct pn_dl_yaml pn_dl_yaml;
  * table. 0, or -ELIBACC with a message naming the library and dlerror()'s reason. */
 int pn_dl_curl_load(podnet_error **err);
 int pn_dl_yaml_load(podnet_error **err);
+/* For tests only, before the first load: other sonames to load instead (NULL: keep), so
+ * that a missing library's error can be provoked. */
+void pn_dl_test_sonames(const char *curl, const char *yaml);
 
 #endif

@@ -15,6 +15,20 @@
 
 #include "core/internal.h"
 
+/* A kubeconfig's exec credential plugin (users[].user.exec); strings owned, arrays
+ * NULL-terminated. */
+enum { PN_KUBE_EXEC_IF_AVAILABLE, PN_KUBE_EXEC_NEVER, PN_KUBE_EXEC_ALWAYS };
+struct pn_kube_exec {
+        char *command;
+        char **args;
+        char **env;        /* "NAME=value" */
+        char *api_version; /* client.authentication.k8s.io/v1 or /v1beta1 */
+        int interactive;   /* PN_KUBE_EXEC_*: podnet runs none interactively */
+        bool cluster_info; /* provideClusterInfo */
+        char *install_hint;
+};
+void pn_kube_exec_free(struct pn_kube_exec *x);
+
 /* Where the API server is and the credentials; strings are owned. A *_data field holds
  * PEM bytes (decoded from a kubeconfig's base64); a file field a path. token_file is read
  * again before each request whose start finds it changed (a projected token rotates). */
@@ -28,7 +42,23 @@ struct pn_kube_config {
         size_t key_len;
         char *token, *token_file;
         bool insecure; /* insecure-skip-tls-verify */
+        struct pn_kube_exec *exec; /* NULL: none */
 };
+
+/* What an exec plugin answered: a token and/or a client certificate and key (PEM), valid
+ * until `expires` (unix seconds; 0: no end given). */
+struct pn_kube_cred {
+        char *token;
+        char *cert, *key;
+        size_t cert_len, key_len;
+        double expires;
+};
+void pn_kube_cred_done(struct pn_kube_cred *c);
+/* Runs the plugin (exec.c says how) for cfg's cluster: 0 with *ret filled, or -errno with a
+ * message naming the plugin (it could not run, failed with its stderr, answered no
+ * usable ExecCredential). Blocks while it runs (at most 60 s). */
+int pn_kube_exec_run(const struct pn_kube_exec *x, const struct pn_kube_config *cfg,
+                     struct pn_kube_cred *ret, podnet_error **err);
 
 struct pn_kube_config *pn_kube_config_free(struct pn_kube_config *c);
 
@@ -47,6 +77,8 @@ int pn_kube_config_load(const char *path, const char *context, struct pn_kube_co
 /* Decodes base64 (RFC 4648, padding optional, whitespace ignored): 0 or -EINVAL/-ENOMEM;
  * *ret NUL-terminated, the caller's. */
 int pn_base64_decode(const char *in, size_t len, char **ret, size_t *ret_len);
+/* Encodes in[0..len) with padding into out (room for (len + 2) / 3 * 4 + 1). */
+void pn_base64_encode(const char *in, size_t len, char *out);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 double pn_kube_now_ms(void);

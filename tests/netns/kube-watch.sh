@@ -3,9 +3,10 @@
 # 127.0.0.1 in node1's namespace: the first LIST from the watch cache then a WATCH from its
 # resourceVersion, node add/change/delete routed from the events, a dropped watch resumed
 # from the last resourceVersion, 410 Gone and an ERROR event each answered by exactly one
-# relist, the API down (routes kept, said so) and back, token rotation, a bad token and a
-# bad CA refused with a clear error, kubeconfig variants and in-cluster settings, and a
-# paginated list of thousands of nodes.
+# relist, the API down (routes kept, said so, `status` showing it) and back, token
+# rotation, a bad token and a bad CA refused with a clear error, kubeconfig variants,
+# exec credential plugins and in-cluster settings, the public client API (pn-kube-test),
+# and a paginated list of thousands of nodes.
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/netns/routes-lib.sh"
 . "$top_srcdir/tests/kube/kube-lib.sh"
@@ -21,6 +22,11 @@ for i in 1 2 3; do kctl node1 "node?name=node$i&cidr=10.1.$i.0/24&ip=192.168.1.1
 kubeconfig "$TMPDIR/kc-files" "$API_URL" "certificate-authority: ca.crt" "tokenFile: token"
 
 n_req() { grep -c "$1" "$TMPDIR/api.log"; }
+# what `podnet-routes status` (another process) says of the running agent's node source
+st() { pr node1 --no-firewall status "$@" 2>/dev/null; }
+src() { st --json | jq -r ".source.$1"; }
+src_is() { [ "$(src state)" = "$1" ]; }
+src_text_has() { st | grep -q "$1"; }
 no_route() { ! has_route "$@"; }
 PN_WAIT=5
 
@@ -38,6 +44,13 @@ rv=$(ip netns exec node1 python3 "$FAKE_API" ctl "$API_URL" stats | jq .rv)
 check "a WATCH from the list's resourceVersion with bookmarks and a server timeout" \
         grep -Eq "watch=1&allowWatchBookmarks=true&resourceVersion=$rv&timeoutSeconds=[0-9]+ 200" \
         "$TMPDIR/api.log"
+wait_for "status: the node source is watching" src_is watching
+is "  kind kube, the server named" "$(src kind) $(src server)" "kube $API_URL"
+wait_for "  3 nodes known" eval '[ "$(src nodes)" = 3 ]'
+is "  its resourceVersion" "$(src resourceVersion)" "$rv"
+is "  one list, no relist" "$(src lists) $(src relists)" "1 0"
+is "  the agent runs" "$(src agentRunning)" true
+check "  and the text says it" src_text_has "^kube $API_URL: watching since"
 
 kctl node1 "node?name=node4&cidr=10.1.4.0/24&ip=192.168.1.14"
 wait_for "an ADDED node is routed" has_route 10.1.4.0/24 192.168.1.14
@@ -81,9 +94,16 @@ is "API down: node2's route kept" "$(ip -n node1 route show 10.1.2.0/24 proto 44
 is "  all routes kept" "$(n_routes44 node1)" 4
 check "  the agent says the API does not answer and that it keeps the nodes" \
         grep -q "retrying in .*keeping the 5 nodes known" "$TMPDIR/run.err"
+wait_for "  status says the source is backing off" src_is backoff
+err=$(src lastError)
+check "  with the last error ($err)" test -n "$err" -a "$err" != null
+check "  the text too" src_text_has "^last error: "
+is "  still 5 nodes known" "$(src nodes)" 5
 kctl node1 up
 kctl node1 "node?name=node7&cidr=10.1.7.0/24&ip=192.168.1.17"
 PN_WAIT=40 wait_for "API back: a new node is routed" has_route 10.1.7.0/24 192.168.1.17
+wait_for "  status: watching again" src_is watching
+check "  reconnects counted" test "$(src reconnects)" -ge 1
 
 # token rotation: the server accepts only the new token; the client's file is rewritten
 echo secret-2 > "$TMPDIR/server-token"
@@ -98,6 +118,36 @@ kill -TERM "$pid"
 wait "$pid"
 is "SIGTERM: exit status 0" "$?" 0
 sed 's/^/# run: /' "$TMPDIR/run.err" | tail -n 20
+is "a stopped agent leaves no source record" "$(src state)" null
+
+# an agent that died: its record is recognised as stale
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never run --no-firewall \
+        --kubeconfig "$TMPDIR/kc-files" --interval 3600 2> "$TMPDIR/run2.err" &
+pid=$!
+wait_for "a second agent: watching" src_is watching
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+is "  killed: status says its record is stale" "$(src state) $(src agentRunning) $(src lastState)" \
+        "stale false watching"
+check "  the text says no agent runs" src_text_has "no agent running (the record of pid $pid is stale"
+
+# the public client API (podnet_kube_*) from a program of its own
+T="$top_builddir/tests/netns/pn-kube-test"
+kubeconfig "$TMPDIR/kc-api" "$API_URL" "certificate-authority: $TMPDIR/ca.crt" "token: secret-2"
+ip netns exec node1 "$T" "$TMPDIR/kc-api" get /api/v1/nodes > "$TMPDIR/get.out" 2> "$TMPDIR/get.err"
+is "public API, blocking GET: HTTP 200" "$(head -n1 "$TMPDIR/get.out" | cut -d' ' -f1)" 200
+is "  the body is the NodeList, node8 in it" \
+        "$(sed 1d "$TMPDIR/get.out" | jq -r '.kind, (.items[].metadata.name | select(. == "node8"))' | tr '\n' ' ')" \
+        "NodeList node8 "
+ip netns exec node1 "$T" "$TMPDIR/kc-api" watch "/api/v1/nodes?watch=1&resourceVersion=0" 3 \
+        > "$TMPDIR/watch.out" 2> "$TMPDIR/watch.err"
+is "public API, a WATCH in the caller's poll loop: three events" \
+        "$(grep -c '"type":"ADDED"' "$TMPDIR/watch.out")" 3
+check "  status 200, ended by the data callback" grep -q "^chunks [0-9]* status 200" "$TMPDIR/watch.out"
+kubeconfig "$TMPDIR/kc-api-bad" "$API_URL" "certificate-authority: $TMPDIR/ca.crt" "token: wrong"
+ip netns exec node1 "$T" "$TMPDIR/kc-api-bad" get /api/v1/nodes > "$TMPDIR/get.out" 2> "$TMPDIR/get.err"
+is "public API, a wrong token: HTTP 401" "$(head -n1 "$TMPDIR/get.out" | cut -d' ' -f1)" 401
+check "  and the message says it" grep -q "GET $API_URL/api/v1/nodes: HTTP 401: Unauthorized" "$TMPDIR/get.err"
 
 # one-shot commands and configuration variants
 cat > "$TMPDIR/kc-inline" <<EOK
@@ -125,9 +175,59 @@ fails_with "a wrong token: a clear error" "HTTP 401: Unauthorized" \
 kubeconfig "$TMPDIR/kc-bad-ca" "$API_URL" "certificate-authority: $TMPDIR/other-ca.crt" "token: secret-2"
 fails_with "a CA that did not sign the server's certificate: a clear error" "certificate" \
         pr node1 --no-firewall sync --dry-run --kubeconfig "$TMPDIR/kc-bad-ca"
-kubeconfig "$TMPDIR/kc-exec" "$API_URL" "certificate-authority: $TMPDIR/ca.crt" \
-        "exec: {command: get-token, apiVersion: client.authentication.k8s.io/v1}"
-fails_with "an exec credential plugin: refused with a reason" "exec credential plugin" \
+
+# exec credential plugins: the plugin counts its runs, answers the token in plugin-token
+# (once "wrong" while plugin-wrong exists) valid for PLUGIN_TTL seconds (an env entry of
+# the kubeconfig), fails while plugin-fail exists
+cat > "$TMPDIR/get-token" <<'EOS'
+#!/bin/sh
+d=$(dirname "$0")
+echo run >> "$d/plugin-runs"
+[ -e "$d/plugin-fail" ] && { echo "the identity provider said no" >&2; exit 1; }
+tok=$(cat "$d/plugin-token")
+[ -e "$d/plugin-wrong" ] && { rm -f "$d/plugin-wrong"; tok=wrong; }
+exp=$(date -u -d "+$PLUGIN_TTL seconds" +%Y-%m-%dT%H:%M:%SZ)
+printf '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","status":{"token":"%s","expirationTimestamp":"%s"}}\n' "$tok" "$exp"
+EOS
+chmod +x "$TMPDIR/get-token"
+echo secret-2 > "$TMPDIR/plugin-token"
+exec_kc() {
+        kubeconfig "$1" "$API_URL" "certificate-authority: $TMPDIR/ca.crt" \
+                "exec: {command: ./get-token, apiVersion: client.authentication.k8s.io/v1, interactiveMode: Never, env: [{name: PLUGIN_TTL, value: \"$2\"}]}"
+}
+runs() { cat "$TMPDIR/plugin-runs" 2>/dev/null | wc -l; }
+exec_kc "$TMPDIR/kc-exec" 3600
+: > "$TMPDIR/api.log"
+check "an exec credential plugin: sync --dry-run with its token" \
+        pr node1 --no-firewall sync --dry-run --kubeconfig "$TMPDIR/kc-exec"
+is "  the plugin ran once" "$(runs)" 1
+is "  the server saw its token (no 401)" "$(n_req ' 401')" 0
+touch "$TMPDIR/plugin-wrong"
+ip netns exec node1 "$T" "$TMPDIR/kc-exec" get /api/v1/nodes > "$TMPDIR/get.out" 2> "$TMPDIR/get.err"
+is "a refused plugin token (401): the plugin runs again and the request succeeds" \
+        "$(head -n1 "$TMPDIR/get.out" | cut -d' ' -f1) $(runs) $(n_req ' 401')" "200 3 1"
+if command -v kubectl >/dev/null; then
+        is "kubectl takes the same plugin and kubeconfig (the double is faithful)" \
+                "$(HOME=$TMPDIR ip netns exec node1 kubectl --kubeconfig "$TMPDIR/kc-exec" get nodes -o name | grep -c node)" 7
+fi
+exec_kc "$TMPDIR/kc-exec-short" 2
+: > "$TMPDIR/plugin-runs"
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never run --no-firewall \
+        --kubeconfig "$TMPDIR/kc-exec-short" --interval 3600 -v 2> "$TMPDIR/run3.err" &
+pid=$!
+wait_for "an agent with a plugin: watching" src_is watching
+is "  one run" "$(runs)" 1
+sleep 2.5
+kctl node1 drop
+kctl node1 "node?name=node9&cidr=10.1.9.0/24&ip=192.168.1.19"
+PN_WAIT=10 wait_for "  after the credential's expiry a new watch runs the plugin again" \
+        has_route 10.1.9.0/24 192.168.1.19
+check "  (runs: $(runs))" test "$(runs)" -ge 2
+kill -TERM "$pid"
+wait "$pid"
+touch "$TMPDIR/plugin-fail"
+fails_with "a failing plugin: a clear error naming it, with its stderr" \
+        "Exec credential plugin $TMPDIR/./get-token exited with status 1: the identity provider said no" \
         pr node1 --no-firewall sync --dry-run --kubeconfig "$TMPDIR/kc-exec"
 mkdir -p "$TMPDIR/sa"
 cp "$TMPDIR/ca.crt" "$TMPDIR/sa/ca.crt"
@@ -137,6 +237,14 @@ check "in-cluster: KUBERNETES_SERVICE_HOST/PORT and the service account dir, kub
         ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never --no-firewall \
         --kube-service-account-dir "$TMPDIR/sa" sync --dry-run
 check "--nodes still works beside it" pr node1 --no-firewall sync --dry-run --nodes "$TMPDIR/nodes3.txt"
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never run --no-firewall \
+        --nodes "$TMPDIR/nodes3.txt" --interval 3600 2> "$TMPDIR/run4.err" &
+pid=$!
+wait_for "a run with a node file: status says the source is a file, polling" src_is polling
+is "  kind file, 3 nodes, no server" "$(src kind) $(src nodes) $(src server)" "file 3 null"
+check "  the text says it" src_text_has "^file: polling since"
+kill -TERM "$pid"
+wait "$pid"
 kill "$API_PID"
 wait "$API_PID" 2>/dev/null
 

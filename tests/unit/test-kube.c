@@ -6,6 +6,7 @@
 #include "core/internal.h"
 #include "kube/kube.h"
 #include "tap.h"
+#include <sys/stat.h>
 
 static char dir[] = "/tmp/test-kube-XXXXXX";
 
@@ -103,6 +104,239 @@ static void test_kubeconfig(void)
         err = podnet_error_free(err);
 }
 
+static void write_script(const char *name, const char *text)
+{
+        char path[512];
+
+        write_file(name, text);
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        chmod(path, 0755);
+}
+
+/* The file dir/name's text, the caller's, or NULL. */
+static char *slurp(const char *name)
+{
+        char path[512], *buf = calloc(1, 4096);
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        f = fopen(path, "r");
+        if (!f || !buf) {
+                free(buf);
+                if (f)
+                        fclose(f);
+                return NULL;
+        }
+        (void)!fread(buf, 1, 4095, f);
+        fclose(f);
+        return buf;
+}
+
+/* A kubeconfig whose user runs `exec` (YAML lines under exec:, indented 6). */
+static void write_exec_kc(const char *name, const char *exec_lines)
+{
+        char text[2048];
+
+        snprintf(text, sizeof(text),
+                 "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+                 "clusters:\n- name: c\n  cluster:\n    server: https://10.0.0.1:6443\n"
+                 "    certificate-authority-data: aGVsbG8=\n"
+                 "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+                 "users:\n- name: u\n  user:\n    exec:\n%s",
+                 exec_lines);
+        write_file(name, text);
+}
+
+static int exec_kc(const char *name, struct pn_kube_config **c, struct pn_kube_cred *cred,
+                   podnet_error **err)
+{
+        char path[512];
+        int r;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        *cred = (struct pn_kube_cred){0};
+        r = pn_kube_config_load(path, NULL, c, err);
+        if (r < 0)
+                return r;
+        if (!(*c)->exec)
+                return -ENOEXEC;
+        return pn_kube_exec_run((*c)->exec, *c, cred, err);
+}
+
+static void test_exec(void)
+{
+        struct pn_kube_config *c = NULL;
+        struct pn_kube_cred cred;
+        podnet_error *err = NULL;
+        char want[600], *text = NULL;
+        int r;
+
+        /* the plugin records its arguments, its env entry and KUBERNETES_EXEC_INFO */
+        write_script("plugin-ok", "#!/bin/sh\n"
+                                  "d=$(dirname \"$0\")\n"
+                                  "echo \"$1 $2 $MY_VAR\" > \"$d/plugin-args\"\n"
+                                  "printf '%s' \"$KUBERNETES_EXEC_INFO\" > \"$d/plugin-info\"\n"
+                                  "read -r line && echo stdin-not-empty > \"$d/plugin-stdin\"\n"
+                                  "cat <<E\n"
+                                  "{\"kind\":\"ExecCredential\",\"apiVersion\":"
+                                  "\"client.authentication.k8s.io/v1\",\"status\":{\"token\":"
+                                  "\"tok-1\",\"expirationTimestamp\":\"2030-01-02T03:04:05Z\"}}\n"
+                                  "E\n");
+        write_exec_kc("kc-exec", "      apiVersion: client.authentication.k8s.io/v1\n"
+                                 "      command: ./plugin-ok\n"
+                                 "      args: [--flag, value]\n"
+                                 "      env:\n      - name: MY_VAR\n        value: hello\n"
+                                 "      interactiveMode: Never\n"
+                                 "      provideClusterInfo: true\n");
+        r = exec_kc("kc-exec", &c, &cred, &err);
+        ok(r == 0, "exec plugin: run (%s)", err ? podnet_error_message(err) : "ok");
+        err = podnet_error_free(err);
+        if (c && c->exec) {
+                snprintf(want, sizeof(want), "%s/./plugin-ok", dir);
+                is_str(c->exec->command, want,
+                       "  a relative command is relative to the kubeconfig");
+                ok(c->exec->interactive == PN_KUBE_EXEC_NEVER && c->exec->cluster_info,
+                   "  interactiveMode Never, provideClusterInfo");
+        }
+        is_str(cred.token, "tok-1", "  status.token");
+        ok(cred.expires == 1893553445.0, "  status.expirationTimestamp as unix time (%.0f)",
+           cred.expires);
+        text = slurp("plugin-args");
+        is_str(text, "--flag value hello\n", "  args and the kubeconfig's env entry passed");
+        text = (free(text), NULL);
+        text = slurp("plugin-info");
+        ok(text && strstr(text, "\"apiVersion\":\"client.authentication.k8s.io/v1\"") &&
+               strstr(text, "\"interactive\":false") &&
+               strstr(text, "\"server\":\"https://10.0.0.1:6443\"") &&
+               strstr(text, "\"certificate-authority-data\":\"aGVsbG8=\""),
+           "  KUBERNETES_EXEC_INFO: apiVersion, not interactive, the cluster (%s)",
+           text ? text : "none");
+        text = (free(text), NULL);
+        text = slurp("plugin-stdin");
+        ok(!text, "  standard input is empty (/dev/null)");
+        free(text);
+        pn_kube_cred_done(&cred);
+        c = pn_kube_config_free(c);
+
+        /* a client certificate and key, v1beta1 */
+        write_script("plugin-cert",
+                     "#!/bin/sh\necho '{\"kind\":\"ExecCredential\",\"apiVersion\":"
+                     "\"client.authentication.k8s.io/v1beta1\",\"status\":{"
+                     "\"clientCertificateData\":\"CERT\",\"clientKeyData\":\"KEY\"}}'\n");
+        write_exec_kc("kc-cert", "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+                                 "      command: ./plugin-cert\n");
+        r = exec_kc("kc-cert", &c, &cred, &err);
+        ok(r == 0 && cred.cert && streq(cred.cert, "CERT") && cred.key && streq(cred.key, "KEY") &&
+               !cred.token && cred.expires == 0,
+           "exec plugin v1beta1: client certificate and key, no expiry");
+        err = podnet_error_free(err);
+        pn_kube_cred_done(&cred);
+        c = pn_kube_config_free(c);
+
+        /* failures name the plugin */
+        write_script("plugin-fail", "#!/bin/sh\necho 'no credentials here' >&2\nexit 3\n");
+        write_exec_kc("kc-fail", "      apiVersion: client.authentication.k8s.io/v1\n"
+                                 "      command: ./plugin-fail\n");
+        r = exec_kc("kc-fail", &c, &cred, &err);
+        ok(r < 0 && err && strstr(podnet_error_message(err), "plugin-fail") &&
+               strstr(podnet_error_message(err), "status 3") &&
+               strstr(podnet_error_message(err), "no credentials here"),
+           "exec plugin failing: named, with its status and stderr (%s)",
+           err ? podnet_error_message(err) : "no error");
+        err = podnet_error_free(err);
+        c = pn_kube_config_free(c);
+        write_script("plugin-bad", "#!/bin/sh\necho '{\"kind\":\"ExecCredential\",\"apiVersion\":"
+                                   "\"client.authentication.k8s.io/v1beta1\",\"status\":{}}'\n");
+        write_exec_kc("kc-bad", "      apiVersion: client.authentication.k8s.io/v1\n"
+                                "      command: ./plugin-bad\n");
+        r = exec_kc("kc-bad", &c, &cred, &err);
+        ok(r == -EBADMSG && err && strstr(podnet_error_message(err), "plugin-bad") &&
+               strstr(podnet_error_message(err), "v1beta1"),
+           "exec plugin answering another apiVersion: refused (%s)",
+           err ? podnet_error_message(err) : "no error");
+        err = podnet_error_free(err);
+        c = pn_kube_config_free(c);
+        write_exec_kc("kc-missing", "      apiVersion: client.authentication.k8s.io/v1\n"
+                                    "      command: podnet-no-such-plugin\n"
+                                    "      installHint: install it from example.com\n");
+        r = exec_kc("kc-missing", &c, &cred, &err);
+        ok(r == -ENOENT && err && strstr(podnet_error_message(err), "podnet-no-such-plugin") &&
+               strstr(podnet_error_message(err), "example.com"),
+           "exec plugin not found: named, with the install hint (%s)",
+           err ? podnet_error_message(err) : "no error");
+        err = podnet_error_free(err);
+        c = pn_kube_config_free(c);
+        write_exec_kc("kc-always", "      apiVersion: client.authentication.k8s.io/v1\n"
+                                   "      command: ./plugin-ok\n"
+                                   "      interactiveMode: Always\n");
+        r = exec_kc("kc-always", &c, &cred, &err);
+        ok(r == -ENOTSUP && err && strstr(podnet_error_message(err), "Always"),
+           "exec plugin with interactiveMode Always: refused");
+        err = podnet_error_free(err);
+        c = pn_kube_config_free(c);
+        write_exec_kc("kc-v", "      apiVersion: client.authentication.k8s.io/v1alpha1\n"
+                              "      command: ./plugin-ok\n");
+        r = exec_kc("kc-v", &c, &cred, &err);
+        ok(r == -EINVAL && err && strstr(podnet_error_message(err), "v1alpha1"),
+           "exec plugin of an unknown apiVersion: refused at load");
+        err = podnet_error_free(err);
+        c = pn_kube_config_free(c);
+}
+
+/* The public client: configurations it takes and refuses (requests: kube-watch.sh). */
+static void test_public(void)
+{
+        podnet_ctx *ctx = NULL;
+        podnet_kube *k = NULL;
+        podnet_error *err = NULL;
+        char path[512];
+        podnet_kube_config kc = {.size = sizeof(kc)};
+        podnet_kube_request_config rq = {.size = sizeof(rq), .path = "nodes"};
+        struct pollfd p[4];
+        int r;
+
+        podnet_ctx_new(&ctx);
+        snprintf(path, sizeof(path), "%s/kc1", dir);
+        kc.kubeconfig = path;
+        r = podnet_kube_new(ctx, &kc, &k, &err);
+        ok(r == 0 && k, "podnet_kube_new: a kubeconfig (%s)",
+           err ? podnet_error_message(err) : "ok");
+        err = podnet_error_free(err);
+        is_str(k ? podnet_kube_server(k) : NULL, "https://k.example:443/", "  podnet_kube_server");
+        kc.context = "a";
+        k = podnet_kube_free(k);
+        ok(podnet_kube_new(ctx, &kc, &k, NULL) == 0 &&
+               streq(podnet_kube_server(k), "https://10.0.0.1:6443"),
+           "  a named context");
+        ok(podnet_kube_pollfds(k, p, 4) == 0 && podnet_kube_timeout(k) == -1,
+           "  nothing to poll before a call");
+        ok(podnet_kube_request(k, &rq, NULL, NULL, NULL) == -EINVAL,
+           "  a path without its leading slash: -EINVAL");
+        rq.size = 4;
+        rq.path = "/api";
+        ok(podnet_kube_request(k, &rq, NULL, NULL, NULL) == -EINVAL,
+           "  a request config too small: -EINVAL");
+        k = podnet_kube_free(k);
+        kc = (podnet_kube_config){.size = sizeof(kc),
+                                  .service_account_dir = dir,
+                                  .service_host = "10.96.0.1",
+                                  .service_port = "443"};
+        ok(podnet_kube_new(ctx, &kc, &k, NULL) == 0 &&
+               streq(podnet_kube_server(k), "https://10.96.0.1:443"),
+           "podnet_kube_new: in-cluster");
+        k = podnet_kube_free(k);
+        kc.service_host = NULL;
+        ok(podnet_kube_new(ctx, &kc, &k, &err) == -EINVAL && !k && err &&
+               strstr(podnet_error_message(err), "KUBERNETES_SERVICE_HOST"),
+           "  without a host: refused, said why");
+        err = podnet_error_free(err);
+        kc.size = 0;
+        ok(podnet_kube_new(ctx, &kc, &k, NULL) == -EINVAL, "  size 0: -EINVAL");
+        ok(podnet_kube_free(NULL) == NULL && podnet_kube_call_free(NULL) == NULL,
+           "destructors take NULL");
+        podnet_ctx_unref(ctx);
+}
+
 /* Feeds text in chunks of `step` bytes (the last one with last set). */
 static int feed_all(struct pn_nodes_reader *nr, const char *text, size_t step)
 {
@@ -177,6 +411,8 @@ int main(void)
                 return 1;
         test_base64();
         test_kubeconfig();
+        test_exec();
+        test_public();
         test_readers();
         {
                 char cmd[600];
