@@ -38,6 +38,14 @@ static size_t find(const podnet_nodes *nodes, const char *name, bool *found)
         return lo;
 }
 
+ssize_t pn_nodes_find_sorted(const podnet_nodes *nodes, const char *name)
+{
+        bool found;
+        size_t k = find(nodes, name, &found);
+
+        return found ? (ssize_t)k : -ENOENT;
+}
+
 /* Moves *n into `to` (a new last entry); *n is emptied. */
 static int keep_old(podnet_nodes **to, struct pn_node *n)
 {

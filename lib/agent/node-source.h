@@ -55,6 +55,8 @@ static inline void pn_node_changes_freep(struct pn_node_changes **c)
  * if none). 0, or -ENOMEM (nodes then holds a part of the change: deliver a list). */
 int pn_node_changes_apply(podnet_nodes *nodes, const struct pn_node_changes *c,
                           podnet_nodes **old);
+/* The index of name in nodes sorted by name (a binary search), or -ENOENT. */
+ssize_t pn_nodes_find_sorted(const podnet_nodes *nodes, const char *name);
 
 struct pn_node_source_ops {
         /* Starts getting a fresh list; step() then delivers it. 0, or -errno after a

@@ -484,12 +484,13 @@ int pn_agent_delta_pass(podnet_agent *a, struct pn_delta_base *base,
         struct delta dl = {.a = a, .protocol = a->cfg.protocol};
         podnet_nodes sub = {0};
         size_t n_want = 0;
-        int self, r;
+        ssize_t self;
+        int r;
 
         *ret = NULL;
         if (!base || n_changed > DELTA_PEERS_MAX || !a->nodes ||
             named(c, old, a->cfg.node_name) ||
-            (self = podnet_nodes_find(a->nodes, a->cfg.node_name)) < 0)
+            (self = pn_nodes_find_sorted(a->nodes, a->cfg.node_name)) < 0)
                 return 1;
         if (conflicts(a->nodes, c, old))
                 return 1;
