@@ -22,6 +22,15 @@ static void report_pass(podnet_agent *a, const podnet_agent_pass *pass)
                 a->cfg.on_pass(a, pass, a->cfg.userdata);
 }
 
+/* After a full pass: the underlay facts partial passes judge against. */
+static void delta_base(podnet_agent *a)
+{
+        int r = pn_delta_base_refresh(a, &a->delta);
+
+        if (r < 0)
+                pn_debug(a->ctx, "No partial passes until the next full one: %s", strerror(-r));
+}
+
 /* A full pass with a fetched list: a valid one replaces the previous, an invalid or
  * missing one leaves it in place. */
 static void full_pass(podnet_agent *a)
@@ -33,11 +42,14 @@ static void full_pass(podnet_agent *a)
                 report_pass(a, &pass);
                 if (pass.error == -ENODATA) {
                         a->fresh = podnet_nodes_free(a->fresh);
+                        a->src_held = false; /* the source's list is not ours */
                         if (a->nodes)
                                 pn_err(a->ctx, "Keeping the previous node list");
                 } else {
                         podnet_nodes_free(a->nodes);
                         a->nodes = steal_pointer(&a->fresh);
+                        a->src_held = true;
+                        delta_base(a);
                 }
                 a->quiet = true;
         } else if (a->nodes) {
@@ -45,6 +57,63 @@ static void full_pass(podnet_agent *a)
                 pn_agent_full_pass(a, a->nodes, !a->quiet, &pass);
                 report_pass(a, &pass);
         }
+}
+
+/* Whether c names this node. */
+static bool names_self(const podnet_agent *a, const struct pn_node_changes *c)
+{
+        for (size_t i = 0; c->set && i < podnet_nodes_count(c->set); i++)
+                if (streq(podnet_nodes_name(c->set, i), a->cfg.node_name))
+                        return true;
+        for (size_t i = 0; i < c->n_gone; i++)
+                if (streq(c->gone[i], a->cfg.node_name))
+                        return true;
+        return false;
+}
+
+/* A change set: applied to the list, then a partial pass over the peers it names, or a
+ * full pass where that cannot decide. A change of this node itself asks the source for
+ * the whole list instead (its full pass may refuse it and keep the previous). */
+static void changes_pass(podnet_agent *a)
+{
+        _cleanup_(pn_node_changes_freep) struct pn_node_changes *c = steal_pointer(&a->changes);
+        podnet_nodes *old = NULL;
+        podnet_sync_report *rep = NULL;
+        podnet_agent_pass pass;
+        double t0 = pn_now_ms();
+        int r;
+
+        if (!a->nodes || !a->src_held || names_self(a, c) ||
+            pn_node_changes_apply(a->nodes, c, &old) < 0) {
+                /* (an apply that failed left the list half changed: a whole one comes) */
+                a->src_held = false;
+                podnet_nodes_free(old);
+                (void)a->src->ops->request(a->src);
+                return;
+        }
+        r = pn_agent_delta_pass(a, a->delta, c, old, &rep);
+        podnet_nodes_free(old);
+        if (r == 0) {
+                a->report = podnet_sync_report_free(a->report);
+                a->report = rep;
+                pass = (podnet_agent_pass){
+                    .size = sizeof(podnet_agent_pass),
+                    .kind = PODNET_AGENT_PASS_ROUTES,
+                    .changed = podnet_sync_report_writes(rep) > 0,
+                    .report = rep,
+                    .ms = pn_now_ms() - t0,
+                };
+                pn_debug(a->ctx, "Partial pass: %zu peers changed, %zu writes (%.2f ms)",
+                         (c->set ? podnet_nodes_count(c->set) : 0) + c->n_gone,
+                         podnet_sync_report_writes(rep), pass.ms);
+                pn_stats_pass_partial(&a->stats, &pass, pn_now_unix());
+                if (a->cfg.on_pass)
+                        a->cfg.on_pass(a, &pass, a->cfg.userdata);
+                return;
+        }
+        pn_agent_full_pass(a, a->nodes, false, &pass);
+        report_pass(a, &pass);
+        delta_base(a);
 }
 
 /* Restores podnet's routes after a change someone else made. */
@@ -55,6 +124,7 @@ static void route_pass(podnet_agent *a)
         double t0 = pn_now_ms();
         int r;
 
+        pn_debug(a->ctx, "Routes changed by another writer: restoring");
         a->report = podnet_sync_report_free(a->report);
         r = podnet_routes_sync(a->ctx, a->nodes, &sc, &a->report, &err);
         if (r < 0)
@@ -144,7 +214,10 @@ static void passes(podnet_agent *a, double now)
                 a->retry_at = now + 20;
                 return;
         }
-        if (a->fetched) {
+        if (a->fetched && a->changes) {
+                changes_pass(a); /* (the periodic full pass keeps its time) */
+                a->fetched = false;
+        } else if (a->fetched) {
                 full_pass(a);
                 a->fetched = a->restore = false;
                 a->next_fetch = pn_now_ms() + a->cfg.interval * 1000.0;
@@ -190,7 +263,17 @@ static void fetch(podnet_agent *a, double now)
         }
         if (!a->fetched) {
                 podnet_nodes *nodes = NULL;
-                if (ops->step(a->src, &nodes) > 0) {
+                struct pn_node_changes *c = NULL;
+                int r = ops->step_changes && a->src_held && a->nodes
+                            ? ops->step_changes(a->src, &nodes, &c)
+                            : ops->step(a->src, &nodes);
+
+                if (r > 0 && c) {
+                        pn_stats_source(&a->stats, 0, pn_now_unix());
+                        pn_node_changes_free(a->changes);
+                        a->changes = c;
+                        a->fetched = true;
+                } else if (r > 0) {
                         pn_stats_source(&a->stats, nodes ? 0 : -EIO, pn_now_unix());
                         podnet_nodes_free(a->fresh);
                         a->fresh = nodes;
@@ -250,6 +333,9 @@ static int start(podnet_agent *a, podnet_error **err)
         r = podnet_route_monitor_new(a->ctx, &a->mon, a->cfg.protocol, err);
         if (r < 0)
                 return pn_error(err, -r, 0, "Subscribing to route changes");
+        /* the passes write through the context's socket: their own notifications would
+         * start a second (zero-write) pass after every one */
+        pn_route_monitor_ignore_own(a->mon, true);
         /* the overlay's neighbour and FDB entries are restored like its routes */
         if (!streq(a->cfg.overlay, "never")) {
                 r = pn_route_monitor_watch_vxlan(a->mon, a->cfg.vxlan_dev ? a->cfg.vxlan_dev

@@ -417,6 +417,8 @@ PODNET_EXPORT podnet_agent *podnet_agent_free(podnet_agent *agent)
         podnet_route_monitor_free(agent->mon);
         podnet_nodes_free(agent->nodes);
         podnet_nodes_free(agent->fresh);
+        pn_node_changes_free(agent->changes);
+        pn_delta_base_free(agent->delta);
         podnet_sync_report_free(agent->report);
         free(agent->fw_reason);
         free(agent->fw_drop_chain);

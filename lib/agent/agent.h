@@ -67,6 +67,14 @@ struct podnet_agent {
         double src_written_ms;
         unsigned long long src_start; /* this process's start time, in ticks */
         bool src_warned;
+
+        /* run's partial passes (route-sync-delta.c): a change set waiting for the lock,
+         * whether `nodes` is the source's last delivery (then it may send change sets),
+         * and the underlay facts of the last full pass (NULL: every change is a full
+         * pass) */
+        struct pn_node_changes *changes;
+        bool src_held;
+        struct pn_delta_base *delta;
 };
 
 /* Records the node source's state in run_dir/source-<netns> when it changed (run's
@@ -76,6 +84,19 @@ void pn_agent_source_forget(podnet_agent *a);
 /* For status: 1 with *text (the caller's) the "NODE SOURCE" text section or the JSON
  * object of the record, saying whether its agent still runs; 0 when there is none. */
 int pn_agent_source_status(podnet_agent *a, bool json, char **text);
+
+/* The partial pass (route-sync-delta.c). The base: the underlay facts of a dump taken
+ * after a full pass (NULL, and 0, where partial passes are not made: an overlay mode,
+ * plain routes, a table other than main, a dry run). 0 or -errno. */
+struct pn_delta_base;
+int pn_delta_base_refresh(podnet_agent *a, struct pn_delta_base **base);
+struct pn_delta_base *pn_delta_base_free(struct pn_delta_base *b);
+/* Brings the routes of the peers c names in step with a->nodes (c applied already; `old`
+ * holds the entries it replaced or removed). 0 with *report (the changed peers' routes
+ * only), or 1: nothing decided, a full pass must follow (it may have written part). */
+int pn_agent_delta_pass(podnet_agent *a, struct pn_delta_base *base,
+                        const struct pn_node_changes *c, const podnet_nodes *old,
+                        podnet_sync_report **report);
 
 /* Records the overlay mode of a writing pass in run_dir/overlay (when it changed). */
 void pn_agent_overlay_record(podnet_agent *a);

@@ -5,8 +5,9 @@
  * keeping a map of the nodes' routing facts (name, pod CIDRs, addresses) from the events.
  * Bodies are decoded as they arrive (agent/nodes.h's reader): memory holds the facts, not
  * the JSON. It runs in the agent's poll loop through the client's descriptors (no
- * thread). A change to a routing fact delivers a list at once, or PN_KUBE_COALESCE_MS
- * after the previous delivery in a burst; status heartbeats (MODIFIED with the same facts)
+ * thread). A change to a routing fact delivers a list (or, to a caller that holds the
+ * previous delivery, the change set: the names whose facts changed) at once, or
+ * PN_KUBE_COALESCE_MS after the previous delivery in a burst; status heartbeats (MODIFIED with the same facts)
  * deliver nothing. A watch that ends resumes from the last resourceVersion; a 410 Gone or
  * an ERROR event costs one relist; failures back off exponentially with jitter; while the
  * API server does not answer the last map stays in force: "no answer" is never "no nodes".
@@ -39,6 +40,11 @@ struct kube_source {
         bool relist;       /* the watch must end in a relist */
         podnet_nodes *map; /* sorted by name */
         bool dirty, requested;
+        /* names whose routing facts changed since the last delivery (repeats allowed);
+         * `whole`: a list must go next (a relist, or too many changes for a set) */
+        char **changed;
+        size_t n_changed, cap_changed;
+        bool whole;
         double deliver_at, last_delivery, retry_at, backoff;
         double listed_at; /* when the last list completed */
         struct pn_kube_source_stats st;
@@ -167,6 +173,84 @@ static podnet_nodes *nodes_empty(void)
         return calloc(1, sizeof(podnet_nodes));
 }
 
+/* --- change sets ------------------------------------------------------------------------ */
+
+static void changed_clear(struct kube_source *ks)
+{
+        for (size_t i = 0; i < ks->n_changed; i++)
+                free(ks->changed[i]);
+        ks->n_changed = 0;
+        ks->whole = false;
+}
+
+/* Remembers that name's facts changed; past PN_KUBE_CHANGES_MAX (or out of memory) the
+ * next delivery is a list. */
+static void changed_add(struct kube_source *ks, const char *name)
+{
+        char *c;
+
+        if (ks->whole)
+                return;
+        if (ks->n_changed >= PN_KUBE_CHANGES_MAX ||
+            pn_grow((void **)&ks->changed, &ks->cap_changed, ks->n_changed + 1,
+                    sizeof(*ks->changed)) < 0 ||
+            !(c = strdup(name))) {
+                changed_clear(ks);
+                ks->whole = true;
+                return;
+        }
+        ks->changed[ks->n_changed++] = c;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The change set of the names remembered: each one's facts now, or its deletion. */
+static struct pn_node_changes *changes_build(struct kube_source *ks)
+{
+        struct pn_node_changes *c = calloc(1, sizeof(*c));
+        size_t pos, n = 0, i = 0;
+
+        if (!c || !(c->set = nodes_empty()) ||
+            !(c->gone = calloc(ks->n_changed + 1, sizeof(*c->gone)))) {
+                pn_node_changes_free(c);
+                return NULL;
+        }
+        qsort(ks->changed, ks->n_changed, sizeof(*ks->changed), str_cmp);
+        for (; i < ks->n_changed; i++) {
+                const struct pn_node *m;
+                struct pn_node *slot;
+
+                if (n > 0 && streq(ks->changed[n - 1], ks->changed[i])) {
+                        free(ks->changed[i]);
+                        continue;
+                }
+                ks->changed[n++] = ks->changed[i];
+                m = map_find(ks->map, ks->changed[n - 1], &pos);
+                if (!m) {
+                        if (!(c->gone[c->n_gone] = strdup(ks->changed[n - 1])))
+                                goto oom;
+                        c->n_gone++;
+                        continue;
+                }
+                if (pn_nodes_append(c->set, &slot) < 0)
+                        goto oom;
+                if (node_copy(slot, m) < 0)
+                        goto oom;
+        }
+        ks->n_changed = n;
+        return c;
+oom:
+        /* names 0..n are kept (freed by the caller's changed_clear()), those after i not */
+        for (size_t j = i + 1; j < ks->n_changed; j++)
+                free(ks->changed[j]);
+        ks->n_changed = n;
+        pn_node_changes_free(c);
+        return NULL;
+}
+
 /* --- calls ------------------------------------------------------------------------------ */
 
 static void set_rv(struct kube_source *ks, const char *rv)
@@ -268,12 +352,20 @@ static void handle_event(struct kube_source *ks)
                 pn_warn(ks->s.ctx, "Kubernetes watch: %s event ignored: %s", type,
                         err ? podnet_error_message(err) : strerror(-r));
         else if (streq(type, "DELETED") && ks->event->n == 1) {
-                if (map_remove(ks->map, ks->event->nodes[0].name))
+                if (map_remove(ks->map, ks->event->nodes[0].name)) {
                         ks->dirty = true;
+                        changed_add(ks, ks->event->nodes[0].name);
+                }
         } else if ((streq(type, "ADDED") || streq(type, "MODIFIED")) && ks->event->n == 1) {
+                _cleanup_free_ char *name = strdup(ks->event->nodes[0].name);
                 r = map_upsert(ks->map, &ks->event->nodes[0]);
-                if (r > 0)
+                if (r > 0) {
                         ks->dirty = true;
+                        if (name)
+                                changed_add(ks, name);
+                        else
+                                ks->whole = true;
+                }
         }
         pn_debug(ks->s.ctx, "Kubernetes watch: %s event, resourceVersion %s%s", type,
                  rv ? rv : "none", ks->dirty ? ", a routing fact changed" : "");
@@ -410,6 +502,8 @@ static void list_ended(struct kube_source *ks, int r, long status, const char *m
                 ks->st.synced = true;
                 ks->listed_at = pn_now_ms();
                 ks->dirty = true;
+                changed_clear(ks);
+                ks->whole = true; /* the map was replaced: a list goes next */
                 ks->deliver_at = pn_now_ms();
                 start_watch(ks);
                 return;
@@ -539,17 +633,27 @@ static double kube_wait_ms(const struct pn_node_source *s)
         return w;
 }
 
-static int kube_step(struct pn_node_source *s, podnet_nodes **ret)
+/* A delivery is due: a list, or with `changes` (a caller that holds the previous one) a
+ * change set where one will do. */
+static int kube_deliver(struct kube_source *ks, podnet_nodes **ret,
+                        struct pn_node_changes **changes)
 {
-        struct kube_source *ks = (struct kube_source *)s;
         double now;
 
         advance(ks);
         now = pn_now_ms();
         if (ks->st.synced && (ks->requested || (ks->dirty && now >= ks->deliver_at))) {
-                *ret = map_snapshot(ks->map);
-                if (!*ret)
-                        pn_err(s->ctx, "Out of memory");
+                *ret = NULL;
+                if (changes && !ks->requested && !ks->whole) {
+                        *changes = changes_build(ks);
+                        if (!*changes)
+                                pn_err(ks->s.ctx, "Out of memory");
+                } else {
+                        *ret = map_snapshot(ks->map);
+                        if (!*ret)
+                                pn_err(ks->s.ctx, "Out of memory");
+                }
+                changed_clear(ks);
                 ks->requested = ks->dirty = false;
                 ks->deliver_at = 0;
                 ks->last_delivery = now;
@@ -562,6 +666,18 @@ static int kube_step(struct pn_node_source *s, podnet_nodes **ret)
                 return 1;
         }
         return 0;
+}
+
+static int kube_step(struct pn_node_source *s, podnet_nodes **ret)
+{
+        return kube_deliver((struct kube_source *)s, ret, NULL);
+}
+
+static int kube_step_changes(struct pn_node_source *s, podnet_nodes **ret,
+                             struct pn_node_changes **changes)
+{
+        *changes = NULL;
+        return kube_deliver((struct kube_source *)s, ret, changes);
 }
 
 static void kube_cancel(struct pn_node_source *s)
@@ -579,6 +695,8 @@ static void kube_free(struct pn_node_source *s)
         podnet_nodes_free(ks->listing);
         podnet_nodes_free(ks->event);
         podnet_nodes_free(ks->map);
+        changed_clear(ks);
+        free(ks->changed);
         free(ks->cont);
         free(ks->rv);
         free(ks);
@@ -590,6 +708,7 @@ static const struct pn_node_source_ops kube_ops = {
     .pollfds = kube_pollfds,
     .wait_ms = kube_wait_ms,
     .step = kube_step,
+    .step_changes = kube_step_changes,
     .cancel = kube_cancel,
     .free = kube_free,
 };

@@ -37,6 +37,27 @@ void pn_list_stream_done(struct pn_list_stream *ls);
 
 struct pn_node_source;
 
+/* What changed since a source's previous delivery (a list or a change set): the nodes
+ * added or whose routing facts changed, with their facts now, and the names of the nodes
+ * deleted. A name is in at most one of the two; both are sorted by name. */
+struct pn_node_changes {
+        podnet_nodes *set;
+        char **gone;
+        size_t n_gone;
+};
+void pn_node_changes_free(struct pn_node_changes *c);
+static inline void pn_node_changes_freep(struct pn_node_changes **c)
+{
+        pn_node_changes_free(*c);
+}
+/* Applies c to `nodes` (sorted by name, as the Kubernetes source delivers them), which
+ * stays sorted; the entries replaced or removed are moved to *old (sorted by name; NULL
+ * if none). 0, or -ENOMEM (nodes then holds a part of the change: deliver a list). */
+int pn_node_changes_apply(podnet_nodes *nodes, const struct pn_node_changes *c,
+                          podnet_nodes **old);
+/* The index of name in nodes sorted by name (a binary search), or -ENOENT. */
+ssize_t pn_nodes_find_sorted(const podnet_nodes *nodes, const char *name);
+
 struct pn_node_source_ops {
         /* Starts getting a fresh list; step() then delivers it. 0, or -errno after a
          * logged failure (no list comes). */
@@ -50,6 +71,12 @@ struct pn_node_source_ops {
         /* 1 when a list arrived or failed (*ret NULL, after a logged message), 0 when
          * none is ready yet. */
         int (*step)(struct pn_node_source *s, podnet_nodes **ret);
+        /* Optional: step() for a caller that holds the source's previous delivery. 1 with
+         * *changes (the change set since it) where the source has one, with *ret a whole
+         * list after a (re)list, a request, or a burst too large to be worth a set, or
+         * with both NULL after a logged failure; 0 when nothing is ready yet. */
+        int (*step_changes)(struct pn_node_source *s, podnet_nodes **ret,
+                            struct pn_node_changes **changes);
         /* Abandons a list on its way (nothing logged). */
         void (*cancel)(struct pn_node_source *s);
         void (*free)(struct pn_node_source *s);
@@ -69,9 +96,12 @@ int pn_node_source_cmd_new(podnet_ctx *ctx, const char *cmd, unsigned timeout_s,
                            struct pn_node_source **ret);
 
 /* The Kubernetes API (kube/kube.h): LIST then WATCH of Nodes, the node map kept from the
- * events; a list is delivered unasked when a routing fact changed (at most every
- * PN_KUBE_COALESCE_MS), and when requested (the periodic resync). Takes cfg. */
+ * events; a change is delivered unasked when a routing fact changed (at most every
+ * PN_KUBE_COALESCE_MS; through step_changes() as the change set of at most
+ * PN_KUBE_CHANGES_MAX nodes, else as a list), and a list when requested (the periodic
+ * resync) or after a (re)list. Takes cfg. */
 #define PN_KUBE_COALESCE_MS 50
+#define PN_KUBE_CHANGES_MAX 256
 struct pn_kube_config;
 int pn_node_source_kube_new(podnet_ctx *ctx, struct pn_kube_config *cfg,
                             struct pn_node_source **ret, podnet_error **err);

@@ -3,12 +3,16 @@
  * The route monitor: a socket subscribed to route, nexthop and neighbour notifications,
  * and the check whether a batch of them touched routes or nexthops of podnet's protocol,
  * or a neighbour or FDB entry on the overlay's VXLAN device (or was lost),
- * which tells a daemon to sync again.
+ * which tells a daemon to sync again. A monitor may be told to ignore the changes its
+ * context's own route socket made (the sync's writes): the kernel stamps each route,
+ * nexthop and neighbour notification with the port id of the socket whose request caused
+ * it (nlmsg_pid), and 0 when the kernel itself caused it.
  */
 #include <linux/neighbour.h>
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netlink/socket.h>
 
 #include "agent/route-sync.h"
 
@@ -22,7 +26,26 @@ struct podnet_route_monitor {
         char *buf;
         char vxlan_dev[IF_NAMESIZE]; /* "" : neighbour notifications ignored */
         unsigned vxlan_ifindex;      /* looked up again when an event names another link */
+        bool ignore_own;             /* drop notifications of the context socket's requests */
 };
+
+void pn_route_monitor_ignore_own(podnet_route_monitor *m, bool on)
+{
+        m->ignore_own = on;
+}
+
+/* The port id of the context's route socket (the one every sync writes with), or 0: a
+ * socket opened later is seen at the next batch. FDB entries written through the VXLAN
+ * device, and the final deletion of a neighbour entry, are announced with port id 0 (as
+ * the kernel's own): those still count. */
+static uint32_t own_port(const podnet_route_monitor *m)
+{
+        struct nl_sock *sk;
+
+        if (!m->ignore_own || !(sk = pn_ctx_nl(m->ctx)))
+                return 0;
+        return nl_socket_get_local_port(sk);
+}
 
 int pn_route_monitor_watch_vxlan(podnet_route_monitor *m, const char *dev)
 {
@@ -103,9 +126,11 @@ PODNET_EXPORT int podnet_route_monitor_fd(const podnet_route_monitor *m)
 PODNET_EXPORT int podnet_route_monitor_process(podnet_route_monitor *m, podnet_error **err)
 {
         int events = 0;
+        uint32_t own;
 
         if (!m)
                 return pn_error_plain(err, EINVAL, 0, "Invalid arguments");
+        own = own_port(m);
         for (;;) {
                 ssize_t k = recv(m->fd, m->buf, EVENT_BUF, MSG_DONTWAIT);
                 int len;
@@ -125,6 +150,8 @@ PODNET_EXPORT int podnet_route_monitor_process(podnet_route_monitor *m, podnet_e
                 len = (int)k;
                 for (struct nlmsghdr *nlh = (struct nlmsghdr *)m->buf; NLMSG_OK(nlh, len);
                      nlh = NLMSG_NEXT(nlh, len)) {
+                        if (own && nlh->nlmsg_pid == own)
+                                continue; /* podnet's own write */
                         if (nlh->nlmsg_type == RTM_NEWROUTE || nlh->nlmsg_type == RTM_DELROUTE) {
                                 const struct rtmsg *rtm = NLMSG_DATA(nlh);
                                 if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*rtm)) &&

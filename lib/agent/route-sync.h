@@ -116,6 +116,9 @@ void pn_overlay_pass_done(struct pn_overlay_pass *o);
 /* Makes the monitor also report changes to neighbour and FDB entries on the
  * VXLAN device `dev` (subscribing to neighbour notifications). 0 or -errno. */
 int pn_route_monitor_watch_vxlan(podnet_route_monitor *m, const char *dev);
+/* Makes the monitor ignore (on) the notifications of changes its context's route socket
+ * requested, that is podnet's own writes through the same context. */
+void pn_route_monitor_ignore_own(podnet_route_monitor *m, bool on);
 
 /* An address in text, "?" if it cannot be. */
 void pn_addr_text(int family, const void *a, char *buf, size_t size);

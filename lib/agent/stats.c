@@ -91,7 +91,21 @@ static int count_peers(const podnet_sync_report *r, uint64_t peers[PN_PEER_STATE
         return 0;
 }
 
+static void stats_pass(struct pn_stats *st, const podnet_agent_pass *pass, double now,
+                       bool partial);
+
 void pn_stats_pass(struct pn_stats *st, const podnet_agent_pass *pass, double now)
+{
+        stats_pass(st, pass, now, false);
+}
+
+void pn_stats_pass_partial(struct pn_stats *st, const podnet_agent_pass *pass, double now)
+{
+        stats_pass(st, pass, now, true);
+}
+
+static void stats_pass(struct pn_stats *st, const podnet_agent_pass *pass, double now,
+                       bool partial)
 {
         uint64_t peers[PN_PEER_STATES][PN_PATHS];
         bool have_peers = false;
@@ -103,7 +117,7 @@ void pn_stats_pass(struct pn_stats *st, const podnet_agent_pass *pass, double no
                 return;
         if (pass->report) {
                 writes = podnet_sync_report_writes(pass->report);
-                if (kind != PN_STATS_FIREWALL)
+                if (kind != PN_STATS_FIREWALL && !partial)
                         have_peers = count_peers(pass->report, peers) == 0;
         }
         if (kind == PN_STATS_FULL && pass->summary && pass->summary->fw_commits > 0)
