@@ -542,6 +542,13 @@ static int cmd_allocate_watch(podnet_agent *agent, const struct opts *o)
                 return EXIT_FAILURE;
         }
         r = podnet_agent_allocate_watch(agent, &ac, sfd, &err);
+        {
+                /* taken here, so that unblocking does not deliver it: the Lease is
+                 * released, the exit is a clean one */
+                struct signalfd_siginfo si;
+                while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+                        ;
+        }
         close(sfd);
         sigprocmask(SIG_SETMASK, &old, NULL);
         if (r < 0)
