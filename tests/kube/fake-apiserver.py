@@ -340,6 +340,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
 # PUT (409 when metadata.resourceVersion is not the stored one). Every request is logged
 # with the user its token names (--user-tokens), and a Lease write with its holder.
 LEASES = {}  # (ns, name) -> object
+# discovery of the Lease API, so that kubectl reads the Leases the test checks
+DISCOVERY["/apis"]["groups"].append({
+    "name": "coordination.k8s.io",
+    "versions": [{"groupVersion": "coordination.k8s.io/v1", "version": "v1"}],
+    "preferredVersion": {"groupVersion": "coordination.k8s.io/v1", "version": "v1"}})
+DISCOVERY["/apis/coordination.k8s.io/v1"] = {
+    "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "coordination.k8s.io/v1",
+    "resources": [{"name": "leases", "singularName": "lease", "namespaced": True, "kind": "Lease",
+                   "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}]}
 RACES = {}  # node name -> pod CIDR another writer sets just before our next PATCH of it
 
 

@@ -103,6 +103,26 @@ wait_for "a node deleted: its CIDR goes to the waiting node" has_cidr n8
 is "  n3's 10.244.3.0/24" "$(cidrs n8 | cut -d, -f1)" "10.244.3.0/24"
 is "  no CIDR given twice" "$(n_dup)" 0
 
+# the double checked with a real client: kubectl reads the Lease and sends the same JSON
+# patch, refused by its test on a node that has pod CIDRs, applied on one that has none
+if command -v kubectl >/dev/null; then
+        kubeconfig "$TMPDIR/kc-admin" "$API_URL" "certificate-authority: $TMPDIR/ca.crt" "token: secret-admin"
+        k() { HOME=$TMPDIR kubectl --kubeconfig "$TMPDIR/kc-admin" "$@"; }
+        is "kubectl reads the Lease's holder (the double is faithful)" \
+                "$(k -n kube-system get lease podnet-allocator -o jsonpath='{.spec.holderIdentity}')" alloc-a
+        tp='[{"op":"test","path":"/spec/podCIDRs","value":null},{"op":"add","path":"/spec/podCIDRs","value":["10.9.0.0/24"]}]'
+        fails_with "kubectl's JSON patch testing a node has no pod CIDRs: refused on n1" \
+                "error in our request" k patch node n1 --type=json -p "$tp"
+        kill -STOP $pid_a # (k1 is for kubectl)
+        kc "node?name=k1&ip=192.168.1.99"
+        check "  applied on a node without" k patch node k1 --type=json -p "$tp"
+        kill -CONT $pid_a
+        is "  k1 keeps kubectl's CIDR" "$(cidrs k1)" "10.9.0.0/24"
+        # stopped past its renew deadline, alloc-a stops; alone, it takes its Lease again
+        leads_again() { [ "$(grep -c "acquired as alloc-a" "$TMPDIR/alloc-a.err")" -ge 2 ]; }
+        wait_for "  alloc-a, resumed, leads again" leads_again
+fi
+
 kill -TERM $pid_a
 wait $pid_a
 is "SIGTERM: exit status 0" "$?" 0
