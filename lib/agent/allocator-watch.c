@@ -329,6 +329,15 @@ static bool still_leader(struct allocator *al)
         return false;
 }
 
+/* Between two patches of a long pass: renews the Lease when it is due (a pass of
+ * thousands of patches outlasts the renew deadline), then still_leader(). */
+static bool leading_now(struct allocator *al)
+{
+        if (al->leader && pn_now_ms() >= al->next_lease)
+                lease_tick(al);
+        return still_leader(al);
+}
+
 static double next_retry(const struct allocator *al)
 {
         double t = -1;
@@ -365,7 +374,7 @@ static void allocate_pass(struct allocator *al)
                 _cleanup_free_ char *name = NULL;
                 if (!p->retry || p->retry_at > now)
                         continue;
-                if (!still_leader(al))
+                if (!leading_now(al))
                         return;
                 name = strdup(p->name);
                 if (!name)
@@ -400,7 +409,7 @@ static void allocate_pass(struct allocator *al)
                 pn_info(al->ctx, "Every node has pod CIDRs again");
         al->left_logged = left;
         for (size_t i = 0; i < n_as; i++) {
-                if (!still_leader(al))
+                if (!leading_now(al))
                         break;
                 patch_node(al, as[i].name, as[i].cidrs, as[i].n_cidrs);
         }
@@ -499,6 +508,9 @@ PODNET_EXPORT int podnet_agent_allocate_watch(podnet_agent *agent,
                         al.nodes = list;
                         al.dirty = true;
                 }
+                /* a leader past its renew deadline (a process stopped for a while) stops
+                 * before it tries to renew: it leads again only as a new term */
+                (void)still_leader(&al);
                 if (pn_now_ms() >= al.next_lease)
                         lease_tick(&al);
                 if (!still_leader(&al))

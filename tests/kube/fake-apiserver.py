@@ -122,6 +122,9 @@ DISCOVERY = {
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # as Go's net/http does: a reply's headers and body are two writes, which Nagle's
+    # algorithm and the client's delayed ACK would hold back 40 ms on a kept-alive connection
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass

@@ -116,6 +116,7 @@ if command -v kubectl >/dev/null; then
         kill -STOP $pid_a # (k1 is for kubectl)
         kc "node?name=k1&ip=192.168.1.99"
         check "  applied on a node without" k patch node k1 --type=json -p "$tp"
+        sleep 2.5 # (past alloc-a's renew deadline)
         kill -CONT $pid_a
         is "  k1 keeps kubectl's CIDR" "$(cidrs k1)" "10.9.0.0/24"
         # stopped past its renew deadline, alloc-a stops; alone, it takes its Lease again
