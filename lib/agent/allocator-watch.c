@@ -80,7 +80,8 @@ static int get_node(struct allocator *al, const char *name, podnet_nodes **ret)
         if (status == 404)
                 return 0;
         if (status != 200) {
-                pn_warn(al->ctx, "Reading node %s: %s", name, errmsg(err, status < 0 ? status : -EPROTO));
+                pn_warn(al->ctx, "Reading node %s: %s", name,
+                        errmsg(err, status < 0 ? status : -EPROTO));
                 return status < 0 ? status : -EPROTO;
         }
         status = podnet_nodes_parse(ret, body, len, &err);
@@ -261,8 +262,7 @@ static int read_floor(struct allocator *al)
                         }
                 if (known)
                         continue;
-                r = pn_alloc_pending_add(&al->st, n->name,
-                                         (const podnet_cidr *const *)n->pod_cidrs,
+                r = pn_alloc_pending_add(&al->st, n->name, (const podnet_cidr *const *)n->pod_cidrs,
                                          n->n_pod_cidrs, false, false, 0);
                 added++;
         }
@@ -290,8 +290,8 @@ static void lease_tick(struct allocator *al)
                 al->lease_err[0] = '\0';
         }
         if (valid && !al->leader) {
-                pn_info(al->ctx, "Lease %s/%s acquired as %s: allocating pod CIDRs",
-                        al->lease.ns, al->lease.name, al->lease.identity);
+                pn_info(al->ctx, "Lease %s/%s acquired as %s: allocating pod CIDRs", al->lease.ns,
+                        al->lease.name, al->lease.identity);
                 al->leader = true;
                 al->need_floor = true;
                 al->dirty = true;
@@ -402,8 +402,7 @@ static void allocate_pass(struct allocator *al)
                 return;
         }
         if (left > 0 && left != al->left_logged)
-                pn_err(al->ctx,
-                       "%s: %zu node%s left without a pod CIDR until a node leaves",
+                pn_err(al->ctx, "%s: %zu node%s left without a pod CIDR until a node leaves",
                        errmsg(err, -ENOSPC), left, left == 1 ? "" : "s");
         else if (left == 0 && al->left_logged > 0)
                 pn_info(al->ctx, "Every node has pod CIDRs again");
@@ -453,8 +452,9 @@ PODNET_EXPORT int podnet_agent_allocate_watch(podnet_agent *agent,
         struct allocator al = {0};
         int r;
 
-        if (!agent || PODNET_OPTS_COPY(c, cfg, offsetof(podnet_allocator_config, retry_period_ms) +
-                                                   sizeof(unsigned)) < 0)
+        if (!agent ||
+            PODNET_OPTS_COPY(
+                c, cfg, offsetof(podnet_allocator_config, retry_period_ms) + sizeof(unsigned)) < 0)
                 return -EINVAL;
         r = check_config(agent, &c, &lo, err);
         if (r < 0)
@@ -477,8 +477,9 @@ PODNET_EXPORT int podnet_agent_allocate_watch(podnet_agent *agent,
                 pn_kube_config_free(kc);
                 return r;
         }
-        pn_info(al.ctx, "Allocator %s: candidate for Lease %s/%s (duration %.1f s, renew "
-                        "deadline %.1f s, retry period %.1f s)",
+        pn_info(al.ctx,
+                "Allocator %s: candidate for Lease %s/%s (duration %.1f s, renew "
+                "deadline %.1f s, retry period %.1f s)",
                 al.lease.identity, al.lease.ns, al.lease.name, al.lease.duration_ms / 1000,
                 al.lease.renew_deadline_ms / 1000, al.lease.retry_period_ms / 1000);
         (void)al.src->ops->request(al.src);

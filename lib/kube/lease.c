@@ -9,8 +9,8 @@
 #include <math.h>
 #include <time.h>
 
-#include "json/reader.h"
 #include "kube/lease.h"
+#include "json/reader.h"
 
 /* A call may take at most the renew deadline (whole seconds, at least 1): a leader
  * blocked longer has lost anyway. */
@@ -49,8 +49,7 @@ int pn_lease_init(struct pn_lease *l, const struct pn_lease_opts *o, podnet_erro
 {
         *l = (struct pn_lease){0};
         if (!name_ok(o->ns, sizeof(l->ns)) || !name_ok(o->name, sizeof(l->name)))
-                return pn_error_plain(err, EINVAL, 0,
-                                      "Lease %s/%s: not a valid namespace and name",
+                return pn_error_plain(err, EINVAL, 0, "Lease %s/%s: not a valid namespace and name",
                                       o->ns ? o->ns : "", o->name ? o->name : "");
         if (!identity_ok(o->identity, sizeof(l->identity)))
                 return pn_error_plain(err, EINVAL, 0,
@@ -216,7 +215,8 @@ int pn_lease_parse(const char *body, size_t len, struct pn_lease_record *rec, ch
         while (r == 0 && (tok = pn_jreader_next(jr)) == PN_JTOK_KEY) {
                 size_t kl;
                 const char *key = pn_jreader_text(jr, &kl);
-                bool meta = key && key_is(key, kl, "metadata"), spec = key && key_is(key, kl, "spec");
+                bool meta = key && key_is(key, kl, "metadata"),
+                     spec = key && key_is(key, kl, "spec");
 
                 if (!meta && !spec) {
                         r = pn_jreader_skip(jr) < 0 ? -EBADMSG : 0;
@@ -234,7 +234,7 @@ int pn_lease_parse(const char *body, size_t len, struct pn_lease_record *rec, ch
                                 r = read_scalar(jr, rv, rv_size) ? 0 : -EBADMSG;
                         else if (spec && key_is(k, kl, "holderIdentity"))
                                 r = read_scalar(jr, rec->holder, sizeof(rec->holder)) ? 0
-                                                                                     : -EBADMSG;
+                                                                                      : -EBADMSG;
                         else if (spec && key_is(k, kl, "leaseDurationSeconds"))
                                 r = read_uint(jr, &rec->duration_s);
                         else if (spec && key_is(k, kl, "leaseTransitions"))
@@ -291,8 +291,8 @@ static int write_record(struct pn_lease *l, pn_kube *k, const struct pn_lease_re
         o.body = json;
         o.body_len = strlen(json);
         if (rv)
-                snprintf(path, sizeof(path),
-                         "/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s", l->ns, l->name);
+                snprintf(path, sizeof(path), "/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s",
+                         l->ns, l->name);
         else
                 snprintf(path, sizeof(path), "/apis/coordination.k8s.io/v1/namespaces/%s/leases",
                          l->ns);

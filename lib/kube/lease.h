@@ -65,8 +65,7 @@ bool pn_lease_valid(const struct pn_lease *l, double now);
 
 /* The Lease object for rec as JSON (rv NULL: for a create); the caller's, NULL when out
  * of memory. */
-char *pn_lease_format(const struct pn_lease *l, const struct pn_lease_record *rec,
-                      const char *rv);
+char *pn_lease_format(const struct pn_lease *l, const struct pn_lease_record *rec, const char *rv);
 /* Reads a Lease object: its spec into *rec and metadata.resourceVersion into rv. 0 or
  * -EBADMSG. */
 int pn_lease_parse(const char *body, size_t len, struct pn_lease_record *rec, char *rv,

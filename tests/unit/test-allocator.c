@@ -13,9 +13,12 @@
 static void test_lease_decide(void)
 {
         struct pn_lease a, b;
-        struct pn_lease_opts oa = {.ns = "kube-system", .name = "podnet-allocator",
-                                   .identity = "a_1", .duration_ms = 15000,
-                                   .renew_deadline_ms = 10000, .retry_period_ms = 2000};
+        struct pn_lease_opts oa = {.ns = "kube-system",
+                                   .name = "podnet-allocator",
+                                   .identity = "a_1",
+                                   .duration_ms = 15000,
+                                   .renew_deadline_ms = 10000,
+                                   .retry_period_ms = 2000};
         struct pn_lease_opts ob = oa;
         struct pn_lease_record rec, held;
         podnet_error *err = NULL;
@@ -24,7 +27,8 @@ static void test_lease_decide(void)
         ok(pn_lease_init(&a, &oa, NULL) == 0 && pn_lease_init(&b, &ob, NULL) == 0,
            "lease: two candidates");
         oa.renew_deadline_ms = 20000;
-        ok(pn_lease_init(&a, &oa, &err) == -EINVAL && err, "  a renew deadline over the duration refused");
+        ok(pn_lease_init(&a, &oa, &err) == -EINVAL && err,
+           "  a renew deadline over the duration refused");
         podnet_error_free(err);
         oa.renew_deadline_ms = 10000;
         oa.identity = "bad\"id";
@@ -66,15 +70,19 @@ static void test_lease_decide(void)
         /* released: no holder, b takes it at once */
         held.holder[0] = '\0';
         held.duration_s = 1;
-        is_int(pn_lease_decide(&b, &held, "9", 36000), PN_LEASE_TAKE, "a released Lease: taken at once");
+        is_int(pn_lease_decide(&b, &held, "9", 36000), PN_LEASE_TAKE,
+               "a released Lease: taken at once");
 }
 
 static void test_lease_json(void)
 {
         struct pn_lease l;
-        struct pn_lease_opts o = {.ns = "kube-system", .name = "podnet-allocator",
-                                  .identity = "host_42", .duration_ms = 3000,
-                                  .renew_deadline_ms = 2000, .retry_period_ms = 500};
+        struct pn_lease_opts o = {.ns = "kube-system",
+                                  .name = "podnet-allocator",
+                                  .identity = "host_42",
+                                  .duration_ms = 3000,
+                                  .renew_deadline_ms = 2000,
+                                  .retry_period_ms = 500};
         struct pn_lease_record rec, back;
         char *json, rv[64];
         const char *in = "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\","
@@ -94,7 +102,8 @@ static void test_lease_json(void)
         is_str(back.renew_time, "2026-11-29T20:00:00.123456Z", "  renewTime");
         is_str(rv, "55", "  resourceVersion");
         free(json);
-        ok(pn_lease_parse(in, strlen(in), &back, rv, sizeof(rv)) == 0, "an API server's Lease read");
+        ok(pn_lease_parse(in, strlen(in), &back, rv, sizeof(rv)) == 0,
+           "an API server's Lease read");
         is_str(back.holder, "other_7", "  holder");
         is_int(back.transitions, 3, "  transitions");
         is_str(back.renew_time, "", "  renewTime null");
@@ -125,8 +134,8 @@ static char *assign_text(const struct pn_alloc_assign *as, size_t n)
                 for (size_t j = 0; j < as[i].n_cidrs; j++) {
                         char c[PODNET_CIDR_STRLEN];
                         podnet_cidr_format(as[i].cidrs[j], c, sizeof(c));
-                        off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
-                                                j ? "," : "", c);
+                        off +=
+                            (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", j ? "," : "", c);
                 }
         }
         return buf;
@@ -147,13 +156,11 @@ static void test_plan(void)
         podnet_cidr_parse(&c6, "fd00:10::/62");
         cl[0] = c4;
         cl[1] = c6;
-        n = nodes_of("{\"kind\":\"NodeList\",\"items\":[" NODE("a", "\"podCIDR\":\"10.0.0.0/24\"")
-                     "," NODE("b", "") "," NODE("c", "") "," NODE("out",
-                                                                  "\"podCIDR\":\"192.168.0.0/24\"")
-                     "]}");
+        n = nodes_of(
+            "{\"kind\":\"NodeList\",\"items\":[" NODE("a", "\"podCIDR\":\"10.0.0.0/24\"") "," NODE(
+                "b", "") "," NODE("c", "") "," NODE("out", "\"podCIDR\":\"192.168.0.0/24\"") "]}");
         ok(n != NULL, "plan: a list of 4 nodes, a and out (outside the cluster CIDR) with CIDRs");
-        ok(pn_alloc_plan(n, &st, cl, masks, 1, &as, &n_as, &left, NULL) == 0,
-           "  planned");
+        ok(pn_alloc_plan(n, &st, cl, masks, 1, &as, &n_as, &left, NULL) == 0, "  planned");
         is_str(assign_text(as, n_as), "b=10.0.1.0/24 c=10.0.2.0/24",
                "  the free subnets after a's, in name order; a and out untouched");
         /* b patched (its event not back yet): a new list still shows b without CIDRs */
@@ -167,22 +174,27 @@ static void test_plan(void)
         podnet_nodes_free(n);
 
         /* b's event came back: the entry goes, the list says it */
-        n = nodes_of("{\"kind\":\"NodeList\",\"items\":[" NODE("a", "\"podCIDR\":\"10.0.0.0/24\"")
-                     "," NODE("b", "\"podCIDR\":\"10.0.1.0/24\"") "," NODE("c", "") "]}");
+        n = nodes_of(
+            "{\"kind\":\"NodeList\",\"items\":[" NODE("a", "\"podCIDR\":\"10.0.0.0/24\"") "," NODE(
+                "b", "\"podCIDR\":\"10.0.1.0/24\"") "," NODE("c", "") "]}");
         is_int(pn_alloc_reconcile(&st, n), 1, "b listed with its CIDR: its entry forgotten");
         podnet_nodes_free(n);
 
         /* another writer's CIDR for c, read back, not listed yet; d gets none of it */
         podnet_cidr_parse(&p, "10.0.3.0/24");
         pn_alloc_pending_add(&st, "c", (const podnet_cidr *const *)&p, 1, true, false, 0);
-        n = nodes_of("{\"kind\":\"NodeList\",\"items\":[" NODE("a", "\"podCIDR\":\"10.0.0.0/24\"")
-                     "," NODE("b", "\"podCIDR\":\"10.0.1.0/24\"") "," NODE("c", "") "," NODE("d", "")
-                     "," NODE("e", "") "]}");
-        ok(pn_alloc_plan(n, &st, cl, masks, 1, &as, &n_as, &left, &err) == 0, "a full cluster CIDR: planned");
+        n = nodes_of(
+            "{\"kind\":\"NodeList\",\"items\":[" NODE("a", "\"podCIDR\":\"10.0.0.0/24\"") "," NODE(
+                "b", "\"podCIDR\":\"10.0.1.0/24\"") "," NODE("c",
+                                                             "") "," NODE("d",
+                                                                          "") "," NODE("e",
+                                                                                       "") "]}");
+        ok(pn_alloc_plan(n, &st, cl, masks, 1, &as, &n_as, &left, &err) == 0,
+           "a full cluster CIDR: planned");
         is_str(assign_text(as, n_as), "d=10.0.2.0/24", "  d gets the last free /24 (c's is taken)");
         is_int(left, 1, "  e is left without one");
-        ok(err && strstr(podnet_error_message(err), "10.0.0.0/22"), "  the error names the cluster CIDR: %s",
-           err ? podnet_error_message(err) : "none");
+        ok(err && strstr(podnet_error_message(err), "10.0.0.0/22"),
+           "  the error names the cluster CIDR: %s", err ? podnet_error_message(err) : "none");
         err = podnet_error_free(err);
         pn_alloc_assign_free(as, n_as);
         podnet_nodes_free(n);
@@ -190,11 +202,13 @@ static void test_plan(void)
         /* a deleted: its CIDR free for e; c's entry from a LIST not shown yet stays */
         pn_alloc_state_done(&st);
         pn_alloc_pending_add(&st, "f", (const podnet_cidr *const *)&p, 1, false, false, 0);
-        n = nodes_of("{\"kind\":\"NodeList\",\"items\":[" NODE("b", "\"podCIDR\":\"10.0.1.0/24\"")
-                     "," NODE("d", "\"podCIDR\":\"10.0.2.0/24\"") "," NODE("e", "") "]}");
+        n = nodes_of(
+            "{\"kind\":\"NodeList\",\"items\":[" NODE("b", "\"podCIDR\":\"10.0.1.0/24\"") "," NODE(
+                "d", "\"podCIDR\":\"10.0.2.0/24\"") "," NODE("e", "") "]}");
         is_int(pn_alloc_reconcile(&st, n), 0, "an entry of a node no list has shown yet stays");
         pn_alloc_plan(n, &st, cl, masks, 1, &as, &n_as, &left, NULL);
-        is_str(assign_text(as, n_as), "e=10.0.0.0/24", "a deleted node's CIDR given to the next one");
+        is_str(assign_text(as, n_as), "e=10.0.0.0/24",
+               "a deleted node's CIDR given to the next one");
         pn_alloc_assign_free(as, n_as);
         podnet_nodes_free(n);
         pn_alloc_state_done(&st);
