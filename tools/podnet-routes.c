@@ -85,6 +85,9 @@ struct opts {
         const char *metrics_addr; /* run: where /metrics and /healthz are served; NULL: off */
         struct sockaddr_storage metrics_ss; /* (parsed) */
         unsigned source_max;      /* run: seconds the node source may fail before /healthz does */
+        bool watch;               /* allocate --watch: the allocator controller */
+        const char *lease_name, *lease_ns, *lease_identity;
+        unsigned lease_ms, renew_ms, retry_ms; /* (0: the library's defaults) */
 };
 
 static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -488,6 +491,71 @@ static int cmd_teardown(podnet_agent *agent, const struct opts *o)
         return r < 0 ? EXIT_FAILURE : 0;
 }
 
+static int masks_fill(const struct opts *o, unsigned *masks)
+{
+        for (size_t c = 0; c < o->n_cluster; c++) {
+                bool v4 = podnet_cidr_family(o->cluster[c]) == AF_INET;
+                unsigned m = v4 ? o->mask4 : o->mask6;
+                masks[c] = m ? m : o->mask ? o->mask : v4 ? 24 : 64;
+        }
+        return 0;
+}
+
+/* allocate --watch: the allocator controller until SIGTERM or SIGINT (the Lease is
+ * released then). */
+static int cmd_allocate_watch(podnet_agent *agent, const struct opts *o)
+{
+        podnet_error *err = NULL;
+        unsigned masks[MAX_CIDRS];
+        char host[256] = "", identity[300];
+        podnet_allocator_config ac = {
+            .size = sizeof(ac),
+            .mask_sizes = masks,
+            .lease_name = o->lease_name,
+            .lease_namespace = o->lease_ns,
+            .identity = o->lease_identity,
+            .lease_duration_ms = o->lease_ms,
+            .renew_deadline_ms = o->renew_ms,
+            .retry_period_ms = o->retry_ms,
+        };
+        sigset_t mask, old;
+        int sfd, r;
+
+        masks_fill(o, masks);
+        if (!ac.identity) {
+                /* client-go's habit: the host name and something unique to this process */
+                if (gethostname(host, sizeof(host) - 1) < 0)
+                        snprintf(host, sizeof(host), "unknown");
+                snprintf(identity, sizeof(identity), "%s_%d", host, (int)getpid());
+                ac.identity = identity;
+        }
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGPIPE, SIG_IGN);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+                errmsg("Creating a signalfd: %s", strerror(errno));
+                return EXIT_FAILURE;
+        }
+        r = podnet_agent_allocate_watch(agent, &ac, sfd, &err);
+        {
+                /* taken here, so that unblocking does not deliver it: the Lease is
+                 * released, the exit is a clean one */
+                struct signalfd_siginfo si;
+                while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+                        ;
+        }
+        close(sfd);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return fail_err(err, r, "Allocating pod CIDRs");
+        return 0;
+}
+
 static int cmd_allocate(podnet_agent *agent, const struct opts *o)
 {
         bool to_stdout = o->write_nodes && strcmp(o->write_nodes, "-") == 0;
@@ -501,13 +569,11 @@ static int cmd_allocate(podnet_agent *agent, const struct opts *o)
                 errmsg("allocate needs --cluster-cidr");
                 return EXIT_USAGE;
         }
+        if (o->watch)
+                return cmd_allocate_watch(agent, o);
         if (!(nodes = load_nodes(agent, o)))
                 return EXIT_FAILURE;
-        for (size_t c = 0; c < o->n_cluster; c++) {
-                bool v4 = podnet_cidr_family(o->cluster[c]) == AF_INET;
-                unsigned m = v4 ? o->mask4 : o->mask6;
-                masks[c] = m ? m : o->mask ? o->mask : v4 ? 24 : 64;
-        }
+        masks_fill(o, masks);
         /* with --write-nodes -, the NodeList alone goes to standard output */
         r = podnet_agent_allocate(agent, nodes, masks, o->json ? PODNET_AGENT_JSON : 0,
                                   o->json || !to_stdout ? &text : NULL, &err);
@@ -615,6 +681,16 @@ static void usage(FILE *f)
               "  --node-cidr-mask-size-ipv4 N allocate: IPv4 mask (default 24)\n"
               "  --node-cidr-mask-size-ipv6 N allocate: IPv6 mask (default 64)\n"
               "  --write-nodes FILE           allocate: write the NodeList with allocations\n"
+              "  --watch                      allocate: keep allocating to new Nodes (a controller\n"
+              "                               on the Kubernetes API, leader elected on a Lease)\n"
+              "  --lease-name NAME            allocate --watch: the Lease (default podnet-allocator)\n"
+              "  --lease-namespace NS         allocate --watch: its namespace (default kube-system)\n"
+              "  --lease-identity ID          allocate --watch: this replica (default HOST_PID)\n"
+              "  --lease-duration SECONDS     allocate --watch: how long a leader's Lease holds\n"
+              "                               without renewal (default 15)\n"
+              "  --renew-deadline SECONDS     allocate --watch: a leader that has not renewed\n"
+              "                               for this long stops allocating (default 10)\n"
+              "  --retry-period SECONDS       allocate --watch: between two tries (default 2)\n"
               "  -v, --verbose                log library debug messages to stderr\n"
               "  -h, --help                   this help\n"
               "  -V, --version                version\n"
@@ -639,6 +715,7 @@ enum opt_kind {
         OPT_CIDRS, /* CIDR list: off is the array, off_n its count */
         OPT_NODE,  /* the node name */
         OPT_FW,    /* the firewall backend's name, or none */
+        OPT_MS,    /* unsigned milliseconds, given as seconds with a fraction */
 };
 
 struct opt_def {
@@ -688,6 +765,13 @@ static const struct opt_def opt_defs[] = {
     {"vxlan-vni", OPT_UINT, OFF(ac.vxlan_vni), 0, 1, 16777215},
     {"vxlan-port", OPT_UINT, OFF(ac.vxlan_port), 0, 1, 65535},
     {"vxlan-dev", OPT_STR, OFF(ac.vxlan_dev)},
+    {"watch", OPT_SET, OFF(watch)},
+    {"lease-name", OPT_STR, OFF(lease_name)},
+    {"lease-namespace", OPT_STR, OFF(lease_ns)},
+    {"lease-identity", OPT_STR, OFF(lease_identity)},
+    {"lease-duration", OPT_MS, OFF(lease_ms), 0, 1, 86400000},
+    {"renew-deadline", OPT_MS, OFF(renew_ms), 0, 1, 86400000},
+    {"retry-period", OPT_MS, OFF(retry_ms), 0, 1, 86400000},
 };
 
 #define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
@@ -728,6 +812,16 @@ static int set_option(struct opts *o, const struct opt_def *d, char *arg)
                         break;
                 snprintf(o->node_name, sizeof(o->node_name), "%s", arg);
                 return 0;
+        case OPT_MS: {
+                char *end;
+                double v;
+                errno = 0;
+                v = strtod(arg, &end);
+                if (errno || end == arg || *end || !(v * 1000 >= d->min && v * 1000 <= d->max))
+                        break;
+                *(unsigned *)field = (unsigned)(v * 1000 + 0.5);
+                return 0;
+        }
         case OPT_FW:
                 for (size_t i = 0; i < sizeof(fw_names) / sizeof(fw_names[0]); i++)
                         if (strcmp(arg, fw_names[i]) == 0) {
@@ -830,6 +924,18 @@ static int settle_options(struct opts *o, const struct command *cmd)
                 errmsg("%s needs exactly one of --nodes, --nodes-cmd and --kube", o->command);
                 return EXIT_USAGE;
         }
+        if (o->watch && (cmd->run != cmd_allocate || !ac->kube)) {
+                errmsg(cmd->run != cmd_allocate ? "--watch is for allocate only"
+                                                 : "allocate --watch needs the Kubernetes API "
+                                                   "(--kube, --kubeconfig or in-cluster)");
+                return EXIT_USAGE;
+        }
+        if ((o->lease_name || o->lease_ns || o->lease_identity || o->lease_ms || o->renew_ms ||
+             o->retry_ms) && !o->watch) {
+                errmsg("The --lease-* options, --renew-deadline and --retry-period are for "
+                       "allocate --watch");
+                return EXIT_USAGE;
+        }
         if (o->metrics_addr && cmd->run != cmd_run) {
                 errmsg("--metrics-addr is for run only");
                 return EXIT_USAGE;
@@ -919,7 +1025,8 @@ int main(int argc, char **argv)
                 goto out;
         }
         podnet_ctx_set_log_fn(ctx, log_stderr, NULL);
-        podnet_ctx_set_log_priority(ctx, o.verbose ? LOG_DEBUG : LOG_WARNING);
+        /* the allocator says what it gives and who leads */
+        podnet_ctx_set_log_priority(ctx, o.verbose ? LOG_DEBUG : o.watch ? LOG_INFO : LOG_WARNING);
         r = podnet_agent_new(ctx, &o.ac, &agent, &err);
         status = r < 0 ? fail_err(err, r, "Creating the node agent") : cmd->run(agent, &o);
 out:

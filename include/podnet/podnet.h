@@ -1059,6 +1059,31 @@ int podnet_kube_call_done(const podnet_kube_call *call);
  * -EINPROGRESS while it runs. *status (may be NULL) the HTTP status, 0 when none came. */
 int podnet_kube_call_result(const podnet_kube_call *call, long *status, podnet_error **err);
 
+/* The pod CIDR allocator controller (since PODNET_0.6): `podnet-routes allocate --watch`.
+ * Options of podnet_agent_allocate_watch(); zero fields take the defaults (client-go's
+ * leader election timings). */
+typedef struct podnet_allocator_config {
+        size_t size;                  /* sizeof(podnet_allocator_config) */
+        const unsigned *mask_sizes;   /* one per cluster CIDR of the agent, in its order */
+        const char *lease_name;       /* NULL: "podnet-allocator" */
+        const char *lease_namespace;  /* NULL: "kube-system" */
+        const char *identity;         /* this candidate, unique among the replicas */
+        unsigned lease_duration_ms;   /* 0: 15000 */
+        unsigned renew_deadline_ms;   /* 0: 10000 */
+        unsigned retry_period_ms;     /* 0: 2000 */
+} podnet_allocator_config;
+
+/* Runs the allocator until stop_fd (-1: none) becomes readable: LISTs and WATCHes the
+ * Nodes through the agent's Kubernetes source and, while it holds the coordination.k8s.io
+ * Lease, gives each Node without pod CIDRs one subnet of each of the agent's cluster
+ * CIDRs by a JSON patch (tested: the Node still has none). A CIDR is never handed out
+ * twice: every CIDR listed, patched or read back is taken until a node list shows it.
+ * On stop, a held Lease is released. Returns 0 after stop_fd, -errno with *err on a
+ * configuration error (no Kubernetes source, no cluster CIDR, bad masks or lease
+ * options). Failures of the API are logged and retried, never returned. */
+int podnet_agent_allocate_watch(podnet_agent *agent, const podnet_allocator_config *cfg,
+                                int stop_fd, podnet_error **err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -265,17 +265,20 @@ PODNET_EXPORT int podnet_agent_load_nodes(podnet_agent *agent, int stop_fd, podn
         return pn_node_source_load(agent->src, stop_fd, ret);
 }
 
+int pn_agent_kube_config(const podnet_agent *a, struct pn_kube_config **ret, podnet_error **err)
+{
+        if (a->cfg.kubeconfig)
+                return pn_kube_config_load(a->cfg.kubeconfig, NULL, ret, err);
+        return pn_kube_config_in_cluster(a->cfg.kube_sa_dir, a->cfg.kube_host, a->cfg.kube_port,
+                                         ret, err);
+}
+
 /* The Kubernetes source from the configuration (its messages name the file or setting). */
 static int kube_source(podnet_agent *a, podnet_error **err)
 {
         struct pn_kube_config *kc = NULL;
-        int r;
+        int r = pn_agent_kube_config(a, &kc, err);
 
-        if (a->cfg.kubeconfig)
-                r = pn_kube_config_load(a->cfg.kubeconfig, NULL, &kc, err);
-        else
-                r = pn_kube_config_in_cluster(a->cfg.kube_sa_dir, a->cfg.kube_host,
-                                              a->cfg.kube_port, &kc, err);
         if (r >= 0)
                 r = pn_node_source_kube_new(a->ctx, kc, &a->src, err);
         return r;

@@ -140,6 +140,10 @@ int pn_agent_fw_status(podnet_agent *a, const char **backend, char **reason, cha
  * pod traffic with backend b in use (a->fw_drop_chain, warned about). 0; a failure to
  * look is logged and ignored. */
 int pn_agent_fw_drop_check(podnet_agent *a, const struct pn_fw_backend *b);
+/* The Kubernetes client configuration the agent's settings name (kubeconfig or in
+ * cluster), for the allocator's second client; 0 or -errno with *err. */
+struct pn_kube_config;
+int pn_agent_kube_config(const podnet_agent *a, struct pn_kube_config **ret, podnet_error **err);
 /* Logs err's message (or what: strerror(r)) at LOG_ERR and frees err; returns r. */
 int pn_agent_fail(podnet_agent *a, podnet_error *err, int r, const char *what);
 

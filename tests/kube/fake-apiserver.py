@@ -122,6 +122,9 @@ DISCOVERY = {
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # as Go's net/http does: a reply's headers and body are two writes, which Nagle's
+    # algorithm and the client's delayed ACK would hold back 40 ms on a kept-alive connection
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass
@@ -146,9 +149,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             want = None
         got = self.headers.get("Authorization", "")
-        return want and got == "Bearer " + want
+        return (want and got == "Bearer " + want) or alloc_user(self) is not None
 
     def do_POST(self):
+        self.do_GET()
+
+    def do_PATCH(self):  # (Node PATCH, allocator additions below)
+        self.do_GET()
+
+    def do_PUT(self):  # (Lease PUT)
         self.do_GET()
 
     def do_GET(self):
@@ -167,6 +176,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if url.path in DISCOVERY:  # what kubectl asks before a `get nodes`
             self.record("200")
             return self.send_json(200, DISCOVERY[url.path])
+        if alloc_dispatch(self, url):
+            return
         if url.path != "/api/v1/nodes":
             self.record("404")
             return self.send_json(404, status(404, "NotFound", "the server could not find the requested resource"))
@@ -313,11 +324,210 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 S.lock.notify_all()
         elif cmd == "up":
             S.down = False
+        elif alloc_control(self, cmd, q):
+            pass
         elif cmd == "stats":
             res = dict(S.stats, rv=S.rv, nodes=len(S.nodes))
         else:
             return self.send_json(404, {"ok": False})
         self.send_json(200, res)
+
+
+# --- for the pod CIDR allocator (allocate --watch): GET and PATCH of one Node, Leases ---
+# PATCH /api/v1/nodes/NAME: merge-patch (RFC 7386), strategic-merge-patch (the same for
+# spec.podCIDR(s): a list replaced), json-patch (RFC 6902 test/add/replace/remove; a test of
+# a missing member against null passes, as in the API server's json-patch library; a failed
+# test is 422), metadata.resourceVersion in a merge patch a precondition (409); the Node's
+# resourceVersion bumped and a MODIFIED event sent. Leases under
+# /apis/coordination.k8s.io/v1/namespaces/NS/leases[/NAME]: GET, POST (409 when it exists),
+# PUT (409 when metadata.resourceVersion is not the stored one). Every request is logged
+# with the user its token names (--user-tokens), and a Lease write with its holder.
+LEASES = {}  # (ns, name) -> object
+# discovery of the Lease API, so that kubectl reads the Leases the test checks
+DISCOVERY["/apis"]["groups"].append({
+    "name": "coordination.k8s.io",
+    "versions": [{"groupVersion": "coordination.k8s.io/v1", "version": "v1"}],
+    "preferredVersion": {"groupVersion": "coordination.k8s.io/v1", "version": "v1"}})
+DISCOVERY["/apis/coordination.k8s.io/v1"] = {
+    "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "coordination.k8s.io/v1",
+    "resources": [{"name": "leases", "singularName": "lease", "namespaced": True, "kind": "Lease",
+                   "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}]}
+RACES = {}  # node name -> pod CIDR another writer sets just before our next PATCH of it
+
+
+def alloc_user(h):
+    if not ARGS.user_tokens:
+        return None
+    got = h.headers.get("Authorization", "")
+    try:
+        with open(ARGS.user_tokens) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2 and got == "Bearer " + parts[0]:
+                    return parts[1]
+    except OSError:
+        pass
+    return None
+
+
+def alloc_body(h):
+    n = int(h.headers.get("Content-Length", "0") or 0)
+    return h.rfile.read(n) if n else b""
+
+
+def merge_patch(target, patch):
+    if not isinstance(patch, dict):
+        return patch
+    if not isinstance(target, dict):
+        target = {}
+    for k, v in patch.items():
+        if v is None:
+            target.pop(k, None)
+        else:
+            target[k] = merge_patch(target.get(k), v)
+    return target
+
+
+def json_pointer(doc, path):
+    # the parent container and the last key of an RFC 6901 pointer
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+    cur = doc
+    for p in parts[:-1]:
+        cur = cur[int(p)] if isinstance(cur, list) else cur[p]
+    return cur, parts[-1]
+
+
+def json_patch(doc, ops):
+    for op in ops:
+        parent, key = json_pointer(doc, op["path"])
+        if op["op"] == "test":
+            have = parent.get(key) if isinstance(parent, dict) else parent[int(key)]
+            if have != op.get("value"):
+                raise ValueError("testing value %s failed" % op["path"])
+        elif op["op"] in ("add", "replace"):
+            if isinstance(parent, list):
+                parent.insert(len(parent) if key == "-" else int(key), op["value"])
+            else:
+                if op["op"] == "replace" and key not in parent:
+                    raise ValueError("replace of a missing %s" % op["path"])
+                parent[key] = op["value"]
+        elif op["op"] == "remove":
+            if isinstance(parent, list):
+                del parent[int(key)]
+            else:
+                del parent[key]
+        else:
+            raise ValueError("unsupported op " + op["op"])
+    return doc
+
+
+def alloc_node(h, name):
+    user = alloc_user(h) or "-"
+    with S.lock:
+        obj = S.nodes.get(name)
+    if h.command == "GET":
+        if obj is None:
+            h.record("404 user=%s" % user)
+            return h.send_json(404, status(404, "NotFound", 'nodes "%s" not found' % name))
+        h.record("200 user=%s" % user)
+        return h.send_json(200, obj)
+    if h.command != "PATCH":
+        h.record("405")
+        return h.send_json(405, status(405, "MethodNotAllowed", "method not allowed"))
+    ctype = h.headers.get("Content-Type", "").split(";")[0].strip()
+    body = alloc_body(h)
+    with S.lock:
+        if name in RACES:  # another writer was first
+            o = json.loads(json.dumps(S.nodes[name]))
+            o["spec"]["podCIDR"] = RACES[name]
+            o["spec"]["podCIDRs"] = [RACES.pop(name)]
+            S.put(o)
+            h.record("race: %s given %s by another writer" % (name, o["spec"]["podCIDR"]))
+        obj = S.nodes.get(name)
+        if obj is None:
+            h.record("404 user=%s" % user)
+            return h.send_json(404, status(404, "NotFound", 'nodes "%s" not found' % name))
+        o = json.loads(json.dumps(obj))
+        try:
+            patch = json.loads(body)
+            if ctype == "application/json-patch+json":
+                o = json_patch(o, patch)
+            elif ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+                want = (patch.get("metadata") or {}).get("resourceVersion")
+                if want and want != obj["metadata"]["resourceVersion"]:
+                    h.record("409 user=%s" % user)
+                    return h.send_json(409, status(409, "Conflict", "the object has been modified"))
+                o = merge_patch(o, patch)
+            else:
+                h.record("415 user=%s" % user)
+                return h.send_json(415, status(415, "UnsupportedMediaType", "the body of the request was in an unknown format"))
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            h.record("422 user=%s %s" % (user, e))
+            return h.send_json(422, status(422, "Invalid", "the server rejected our request due to an error in our request: %s" % e))
+        S.put(o)
+    h.record("200 user=%s podCIDRs=%s" % (user, ",".join(o["spec"].get("podCIDRs") or [])))
+    h.send_json(200, o)
+
+
+def alloc_lease(h, ns, name):
+    user = alloc_user(h) or "-"
+    body = alloc_body(h) if h.command in ("POST", "PUT") else b""
+    with S.lock:
+        cur = LEASES.get((ns, name))
+        if h.command == "GET":
+            if cur is None:
+                h.record("404 user=%s" % user)
+                return h.send_json(404, status(404, "NotFound", 'leases.coordination.k8s.io "%s" not found' % name))
+            h.record("200 user=%s" % user)
+            return h.send_json(200, cur)
+        o = json.loads(body)
+        holder = (o.get("spec") or {}).get("holderIdentity") or ""
+        if h.command == "POST":
+            name = o["metadata"]["name"]
+            if (ns, name) in LEASES:
+                h.record("409 user=%s holder=%s" % (user, holder))
+                return h.send_json(409, status(409, "AlreadyExists", 'leases.coordination.k8s.io "%s" already exists' % name))
+            code = 201
+        elif h.command == "PUT":
+            if cur is None:
+                h.record("404 user=%s" % user)
+                return h.send_json(404, status(404, "NotFound", 'leases.coordination.k8s.io "%s" not found' % name))
+            if o.get("metadata", {}).get("resourceVersion") != cur["metadata"]["resourceVersion"]:
+                h.record("409 user=%s holder=%s" % (user, holder))
+                return h.send_json(409, status(409, "Conflict", "Operation cannot be fulfilled on leases.coordination.k8s.io \"%s\": the object has been modified; please apply your changes to the latest version and try again" % name))
+            code = 200
+        else:
+            h.record("405")
+            return h.send_json(405, status(405, "MethodNotAllowed", "method not allowed"))
+        o["metadata"]["namespace"] = ns
+        o["metadata"]["resourceVersion"] = str(S.bump())
+        LEASES[(ns, name)] = o
+    h.record("%d user=%s holder=%s" % (code, user, holder))
+    h.send_json(code, o)
+
+
+def alloc_dispatch(h, url):
+    parts = url.path.strip("/").split("/")
+    if len(parts) == 4 and parts[:3] == ["api", "v1", "nodes"]:
+        alloc_node(h, parts[3])
+        return True
+    if len(parts) in (6, 7) and parts[:4] == ["apis", "coordination.k8s.io", "v1", "namespaces"] \
+            and parts[5] == "leases":
+        alloc_lease(h, parts[4], parts[6] if len(parts) == 7 else None)
+        return True
+    return False
+
+
+def alloc_control(h, cmd, q):
+    if cmd == "add":  # add?name=N&ip=IP: a Node without pod CIDRs, its creation logged
+        S.put(make_node(q["name"], None, q["ip"], ARGS.pad))
+        h.record("add %s" % q["name"])
+        return True
+    if cmd == "race":  # race?name=N&cidr=C: C is written into N just before the next PATCH of N
+        with S.lock:
+            RACES[q["name"]] = q["cidr"]
+        return True
+    return False
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -365,6 +575,8 @@ if __name__ == "__main__":
     s.add_argument("--pad", type=int, default=0)
     s.add_argument("--bookmark", type=float, default=0)
     s.add_argument("--ready")
+    s.add_argument("--user-tokens", help="a file of 'TOKEN USER' lines: more accepted tokens, "
+                   "the user named in the log of PATCH and Lease requests")
     c = sub.add_parser("ctl")
     c.add_argument("url")
     c.add_argument("cmd")
