@@ -509,18 +509,8 @@ int pn_agent_delta_pass(podnet_agent *a, struct pn_delta_base *base,
         rep = pn_sync_report_new();
         if (!rep)
                 return -ENOMEM;
-        struct pn_underlay u = {
-            .cluster = a->cfg.cluster_cidrs,
-            .n_cluster = a->cfg.cluster_cidrs ? a->cfg.n_cluster_cidrs : 0,
-            .local = base->d.local,
-            .n_local = base->d.n_local,
-            .onlink = base->d.onlink,
-            .n_onlink = base->d.n_onlink,
-            .foreign = base->d.foreign,
-            .n_foreign = base->d.n_foreign,
-            .gateway = base->d.gw,
-            .n_gateway = base->d.n_gw,
-        };
+        struct pn_underlay u = pn_underlay_of(&base->d, a->cfg.cluster_cidrs,
+                                              a->cfg.n_cluster_cidrs);
         r = pn_routes_desired(&sub, a->cfg.node_name, &u, rep, &want, &n_want, NULL);
         if (r < 0)
                 return r;

@@ -610,19 +610,9 @@ static int sync_pass(struct sync_state *st, podnet_error **err)
                         return pn_error(err, -r, 0, "Dumping routes again after replacing %s",
                                         st->ov.dev);
         }
-        struct pn_underlay u = {
-            .cluster = st->cfg.cluster_cidrs,
-            .n_cluster = st->cfg.cluster_cidrs ? st->cfg.n_cluster_cidrs : 0,
-            .local = st->d.local,
-            .n_local = st->d.n_local,
-            .onlink = st->d.onlink,
-            .n_onlink = st->d.n_onlink,
-            .foreign = st->d.foreign,
-            .n_foreign = st->d.n_foreign,
-            .gateway = st->d.gw,
-            .n_gateway = st->d.n_gw,
-            .overlay = st->ov.active,
-        };
+        struct pn_underlay u = pn_underlay_of(&st->d, st->cfg.cluster_cidrs,
+                                              st->cfg.n_cluster_cidrs);
+        u.overlay = st->ov.active;
         r = pn_routes_desired(st->nodes, st->cfg.node_name, &u, st->report, &st->want, &st->n_want,
                               err);
         if (r < 0)

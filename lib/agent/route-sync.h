@@ -37,6 +37,25 @@ struct pn_route_dump {
  * none of our protocol's routes in another table, and either in our id block or used by
  * our routes. *nh_kernel says whether the kernel has nexthop objects at all (>= 5.3). */
 int pn_route_dump_read(struct nl_sock *sk, struct pn_route_dump *d, bool *nh_kernel);
+
+/* The underlay facts a route dump found, for pn_routes_desired(); `overlay` is left false.
+ * Points into d: valid while d is. */
+static inline struct pn_underlay pn_underlay_of(const struct pn_route_dump *d,
+                                                const podnet_cidr *const *cluster, size_t n_cluster)
+{
+        return (struct pn_underlay){
+            .cluster = cluster,
+            .n_cluster = cluster ? n_cluster : 0,
+            .local = d->local,
+            .n_local = d->n_local,
+            .onlink = d->onlink,
+            .n_onlink = d->n_onlink,
+            .foreign = d->foreign,
+            .n_foreign = d->n_foreign,
+            .gateway = d->gw,
+            .n_gateway = d->n_gw,
+        };
+}
 /* Frees what the dump collected; keeps protocol, table and facts. */
 void pn_route_dump_clear(struct pn_route_dump *d);
 
