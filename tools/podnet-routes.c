@@ -241,7 +241,7 @@ static void print_pass(podnet_agent *agent, const podnet_agent_pass *p, void *us
             (o->json || p->first || p->changed || o->verbose)) {
                 print_sync(p->report, p->summary, o, o->json, p->first ? 0 : PODNET_FORMAT_CHANGES);
         } else if (p->kind == PODNET_AGENT_PASS_ROUTES && p->report && p->changed) {
-                printf("route change detected: ");
+                printf(p->partial ? "nodes changed: " : "route change detected: ");
                 fflush(stdout);
                 print_sync(p->report, NULL, o, false, PODNET_FORMAT_CHANGES);
         } else if (p->kind == PODNET_AGENT_PASS_FIREWALL) {

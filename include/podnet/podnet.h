@@ -856,6 +856,10 @@ typedef struct podnet_agent_pass {
          * NULL: none found (or not looked for: firewall off) */
         const char *fw_drop_chain;
         const char *fw_drop_reason;
+        /* Appended (since PODNET_0.6). ROUTES: true when the pass routed the nodes a
+         * Kubernetes watch reported changed (a partial pass), false when it restored
+         * routes someone else changed. */
+        bool partial;
 } podnet_agent_pass;
 
 typedef void (*podnet_agent_pass_fn)(podnet_agent *agent, const podnet_agent_pass *pass,

@@ -102,6 +102,7 @@ static void changes_pass(podnet_agent *a)
                     .changed = podnet_sync_report_writes(rep) > 0,
                     .report = rep,
                     .ms = pn_now_ms() - t0,
+                    .partial = true,
                 };
                 pn_debug(a->ctx, "Partial pass: %zu peers changed, %zu writes (%.2f ms)",
                          (c->set ? podnet_nodes_count(c->set) : 0) + c->n_gone,

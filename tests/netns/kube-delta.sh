@@ -59,6 +59,8 @@ wait_for "a burst (two adds, a delete) routed" has_route 10.1.10.0/24 192.168.1.
 wait_for "  node7's route removed" no_route 10.1.7.0/24
 p1=$(partial)
 check "those changes went through partial passes ($((p1 - p0)) of them)" test $((p1 - p0)) -ge 5
+check "run prints them as nodes changed, not as a restore" \
+        sh -c "grep -q '^nodes changed: ' '$TMPDIR/run.out' && ! grep -q '^route change detected' '$TMPDIR/run.out'"
 # node9 claims the prefix of the foreign route the last full pass saw: refused
 kctl node1 "node?name=node9&cidr=10.1.9.0/24&ip=192.168.1.19"
 kctl node1 "node?name=node11&cidr=10.1.11.0/24&ip=192.168.1.21"
