@@ -8,6 +8,7 @@
  * what plugins expect (PATH, HOME, cloud credentials); podnet reads no setting from it.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -213,6 +214,30 @@ static int str_copy(pn_jreader *jr, char **dst, size_t *len)
 }
 
 /* The ExecCredential's status; "" in *why when it is fine. */
+/* Whether a command named without a slash is an executable file in one of PATH's
+ * directories: the search posix_spawnp() makes, which answers EACCES rather than ENOENT
+ * when some directory of PATH cannot be searched (an unprivileged agent whose PATH names
+ * root's directories), though the command is nowhere. kubectl's lookup skips such
+ * directories too. */
+static bool in_path(const char *command)
+{
+        const char *path = getenv("PATH");
+
+        if (!path || !*path)
+                path = "/bin:/usr/bin";
+        while (*path) {
+                size_t n = strcspn(path, ":");
+                char file[PATH_MAX];
+
+                if (n > 0 && (size_t)snprintf(file, sizeof(file), "%.*s/%s", (int)n, path,
+                                              command) < sizeof(file) &&
+                    access(file, X_OK) == 0)
+                        return true;
+                path += n + (path[n] == ':');
+        }
+        return false;
+}
+
 static int parse_cred(const char *text, size_t len, const char *api_version, struct pn_kube_cred *c,
                       char *why, size_t why_size)
 {
@@ -342,6 +367,8 @@ int pn_kube_exec_run(const struct pn_kube_exec *x, const struct pn_kube_config *
         posix_spawn_file_actions_destroy(&fa);
         close(out_p[1]);
         close(err_p[1]);
+        if (r == EACCES && !strchr(x->command, '/') && !in_path(x->command))
+                r = ENOENT;
         if (r != 0)
                 return pn_error_plain(err, r, 0, "Exec credential plugin %s: cannot run it: %s%s%s",
                                       x->command, strerror(r), x->install_hint ? "; " : "",
