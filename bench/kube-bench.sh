@@ -7,8 +7,11 @@
 # the same list as kubectl prints it (bench/gen-nodes.sh) read by --nodes-cmd cat FILE and by
 # --nodes FILE (wall time and peak RSS per poll). Never fails on a time. The build under
 # test is PODNET_BUILD_DIR's (scripts/lib.sh), so that two builds compare on one machine.
-# Usage: bench/kube-bench.sh [-n NODES]... [-s SAMPLES] [-l LOG] [-P]
+# Usage: bench/kube-bench.sh [-n NODES]... [-s SAMPLES] [-l LOG] [-o MODE] [-P]
 #   (default -n 5000 -n 63000 -s 200); -l: the agent runs with -v, its log appended to LOG;
+#   -o: the agent's --overlay MODE (default never: the simulated peers answer no probe, so
+#   auto would put them all on the overlay after a probe round; always measures the full
+#   pass an overlay mode makes for each change);
 #   -P: no polling comparison (it needs at most 63,001 nodes, and a 63,000-node kubectl
 #   list takes minutes to write and read)
 set -u
@@ -18,14 +21,16 @@ sizes=()
 samples=200
 log=
 poll=1
+overlay=never
 args=("$@")
 while [ $# -gt 0 ]; do
         case $1 in
         -n) sizes+=("${2:?-n needs a number}"); shift 2 ;;
         -s) samples=${2:?-s needs a number}; shift 2 ;;
         -l) log=${2:?-l needs a file}; shift 2 ;;
+        -o) overlay=${2:?-o needs a mode}; shift 2 ;;
         -P) poll=0; shift ;;
-        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "kube-bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
         esac
 done
@@ -61,7 +66,7 @@ for n in "${sizes[@]}"; do
         KUBE_START_WAIT=$((200 + n / 10)) kube_serve - 6443 --gen "$n" --pad 10000 || exit 1
         echo "# $n nodes: server ready after $(echo "$(date +%s.%N) - $t" | bc) s"
         t0=$(date +%s.%N)
-        "$routes" --node-name node1 --no-cni-conf --overlay never run --no-firewall \
+        "$routes" --node-name node1 --no-cni-conf --overlay "$overlay" run --no-firewall \
                 --kubeconfig "$state/kc" --interval 3600 ${log:+-v} > /dev/null 2> "$state/run.err" &
         pid=$!
         while [ "$(ip route show proto 44 | wc -l)" -lt "$peers" ]; do
