@@ -559,18 +559,21 @@ static void advance(struct kube_source *ks)
         int r;
 
         pn_kube_step(ks->k);
-        if (ks->call && pn_kube_call_done(ks->call)) {
-                enum kstate was = ks->state;
-                r = pn_kube_call_result(ks->call, &status, &msg);
-                ks->st.bytes += pn_kube_call_bytes(ks->call);
-                if (r == -ESTALE && was == K_WATCH)
-                        r = 0, msg = NULL; /* an ERROR event ended it: ks->relist is set */
-                if (r < 0 && status)
-                        msg = msg ? msg : "error";
-                {
+        /* A step that starts a call can also end it (the answer may be read at once, on a
+         * kept-alive connection to a quick server): look again after every step, or the
+         * ended call waits, unnoticed, for an event that never comes. */
+        for (;;) {
+                if (ks->call && pn_kube_call_done(ks->call)) {
+                        enum kstate was = ks->state;
                         char text[512];
+
+                        r = pn_kube_call_result(ks->call, &status, &msg);
+                        ks->st.bytes += pn_kube_call_bytes(ks->call);
+                        if (r == -ESTALE && was == K_WATCH)
+                                r = 0, msg = NULL; /* an ERROR event ended it: relist is set */
                         if (r < 0 && status) {
-                                snprintf(text, sizeof(text), "HTTP %ld: %s", status, msg);
+                                snprintf(text, sizeof(text), "HTTP %ld: %s", status,
+                                         msg ? msg : "error");
                                 msg = text;
                         }
                         _cleanup_free_ char *keep = msg ? strdup(msg) : NULL;
@@ -579,15 +582,18 @@ static void advance(struct kube_source *ks)
                                 list_ended(ks, r, status, keep ? keep : "");
                         else
                                 watch_ended(ks, r, status, keep ? keep : "");
+                        pn_kube_step(ks->k); /* (starts what was added) */
+                        continue;
                 }
-                pn_kube_step(ks->k); /* (starts what was added) */
-        }
-        if (ks->state == K_BACKOFF && pn_now_ms() >= ks->retry_at) {
-                if (!ks->st.synced || ks->relist || !ks->rv)
-                        start_list(ks);
-                else
-                        start_watch(ks); /* resume from the last resourceVersion */
-                pn_kube_step(ks->k);
+                if (ks->state == K_BACKOFF && pn_now_ms() >= ks->retry_at) {
+                        if (!ks->st.synced || ks->relist || !ks->rv)
+                                start_list(ks);
+                        else
+                                start_watch(ks); /* resume from the last resourceVersion */
+                        pn_kube_step(ks->k);
+                        continue;
+                }
+                break;
         }
 }
 
