@@ -107,9 +107,7 @@ static void changes_pass(podnet_agent *a)
                 pn_debug(a->ctx, "Partial pass: %zu peers changed, %zu writes (%.2f ms)",
                          (c->set ? podnet_nodes_count(c->set) : 0) + c->n_gone,
                          podnet_sync_report_writes(rep), pass.ms);
-                pn_stats_pass_partial(&a->stats, &pass, pn_now_unix());
-                if (a->cfg.on_pass)
-                        a->cfg.on_pass(a, &pass, a->cfg.userdata);
+                report_pass(a, &pass);
                 return;
         }
         pn_agent_full_pass(a, a->nodes, false, &pass);

@@ -91,22 +91,11 @@ static int count_peers(const podnet_sync_report *r, uint64_t peers[PN_PEER_STATE
         return 0;
 }
 
-static void stats_pass(struct pn_stats *st, const podnet_agent_pass *pass, double now,
-                       bool partial);
-
+/* A partial pass (pass->partial: a ROUTES pass over the changed peers only) is counted
+ * like any, but its report does not replace the peers' states. */
 void pn_stats_pass(struct pn_stats *st, const podnet_agent_pass *pass, double now)
 {
-        stats_pass(st, pass, now, false);
-}
-
-void pn_stats_pass_partial(struct pn_stats *st, const podnet_agent_pass *pass, double now)
-{
-        stats_pass(st, pass, now, true);
-}
-
-static void stats_pass(struct pn_stats *st, const podnet_agent_pass *pass, double now,
-                       bool partial)
-{
+        bool partial = pass->partial;
         uint64_t peers[PN_PEER_STATES][PN_PATHS];
         bool have_peers = false;
         int kind = (int)pass->kind - 1;

@@ -72,11 +72,9 @@ static inline double pn_now_unix(void)
 
 void pn_stats_init(struct pn_stats *st);
 void pn_stats_done(struct pn_stats *st);
-/* Records a pass (podnet_agent_pass) that ended at `now` (unix seconds). */
-void pn_stats_pass(struct pn_stats *st, const podnet_agent_pass *pass, double now);
-/* A partial pass (a ROUTES pass over the changed peers only): counted like one, but its
+/* Records a pass (podnet_agent_pass) that ended at `now` (unix seconds); a partial one's
  * report does not replace the peers' states. */
-void pn_stats_pass_partial(struct pn_stats *st, const podnet_agent_pass *pass, double now);
+void pn_stats_pass(struct pn_stats *st, const podnet_agent_pass *pass, double now);
 /* Records a fetch of the node list: error 0 (a list came) or < 0 (it failed, logged). */
 void pn_stats_source(struct pn_stats *st, int error, double now);
 /* What a watching node source says: its counts so far, whether its watch is up and, if
