@@ -158,7 +158,9 @@ static podnet_nodes *working_list(const podnet_nodes *nodes, const struct pn_all
                 if (pn_nodes_append(w, &slot) < 0)
                         return NULL;
                 slot->name = strdup(n->name);
-                if (!slot->name || cidrs_dup(cidrs, n_cidrs, &slot->pod_cidrs) < 0)
+                /* a node that needs CIDRs keeps pod_cidrs NULL: podnet_nodes_allocate()
+                 * sets the array it allocates over it */
+                if (!slot->name || (n_cidrs > 0 && cidrs_dup(cidrs, n_cidrs, &slot->pod_cidrs) < 0))
                         return NULL;
                 slot->n_pod_cidrs = n_cidrs;
         }
