@@ -46,7 +46,9 @@ struct kube_source {
         size_t n_changed, cap_changed;
         bool whole;
         double deliver_at, last_delivery, retry_at, backoff;
-        double listed_at; /* when the last list completed */
+        double listed_at;            /* when the last list completed */
+        double watch_at;             /* when the current watch started */
+        unsigned long watch_events0; /* st.events then */
         struct pn_kube_source_stats st;
 };
 
@@ -440,6 +442,8 @@ static void start_watch(struct kube_source *ks)
                  ks->rv ? ks->rv : "0", WATCH_TIMEOUT_S + jitter % 60);
         ks->relist = false;
         ks->state = K_WATCH;
+        ks->watch_at = pn_now_ms();
+        ks->watch_events0 = ks->st.events;
         if (start_call(ks, path, watch_data, 0) < 0)
                 fail(ks, "Watching nodes", ks->st.last_error);
 }
@@ -545,6 +549,14 @@ static void watch_ended(struct kube_source *ks, int r, long status, const char *
                 return;
         }
         ks->st.reconnects++;
+        if (r == 0 && ks->st.events == ks->watch_events0 && pn_now_ms() - ks->watch_at < 1000) {
+                /* as client-go's reflector: a watch that ends within a second with no event
+                 * (an API server shutting down, a proxy) is started again after a backoff,
+                 * not at once: a loop of them would hammer the server and, answered within
+                 * one step, never give the agent's own loop back */
+                fail(ks, "Watching nodes", "the server ended the watch at once, with no event");
+                return;
+        }
         if (r == 0) { /* the server's timeoutSeconds, or it closed the stream */
                 start_watch(ks);
                 return;

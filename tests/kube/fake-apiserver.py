@@ -6,7 +6,8 @@
 # 410 Gone for a compacted resourceVersion, as https://kubernetes.io/docs/reference/
 # using-api/api-concepts/ describes them. Every request is appended to a log the test
 # reads. Controlled through /_ctl/* (no token): apply, delete, drop, compact, error,
-# down, up, stats. The test runs it on 127.0.0.1 inside its own network namespace.
+# down, up, watchclose, stats. The test runs it on 127.0.0.1 inside its own
+# network namespace.
 #
 #   fake-apiserver.py serve --port P --cert C --key K --token-file T --log L
 #                           [--nodes FILE | --gen N] [--pad BYTES] [--bookmark SECONDS]
@@ -36,6 +37,7 @@ class State:
         self.generation = 0  # bumped by drop: open watches end
         self.error_gen = 0  # bumped by error: open watches get an ERROR event
         self.stats = {"list": 0, "watch": 0, "bytes": 0}
+        self.watch_close = False  # watches end at once, empty (an API server shutting down)
 
     def bump(self):
         self.rv += 1
@@ -248,6 +250,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        if S.watch_close:  # a complete, empty answer at once
+            self.chunk(b"")
+            self.wfile.flush()
+            return
         end = time.monotonic() + timeout
         last_bookmark = time.monotonic()
         try:
@@ -324,6 +330,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 S.lock.notify_all()
         elif cmd == "up":
             S.down = False
+        elif cmd == "watchclose":  # watchclose?on=1|0: every watch ends at once, empty
+            S.watch_close = q.get("on") == "1"
         elif alloc_control(self, cmd, q):
             pass
         elif cmd == "stats":

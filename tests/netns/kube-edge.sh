@@ -1,0 +1,48 @@
+#!/bin/bash
+# The Kubernetes client and node source against an API server that misbehaves in ways a
+# real one (or a proxy in front of it) does, with the fake API server
+# (tests/kube/fake-apiserver.py) on 127.0.0.1 in node1's namespace: watches that end at
+# once with an empty answer (an API server shutting down) are started again with a
+# backoff, not in a loop that hammers the server and stops the agent's own loop.
+. "$top_srcdir/tests/netns/lib.sh"
+. "$top_srcdir/tests/netns/routes-lib.sh"
+. "$top_srcdir/tests/kube/kube-lib.sh"
+for c in jq openssl python3; do
+        command -v $c >/dev/null || { echo "SKIP: $c not found"; exit 77; }
+done
+routes_setup
+kube_certs || { echo "SKIP: openssl could not make certificates"; exit 77; }
+echo secret-1 > "$TMPDIR/server-token"
+kube_serve node1 6443 || exit 1
+for i in 1 2; do kctl node1 "node?name=node$i&cidr=10.1.$i.0/24&ip=192.168.1.1$i"; done
+kubeconfig "$TMPDIR/kc" "$API_URL" "certificate-authority: $TMPDIR/ca.crt" "token: secret-1"
+n_watch() { grep -c 'GET /api/v1/nodes?watch=1' "$TMPDIR/api.log"; }
+PN_WAIT=10
+
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never run \
+        --no-firewall --kubeconfig "$TMPDIR/kc" --interval 3600 -v \
+        > "$TMPDIR/run.out" 2> "$TMPDIR/run.err" &
+pid=$!
+wait_for "the listed node is routed" has_route 10.1.2.0/24 192.168.1.12
+
+# --- watches that end at once --------------------------------------------------------
+kctl node1 "watchclose?on=1"
+kctl node1 drop
+before=$(n_watch)
+sleep 3
+n=$(($(n_watch) - before))
+echo "# $n watches in 3 s while each one ended at once"
+check "watches ending at once: started again with a backoff (at most 10 in 3 s, got $n)" \
+        test "$n" -le 10
+check "  the agent says why" grep -q "ended the watch at once, with no event; retrying in" "$TMPDIR/run.err"
+check "  the agent still runs" kill -0 "$pid"
+check "  routes kept" has_route 10.1.2.0/24 192.168.1.12
+kctl node1 "watchclose?on=0"
+kctl node1 "node?name=node3&cidr=10.1.3.0/24&ip=192.168.1.13"
+wait_for "  a normal watch again: a node added then is routed" has_route 10.1.3.0/24 192.168.1.13
+kill "$pid"
+wait "$pid" 2>/dev/null
+
+kill "$API_PID"
+wait "$API_PID" 2>/dev/null
+finish
