@@ -639,6 +639,14 @@ int pn_kube_request(pn_kube *k, const char *path, const struct pn_kube_call_opts
                                    opts && opts->method ? opts->method : "GET", k->cfg->server,
                                    path, msg);
                 free(b.buf);
+        } else if (r < 0 && status >= 200 && status < 300) {
+                /* a 2xx status whose body broke off (the connection dropped, the time
+                 * limit, out of memory): half a body is no answer */
+                r = pn_error_plain(err, -r, 0,
+                                   "%s %s%s: HTTP %ld, but the body broke off after %zu bytes: %s",
+                                   opts && opts->method ? opts->method : "GET", k->cfg->server,
+                                   path, status, pn_kube_call_bytes(c), msg);
+                free(b.buf);
         } else {
                 r = (int)status;
                 if (body) {

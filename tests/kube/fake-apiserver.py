@@ -6,7 +6,7 @@
 # 410 Gone for a compacted resourceVersion, as https://kubernetes.io/docs/reference/
 # using-api/api-concepts/ describes them. Every request is appended to a log the test
 # reads. Controlled through /_ctl/* (no token): apply, delete, drop, compact, error,
-# down, up, watchclose, stats. The test runs it on 127.0.0.1 inside its own
+# down, up, watchclose, truncate, stats. The test runs it on 127.0.0.1 inside its own
 # network namespace.
 #
 #   fake-apiserver.py serve --port P --cert C --key K --token-file T --log L
@@ -38,6 +38,7 @@ class State:
         self.error_gen = 0  # bumped by error: open watches get an ERROR event
         self.stats = {"list": 0, "watch": 0, "bytes": 0}
         self.watch_close = False  # watches end at once, empty (an API server shutting down)
+        self.truncate = set()  # paths whose next JSON answer breaks off halfway
 
     def bump(self):
         self.rv += 1
@@ -141,6 +142,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        path = urllib.parse.urlsplit(self.path).path
+        if path in S.truncate:  # the connection breaks halfway through the body
+            S.truncate.discard(path)
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            self.record("truncated after %d of %d bytes" % (len(body) // 2, len(body)))
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.wfile.write(body)
         S.stats["bytes"] += len(body)
 
@@ -332,6 +342,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             S.down = False
         elif cmd == "watchclose":  # watchclose?on=1|0: every watch ends at once, empty
             S.watch_close = q.get("on") == "1"
+        elif cmd == "truncate":  # truncate?path=P: P's next JSON answer breaks off halfway
+            S.truncate.add(q["path"])
         elif alloc_control(self, cmd, q):
             pass
         elif cmd == "stats":

@@ -3,7 +3,8 @@
 # real one (or a proxy in front of it) does, with the fake API server
 # (tests/kube/fake-apiserver.py) on 127.0.0.1 in node1's namespace: watches that end at
 # once with an empty answer (an API server shutting down) are started again with a
-# backoff, not in a loop that hammers the server and stops the agent's own loop.
+# backoff, not in a loop that hammers the server and stops the agent's own loop; an answer
+# whose body breaks off is an error, not a success with half a body.
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/netns/routes-lib.sh"
 . "$top_srcdir/tests/kube/kube-lib.sh"
@@ -42,6 +43,18 @@ kctl node1 "node?name=node3&cidr=10.1.3.0/24&ip=192.168.1.13"
 wait_for "  a normal watch again: a node added then is routed" has_route 10.1.3.0/24 192.168.1.13
 kill "$pid"
 wait "$pid" 2>/dev/null
+
+# --- an answer that breaks off ---------------------------------------------------------
+T="$top_builddir/tests/netns/pn-kube-test"
+kctl node1 "truncate?path=/api/v1/nodes/node2"
+ip netns exec node1 "$T" "$TMPDIR/kc" get /api/v1/nodes/node2 > "$TMPDIR/get.out" 2> "$TMPDIR/get.err"
+rc=$?
+check "the server broke the answer off halfway" grep -q "truncated after" "$TMPDIR/api.log"
+is "  podnet_kube_request() fails, no 200 with half a body" "$rc $(head -c 4 "$TMPDIR/get.out")" "1 "
+check "  and says the body broke off" grep -q "broke off" "$TMPDIR/get.err"
+sed 's/^/# /' "$TMPDIR/get.err"
+ip netns exec node1 "$T" "$TMPDIR/kc" get /api/v1/nodes/node2 > "$TMPDIR/get.out" 2> "$TMPDIR/get.err"
+is "  the next GET is whole" "$(sed 1d "$TMPDIR/get.out" | jq -r .metadata.name)" node2
 
 kill "$API_PID"
 wait "$API_PID" 2>/dev/null
