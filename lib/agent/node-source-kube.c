@@ -22,6 +22,9 @@
 #define BACKOFF_MIN_MS 500.0
 #define BACKOFF_MAX_MS 30000.0
 #define WATCH_TIMEOUT_S 300
+/* A watch answered 200 and still open after this long is up, event or not (a shorter one
+ * that ends with no event is a failure: watch_ended()). */
+#define WATCH_UP_MS 1000.0
 
 enum kstate { K_IDLE, K_LIST, K_WATCH, K_BACKOFF };
 
@@ -564,6 +567,16 @@ static void watch_ended(struct kube_source *ks, int r, long status, const char *
         fail(ks, "Watching nodes", msg);
 }
 
+/* A quiet cluster sends no event, and an API server a bookmark about once a minute: the
+ * watch is up from its 200 (once it has lasted WATCH_UP_MS), not from its first event, or
+ * /healthz would fail a watch that works. */
+static void watch_check_up(struct kube_source *ks)
+{
+        if (ks->state == K_WATCH && ks->call && !ks->st.watching && !pn_kube_call_done(ks->call) &&
+            pn_now_ms() - ks->watch_at >= WATCH_UP_MS && pn_kube_call_status(ks->call) == 200)
+                set_watching(ks, true);
+}
+
 static void advance(struct kube_source *ks)
 {
         const char *msg;
@@ -607,6 +620,7 @@ static void advance(struct kube_source *ks)
                 }
                 break;
         }
+        watch_check_up(ks);
 }
 
 /* --- the source ------------------------------------------------------------------------- */
@@ -643,6 +657,9 @@ static double kube_wait_ms(const struct pn_node_source *s)
                 if (w < 0 || t < w)
                         w = t < 0 ? 0 : t;
         }
+        if (ks->state == K_WATCH && ks->call && !ks->st.watching &&
+            (t = ks->watch_at + WATCH_UP_MS - now) > 0 && (w < 0 || t < w))
+                w = t; /* (watch_check_up()) */
         if (ks->st.synced && (ks->dirty || ks->requested)) {
                 t = ks->dirty && !ks->requested ? ks->deliver_at - now : 0;
                 if (w < 0 || t < w)

@@ -536,6 +536,16 @@ size_t pn_kube_call_bytes(const pn_kube_call *c)
         return c->bytes;
 }
 
+long pn_kube_call_status(const pn_kube_call *c)
+{
+        long status = 0;
+
+        if (c->status || !c->easy)
+                return c->status;
+        (void)curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+        return status;
+}
+
 static int http_errno(long status)
 {
         switch (status) {

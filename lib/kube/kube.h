@@ -133,6 +133,9 @@ int pn_kube_call_done(const pn_kube_call *c);
 int pn_kube_call_result(const pn_kube_call *c, long *status, const char **msg);
 /* Bytes of body received so far. */
 size_t pn_kube_call_bytes(const pn_kube_call *c);
+/* The HTTP status as soon as the answer's headers came, while the call still runs (0:
+ * none yet): a WATCH is established from its 200, before any event. */
+long pn_kube_call_status(const pn_kube_call *c);
 
 /* A blocking call for tools and controllers: runs it to its end (polling the client's
  * descriptors), the whole body NUL-terminated into *body (may be NULL: discarded; the

@@ -8,7 +8,7 @@
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/netns/routes-lib.sh"
 . "$top_srcdir/tests/kube/kube-lib.sh"
-for c in jq openssl python3; do
+for c in jq openssl python3 curl; do
         command -v $c >/dev/null || { echo "SKIP: $c not found"; exit 77; }
 done
 routes_setup
@@ -55,6 +55,30 @@ check "  and says the body broke off" grep -q "broke off" "$TMPDIR/get.err"
 sed 's/^/# /' "$TMPDIR/get.err"
 ip netns exec node1 "$T" "$TMPDIR/kc" get /api/v1/nodes/node2 > "$TMPDIR/get.out" 2> "$TMPDIR/get.err"
 is "  the next GET is whole" "$(sed 1d "$TMPDIR/get.out" | jq -r .metadata.name)" node2
+
+# --- a quiet cluster: the watch is up from its answer's headers, not from its first event -----
+# (no --bookmark: an API server sends a bookmark about once a minute, and no event may come
+# for much longer; /healthz must not fail a watch that is established)
+addr=127.0.0.1:9633
+# get PATH: "STATUS BODY"
+get() { ip netns exec node1 curl -s -m 5 -o "$TMPDIR/body" -w '%{http_code}' "http://$addr$1" && echo " $(cat "$TMPDIR/body")"; }
+healthy() { [ "$(get /healthz)" = "200 ok" ]; }
+ip netns exec node1 "$PODNET_ROUTES" --node-name node1 --no-cni-conf --overlay never run \
+        --no-firewall --kubeconfig "$TMPDIR/kc" --interval 3600 --metrics-addr "$addr" \
+        --healthz-source-timeout 2 > "$TMPDIR/run3.out" 2> "$TMPDIR/run3.err" &
+pid=$!
+wait_for "a quiet cluster: /healthz 200 once listed" healthy
+sleep 4
+get /healthz > "$TMPDIR/hz"
+is "  still 200 4 s later, with no event and no bookmark (timeout 2 s)" "$(cat "$TMPDIR/hz")" "200 ok"
+get /metrics > /dev/null
+is "  podnet_node_source_up 1" "$(awk '$1 == "podnet_node_source_up" { print $2 }' "$TMPDIR/body")" 1
+kctl node1 compact
+sleep 4
+get /healthz > "$TMPDIR/hz"
+is "  a relist (410): 200 4 s after it, with no event and no bookmark" "$(cat "$TMPDIR/hz")" "200 ok"
+kill "$pid"
+wait "$pid" 2>/dev/null
 
 kill "$API_PID"
 wait "$API_PID" 2>/dev/null
