@@ -84,6 +84,31 @@ int pn_alloc_pending_add(struct pn_alloc_state *st, const char *name,
         return 0;
 }
 
+static bool cidrs_overlap(podnet_cidr *const *a, size_t na, podnet_cidr *const *b, size_t nb)
+{
+        for (size_t i = 0; i < na; i++)
+                for (size_t j = 0; j < nb; j++)
+                        if (podnet_cidr_overlaps(a[i], b[j]))
+                                return true;
+        return false;
+}
+
+const char *pn_alloc_pending_holder(const struct pn_alloc_state *st, const podnet_nodes *nodes,
+                                    const struct pn_alloc_pending *p)
+{
+        for (size_t i = 0; nodes && i < nodes->n; i++) {
+                const struct pn_node *n = &nodes->nodes[i];
+                if (!streq(n->name, p->name) &&
+                    cidrs_overlap(p->cidrs, p->n_cidrs, n->pod_cidrs, n->n_pod_cidrs))
+                        return n->name;
+        }
+        for (size_t i = 0; i < st->n; i++)
+                if (!streq(st->v[i].name, p->name) &&
+                    cidrs_overlap(p->cidrs, p->n_cidrs, st->v[i].cidrs, st->v[i].n_cidrs))
+                        return st->v[i].name;
+        return NULL;
+}
+
 static const struct pn_node *node_find(const podnet_nodes *nodes, const char *name)
 {
         for (size_t i = 0; i < nodes->n; i++)

@@ -368,12 +368,27 @@ static void allocate_pass(struct allocator *al)
                 al->need_floor = false;
         }
         pn_alloc_reconcile(&al->st, al->nodes);
-        /* patches whose outcome was not known, with the same CIDRs */
+        /* patches whose outcome was not known, with the same CIDRs while they are free */
         for (size_t i = 0; i < al->st.n; i++) {
                 struct pn_alloc_pending *p = &al->st.v[i];
                 _cleanup_free_ char *name = NULL;
+                const char *holder;
                 if (!p->retry || p->retry_at > now)
                         continue;
+                holder = pn_alloc_pending_holder(&al->st, al->nodes, p);
+                if (holder) {
+                        /* given meanwhile by the leader of another term (the floor LIST or
+                         * the watch shows it) or another writer: planned again below */
+                        char text[512] = "";
+                        cidrs_text(p->cidrs, p->n_cidrs, text, sizeof(text), false);
+                        pn_warn(al->ctx,
+                                "Node %s: %s not sent again, node %s holds them now; "
+                                "planned again",
+                                p->name, text, holder);
+                        pn_alloc_pending_drop(&al->st, p->name);
+                        i = (size_t)-1;
+                        continue;
+                }
                 if (!leading_now(al))
                         return;
                 name = strdup(p->name);

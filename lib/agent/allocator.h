@@ -38,6 +38,13 @@ int pn_alloc_pending_add(struct pn_alloc_state *st, const char *name,
 struct pn_alloc_pending *pn_alloc_pending_find(struct pn_alloc_state *st, const char *name);
 void pn_alloc_pending_drop(struct pn_alloc_state *st, const char *name);
 
+/* The name of another node that holds a CIDR overlapping one of p's (a node of `nodes`
+ * or another entry), or NULL when p's CIDRs are still free: a patch whose outcome was not
+ * known is sent again only then (a leader of another term, or another writer, may have
+ * given them meanwhile). */
+const char *pn_alloc_pending_holder(const struct pn_alloc_state *st, const podnet_nodes *nodes,
+                                    const struct pn_alloc_pending *p);
+
 /* Forgets the entries that `nodes` (a complete node list) settles: a Node listed with pod
  * CIDRs, or not listed though listed before. Returns how many were forgotten. */
 size_t pn_alloc_reconcile(struct pn_alloc_state *st, const podnet_nodes *nodes);

@@ -373,6 +373,7 @@ DISCOVERY["/apis/coordination.k8s.io/v1"] = {
     "resources": [{"name": "leases", "singularName": "lease", "namespaced": True, "kind": "Lease",
                    "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}]}
 RACES = {}  # node name -> pod CIDR another writer sets just before our next PATCH of it
+FAILS = {}  # node name -> how many of its next PATCHes fail with 500, not applied
 
 
 def alloc_user(h):
@@ -467,6 +468,10 @@ def alloc_node(h, name):
         if obj is None:
             h.record("404 user=%s" % user)
             return h.send_json(404, status(404, "NotFound", 'nodes "%s" not found' % name))
+        if FAILS.get(name, 0) > 0:  # refused before it is applied: an outcome not known
+            FAILS[name] -= 1
+            h.record("500 user=%s" % user)
+            return h.send_json(500, status(500, "InternalError", "etcdserver: request timed out"))
         o = json.loads(json.dumps(obj))
         try:
             patch = json.loads(body)
@@ -546,6 +551,10 @@ def alloc_control(h, cmd, q):
     if cmd == "race":  # race?name=N&cidr=C: C is written into N just before the next PATCH of N
         with S.lock:
             RACES[q["name"]] = q["cidr"]
+        return True
+    if cmd == "patchfail":  # patchfail?name=N&count=K: N's next K PATCHes fail (500), not applied
+        with S.lock:
+            FAILS[q["name"]] = int(q["count"])
         return True
     return False
 

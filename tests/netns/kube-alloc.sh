@@ -9,21 +9,7 @@
 # allocating when it runs again, and a terminated one releases the Lease.
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/kube/kube-lib.sh"
-for c in jq openssl python3 curl; do
-        command -v $c >/dev/null || { echo "SKIP: $c not found"; exit 77; }
-done
-ip link set lo up
-kube_certs || { echo "SKIP: openssl could not make certificates"; exit 77; }
-echo secret-admin > "$TMPDIR/server-token"
-printf 'tok-a alloc-a\ntok-b alloc-b\n' > "$TMPDIR/user-tokens"
-
-api() { curl -sf --cacert "$TMPDIR/ca.crt" -H "Authorization: Bearer secret-admin" "$API_URL$1"; }
-kc() { python3 "$FAKE_API" ctl "$API_URL" "$@" >/dev/null; }
-cidrs() { api "/api/v1/nodes/$1" | jq -r '(.spec.podCIDRs // []) | join(",")'; }
-has_cidr() { [ -n "$(cidrs "$1")" ]; }
-# every pod CIDR of every node, one a line
-all_cidrs() { api /api/v1/nodes | jq -r '.items[].spec.podCIDRs // [] | .[]'; }
-n_dup() { all_cidrs | sort | uniq -d | wc -l; }
+. "$top_srcdir/tests/kube/alloc-lib.sh"
 # PATCHes answered 200 (from line $2 of the log on) by user $1
 n_patch() { tail -n +"${2:-1}" "$TMPDIR/api.log" | grep -c "PATCH /api/v1/nodes/.* 200 user=$1 "; }
 log_lines() { wc -l < "$TMPDIR/api.log"; }
@@ -35,16 +21,6 @@ latency() {
 }
 # the time of the first line of the log matching $1 (an awk regular expression)
 log_time() { awk -v re="$1" '$0 ~ re { print $1; exit }' "$TMPDIR/api.log"; }
-wait_for() {
-        local what=$1 i
-        shift
-        for i in $(seq 1 "$(awk "BEGIN { print int(${PN_WAIT:-10} * 20) }")"); do
-                "$@" && { ok "$what"; return 0; }
-                sleep 0.05
-        done
-        fail "$what (not within ${PN_WAIT:-10} s)"
-        return 1
-}
 # allocator ID KUBECONFIG CLUSTER-CIDRS: started in the background, $! its pid, log $TMPDIR/ID.err
 allocator() {
         "$PODNET_ROUTES" --node-name "$1" allocate --watch --kubeconfig "$2" --cluster-cidr "$3" \

@@ -197,6 +197,29 @@ static void test_plan(void)
            "  the error names the cluster CIDR: %s", err ? podnet_error_message(err) : "none");
         err = podnet_error_free(err);
         pn_alloc_assign_free(as, n_as);
+
+        /* a retried patch's CIDRs given to another node meanwhile (e's 10.0.2.0/23 covers
+         * c's entry 10.0.3.0/24; b is listed with 10.0.1.0/24): not free */
+        {
+                podnet_cidr *q = NULL;
+                struct pn_alloc_pending *e;
+                podnet_cidr_parse(&q, "10.0.2.0/23");
+                pn_alloc_pending_add(&st, "e", (const podnet_cidr *const *)&q, 1, true, true, 0);
+                e = pn_alloc_pending_find(&st, "e");
+                is_str(e ? pn_alloc_pending_holder(&st, n, e) : NULL, "c",
+                       "a retry whose CIDR overlaps another entry's: held by it");
+                pn_alloc_pending_drop(&st, "c");
+                e = pn_alloc_pending_find(&st, "e");
+                ok(e && !pn_alloc_pending_holder(&st, n, e),
+                   "  free once that entry is gone (the list shows d without one)");
+                podnet_cidr_free(q);
+                podnet_cidr_parse(&q, "10.0.1.0/24");
+                pn_alloc_pending_add(&st, "e", (const podnet_cidr *const *)&q, 1, true, true, 0);
+                e = pn_alloc_pending_find(&st, "e");
+                is_str(e ? pn_alloc_pending_holder(&st, n, e) : NULL, "b",
+                       "  a CIDR a listed node holds: held by it");
+                podnet_cidr_free(q);
+        }
         podnet_nodes_free(n);
 
         /* a deleted: its CIDR free for e; c's entry from a LIST not shown yet stays */
