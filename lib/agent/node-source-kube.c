@@ -22,6 +22,10 @@
 #define BACKOFF_MIN_MS 500.0
 #define BACKOFF_MAX_MS 30000.0
 #define WATCH_TIMEOUT_S 300
+/* How long past its timeoutSeconds a watch may stay open before the client ends it: a
+ * server or proxy that hangs with the connection alive sends nothing, and TCP keepalive
+ * alone would take minutes more to notice. */
+#define WATCH_GRACE_S 30
 /* A watch answered 200 and still open after this long is up, event or not (a shorter one
  * that ends with no event is a failure: watch_ended()). */
 #define WATCH_UP_MS 1000.0
@@ -435,19 +439,20 @@ static void start_list(struct kube_source *ks)
 static void start_watch(struct kube_source *ks)
 {
         char path[512];
-        unsigned jitter = 0;
+        unsigned jitter = 0, timeout_s;
 
         (void)getrandom(&jitter, sizeof(jitter), GRND_NONBLOCK);
         /* spread the servers' ends of the watches of many nodes over a minute */
+        timeout_s = WATCH_TIMEOUT_S + jitter % 60;
         snprintf(path, sizeof(path),
                  "/api/v1/nodes?watch=1&allowWatchBookmarks=true&resourceVersion=%s"
                  "&timeoutSeconds=%u",
-                 ks->rv ? ks->rv : "0", WATCH_TIMEOUT_S + jitter % 60);
+                 ks->rv ? ks->rv : "0", timeout_s);
         ks->relist = false;
         ks->state = K_WATCH;
         ks->watch_at = pn_now_ms();
         ks->watch_events0 = ks->st.events;
-        if (start_call(ks, path, watch_data, 0) < 0)
+        if (start_call(ks, path, watch_data, timeout_s + WATCH_GRACE_S) < 0)
                 fail(ks, "Watching nodes", ks->st.last_error);
 }
 
