@@ -2,10 +2,14 @@
 /*
  * Route sockets: the one of a (context, namespace) pair, created inside the namespace by
  * a short-lived helper thread (the caller's thread never moves) and kept on the namespace
- * object; its tuning for bulk traffic; and the event sockets monitors subscribe with.
+ * object; a second one beside it, for a dump that runs in another thread; its tuning for
+ * bulk traffic; and the event sockets monitors subscribe with.
  */
+#include <linux/sockios.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "netlink/transport.h"
 
@@ -88,6 +92,68 @@ struct nl_sock *pn_nl_sock(podnet_ctx *ctx, podnet_netns *ns)
                 return NULL;
         }
         return pn_ctx_nl(ctx);
+}
+
+/* The inode of the namespace of socket fd (SIOCGSKNS, >= 4.9), or 0 if it cannot be told. */
+static ino_t sock_netns(int fd)
+{
+        struct stat st;
+        int ns = ioctl(fd, SIOCGSKNS);
+        ino_t ino = 0;
+
+        if (ns < 0)
+                return 0;
+        if (fstat(ns, &st) == 0)
+                ino = st.st_ino;
+        close(ns);
+        return ino;
+}
+
+struct nl_sock *pn_nl_sock_beside(struct nl_sock *like)
+{
+        struct nl_sock *sk;
+        ino_t a, b;
+        int fd, r;
+
+        fd = open_route_socket(NULL);
+        if (fd < 0) {
+                errno = -fd;
+                return NULL;
+        }
+        /* opened in the calling thread's namespace, which need not be the one `like` was
+         * opened in */
+        a = sock_netns(fd);
+        b = sock_netns(nl_socket_get_fd(like));
+        if (a == 0 || a != b) {
+                close(fd);
+                errno = EXDEV;
+                return NULL;
+        }
+        sk = nl_socket_alloc();
+        if (!sk) {
+                close(fd);
+                errno = ENOMEM;
+                return NULL;
+        }
+        errno = 0;
+        r = nl_socket_set_fd(sk, NETLINK_ROUTE, fd);
+        if (r < 0) {
+                int e = pn_nl_sys_errno(r, errno);
+
+                close(fd);
+                nl_socket_free(sk);
+                errno = e;
+                return NULL;
+        }
+        (void)pn_nl_sock_bulk(sk);
+        return sk;
+}
+
+struct nl_sock *pn_nl_sock_free(struct nl_sock *sk)
+{
+        if (sk)
+                nl_socket_free(sk); /* closes its fd */
+        return NULL;
 }
 
 size_t pn_nl_sock_bulk(struct nl_sock *sk)
