@@ -51,19 +51,13 @@ static int open_route_socket(void *userdata _unused_)
         return fd;
 }
 
-static struct nl_sock *netns_nl(podnet_netns *ns)
+/* A libnl socket around the bound route socket fd, which it then owns; NULL with errno
+ * set (fd closed) on failure. */
+static struct nl_sock *wrap_fd(int fd)
 {
-        struct nl_sock *sk;
-        int fd, r;
+        struct nl_sock *sk = nl_socket_alloc();
+        int r;
 
-        if (ns->nl)
-                return ns->nl;
-        fd = pn_ns_call(ns->fd, SOCKET_THREAD_STACK, open_route_socket, NULL);
-        if (fd < 0) {
-                errno = -fd;
-                return NULL;
-        }
-        sk = nl_socket_alloc();
         if (!sk) {
                 close(fd);
                 errno = ENOMEM;
@@ -79,8 +73,22 @@ static struct nl_sock *netns_nl(podnet_netns *ns)
                 errno = e;
                 return NULL;
         }
-        ns->nl = sk;
         return sk;
+}
+
+static struct nl_sock *netns_nl(podnet_netns *ns)
+{
+        int fd;
+
+        if (ns->nl)
+                return ns->nl;
+        fd = pn_ns_call(ns->fd, SOCKET_THREAD_STACK, open_route_socket, NULL);
+        if (fd < 0) {
+                errno = -fd;
+                return NULL;
+        }
+        ns->nl = wrap_fd(fd);
+        return ns->nl;
 }
 
 struct nl_sock *pn_nl_sock(podnet_ctx *ctx, podnet_netns *ns)
@@ -113,7 +121,7 @@ struct nl_sock *pn_nl_sock_beside(struct nl_sock *like)
 {
         struct nl_sock *sk;
         ino_t a, b;
-        int fd, r;
+        int fd;
 
         fd = open_route_socket(NULL);
         if (fd < 0) {
@@ -129,23 +137,9 @@ struct nl_sock *pn_nl_sock_beside(struct nl_sock *like)
                 errno = EXDEV;
                 return NULL;
         }
-        sk = nl_socket_alloc();
-        if (!sk) {
-                close(fd);
-                errno = ENOMEM;
-                return NULL;
-        }
-        errno = 0;
-        r = nl_socket_set_fd(sk, NETLINK_ROUTE, fd);
-        if (r < 0) {
-                int e = pn_nl_sys_errno(r, errno);
-
-                close(fd);
-                nl_socket_free(sk);
-                errno = e;
-                return NULL;
-        }
-        (void)pn_nl_sock_bulk(sk);
+        sk = wrap_fd(fd);
+        if (sk)
+                (void)pn_nl_sock_bulk(sk);
         return sk;
 }
 
