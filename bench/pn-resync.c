@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,8 +25,9 @@ static void usage(FILE *f)
                    "Calls podnet_routes_sync() CALLS times (default 20) in this process with\n"
                    "--overlay MODE (default always), node NODE (default bench-node), cluster CIDR\n"
                    "CLUSTER_CIDR (default 10.0.0.0/8), no firewall, and prints per call\n"
-                   "\"call I MS WRITES\", then \"median MS WRITES_MAX\" over the calls after the\n"
-                   "first. -v logs the library's debug messages (the stage times) to stderr.\n");
+                   "\"call I MS WRITES FAULTS\" (FAULTS: the page faults of the call), then\n"
+                   "\"median MS WRITES_MAX\" over the calls after the first. -v logs the library's\n"
+                   "debug messages (the stage times) to stderr.\n");
 }
 
 static double now_ms(void)
@@ -42,6 +44,13 @@ static void log_stderr(podnet_ctx *ctx, void *userdata, int priority, const char
         (void)userdata;
         (void)priority;
         fprintf(stderr, "%s\n", msg);
+}
+
+static long minor_faults(void)
+{
+        struct rusage ru;
+
+        return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_minflt : 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -150,10 +159,12 @@ int main(int argc, char **argv)
         for (int i = 0; i < calls; i++) {
                 podnet_sync_report *rep = NULL;
                 size_t w;
+                long f0 = minor_faults();
                 double t0 = now_ms();
 
                 r = podnet_routes_sync(ctx, nodes, &cfg, &rep, &err);
                 ms[i] = now_ms() - t0;
+                f0 = minor_faults() - f0;
                 if (r < 0) {
                         fprintf(stderr, "pn-resync: call %d: %s\n", i + 1,
                                 err ? podnet_error_message(err) : strerror(-r));
@@ -162,7 +173,7 @@ int main(int argc, char **argv)
                 w = podnet_sync_report_writes(rep);
                 if (i > 0 && w > writes_max)
                         writes_max = w;
-                printf("call %d %.3f %zu\n", i + 1, ms[i], w);
+                printf("call %d %.3f %zu %ld\n", i + 1, ms[i], w, f0);
                 podnet_sync_report_free(rep);
         }
         if (calls > 1) {
