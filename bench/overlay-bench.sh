@@ -46,6 +46,12 @@ pn_tool bench/pn-timeit timeit || exit 1
 keep_llp=${LD_LIBRARY_PATH-}
 pn_tool bench/pn-resync resync || exit 1
 export LD_LIBRARY_PATH=$keep_llp
+# pn_tool looks for the real binary under the build's top .libs/; a program in bench/ has
+# its own, and the libtool wrapper would set LD_LIBRARY_PATH to the build's library
+if ! head -c4 "$resync" | grep -q ELF; then
+        resync=$(dirname "$resync")/.libs/$(basename "$resync")
+        [ -x "$resync" ] || { echo "overlay-bench.sh: $resync is not built" >&2; exit 1; }
+fi
 if [ ${#progs[@]} -eq 0 ]; then
         pn_tool podnet-routes routes || exit 1
         progs=("$routes")
