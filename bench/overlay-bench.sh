@@ -10,7 +10,8 @@
 # Usage: bench/overlay-bench.sh [-n PEERS] [-r ROUNDS] [-c] [PODNET_ROUTES [PODNET_ROUTES_B]]
 # With no program, the build's; with two (installed builds: configure --prefix=DIR), an
 # A/B interleaved round by round, with B/A. -c adds the instructions one no-op resync runs
-# in podnet_routes_sync() (valgrind --tool=callgrind; deterministic, unlike the times).
+# in podnet_routes_sync() and in the thread it starts for the overlay's dumps (valgrind
+# --tool=callgrind; deterministic, unlike the times).
 # On a busy machine `chrt -f 10 bench/overlay-bench.sh ...` keeps other work from
 # interleaving.
 set -u
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
         -n) peers=${2:?-n needs a number}; shift 2 ;;
         -r) rounds=${2:?-r needs a number}; shift 2 ;;
         -c) callgrind=true; shift ;;
-        -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
         -*) echo "overlay-bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
         *) break ;;
         esac
@@ -150,7 +151,9 @@ for ((r = 1; r <= rounds; r++)); do
                 awk -v t="resync-$x-writes" '$1 == "median" { print t, $3 }' "$state/resync.$x" \
                         >>"$state/writes"
                 if $callgrind && [ "$r" = 1 ]; then
+                        # dump_run: the route sync's second thread (lib/agent/overlay-dump.c)
                         valgrind --tool=callgrind --toggle-collect=podnet_routes_sync \
+                                --toggle-collect=dump_run \
                                 --callgrind-out-file="$state/cg.$x" "${progs[$i]}" sync "${sync_args[@]}" \
                                 >/dev/null 2>"$state/cg.$x.log"
                         awk '/Collected :/ { print $NF }' "$state/cg.$x.log" >"$state/cg.$x.ir"
