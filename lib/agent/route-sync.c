@@ -636,9 +636,14 @@ static int sync_pass(struct sync_state *st, podnet_error **err)
         r = pn_overlay_pass_diff(&st->ov, st->sk, err);
         if (r < 0)
                 return r;
-        pn_debug(st->ctx, "Route sync: %zu neighbour and %zu FDB entries installed%s%.2f%s (%.2f ms)",
-                 st->ov.n_neigh, st->ov.n_fdb, st->ov.dumped ? ", dumped beside the routes in " : "",
-                 st->ov.dumped ? st->early.ms : 0.0, st->ov.dumped ? " ms" : "", ms_since(&t0));
+        if (st->ov.dumped)
+                pn_debug(st->ctx,
+                         "Route sync: %zu neighbour and %zu FDB entries installed, dumped beside "
+                         "the routes in %.2f ms (%.2f ms)",
+                         st->ov.n_neigh, st->ov.n_fdb, st->early.ms, ms_since(&t0));
+        else
+                pn_debug(st->ctx, "Route sync: %zu neighbour and %zu FDB entries installed (%.2f ms)",
+                         st->ov.n_neigh, st->ov.n_fdb, ms_since(&t0));
         st->nh_mode = st->nh_kernel && !st->cfg.no_nexthops;
         pn_debug(st->ctx, "Route sync: %zu wanted, %zu installed, %zu next hops (%s) (%.2f ms)",
                  st->n_want, st->d.n_rt, st->d.n_nh,
