@@ -4,11 +4,14 @@
 # nexthop object and route per peer, one neighbour and one FDB entry per peer) against
 # `ip -batch` + `bridge -batch` installing the same device, nexthops, routes, neighbour
 # and FDB entries; and the no-op resync (library time, whole program wall and CPU time,
-# kernel writes). Medians of ROUNDS rounds. Never fails on a time.
+# kernel writes), and the no-op resync in one process (run's case: bench/pn-resync calls
+# podnet_routes_sync() 20 times in one process against the program's own libpodnet; its
+# median after the first call, per round). Medians of ROUNDS rounds. Never fails on a time.
 # Usage: bench/overlay-bench.sh [-n PEERS] [-r ROUNDS] [-c] [PODNET_ROUTES [PODNET_ROUTES_B]]
 # With no program, the build's; with two (installed builds: configure --prefix=DIR), an
 # A/B interleaved round by round, with B/A. -c adds the instructions one no-op resync runs
-# in podnet_routes_sync() (valgrind --tool=callgrind; deterministic, unlike the times).
+# in podnet_routes_sync() and in the thread it starts for the overlay's dumps (valgrind
+# --tool=callgrind; deterministic, unlike the times).
 # On a busy machine `chrt -f 10 bench/overlay-bench.sh ...` keeps other work from
 # interleaving.
 set -u
@@ -24,7 +27,7 @@ while [ $# -gt 0 ]; do
         -n) peers=${2:?-n needs a number}; shift 2 ;;
         -r) rounds=${2:?-r needs a number}; shift 2 ;;
         -c) callgrind=true; shift ;;
-        -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
         -*) echo "overlay-bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
         *) break ;;
         esac
@@ -39,6 +42,17 @@ for p in "${progs[@]}"; do
 done
 set -- "${args[@]}"
 pn_tool bench/pn-timeit timeit || exit 1
+# its LD_LIBRARY_PATH (the build's library) must not reach installed programs under A/B:
+# pn-resync gets each program's own library below
+keep_llp=${LD_LIBRARY_PATH-}
+pn_tool bench/pn-resync resync || exit 1
+export LD_LIBRARY_PATH=$keep_llp
+# pn_tool looks for the real binary under the build's top .libs/; a program in bench/ has
+# its own, and the libtool wrapper would set LD_LIBRARY_PATH to the build's library
+if ! head -c4 "$resync" | grep -q ELF; then
+        resync=$(dirname "$resync")/.libs/$(basename "$resync")
+        [ -x "$resync" ] || { echo "overlay-bench.sh: $resync is not built" >&2; exit 1; }
+fi
 if [ ${#progs[@]} -eq 0 ]; then
         pn_tool podnet-routes routes || exit 1
         progs=("$routes")
@@ -48,6 +62,20 @@ if $callgrind && ! command -v valgrind >/dev/null; then
         exit 2
 fi
 tags=(a b)
+libdirs=() # each program's libpodnet: an installed one's lib/, a build's .libs/
+for p in "${progs[@]}"; do
+        d=$(dirname "$p")
+        if [ -e "$d/../lib/libpodnet.so" ]; then
+                libdirs+=("$(cd "$d/../lib" && pwd)")
+        elif [ -e "$d/libpodnet.so" ]; then
+                libdirs+=("$(cd "$d" && pwd)")
+        elif [ -e "$d/.libs/libpodnet.so" ]; then
+                libdirs+=("$(cd "$d/.libs" && pwd)")
+        else
+                echo "overlay-bench.sh: no libpodnet.so beside $p (for bench/pn-resync)" >&2
+                exit 2
+        fi
+done
 
 . "$pn_top/tests/netns/lib.sh"
 # Inside a private network and mount namespace from here on; it plays the node.
@@ -111,8 +139,21 @@ for ((r = 1; r <= rounds; r++)); do
                         bridge -j fdb show dev "$vx" | jq -r --arg d "$vx" '.[] | select(.state == "permanent") | "fdb add \(.mac) dev \($d) dst \(.dst) self permanent"' >"$state/fdb.batch"
                 fi
                 for ((k = 1; k <= 5; k++)); do sync "noop-$x" "${progs[$i]}"; done
+                # run's case: 20 no-op resyncs in one process, the median after the first
+                if ! LD_LIBRARY_PATH=${libdirs[$i]} "$resync" -n 20 "$state/nodes.json" \
+                        >"$state/resync.$x" 2>&1; then
+                        echo "FAIL: bench/pn-resync ($x):"
+                        head -c 2000 "$state/resync.$x"
+                        exit 1
+                fi
+                awk -v t="resync-$x" '$1 == "median" { printf "%s %d\n", t, $2 * 1e6 }' \
+                        "$state/resync.$x" >>"$rep"
+                awk -v t="resync-$x-writes" '$1 == "median" { print t, $3 }' "$state/resync.$x" \
+                        >>"$state/writes"
                 if $callgrind && [ "$r" = 1 ]; then
+                        # dump_run: the route sync's second thread (lib/agent/overlay-dump.c)
                         valgrind --tool=callgrind --toggle-collect=podnet_routes_sync \
+                                --toggle-collect=dump_run \
                                 --callgrind-out-file="$state/cg.$x" "${progs[$i]}" sync "${sync_args[@]}" \
                                 >/dev/null 2>"$state/cg.$x.log"
                         awk '/Collected :/ { print $NF }' "$state/cg.$x.log" >"$state/cg.$x.ir"
@@ -136,14 +177,17 @@ for i in "${!progs[@]}"; do
                 "$(med "cold-$x")" "$(med "cold-$x" 5)" "$(med "cold-$x-lib")"
         printf '  %-42s %10s %10s %10s\n' "no-op resync" "$(med "noop-$x")" "$(med "noop-$x" 5)" \
                 "$(med "noop-$x-lib")"
+        printf '  %-42s %10s %10s %10s\n' "no-op resync in one process (run's case)" "-" "-" \
+                "$(med "resync-$x")"
         echo "  cold/ip-batch: $(awk -v a="$(med "cold-$x")" -v b="$(med ip-batch)" 'BEGIN { printf "%.2f", a / b }')," \
-                "cold writes: $(writes "cold-$x")," "no-op writes: $(writes "noop-$x")"
+                "cold writes: $(writes "cold-$x")," "no-op writes: $(writes "noop-$x")," \
+                "in one process: $(writes "resync-$x")"
         if $callgrind; then
                 echo "  no-op resync, instructions in podnet_routes_sync (callgrind): $(cat "$state/cg.$x.ir")"
         fi
 done
 if [ ${#progs[@]} = 2 ]; then
-        for w in "noop:program:2" "noop:CPU:5" "noop-lib:library:2" "cold:program:2" "cold-lib:library:2"; do
+        for w in "noop:program:2" "noop:CPU:5" "noop-lib:library:2" "resync:in one process:2" "cold:program:2" "cold-lib:library:2"; do
                 IFS=: read -r t label f <<<"$w"
                 k=${t%%-*} s=${t#"$k"}
                 echo "B/A $k $label: $(awk -v a="$(med "$k-a$s" "$f")" -v b="$(med "$k-b$s" "$f")" 'BEGIN { printf "%.3f", b / a }')"

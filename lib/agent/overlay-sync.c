@@ -544,8 +544,8 @@ int pn_overlay_pass_diff(struct pn_overlay_pass *o, struct nl_sock *sk, podnet_e
 {
         int r;
 
-        if (!o->active || o->ifindex == IFINDEX_PLACEHOLDER)
-                goto diff;
+        if (!o->active || o->ifindex == IFINDEX_PLACEHOLDER || o->dumped)
+                goto diff; /* nothing to dump, or dumped by pn_overlay_early_join() */
         r = pn_neigh_dump(sk, AF_UNSPEC, o->ifindex, &o->neigh, &o->n_neigh);
         if (r < 0)
                 return pn_error(err, -r, 0, "Dumping the neighbour entries of %s", o->dev);

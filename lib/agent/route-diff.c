@@ -24,7 +24,7 @@ int pn_rt_compare_dst(const struct pn_rt *a, const struct pn_rt *b)
 
         if (a->family != b->family)
                 return a->family < b->family ? -1 : 1;
-        r = memcmp(a->dst, b->dst, pn_family_len(a->family));
+        r = pn_addr_cmp(a->dst, b->dst, pn_family_len(a->family));
         if (r != 0)
                 return r;
         if (a->dst_len != b->dst_len)

@@ -59,6 +59,7 @@ struct sync_state {
         size_t chunk;     /* requests in flight per chunk */
         struct nl_sock *sk;
         struct pn_overlay_pass ov; /* the VXLAN overlay's part */
+        struct pn_overlay_early early; /* its dumps, beside the route dump */
 };
 
 static void sync_state_done(struct sync_state *st)
@@ -74,6 +75,7 @@ static void sync_state_done(struct sync_state *st)
         free(st->why);
         free(st->err_del);
         free(st->err_set);
+        pn_overlay_early_done(&st->early);
         pn_overlay_pass_done(&st->ov);
         podnet_sync_report_free(st->report);
 }
@@ -578,10 +580,14 @@ static bool raced(const struct sync_state *st, int r)
 static int sync_pass(struct sync_state *st, podnet_error **err)
 {
         struct timespec t0;
+        struct nl_sock *sk;
         size_t n_del = 0;
         int r;
 
         clock_gettime(CLOCK_MONOTONIC, &t0);
+        sk = pn_nl_sock(st->ctx, NULL);
+        if (sk) /* the overlay's dumps run while the routes are dumped and planned */
+                pn_overlay_early_start(&st->early, sk, &st->cfg);
         st->d.protocol = st->cfg.protocol;
         st->d.table = st->cfg.table;
         st->d.facts = true;
@@ -624,11 +630,20 @@ static int sync_pass(struct sync_state *st, podnet_error **err)
                 r = pn_overlay_pass_report(&st->ov, st->nodes, st->want, st->n_want, st->report);
         if (r < 0)
                 return pn_error(err, -r, 0, "Planning the overlay");
+        pn_debug(st->ctx, "Route sync: %zu routes wanted, overlay routes in place (%.2f ms)",
+                 st->n_want, ms_since(&t0));
+        pn_overlay_early_join(&st->early, &st->ov);
         r = pn_overlay_pass_diff(&st->ov, st->sk, err);
         if (r < 0)
                 return r;
-        pn_debug(st->ctx, "Route sync: %zu neighbour and %zu FDB entries installed (%.2f ms)",
-                 st->ov.n_neigh, st->ov.n_fdb, ms_since(&t0));
+        if (st->ov.dumped)
+                pn_debug(st->ctx,
+                         "Route sync: %zu neighbour and %zu FDB entries installed, dumped beside "
+                         "the routes in %.2f ms (%.2f ms)",
+                         st->ov.n_neigh, st->ov.n_fdb, st->early.ms, ms_since(&t0));
+        else
+                pn_debug(st->ctx, "Route sync: %zu neighbour and %zu FDB entries installed (%.2f ms)",
+                         st->ov.n_neigh, st->ov.n_fdb, ms_since(&t0));
         st->nh_mode = st->nh_kernel && !st->cfg.no_nexthops;
         pn_debug(st->ctx, "Route sync: %zu wanted, %zu installed, %zu next hops (%s) (%.2f ms)",
                  st->n_want, st->d.n_rt, st->d.n_nh,

@@ -8,6 +8,8 @@
 #ifndef PODNET_AGENT_ROUTE_SYNC_H
 #define PODNET_AGENT_ROUTE_SYNC_H
 
+#include <pthread.h>
+
 #include "agent/overlay.h"
 #include "agent/routes.h"
 
@@ -103,6 +105,7 @@ struct pn_overlay_pass {
         size_t n_nops, n_fops;
         size_t nops_size, fops_size; /* bytes of nops, fops (kept for the next sync) */
         size_t writes;
+        bool dumped; /* neigh and fdb hold the device's entries (pn_overlay_early_join()) */
 };
 
 /* Reads the mode from cfg; for an active one, finds this node's underlay device from
@@ -131,6 +134,33 @@ int pn_overlay_pass_report(const struct pn_overlay_pass *o, const podnet_nodes *
 /* After the routes: with "never", deletes the VXLAN device an earlier mode made. */
 int pn_overlay_pass_finish(struct pn_overlay_pass *o, podnet_ctx *ctx, podnet_error **err);
 void pn_overlay_pass_done(struct pn_overlay_pass *o);
+
+/* The VXLAN device's neighbour and FDB dumps made by a second thread (overlay-dump.c). */
+struct pn_overlay_early {
+        bool started;
+        pthread_t thread;
+        struct nl_sock *sk; /* its own, in the namespace of the pass's */
+        char dev[16];
+        int ifindex; /* of the device the dumps read */
+        int r;       /* 0, or why they did not */
+        double ms;   /* how long they took */
+        struct pn_neigh *neigh;
+        size_t n_neigh;
+        struct pn_fdb *fdb;
+        size_t n_fdb;
+        void *neigh_kept, *fdb_kept; /* the calling thread's arrays of its last pass */
+        size_t neigh_kept_size, fdb_kept_size;
+};
+/* When cfg's overlay mode may use the device, starts its dumps beside the pass's own
+ * work, over a second socket in the namespace of `like`. Not starting them (no second
+ * socket, no thread) is no error: the pass then dumps them itself. */
+void pn_overlay_early_start(struct pn_overlay_early *e, struct nl_sock *like,
+                            const podnet_sync_config *cfg);
+/* Waits for the dumps; when they read the device the prepared pass o plans for, hands
+ * their entries to o (pn_overlay_pass_diff() then dumps no more). */
+void pn_overlay_early_join(struct pn_overlay_early *e, struct pn_overlay_pass *o);
+/* Waits for the dumps if they run, and frees what o did not take. */
+void pn_overlay_early_done(struct pn_overlay_early *e);
 
 /* Makes the monitor also report changes to neighbour and FDB entries on the
  * VXLAN device `dev` (subscribing to neighbour notifications). 0 or -errno. */

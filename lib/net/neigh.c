@@ -151,7 +151,7 @@ int pn_neigh_cmp(const void *a, const void *b)
                 return x->ifindex < y->ifindex ? -1 : 1;
         if (x->family != y->family)
                 return x->family < y->family ? -1 : 1;
-        return memcmp(x->addr, y->addr, pn_family_len(x->family));
+        return pn_addr_cmp(x->addr, y->addr, pn_family_len(x->family));
 }
 
 /* The sort key of an entry among those of one link (pn_neigh_cmp()'s order there): the

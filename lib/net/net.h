@@ -13,7 +13,9 @@
 #ifndef PODNET_NET_NET_H
 #define PODNET_NET_NET_H
 
+#include <endian.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/cidr.h"
 #include "core/names.h"
@@ -371,5 +373,35 @@ void pn_keysort(void *base, size_t n, size_t size, uint64_t (*key)(const void *)
 /* The first 8 bytes of b (len of them, zeros after) as a big-endian number: a key that
  * orders like memcmp() does. */
 uint64_t pn_key_be(const uint8_t *b, size_t len);
+/* memcmp(a, b, len)'s sign for an address (len 4 or 16), inline: the sorts and merges of
+ * a 5,000-peer sync compare some 100,000 addresses, and a call to memcmp() for 4 or 16
+ * bytes was a tenth of its instructions. */
+static inline int pn_addr_cmp(const uint8_t *a, const uint8_t *b, size_t len)
+{
+        if (len == 4) {
+                uint32_t x, y;
+
+                memcpy(&x, a, 4);
+                memcpy(&y, b, 4);
+                x = be32toh(x);
+                y = be32toh(y);
+                return x < y ? -1 : x > y;
+        }
+        if (len == 16) {
+                for (size_t o = 0; o < 16; o += 8) {
+                        uint64_t x, y;
+
+                        memcpy(&x, a + o, 8);
+                        memcpy(&y, b + o, 8);
+                        if (x != y) {
+                                x = be64toh(x);
+                                y = be64toh(y);
+                                return x < y ? -1 : 1;
+                        }
+                }
+                return 0;
+        }
+        return memcmp(a, b, len);
+}
 
 #endif

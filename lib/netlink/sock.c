@@ -2,10 +2,14 @@
 /*
  * Route sockets: the one of a (context, namespace) pair, created inside the namespace by
  * a short-lived helper thread (the caller's thread never moves) and kept on the namespace
- * object; its tuning for bulk traffic; and the event sockets monitors subscribe with.
+ * object; a second one beside it, for a dump that runs in another thread; its tuning for
+ * bulk traffic; and the event sockets monitors subscribe with.
  */
+#include <linux/sockios.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "netlink/transport.h"
 
@@ -47,19 +51,13 @@ static int open_route_socket(void *userdata _unused_)
         return fd;
 }
 
-static struct nl_sock *netns_nl(podnet_netns *ns)
+/* A libnl socket around the bound route socket fd, which it then owns; NULL with errno
+ * set (fd closed) on failure. */
+static struct nl_sock *wrap_fd(int fd)
 {
-        struct nl_sock *sk;
-        int fd, r;
+        struct nl_sock *sk = nl_socket_alloc();
+        int r;
 
-        if (ns->nl)
-                return ns->nl;
-        fd = pn_ns_call(ns->fd, SOCKET_THREAD_STACK, open_route_socket, NULL);
-        if (fd < 0) {
-                errno = -fd;
-                return NULL;
-        }
-        sk = nl_socket_alloc();
         if (!sk) {
                 close(fd);
                 errno = ENOMEM;
@@ -75,8 +73,22 @@ static struct nl_sock *netns_nl(podnet_netns *ns)
                 errno = e;
                 return NULL;
         }
-        ns->nl = sk;
         return sk;
+}
+
+static struct nl_sock *netns_nl(podnet_netns *ns)
+{
+        int fd;
+
+        if (ns->nl)
+                return ns->nl;
+        fd = pn_ns_call(ns->fd, SOCKET_THREAD_STACK, open_route_socket, NULL);
+        if (fd < 0) {
+                errno = -fd;
+                return NULL;
+        }
+        ns->nl = wrap_fd(fd);
+        return ns->nl;
 }
 
 struct nl_sock *pn_nl_sock(podnet_ctx *ctx, podnet_netns *ns)
@@ -88,6 +100,54 @@ struct nl_sock *pn_nl_sock(podnet_ctx *ctx, podnet_netns *ns)
                 return NULL;
         }
         return pn_ctx_nl(ctx);
+}
+
+/* The inode of the namespace of socket fd (SIOCGSKNS, >= 4.9), or 0 if it cannot be told. */
+static ino_t sock_netns(int fd)
+{
+        struct stat st;
+        int ns = ioctl(fd, SIOCGSKNS);
+        ino_t ino = 0;
+
+        if (ns < 0)
+                return 0;
+        if (fstat(ns, &st) == 0)
+                ino = st.st_ino;
+        close(ns);
+        return ino;
+}
+
+struct nl_sock *pn_nl_sock_beside(struct nl_sock *like)
+{
+        struct nl_sock *sk;
+        ino_t a, b;
+        int fd;
+
+        fd = open_route_socket(NULL);
+        if (fd < 0) {
+                errno = -fd;
+                return NULL;
+        }
+        /* opened in the calling thread's namespace, which need not be the one `like` was
+         * opened in */
+        a = sock_netns(fd);
+        b = sock_netns(nl_socket_get_fd(like));
+        if (a == 0 || a != b) {
+                close(fd);
+                errno = EXDEV;
+                return NULL;
+        }
+        sk = wrap_fd(fd);
+        if (sk)
+                (void)pn_nl_sock_bulk(sk);
+        return sk;
+}
+
+struct nl_sock *pn_nl_sock_free(struct nl_sock *sk)
+{
+        if (sk)
+                nl_socket_free(sk); /* closes its fd */
+        return NULL;
 }
 
 size_t pn_nl_sock_bulk(struct nl_sock *sk)

@@ -48,6 +48,14 @@ int pn_ns_call(int nsfd, size_t stack, int (*fn)(void *userdata), void *userdata
  * context's own namespace. NULL with errno set on failure. */
 struct nl_sock *pn_nl_sock(podnet_ctx *ctx, podnet_netns *ns);
 
+/* A second route socket in the namespace of `like` (a context's or namespace's), for a
+ * dump made by another thread at the same time, readied for bulk traffic; freed with
+ * pn_nl_sock_free(). It is opened in the calling thread's namespace: NULL with errno
+ * EXDEV when that is not like's, or when the kernel cannot tell (before 4.9, or without
+ * CAP_NET_ADMIN); NULL with errno set on other failures. */
+struct nl_sock *pn_nl_sock_beside(struct nl_sock *like);
+/* Closes and frees sk (NULL is fine); returns NULL. */
+struct nl_sock *pn_nl_sock_free(struct nl_sock *sk);
 /* Readies sk for bulk traffic (idempotent): receive and send buffers of 8 MiB, acks
  * without a copy of the request, extended acks, and strict checking of dump requests
  * (the kernel then filters dumps by the header's fields, >= 4.20). Returns how many
