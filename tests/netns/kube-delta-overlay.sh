@@ -31,7 +31,18 @@ ip -n node2 route add 10.1.1.0/24 via 192.168.1.11
 PN_WAIT=10
 VX=podnet.vx
 
-routed() { ip -n node1 route show "$1" proto 44 | grep -q .; }
+routed() {
+        local f=-4
+        case $1 in *:*) f=-6 ;; esac
+        ip -n node1 "$f" route show "$1" proto 44 | grep -q .
+}
+# ds NAME I J IP: a dual-stack Node: pod CIDRs 10.1.I.0/24 and fd00:1:J::/64, address IP
+ds() {
+        printf '{"kind": "Node", "apiVersion": "v1", "metadata": {"name": "%s"},
+                 "spec": {"podCIDR": "10.1.%s.0/24", "podCIDRs": ["10.1.%s.0/24", "fd00:1:%s::/64"]},
+                 "status": {"addresses": [{"type": "InternalIP", "address": "%s"}]}}' \
+                "$1" "$2" "$2" "$3" "$4"
+}
 no_route() { ! routed "$1"; }
 # at ADDR PREFIX: PREFIX routed, and to ADDR: directly via it, or over the overlay to it
 at() {
@@ -84,6 +95,14 @@ run_mode() {
         check "$mode: those changes went through partial passes ($((p1 - p0)) of them)" \
                 test $((p1 - p0)) -ge 6
         check "$mode: run prints them as nodes changed" grep -q '^nodes changed: ' "$TMPDIR/run-$mode.out"
+        # a dual-stack peer (IPv6 pod CIDR, IPv4 address: the overlay carries its IPv6
+        # pods whatever its path), then its IPv6 pod CIDR changed
+        kctl node1 apply "$(ds "n$((b + 8))" "$((b + 8))" "$((b + 8))" "192.168.1.$((b + 8))")"
+        wait_for "$mode: ADDED n$((b + 8)) (dual-stack) routed, IPv6 too" routed "fd00:1:$((b + 8))::/64"
+        kctl node1 apply "$(ds "n$((b + 8))" "$((b + 8))" "$((b + 9))" "192.168.1.$((b + 8))")"
+        wait_for "$mode: MODIFIED n$((b + 8)) (IPv6 pod CIDR): the new one routed" routed "fd00:1:$((b + 9))::/64"
+        wait_for "$mode:   the old one gone" no_route "fd00:1:$((b + 8))::/64"
+        check "$mode:   both through partial passes" test $(($(partial) - p1)) -ge 2
         # a foreign route on the prefix a new peer claims: a full pass, which leaves it
         ip -n node1 route add "10.1.$((b + 5)).0/24" via 192.168.1.13 proto static
         f0=$(full)
