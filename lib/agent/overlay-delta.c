@@ -322,14 +322,13 @@ static int read_entries(struct nl_sock *sk, struct pn_ov_delta *ov)
         return 0;
 }
 
-int pn_ov_delta_entries(struct pn_ov_base *b, struct nl_sock *sk, const podnet_nodes *old,
-                        const podnet_nodes *sub, struct pn_ov_delta *ov)
+int pn_ov_delta_entries(struct nl_sock *sk, const podnet_nodes *old, const podnet_nodes *sub,
+                        struct pn_ov_delta *ov)
 {
         const struct pn_overlay_plan *p = &ov->o.plan;
         size_t n = p->n_neigh + p->n_fdb;
         int r;
 
-        (void)b;
         for (size_t i = 0; old && i < old->n; i++)
                 n += 1 + old->nodes[i].n_pod_cidrs;
         for (size_t i = 1; i < sub->n; i++)

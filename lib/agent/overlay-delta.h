@@ -36,8 +36,8 @@ int pn_ov_delta_plan(podnet_agent *a, struct pn_ov_base *b, struct nl_sock *sk,
 /* After the routes were planned (pn_overlay_pass_routes()): reads the neighbour and FDB
  * entries the changed peers had (old) and have (sub) on the device and decides what to
  * write. 0, 1: a full pass instead, or -errno. */
-int pn_ov_delta_entries(struct pn_ov_base *b, struct nl_sock *sk, const podnet_nodes *old,
-                        const podnet_nodes *sub, struct pn_ov_delta *ov);
+int pn_ov_delta_entries(struct nl_sock *sk, const podnet_nodes *old, const podnet_nodes *sub,
+                        struct pn_ov_delta *ov);
 /* Writes the additions and replacements (adds, before the routes) or the deletions.
  * 0 or the kernel's first refusal. */
 int pn_ov_delta_write(struct nl_sock *sk, struct pn_ov_delta *ov, bool adds);

@@ -600,7 +600,7 @@ int pn_agent_delta_pass(podnet_agent *a, struct pn_delta_base *base,
         if (r >= 0)
                 r = plan_hops(&dl);
         if (r >= 0 && base->ov)
-                r = pn_ov_delta_entries(base->ov, dl.sk, old, &sub, &ov);
+                r = pn_ov_delta_entries(dl.sk, old, &sub, &ov);
         if (r != 0)
                 goto out;
         for (size_t k = 0; k < dl.n_h; k++)

@@ -121,6 +121,19 @@ run_mode() {
                 wait_for "$mode: the VXLAN device deleted by hand: n$((b + 7)) routed over a new one" \
                         at "192.168.1.$((b + 7))" "10.1.$((b + 7)).0/24"
                 wait_for "$mode:   and the earlier peers again" at "192.168.2.$((b + 6))" "10.1.$((b + 6)).0/24"
+                # node3 leaves and comes back: its route, neighbour and FDB entries are a
+                # partial pass's; with node3's own overlay (a one-shot sync there), the
+                # gateway addresses of the two nodes' pod CIDRs reach each other over it
+                kctl node1 "delete?name=node3"
+                wait_for "$mode: DELETED node3" no_route 10.1.3.0/24
+                kctl node1 "node?name=node3&cidr=10.1.3.0/24&ip=192.168.1.13"
+                wait_for "$mode: ADDED node3 again" at 192.168.1.13 10.1.3.0/24
+                printf '%s\n' "node1 10.1.1.0/24 192.168.1.11" "node3 10.1.3.0/24 192.168.1.13" \
+                        > "$TMPDIR/n3.txt"
+                ip netns exec node3 "$PODNET_ROUTES" --node-name node3 --no-cni-conf --overlay always \
+                        sync --no-firewall --nodes "$TMPDIR/n3.txt" > "$TMPDIR/n3.out" 2>&1
+                check "$mode:   node1's 10.1.1.1 reaches node3's 10.1.3.1 over the overlay" \
+                        ip netns exec node1 ping -c 1 -W 2 -I 10.1.1.1 10.1.3.1
         fi
         sleep 1
         # (a full pass's own FDB writes are announced as the kernel's, and restored once)
