@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
         -R) answer=1; shift ;;
         -x) routed=1; shift ;;
         -P) poll=0; shift ;;
-        -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "kube-bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
         esac
 done
