@@ -7,11 +7,20 @@
 # the same list as kubectl prints it (bench/gen-nodes.sh) read by --nodes-cmd cat FILE and by
 # --nodes FILE (wall time and peak RSS per poll). Never fails on a time. The build under
 # test is PODNET_BUILD_DIR's (scripts/lib.sh), so that two builds compare on one machine.
-# Usage: bench/kube-bench.sh [-n NODES]... [-s SAMPLES] [-l LOG] [-o MODE] [-P]
+# Usage: bench/kube-bench.sh [-n NODES]... [-s SAMPLES] [-l LOG] [-o MODE] [-R] [-x] [-P]
 #   (default -n 5000 -n 63000 -s 200); -l: the agent runs with -v, its log appended to LOG;
-#   -o: the agent's --overlay MODE (default never: the simulated peers answer no probe, so
-#   auto would put them all on the overlay after a probe round; always measures the full
-#   pass an overlay mode makes for each change);
+#   -o: the agent's --overlay MODE (default never). Every simulated peer is on-link, so
+#   cross-subnet routes them all directly, always puts them all on the overlay, and auto
+#   probes them: without -R no peer answers (all go over the overlay, "probe failed", and
+#   a changed peer's probe waits out its whole budget); -R: a namespace behind the switch
+#   answers ARP for every peer address and ICMP echo for every pod address (a network
+#   where the direct path works: auto routes the answering peers directly; node1 is given
+#   every peer's MAC as a permanent neighbour entry, because the kernel's neighbour table
+#   holds at most gc_thresh3 (1,024 by default, one limit for every namespace, a host
+#   setting the bench leaves alone) resolved entries, and a real node with thousands of
+#   on-link peers has it raised);
+#   -x: the peers behind a router (their addresses are not on-link): cross-subnet and auto
+#   put them all on the overlay without a probe;
 #   -P: no polling comparison (it needs at most 63,001 nodes, and a 63,000-node kubectl
 #   list takes minutes to write and read)
 set -u
@@ -22,6 +31,8 @@ samples=200
 log=
 poll=1
 overlay=never
+answer=0
+routed=0
 args=("$@")
 while [ $# -gt 0 ]; do
         case $1 in
@@ -29,8 +40,10 @@ while [ $# -gt 0 ]; do
         -s) samples=${2:?-s needs a number}; shift 2 ;;
         -l) log=${2:?-l needs a file}; shift 2 ;;
         -o) overlay=${2:?-o needs a mode}; shift 2 ;;
+        -R) answer=1; shift ;;
+        -x) routed=1; shift ;;
         -P) poll=0; shift ;;
-        -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "kube-bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
         esac
 done
@@ -47,10 +60,30 @@ mkdir -p "$state"
 TMPDIR=$state
 ip link set lo up
 ip link add uplink type veth peer name switch
-ip addr add 172.16.0.2/12 dev uplink  # node1 of the generated list; every peer on link
+if [ "$routed" = 1 ]; then
+        ip addr add 172.16.0.2/32 dev uplink # node1; the peers behind a router
+else
+        ip addr add 172.16.0.2/12 dev uplink # node1 of the generated list; every peer on link
+fi
 ip addr add 192.168.0.1/16 dev uplink # bench-node of gen-nodes.sh
-ip link set switch up
 ip link set uplink up
+[ "$routed" = 0 ] || ip route add 172.16.0.0/12 via 192.168.0.254 dev uplink
+if [ "$answer" = 1 ]; then
+        # every peer behind the switch: ARP for any 172.16/12 address and ICMP echo to any
+        # 10/8 address answered (local routes in main, so that node1's own are more specific)
+        ip netns add peers
+        ip link set switch netns peers
+        ip -n peers link set lo up
+        ip -n peers link set switch up
+        ip -n peers addr add 172.31.255.254/32 dev switch
+        ip -n peers route add 172.16.0.2/32 dev switch
+        ip -n peers route add local 172.16.0.0/12 dev lo table main
+        ip -n peers route add local 10.0.0.0/8 dev lo table main
+        ip -n peers route add 10.0.0.0/26 via 172.16.0.2 dev switch
+        ip netns exec peers sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.switch.rp_filter=0
+else
+        ip link set switch up
+fi
 kube_certs
 echo bench-token > "$state/server-token"
 kubeconfig "$state/kc" https://127.0.0.1:6443 "certificate-authority: $state/ca.crt" "token: bench-token"
@@ -65,6 +98,13 @@ for n in "${sizes[@]}"; do
         # generating 10 KB Nodes takes the server about a second per thousand when loaded
         KUBE_START_WAIT=$((200 + n / 10)) kube_serve - 6443 --gen "$n" --pad 10000 || exit 1
         echo "# $n nodes: server ready after $(echo "$(date +%s.%N) - $t" | bc) s"
+        if [ "$answer" = 1 ]; then
+                mac=$(ip -n peers -j link show switch | jq -r '.[0].address')
+                awk -v n="$n" -v mac="$mac" 'BEGIN { for (i = 1; i < n; i++) {
+                        a = int(i / 250); b = i % 250
+                        printf "neigh replace 172.%d.%d.%d lladdr %s dev uplink nud permanent\n",
+                                16 + int(a / 256), a % 256, b + 2, mac } }' | ip -batch -
+        fi
         t0=$(date +%s.%N)
         "$routes" --node-name node1 --no-cni-conf --overlay "$overlay" run --no-firewall \
                 --kubeconfig "$state/kc" --interval 3600 ${log:+-v} > /dev/null 2> "$state/run.err" &
@@ -75,6 +115,8 @@ for n in "${sizes[@]}"; do
         done
         t1=$(date +%s.%N)
         printf '%-44s %10.2f s\n' "$n nodes: start to all routes installed" "$(echo "$t1 - $t0" | bc)"
+        paths() { ip route show proto 44 | awk '/ dev podnet.vx /{ v++ } END { printf "%d direct, %d over the overlay", NR - v, v }'; }
+        printf '%-44s %s\n' "$n nodes: peers' paths after the list" "$(paths)"
         printf '%-44s %10s kB\n' "$n nodes: agent peak RSS (VmHWM) after the list" \
                 "$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)"
         b0=$(python3 "$FAKE_API" ctl "$API_URL" stats | jq .bytes)
@@ -86,12 +128,17 @@ for n in "${sizes[@]}"; do
         printf '%-44s %10s ms\n' "$n nodes: event to route, median ($ok_n samples)" \
                 "$(grep -v timeout "$state/lat.txt" | percentile 50)"
         printf '%-44s %10s ms\n' "$n nodes: event to route, p99" "$(grep -v timeout "$state/lat.txt" | percentile 99)"
+        printf '%-44s %s\n' "$n nodes: peers' paths after the changes" "$(paths)"
+        [ -z "$log" ] || printf '%-44s %s\n' "$n nodes: passes for the changes" \
+                "$(grep -c 'Partial pass: .* writes' "$state/run.err") partial, $(grep -c 'Route sync: .* writes' "$state/run.err") full (the first included)"
         printf '%-44s %10s kB\n' "$n nodes: agent peak RSS after the changes" \
                 "$(awk '/VmHWM/ { print $2 }' /proc/$pid/status)"
         kill -TERM "$pid"; wait "$pid"
         [ -n "$log" ] && cat "$state/run.err" >> "$log"
         kill "$API_PID"; wait "$API_PID" 2>/dev/null
         ip route flush proto 44 2>/dev/null
+        ip link del podnet.vx 2>/dev/null
+        ip neigh flush dev uplink nud permanent 2>/dev/null
         ip -j nexthop show 2>/dev/null | jq -r '.[] | select(.protocol == "44") | .id' |
                 sed 's/^/nexthop del id /' | ip -batch - 2>/dev/null
         [ "$poll" = 1 ] && [ "$n" -le 63001 ] || continue

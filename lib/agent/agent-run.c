@@ -71,6 +71,8 @@ static bool names_self(const podnet_agent *a, const struct pn_node_changes *c)
         return false;
 }
 
+static void route_changes(podnet_agent *a);
+
 /* A change set: applied to the list, then a partial pass over the peers it names, or a
  * full pass where that cannot decide. A change of this node itself asks the source for
  * the whole list instead (its full pass may refuse it and keep the previous). */
@@ -91,8 +93,17 @@ static void changes_pass(podnet_agent *a)
                 (void)a->src->ops->request(a->src);
                 return;
         }
+        /* the kernel announces FDB writes on the VXLAN device, and neighbour deletions,
+         * with port id 0 (as its own), so the monitor cannot tell a partial pass's from
+         * another writer's: what others did before it is counted now, what came during
+         * it is dropped after it (the periodic resync is the net for a change made in
+         * that instant) */
+        if (pn_delta_base_overlay(a->delta) && a->mon)
+                route_changes(a);
         r = pn_agent_delta_pass(a, a->delta, c, old, &rep);
         podnet_nodes_free(old);
+        if (r == 0 && pn_delta_base_overlay(a->delta) && a->mon)
+                (void)podnet_route_monitor_process(a->mon, NULL);
         if (r == 0) {
                 a->report = podnet_sync_report_free(a->report);
                 a->report = rep;

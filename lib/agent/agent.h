@@ -86,11 +86,13 @@ void pn_agent_source_forget(podnet_agent *a);
 int pn_agent_source_status(podnet_agent *a, bool json, char **text);
 
 /* The partial pass (route-sync-delta.c). The base: the underlay facts of a dump taken
- * after a full pass (NULL, and 0, where partial passes are not made: an overlay mode,
- * plain routes, a table other than main, a dry run). 0 or -errno. */
+ * after a full pass, and in an overlay mode the VXLAN device's (overlay-delta.c) (NULL,
+ * and 0, where partial passes are not made: no tunnel endpoint here, plain routes, a table other than main, a dry run). 0 or -errno. */
 struct pn_delta_base;
 int pn_delta_base_refresh(podnet_agent *a, struct pn_delta_base **base);
 struct pn_delta_base *pn_delta_base_free(struct pn_delta_base *b);
+/* Whether partial passes on b write the overlay's entries (an overlay mode). */
+bool pn_delta_base_overlay(const struct pn_delta_base *b);
 /* Brings the routes of the peers c names in step with a->nodes (c applied already; `old`
  * holds the entries it replaced or removed). 0 with *report (the changed peers' routes
  * only), or 1: nothing decided, a full pass must follow (it may have written part). */

@@ -313,7 +313,7 @@ static int probe(struct pn_overlay_pass *o, podnet_ctx *ctx, const podnet_nodes 
                 return pn_error(err, ENOMEM, 0, "Probing the direct peers");
         if (n == 0)
                 return 0;
-        r = pn_probe_direct(t, n, PROBE_BUDGET_MS, ok, &perr);
+        r = pn_probe_direct(t, n, o->probe_ms ? o->probe_ms : PROBE_BUDGET_MS, ok, &perr);
         if (r < 0) {
                 pn_warn(ctx, "Probing the direct path to %zu peers: %s; they stay direct", n,
                         perr ? podnet_error_message(perr) : strerror(-r));
@@ -669,4 +669,11 @@ int pn_overlay_pass_finish(struct pn_overlay_pass *o, podnet_ctx *ctx, podnet_er
                 return r;
         o->writes++;
         return 0;
+}
+
+int pn_overlay_pass_plan(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_sock *sk,
+                         const podnet_nodes *nodes, const podnet_sync_config *cfg,
+                         podnet_error **err)
+{
+        return plan(o, ctx, sk, nodes, cfg, err);
 }

@@ -72,6 +72,8 @@
 #define RAW_RCVBUF (8 * 1024 * 1024)
 /* How often the neighbour table is read again while an entry resolves. */
 #define NEIGH_POLL_MS 10
+/* Up to this many targets, their neighbour entries are read one by one, not dumped. */
+#define FEW_TARGETS 64
 
 /* ---- the parts without a kernel ---- */
 
@@ -260,14 +262,61 @@ fail:
 
 /* Reads the neighbour table and takes the MAC of every unresolved target whose node
  * address has a usable entry; with `trigger`, asks the kernel to resolve the others. */
+static int neigh_reply(size_t i, struct nlmsghdr *hdr, void *userdata)
+{
+        struct pn_neigh *v = userdata;
+
+        if (hdr->nlmsg_type == RTM_NEWNEIGH && pn_neigh_parse(hdr, &v[i]) <= 0)
+                v[i].family = 0;
+        return 0;
+}
+
+/* The entries of a few targets (a partial pass's probe), one RTM_GETNEIGH each: a node
+ * with thousands of on-link peers has as many entries to dump. v[i] is target i's, or
+ * has family 0. */
+static int neigh_get_few(struct probe *p, struct pn_neigh *v)
+{
+        _cleanup_nlbuf_ struct pn_nlbuf b = {0};
+        _cleanup_free_ size_t *of = calloc(p->n + 1, sizeof(*of));
+        _cleanup_free_ struct pn_neigh *got = calloc(p->n + 1, sizeof(*got));
+        int r;
+
+        if (!of || !got)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n; i++) {
+                struct ndmsg ndm = {.ndm_family = (uint8_t)node_family(&p->t[i]),
+                                    .ndm_ifindex = p->t[i].ifindex};
+                if (p->resolved[i])
+                        continue;
+                of[b.n] = i;
+                pn_nlbuf_msg(&b, RTM_GETNEIGH, 0, true, &ndm, sizeof(ndm));
+                pn_nlbuf_put(&b, NDA_DST, p->t[i].node_addr, pn_family_len(ndm.ndm_family));
+        }
+        if (b.error < 0)
+                return b.error;
+        r = b.n ? pn_nl_batch(p->nl, &b, neigh_reply, got) : 0;
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < b.n; k++)
+                if (pn_nl_req_error(&b.reqs[k]) == 0)
+                        v[of[k]] = got[k];
+        return 0;
+}
+
 static int resolve(struct probe *p, bool trigger)
 {
         _cleanup_free_ struct pn_neigh *v = NULL;
         _cleanup_nlbuf_ struct pn_nlbuf b = {0};
+        bool few = p->n <= FEW_TARGETS;
         size_t nv = 0;
         int r;
 
-        r = pn_neigh_dump(p->nl, AF_UNSPEC, 0, &v, &nv);
+        if (few) {
+                v = calloc(p->n + 1, sizeof(*v));
+                r = v ? neigh_get_few(p, v) : -ENOMEM;
+        } else {
+                r = pn_neigh_dump(p->nl, AF_UNSPEC, 0, &v, &nv);
+        }
         if (r < 0)
                 return pn_error(p->err, -r, 0,
                                 "Reading the neighbour table for the direct-path probe");
@@ -279,7 +328,10 @@ static int resolve(struct probe *p, bool trigger)
                 if (p->resolved[i])
                         continue;
                 memcpy(key.addr, p->t[i].node_addr, pn_family_len(key.family));
-                e = nv ? bsearch(&key, v, nv, sizeof(*v), pn_neigh_cmp) : NULL;
+                if (few)
+                        e = v[i].family ? &v[i] : NULL;
+                else
+                        e = nv ? bsearch(&key, v, nv, sizeof(*v), pn_neigh_cmp) : NULL;
                 if (e && e->has_mac &&
                     (e->state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT |
                                  NUD_NOARP))) {

@@ -5,15 +5,18 @@
  * (route-trust.c) on a list of this node and the changed peers, against the underlay
  * facts (this node's addresses, connected prefixes, foreign routes) of a dump taken after
  * the last full pass; what is installed is read per prefix (a FIB lookup) and per nexthop
- * id. Anything this cannot decide alone asks for a full pass instead, before any write: a
- * changed claim or address that meets another node's, this node itself changed, a route
- * of another owner at a changed prefix, a nexthop object not podnet's, an overlay mode, a
- * table other than main, plain routes; and so does any write the kernel refuses.
+ * id. In an overlay mode the changed peers' paths, neighbour and FDB entries are
+ * overlay-delta.c's. Anything this cannot decide alone asks for a full pass instead,
+ * before any write: a changed claim or address that meets another node's, this node
+ * itself changed, a route of another owner at a changed prefix, a nexthop object not
+ * podnet's, a table other than main, plain routes, the overlay's doubts; and so does any
+ * write the kernel refuses.
  */
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
 
 #include "agent/agent.h"
+#include "agent/overlay-delta.h"
 #include "agent/route-sync.h"
 #include "netlink/transport.h"
 
@@ -24,27 +27,35 @@
 
 struct pn_delta_base {
         struct pn_route_dump d; /* the facts only (local, onlink, foreign, gw) */
+        struct pn_ov_base *ov;  /* an overlay mode's facts; NULL: never */
 };
 
 struct pn_delta_base *pn_delta_base_free(struct pn_delta_base *b)
 {
         if (b) {
                 pn_route_dump_clear(&b->d);
+                pn_ov_base_free(b->ov);
                 free(b);
         }
         return NULL;
+}
+
+bool pn_delta_base_overlay(const struct pn_delta_base *b)
+{
+        return b && b->ov;
 }
 
 int pn_delta_base_refresh(podnet_agent *a, struct pn_delta_base **base)
 {
         struct pn_delta_base *b;
         struct nl_sock *sk;
+        enum pn_overlay_mode mode;
         bool nh_kernel = false;
         int r;
 
         *base = pn_delta_base_free(*base);
-        if (!streq(a->cfg.overlay, "never") || a->cfg.no_nexthops || a->cfg.table != RT_TABLE_MAIN ||
-            a->cfg.dry_run)
+        if (pn_overlay_mode_parse(a->cfg.overlay, PN_OVERLAY_AUTO, &mode) < 0 ||
+            a->cfg.no_nexthops || a->cfg.table != RT_TABLE_MAIN || a->cfg.dry_run)
                 return 0; /* every change is a full pass */
         if (!(sk = pn_nl_sock(a->ctx, NULL)))
                 return -errno;
@@ -58,6 +69,13 @@ int pn_delta_base_refresh(podnet_agent *a, struct pn_delta_base **base)
         if (r < 0 || !nh_kernel) {
                 pn_delta_base_free(b);
                 return r < 0 ? r : 0;
+        }
+        if (mode != PN_OVERLAY_NEVER) {
+                r = pn_ov_base_new(a, &b->d, &b->ov);
+                if (r < 0 || !b->ov) {
+                        pn_delta_base_free(b);
+                        return r;
+                }
         }
         /* only the facts are judged against: the routes of ours are read per prefix */
         free(b->d.rt);
@@ -329,12 +347,16 @@ static int plan_hops(struct delta *dl)
                 struct hop *h = &dl->h[k];
                 if (!h->wanted)
                         continue;
-                if (h->have_id && memcmp(h->have.gw, h->want.gw, 16) == 0) {
+                if (h->have_id && memcmp(h->have.gw, h->want.gw, 16) == 0 &&
+                    h->have.onlink == h->want.onlink &&
+                    (!h->want.onlink || h->have.oif == h->want.oif)) {
                         h->kind = PN_OP_KEEP;
                         h->want.id = h->have_id;
                         h->want.oif = h->have.oif;
                         continue;
                 }
+                if (h->want.onlink)
+                        continue; /* the overlay's: on the VXLAN device, nothing to resolve */
                 dl->lookups[n].family = (uint8_t)h->family;
                 memcpy(dl->lookups[n].addr, h->want.gw, 16);
                 n++;
@@ -347,12 +369,14 @@ static int plan_hops(struct delta *dl)
                 const struct pn_lookup *l;
                 if (!h->wanted || h->kind == PN_OP_KEEP)
                         continue;
-                l = pn_lookup_find(dl->lookups, dl->n_lookups, h->family, h->want.gw);
-                if (!l)
-                        return -EIO;
-                if ((h->why = l->why))
-                        continue; /* no object: its routes are unreachable */
-                h->want.oif = l->reply.oif;
+                if (!h->want.onlink) {
+                        l = pn_lookup_find(dl->lookups, dl->n_lookups, h->family, h->want.gw);
+                        if (!l)
+                                return -EIO;
+                        if ((h->why = l->why))
+                                continue; /* no object: its routes are unreachable */
+                        h->want.oif = l->reply.oif;
+                }
                 if (h->have_id) {
                         h->kind = PN_OP_REPLACE; /* one write moves the peer's routes */
                         h->want.id = h->have_id;
@@ -482,6 +506,7 @@ int pn_agent_delta_pass(podnet_agent *a, struct pn_delta_base *base,
         _cleanup_free_ struct pn_node *sub_v = NULL;
         _cleanup_free_ struct pn_rt *want = NULL;
         struct delta dl = {.a = a, .protocol = a->cfg.protocol};
+        struct pn_ov_delta ov = {0};
         podnet_nodes sub = {0};
         size_t n_want = 0;
         ssize_t self;
@@ -509,14 +534,28 @@ int pn_agent_delta_pass(podnet_agent *a, struct pn_delta_base *base,
         rep = pn_sync_report_new();
         if (!rep)
                 return -ENOMEM;
+        if (!(dl.sk = pn_nl_sock(a->ctx, NULL)))
+                return -errno;
+        (void)pn_nl_sock_bulk(dl.sk);
+        /* an overlay mode: the changed peers' paths first (the routes depend on them) */
+        if (base->ov && (r = pn_ov_delta_plan(a, base->ov, dl.sk, &sub, &ov)) != 0)
+                goto out;
         struct pn_underlay u = pn_underlay_of(&base->d, a->cfg.cluster_cidrs,
                                               a->cfg.n_cluster_cidrs);
+        u.overlay = base->ov != NULL;
         r = pn_routes_desired(&sub, a->cfg.node_name, &u, rep, &want, &n_want, NULL);
+        if (r >= 0 && base->ov) {
+                r = pn_overlay_pass_routes(&ov.o, &sub, want, &n_want, rep);
+                if (r >= 0)
+                        r = pn_overlay_pass_report(&ov.o, &sub, want, n_want, rep);
+        }
         if (r < 0)
-                return r;
+                goto out;
         for (size_t i = 0; i < n_want; i++)
-                if (want[i].node == 0 || !want[i].has_gw)
-                        return 1; /* (cannot be: this node's own claims get no route) */
+                if (want[i].node == 0 || !want[i].has_gw) {
+                        r = 1; /* (cannot be: this node's own claims get no route) */
+                        goto out;
+                }
         /* the prefixes to look at: the old claims and the wanted routes */
         for (size_t i = 0; old && i < old->n; i++)
                 n_claims += old->nodes[i].n_pod_cidrs;
@@ -548,20 +587,21 @@ int pn_agent_delta_pass(podnet_agent *a, struct pn_delta_base *base,
                 }
                 h->wanted = true;
                 h->kind = PN_OP_ADD; /* until plan_hops() finds it installed */
-                h->want = (struct pn_nh){.family = want[i].family, .name = peer};
+                h->want = (struct pn_nh){.family = want[i].family,
+                                         .name = peer,
+                                         /* an overlay peer's: onlink on the VXLAN device */
+                                         .onlink = want[i].onlink,
+                                         .oif = want[i].onlink ? want[i].oif : 0};
                 memcpy(h->want.gw, want[i].gw, 16);
         }
         if (r < 0)
                 goto out;
-        if (!(dl.sk = pn_nl_sock(a->ctx, NULL))) {
-                r = -errno;
-                goto out;
-        }
-        (void)pn_nl_sock_bulk(dl.sk);
         r = read_slots(&dl);
         if (r >= 0)
                 r = plan_hops(&dl);
-        if (r < 0)
+        if (r >= 0 && base->ov)
+                r = pn_ov_delta_entries(dl.sk, old, &sub, &ov);
+        if (r != 0)
                 goto out;
         for (size_t k = 0; k < dl.n_h; k++)
                 for (size_t i = 0; dl.h[k].why && i < dl.n_s; i++)
@@ -570,15 +610,23 @@ int pn_agent_delta_pass(podnet_agent *a, struct pn_delta_base *base,
                                 (void)pn_sync_report_add(rep, PODNET_SYNC_UNREACHABLE,
                                                          dl.h[k].peer, dl.s[i].want, "%s",
                                                          dl.h[k].why);
-        r = write_delta(&dl, rep);
-        pn_sync_report_set_writes(rep, dl.writes);
+        /* the overlay's entries around the routes: added before, deleted after */
+        r = base->ov ? pn_ov_delta_write(dl.sk, &ov, true) : 0;
+        if (r >= 0)
+                r = write_delta(&dl, rep);
+        if (r >= 0 && base->ov)
+                r = pn_ov_delta_write(dl.sk, &ov, false);
+        pn_sync_report_set_writes(rep, dl.writes + ov.writes);
+        if (r >= 0 && base->ov)
+                r = pn_ov_base_note(base->ov, &sub);
         if (r >= 0)
                 *ret = steal_pointer(&rep);
 out:
         free(dl.s);
         free(dl.h);
         pn_lookups_free(dl.lookups, dl.n_lookups);
-        if (r == -EDOM)
+        pn_ov_delta_done(&ov);
+        if (r == -EDOM || r == 1)
                 return 1;
         if (r < 0)
                 pn_debug(a->ctx, "Partial pass: %s; a full pass instead", strerror(-r));

@@ -106,6 +106,7 @@ struct pn_overlay_pass {
         size_t nops_size, fops_size; /* bytes of nops, fops (kept for the next sync) */
         size_t writes;
         bool dumped; /* neigh and fdb hold the device's entries (pn_overlay_early_join()) */
+        unsigned probe_ms; /* auto's probe budget; 0: the full round's */
 };
 
 /* Reads the mode from cfg; for an active one, finds this node's underlay device from
@@ -134,6 +135,12 @@ int pn_overlay_pass_report(const struct pn_overlay_pass *o, const podnet_nodes *
 /* After the routes: with "never", deletes the VXLAN device an earlier mode made. */
 int pn_overlay_pass_finish(struct pn_overlay_pass *o, podnet_ctx *ctx, podnet_error **err);
 void pn_overlay_pass_done(struct pn_overlay_pass *o);
+/* The path of every peer of nodes but o->self, as pn_overlay_pass_prepare() plans it, for
+ * an o whose mode, family, ifindex, underlay and self are set (the partial pass,
+ * overlay-delta.c): on-link lookups, and in auto the probe of the on-link peers. */
+int pn_overlay_pass_plan(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_sock *sk,
+                         const podnet_nodes *nodes, const podnet_sync_config *cfg,
+                         podnet_error **err);
 
 /* The VXLAN device's neighbour and FDB dumps made by a second thread (overlay-dump.c). */
 struct pn_overlay_early {
