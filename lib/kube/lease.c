@@ -6,6 +6,7 @@
  * clock: never compared with ours); every write is a PUT carrying the resourceVersion
  * read, so of two candidates racing exactly one wins (the other gets 409 Conflict).
  */
+#include <jansson.h>
 #include <math.h>
 #include <time.h>
 
@@ -136,20 +137,31 @@ bool pn_lease_valid(const struct pn_lease *l, double now)
 
 char *pn_lease_format(const struct pn_lease *l, const struct pn_lease_record *rec, const char *rv)
 {
-        char *out = NULL, times[200] = "";
-        int n;
+        /* built with jansson: the names and identities come from options, the
+         * resourceVersion from the server, and any of them may hold a quote */
+        json_t *meta = json_pack("{s:s, s:s}", "name", l->name, "namespace", l->ns);
+        json_t *spec = json_pack("{s:s, s:I, s:I}", "holderIdentity", rec->holder,
+                                 "leaseDurationSeconds", (json_int_t)rec->duration_s,
+                                 "leaseTransitions", (json_int_t)rec->transitions);
+        json_t *lease = NULL;
+        char *out = NULL;
 
-        if (rec->acquire_time[0] && rec->renew_time[0])
-                snprintf(times, sizeof(times), ",\"acquireTime\":\"%s\",\"renewTime\":\"%s\"",
-                         rec->acquire_time, rec->renew_time);
-        n = asprintf(&out,
-                     "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\","
-                     "\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\"%s%s%s},"
-                     "\"spec\":{\"holderIdentity\":\"%s\",\"leaseDurationSeconds\":%u%s,"
-                     "\"leaseTransitions\":%u}}",
-                     l->name, l->ns, rv ? ",\"resourceVersion\":\"" : "", rv ? rv : "",
-                     rv ? "\"" : "", rec->holder, rec->duration_s, times, rec->transitions);
-        return n < 0 ? NULL : out;
+        if (!meta || !spec || (rv && json_object_set_new(meta, "resourceVersion",
+                                                          json_string(rv)) < 0))
+                goto out;
+        if (rec->acquire_time[0] && rec->renew_time[0] &&
+            (json_object_set_new(spec, "acquireTime", json_string(rec->acquire_time)) < 0 ||
+             json_object_set_new(spec, "renewTime", json_string(rec->renew_time)) < 0))
+                goto out;
+        lease = json_pack("{s:s, s:s, s:O, s:O}", "apiVersion", "coordination.k8s.io/v1", "kind",
+                          "Lease", "metadata", meta, "spec", spec);
+        if (lease)
+                out = json_dumps(lease, JSON_COMPACT | JSON_PRESERVE_ORDER);
+out:
+        json_decref(lease);
+        json_decref(meta);
+        json_decref(spec);
+        return out;
 }
 
 /* The string or number value after a key, into buf; false for another type. */

@@ -102,6 +102,12 @@ static void test_lease_json(void)
         is_str(back.renew_time, "2026-11-29T20:00:00.123456Z", "  renewTime");
         is_str(rv, "55", "  resourceVersion");
         free(json);
+        /* the server's resourceVersion is opaque: a quote in it stays a quote */
+        json = pn_lease_format(&l, &rec, "5\"5\\");
+        ok(json && pn_lease_parse(json, strlen(json), &back, rv, sizeof(rv)) == 0,
+           "lease JSON: a resourceVersion with a quote and a backslash, escaped");
+        is_str(rv, "5\"5\\", "  read back as it was");
+        free(json);
         ok(pn_lease_parse(in, strlen(in), &back, rv, sizeof(rv)) == 0,
            "an API server's Lease read");
         is_str(back.holder, "other_7", "  holder");
