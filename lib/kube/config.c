@@ -133,11 +133,19 @@ int pn_kube_config_in_cluster(const char *dir, const char *host, const char *por
                                       "KUBERNETES_SERVICE_PORT are not both set");
         dir = dir ? dir : SA_DIR;
         v6 = strchr(host, ':') != NULL;
+        /* (asprintf() leaves its pointer undefined when it fails: one at a time, so that
+         * the configuration's cleanup frees what was made) */
         if (asprintf(&c->server, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "", port) <
-                0 ||
-            asprintf(&c->ca_file, "%s/ca.crt", dir) < 0 ||
-            asprintf(&c->token_file, "%s/token", dir) < 0) {
-                c->server = c->ca_file = c->token_file = NULL;
+            0) {
+                c->server = NULL;
+                return -ENOMEM;
+        }
+        if (asprintf(&c->ca_file, "%s/ca.crt", dir) < 0) {
+                c->ca_file = NULL;
+                return -ENOMEM;
+        }
+        if (asprintf(&c->token_file, "%s/token", dir) < 0) {
+                c->token_file = NULL;
                 return -ENOMEM;
         }
         if (access(c->token_file, R_OK) < 0)
