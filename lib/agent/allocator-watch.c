@@ -197,8 +197,13 @@ static int list_page(struct allocator *al, struct floor_read *f, const char *con
         *cont = NULL;
         if (cont_in && !esc)
                 return -ENOMEM;
-        snprintf(path, sizeof(path), "/api/v1/nodes?limit=%d%s%s", PAGE_LIMIT,
-                 esc ? "&continue=" : "", esc ? esc : "");
+        if ((size_t)snprintf(path, sizeof(path), "/api/v1/nodes?limit=%d%s%s", PAGE_LIMIT,
+                             esc ? "&continue=" : "", esc ? esc : "") >= sizeof(path)) {
+                /* a continue token cut short would list the wrong page */
+                pn_warn(al->ctx, "Listing nodes: the continue token is too long (%zu bytes)",
+                        strlen(cont_in));
+                return -E2BIG;
+        }
         r = pn_nodes_reader_new(f->nodes, false, &f->nr);
         if (r < 0)
                 return r;
