@@ -294,19 +294,10 @@ static int read_entries(struct nl_sock *sk, struct pn_ov_delta *ov)
         _cleanup_nlbuf_ struct pn_nlbuf b = {0};
         int r;
 
-        for (size_t i = 0; i < ov->n_ne; i++) {
-                struct ndmsg ndm = {.ndm_family = ov->ne[i].ne.family,
-                                    .ndm_ifindex = ov->o.ifindex};
-                pn_nlbuf_msg(&b, RTM_GETNEIGH, 0, true, &ndm, sizeof(ndm));
-                pn_nlbuf_put(&b, NDA_DST, ov->ne[i].ne.addr, pn_family_len(ndm.ndm_family));
-        }
-        for (size_t i = 0; i < ov->n_fdb; i++) {
-                struct ndmsg ndm = {.ndm_family = AF_BRIDGE,
-                                    .ndm_ifindex = ov->o.ifindex,
-                                    .ndm_flags = NTF_SELF};
-                pn_nlbuf_msg(&b, RTM_GETNEIGH, 0, true, &ndm, sizeof(ndm));
-                pn_nlbuf_put(&b, NDA_LLADDR, ov->fdb[i].fdb.mac, 6);
-        }
+        for (size_t i = 0; i < ov->n_ne; i++)
+                pn_neigh_get_put(&b, ov->ne[i].ne.family, ov->o.ifindex, ov->ne[i].ne.addr);
+        for (size_t i = 0; i < ov->n_fdb; i++)
+                pn_fdb_get_put(&b, ov->o.ifindex, ov->fdb[i].fdb.mac);
         if (b.error < 0)
                 return b.error;
         if (b.n == 0)

@@ -330,8 +330,9 @@ static int probe(struct pn_overlay_pass *o, podnet_ctx *ctx, const podnet_nodes 
 }
 
 /* Asks the kernel for the route to every peer address and plans each peer's path. */
-static int plan(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_sock *sk,
-                const podnet_nodes *nodes, const podnet_sync_config *cfg, podnet_error **err)
+int pn_overlay_pass_plan(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_sock *sk,
+                         const podnet_nodes *nodes, const podnet_sync_config *cfg,
+                         podnet_error **err)
 {
         size_t n_nodes = podnet_nodes_count(nodes), n = 0, n_unique = 0;
         struct onlink_ctx oc = {0};
@@ -432,7 +433,7 @@ int pn_overlay_pass_prepare(struct pn_overlay_pass *o, podnet_ctx *ctx, struct n
                 return r;
         o->active = true;
         o->underlay = under;
-        return plan(o, ctx, sk, nodes, cfg, err);
+        return pn_overlay_pass_plan(o, ctx, sk, nodes, cfg, err);
 }
 
 static int mac_compare(const void *a, const void *b)
@@ -669,11 +670,4 @@ int pn_overlay_pass_finish(struct pn_overlay_pass *o, podnet_ctx *ctx, podnet_er
                 return r;
         o->writes++;
         return 0;
-}
-
-int pn_overlay_pass_plan(struct pn_overlay_pass *o, podnet_ctx *ctx, struct nl_sock *sk,
-                         const podnet_nodes *nodes, const podnet_sync_config *cfg,
-                         podnet_error **err)
-{
-        return plan(o, ctx, sk, nodes, cfg, err);
 }

@@ -284,13 +284,10 @@ static int neigh_get_few(struct probe *p, struct pn_neigh *v)
         if (!of || !got)
                 return -ENOMEM;
         for (size_t i = 0; i < p->n; i++) {
-                struct ndmsg ndm = {.ndm_family = (uint8_t)node_family(&p->t[i]),
-                                    .ndm_ifindex = p->t[i].ifindex};
                 if (p->resolved[i])
                         continue;
                 of[b.n] = i;
-                pn_nlbuf_msg(&b, RTM_GETNEIGH, 0, true, &ndm, sizeof(ndm));
-                pn_nlbuf_put(&b, NDA_DST, p->t[i].node_addr, pn_family_len(ndm.ndm_family));
+                pn_neigh_get_put(&b, node_family(&p->t[i]), p->t[i].ifindex, p->t[i].node_addr);
         }
         if (b.error < 0)
                 return b.error;

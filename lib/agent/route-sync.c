@@ -636,14 +636,15 @@ static int sync_pass(struct sync_state *st, podnet_error **err)
         r = pn_overlay_pass_diff(&st->ov, st->sk, err);
         if (r < 0)
                 return r;
-        if (st->ov.dumped)
+        {
+                char beside[64] = "";
+                if (st->ov.dumped)
+                        snprintf(beside, sizeof(beside), ", dumped beside the routes in %.2f ms",
+                                 st->early.ms);
                 pn_debug(st->ctx,
-                         "Route sync: %zu neighbour and %zu FDB entries installed, dumped beside "
-                         "the routes in %.2f ms (%.2f ms)",
-                         st->ov.n_neigh, st->ov.n_fdb, st->early.ms, ms_since(&t0));
-        else
-                pn_debug(st->ctx, "Route sync: %zu neighbour and %zu FDB entries installed (%.2f ms)",
-                         st->ov.n_neigh, st->ov.n_fdb, ms_since(&t0));
+                         "Route sync: %zu neighbour and %zu FDB entries installed%s (%.2f ms)",
+                         st->ov.n_neigh, st->ov.n_fdb, beside, ms_since(&t0));
+        }
         st->nh_mode = st->nh_kernel && !st->cfg.no_nexthops;
         pn_debug(st->ctx, "Route sync: %zu wanted, %zu installed, %zu next hops (%s) (%.2f ms)",
                  st->n_want, st->d.n_rt, st->d.n_nh,

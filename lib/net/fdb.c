@@ -108,6 +108,15 @@ int pn_fdb_dump_put(struct pn_nlbuf *b, struct nl_sock *sk, int ifindex)
         return b->error;
 }
 
+int pn_fdb_get_put(struct pn_nlbuf *b, int ifindex, const uint8_t mac[6])
+{
+        struct ndmsg ndm = {.ndm_family = AF_BRIDGE, .ndm_ifindex = ifindex, .ndm_flags = NTF_SELF};
+
+        pn_nlbuf_msg(b, RTM_GETNEIGH, 0, true, &ndm, sizeof(ndm));
+        pn_nlbuf_put(b, NDA_LLADDR, mac, 6);
+        return b->error;
+}
+
 static int fdb_keep(const struct nlmsghdr *hdr, void *elem, void *userdata)
 {
         const int *ifindex = userdata;

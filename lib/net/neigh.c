@@ -79,6 +79,15 @@ int pn_neigh_dump_put(struct pn_nlbuf *b, int family, int ifindex)
         return b->error;
 }
 
+int pn_neigh_get_put(struct pn_nlbuf *b, int family, int ifindex, const uint8_t *addr)
+{
+        struct ndmsg ndm = {.ndm_family = (uint8_t)family, .ndm_ifindex = ifindex};
+
+        pn_nlbuf_msg(b, RTM_GETNEIGH, 0, true, &ndm, sizeof(ndm));
+        pn_nlbuf_put(b, NDA_DST, addr, pn_family_len(family));
+        return b->error;
+}
+
 /* ---- a dump into an array (for neighbour and FDB entries alike) ---- */
 
 struct collect {

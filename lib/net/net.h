@@ -313,6 +313,9 @@ int pn_neigh_parse(const struct nlmsghdr *hdr, struct pn_neigh *n);
 int pn_neigh_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_neigh *n);
 /* A dump of the entries of `family` (AF_INET or AF_INET6) on link ifindex (0: all). */
 int pn_neigh_dump_put(struct pn_nlbuf *b, int family, int ifindex);
+/* A get of the one entry of addr (`family`) on link ifindex (kernel 5.0); answered with
+ * RTM_NEWNEIGH, or ENOENT. */
+int pn_neigh_get_put(struct pn_nlbuf *b, int family, int ifindex, const uint8_t *addr);
 /* Every entry of `family` (AF_UNSPEC: both) on ifindex into *ret (n entries, the
  * caller frees *ret), sorted by pn_neigh_cmp() for a diff. 0 or -errno. */
 int pn_neigh_dump(struct nl_sock *sk, int family, int ifindex, struct pn_neigh **ret, size_t *n);
@@ -353,6 +356,9 @@ int pn_fdb_parse(const struct nlmsghdr *hdr, struct pn_fdb *f);
 int pn_fdb_put(struct pn_nlbuf *b, int cmd, int nlflags, const struct pn_fdb *f);
 /* A dump of the FDB of link ifindex, in the form sk's strictness asks for. */
 int pn_fdb_dump_put(struct pn_nlbuf *b, struct nl_sock *sk, int ifindex);
+/* A get of the device's own (NTF_SELF) entry of mac on link ifindex (kernel 5.0). A
+ * VXLAN device answers with the MAC's first remote only. */
+int pn_fdb_get_put(struct pn_nlbuf *b, int ifindex, const uint8_t mac[6]);
 /* Every entry of link ifindex into *ret (n entries, the caller frees *ret), sorted by
  * pn_fdb_cmp(). 0 or -errno. */
 int pn_fdb_dump(struct nl_sock *sk, int ifindex, struct pn_fdb **ret, size_t *n);

@@ -1,9 +1,7 @@
 # Sourced by tests/netns/kube-alloc*.sh after lib.sh and kube-lib.sh: the allocator tests'
 # set-up (certificates, the admin token, two replicas' tokens), helpers reading Nodes
 # through the fake API server, and wait_for (PN_WAIT seconds, default 10).
-for c in jq openssl python3 curl; do
-        command -v $c >/dev/null || { echo "SKIP: $c not found"; exit 77; }
-done
+kube_need jq openssl python3 curl
 ip link set lo up
 kube_certs || { echo "SKIP: openssl could not make certificates"; exit 77; }
 echo secret-admin > "$TMPDIR/server-token"

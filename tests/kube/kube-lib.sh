@@ -4,6 +4,14 @@
 
 FAKE_API="$top_srcdir/tests/kube/fake-apiserver.py"
 
+# kube_need TOOL...: skips the test (77) unless every TOOL is on PATH
+kube_need() {
+        local c
+        for c in "$@"; do
+                command -v "$c" >/dev/null || { echo "SKIP: $c not found"; exit 77; }
+        done
+}
+
 # kube_certs: $TMPDIR/ca.crt, server.crt/key (for IP 127.0.0.1); other-ca.crt (a CA that
 # did not sign it)
 kube_certs() {

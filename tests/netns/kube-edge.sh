@@ -8,9 +8,7 @@
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/netns/routes-lib.sh"
 . "$top_srcdir/tests/kube/kube-lib.sh"
-for c in jq openssl python3 curl; do
-        command -v $c >/dev/null || { echo "SKIP: $c not found"; exit 77; }
-done
+kube_need jq openssl python3 curl
 routes_setup
 kube_certs || { echo "SKIP: openssl could not make certificates"; exit 77; }
 echo secret-1 > "$TMPDIR/server-token"

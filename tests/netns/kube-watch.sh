@@ -10,9 +10,7 @@
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/netns/routes-lib.sh"
 . "$top_srcdir/tests/kube/kube-lib.sh"
-command -v jq >/dev/null || { echo "SKIP: jq not found"; exit 77; }
-command -v openssl >/dev/null || { echo "SKIP: openssl not found"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not found"; exit 77; }
+kube_need jq openssl python3
 routes_setup
 kube_certs || { echo "SKIP: openssl could not make certificates"; exit 77; }
 echo secret-1 > "$TMPDIR/server-token"
